@@ -1,0 +1,162 @@
+/**
+ * Configuration, parsed once from the environment with zod and frozen.
+ *
+ * This is the only module that reads `process.env`. Every variable is documented in the README
+ * (section "Configuration") with its default; keep the two in step.
+ *
+ * @example
+ *   import { config } from "../config.ts";
+ *   const pool = createPool(config().databaseUrl);
+ */
+import { Resource } from "sst/resource";
+import { z } from "zod";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no"])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const ConfigSchema = z.object({
+  STAGE: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .default("dev"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/aos"),
+  DB_DRIVER: z.enum(["pg", "neon"]).default("pg"),
+  DB_POOL_MAX: int(10, 1),
+  DB_STATEMENT_TIMEOUT_MS: int(15_000, 100),
+  DB_TX_RETRIES: int(5, 0),
+  REDIS_URL: z.string().min(1).default("redis://127.0.0.1:6379"),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_BUCKET: z.string().min(3).optional(),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  AWS_REGION: z.string().default("us-east-1"),
+  PRESIGN_TTL_S: int(3600, 1),
+  SQS_ENDPOINT: z.string().url().optional(),
+  QUEUE_URLS: z.string().default("{}"),
+  PORT: int(3000, 0),
+  HOST: z.string().default("127.0.0.1"),
+  CORS_ORIGINS: z.string().default("*"),
+  METRICS_ENABLED: bool.default(true),
+  METRICS_MAX_LABEL_VALUES: int(50, 1),
+  AUTH_CACHE_TTL_S: int(30, 0),
+  AOS_URL: z.string().url().default("http://127.0.0.1:3000"),
+  AOS_KEY: z.string().optional(),
+  AOS_DATA_DIR: z.string().default(".aos"),
+});
+
+export interface Config {
+  readonly stage: string;
+  readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  readonly databaseUrl: string;
+  readonly dbDriver: "pg" | "neon";
+  readonly dbPoolMax: number;
+  readonly dbStatementTimeoutMs: number;
+  readonly dbTxRetries: number;
+  readonly redisUrl: string;
+  /** Prefix of every Redis key, so stages sharing one Redis never collide. */
+  readonly redisPrefix: string;
+  readonly s3: {
+    readonly endpoint: string | undefined;
+    readonly bucket: string;
+    readonly forcePathStyle: boolean;
+    readonly region: string;
+    readonly presignTtlS: number;
+  };
+  readonly sqs: {
+    readonly endpoint: string | undefined;
+    readonly region: string;
+    /** Queue name (as in functions/routes.ts) -> queue URL. */
+    readonly queueUrls: Readonly<Record<string, string>>;
+  };
+  readonly http: { readonly port: number; readonly host: string; readonly corsOrigins: string[] };
+  readonly metrics: { readonly enabled: boolean; readonly maxLabelValues: number };
+  readonly authCacheTtlS: number;
+  readonly cli: { readonly url: string; readonly key: string | undefined };
+  readonly dataDir: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * SST links (secrets DatabaseUrl and RedisUrl, the Exports bucket, each `<Name>Queue`) reach a
+ * deployed Lambda through `Resource`; outside SST the proxy is empty and `in` is false.
+ */
+type Linked = Record<string, { value?: string; name?: string; url?: string } | undefined>;
+function linkedResources(): Linked {
+  const out: Linked = {};
+  for (const key of Object.keys(Resource)) out[key] = (Resource as unknown as Linked)[key];
+  return out;
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const res = env === process.env ? linkedResources() : {};
+  const input: Record<string, string | undefined> = { ...env };
+  input.DATABASE_URL ??= res.DatabaseUrl?.value;
+  input.REDIS_URL ??= res.RedisUrl?.value;
+  input.S3_BUCKET ??= res.Exports?.name;
+  const parsed = ConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  let queueUrls: Record<string, string>;
+  try {
+    queueUrls = z.record(z.string(), z.string().min(1)).parse(JSON.parse(e.QUEUE_URLS));
+  } catch {
+    throw new ConfigError('QUEUE_URLS must be a JSON object of queue name -> URL, e.g. {"Events":"http://..."}');
+  }
+  for (const [key, r] of Object.entries(res)) {
+    const name = key.endsWith("Queue") ? key.slice(0, -"Queue".length) : undefined;
+    if (name && r?.url && !queueUrls[name]) queueUrls[name] = r.url;
+  }
+  return Object.freeze({
+    stage: e.STAGE,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    dbDriver: e.DB_DRIVER,
+    dbPoolMax: e.DB_POOL_MAX,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    dbTxRetries: e.DB_TX_RETRIES,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: `aos:${e.STAGE}:`,
+    s3: Object.freeze({
+      endpoint: e.S3_ENDPOINT,
+      bucket: e.S3_BUCKET ?? `aos-exports-${e.STAGE}`,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE ?? Boolean(e.S3_ENDPOINT),
+      region: e.AWS_REGION,
+      presignTtlS: e.PRESIGN_TTL_S,
+    }),
+    sqs: Object.freeze({ endpoint: e.SQS_ENDPOINT, region: e.AWS_REGION, queueUrls: Object.freeze(queueUrls) }),
+    http: Object.freeze({
+      port: e.PORT,
+      host: e.HOST,
+      corsOrigins: e.CORS_ORIGINS.split(",").map((s) => s.trim()),
+    }),
+    metrics: Object.freeze({ enabled: e.METRICS_ENABLED, maxLabelValues: e.METRICS_MAX_LABEL_VALUES }),
+    authCacheTtlS: e.AUTH_CACHE_TTL_S,
+    cli: Object.freeze({ url: e.AOS_URL, key: e.AOS_KEY }),
+    dataDir: e.AOS_DATA_DIR,
+  });
+}
+
+let current: Config | undefined;
+
+/** The process's configuration, parsed on first use and then frozen. */
+export function config(): Config {
+  current ??= parseConfig(process.env);
+  return current;
+}
+
+/**
+ * Replace the configuration for this process (the local runtime and the test harness use it
+ * after they started their own Postgres, S3 and SQS). Call before any client is created.
+ */
+export function setConfig(overrides: NodeJS.ProcessEnv): Config {
+  current = parseConfig({ ...process.env, ...overrides });
+  return current;
+}

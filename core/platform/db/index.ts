@@ -1,0 +1,137 @@
+/**
+ * The database: a lazily created pool, ambient transactions and `afterCommit` hooks.
+ *
+ * Inside `withTx(fn)` every `query()` runs on the transaction's connection, so core functions
+ * compose without passing a client around. Work that must only happen once the data is durable
+ * (queue sends, cache evictions, Redis publishes) goes through `afterCommit`.
+ *
+ * @example
+ *   await withTx(async () => {
+ *     await query("insert into tenants (id, name) values ($1, $2)", [id, name]);
+ *     afterCommit(() => Queue.send("Events", { type: "tenant.created", id }));
+ *   });
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { config } from "../../config.ts";
+import { clock } from "../clock.ts";
+import { log } from "../logger.ts";
+import { coerceError, isRetryableTxError } from "./errors.ts";
+import { createPool, type Pool, type PoolClient, type QueryResult } from "./pool.ts";
+
+export { coerceError, isRetryableTxError, pgCode, pgErrorTable } from "./errors.ts";
+export type { Pool, PoolClient, Queryable, QueryResult } from "./pool.ts";
+export { createPool } from "./pool.ts";
+
+interface TxState {
+  client: PoolClient;
+  hooks: (() => unknown)[];
+}
+
+const txStorage = new AsyncLocalStorage<TxState>();
+let poolPromise: Promise<Pool> | undefined;
+
+/** The process's pool, created on first use from config. */
+export function pool(): Promise<Pool> {
+  poolPromise ??= (() => {
+    const c = config();
+    return createPool({
+      url: c.databaseUrl,
+      driver: c.dbDriver,
+      max: c.dbPoolMax,
+      statementTimeoutMs: c.dbStatementTimeoutMs,
+    });
+  })();
+  return poolPromise;
+}
+
+/** Use a pool made elsewhere (the test harness, or a second "instance" in a test). */
+export function setPool(p: Pool | undefined): void {
+  poolPromise = p ? Promise.resolve(p) : undefined;
+}
+
+export async function closePool(): Promise<void> {
+  const p = poolPromise;
+  poolPromise = undefined;
+  if (p) await (await p).end();
+}
+
+/** Run one statement: on the ambient transaction if there is one, else on the pool. */
+export async function query<R = Record<string, unknown>>(
+  text: string,
+  params: readonly unknown[] = [],
+): Promise<QueryResult<R>> {
+  const tx = txStorage.getStore();
+  try {
+    if (tx) return await tx.client.query<R>(text, params);
+    return await (await pool()).query<R>(text, params);
+  } catch (e) {
+    // Inside a transaction keep the raw error so withTx can see a serialization failure.
+    if (tx) throw e;
+    throw coerceError(e);
+  }
+}
+
+export function inTransaction(): boolean {
+  return txStorage.getStore() !== undefined;
+}
+
+/**
+ * Register work to run after the ambient transaction commits; outside a transaction it runs at
+ * once. A failing hook is logged, never thrown back at a caller whose data is already committed.
+ */
+export function afterCommit(fn: () => unknown): void {
+  const tx = txStorage.getStore();
+  if (tx) tx.hooks.push(fn);
+  else void runHook(fn);
+}
+
+async function runHook(fn: () => unknown): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    log.error("afterCommit hook failed", { err: e });
+  }
+}
+
+export interface TxOptions {
+  isolation?: "read committed" | "repeatable read" | "serializable";
+  /** How many times a serialization failure or deadlock is retried (default: DB_TX_RETRIES). */
+  retries?: number;
+}
+
+/**
+ * Run `fn` in a transaction. A nested call joins the outer transaction. Serialization failures
+ * and deadlocks roll back and run `fn` again with a short jittered backoff; any other error rolls
+ * back and is rethrown as an AppError. `afterCommit` hooks run, in order, once COMMIT returned.
+ */
+export async function withTx<T>(fn: () => Promise<T>, options: TxOptions = {}): Promise<T> {
+  if (txStorage.getStore()) return fn();
+  const retries = options.retries ?? config().dbTxRetries;
+  for (let attempt = 0; ; attempt++) {
+    const client = await (await pool()).connect().catch((e: unknown) => {
+      throw coerceError(e);
+    });
+    const state: TxState = { client, hooks: [] };
+    let broken = false;
+    try {
+      await client.query(options.isolation ? `begin isolation level ${options.isolation}` : "begin");
+      const result = await txStorage.run(state, fn);
+      await client.query("commit");
+      client.release();
+      for (const hook of state.hooks) await runHook(hook);
+      return result;
+    } catch (e) {
+      try {
+        await client.query("rollback");
+      } catch {
+        broken = true;
+      }
+      client.release(broken);
+      if (isRetryableTxError(e) && attempt < retries) {
+        await clock().sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
+        continue;
+      }
+      throw coerceError(e);
+    }
+  }
+}

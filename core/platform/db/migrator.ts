@@ -1,0 +1,181 @@
+/**
+ * Plain-SQL migrations: `migrations/NNNN_name.sql`, each with a `-- migrate:up` part and a
+ * `-- migrate:down` part, each part run in one transaction.
+ *
+ * The runner holds a session advisory lock for its whole run (so two deploys never migrate at
+ * once; on Neon use the direct URL, not `-pooler`), records a sha256 of every applied file, and
+ * refuses to run when an applied file was edited, when an applied file is missing, or when the
+ * numbering has a gap.
+ */
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Pool } from "./pool.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  file: string;
+  up: string;
+  down: string;
+  checksum: string;
+}
+
+export interface AppliedMigration {
+  version: number;
+  name: string;
+  checksum: string;
+  appliedAt: Date;
+}
+
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
+/** Arbitrary constant: the advisory lock key of the migrator (bigint; "aosmig" in hex). */
+const LOCK_KEY = "107131305814375"; // 0x616f736d6967
+const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+
+export function parseMigration(file: string, text: string): Migration {
+  const m = FILE.exec(file);
+  if (!m?.[1] || !m[2]) throw new MigrationError(`${file}: name must look like 0001_create_things.sql`);
+  const upAt = text.indexOf("-- migrate:up");
+  const downAt = text.indexOf("-- migrate:down");
+  if (upAt < 0 || downAt < 0 || downAt < upAt) {
+    throw new MigrationError(`${file}: needs a "-- migrate:up" part followed by a "-- migrate:down" part`);
+  }
+  return {
+    version: Number(m[1]),
+    name: m[2],
+    file,
+    up: text.slice(upAt + "-- migrate:up".length, downAt).trim(),
+    down: text.slice(downAt + "-- migrate:down".length).trim(),
+    checksum: createHash("sha256").update(text).digest("hex"),
+  };
+}
+
+export async function loadMigrations(dir: string): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".sql")).sort();
+  const migrations = await Promise.all(files.map(async (f) => parseMigration(f, await readFile(join(dir, f), "utf8"))));
+  migrations.forEach((mig, i) => {
+    if (mig.version !== i + 1) {
+      throw new MigrationError(
+        `gap in migration numbering: expected ${String(i + 1).padStart(4, "0")}, found ${mig.file}`,
+      );
+    }
+  });
+  return migrations;
+}
+
+export interface MigrationStatus {
+  version: number;
+  name: string;
+  state: "applied" | "pending";
+  appliedAt?: Date;
+}
+
+export class Migrator {
+  constructor(
+    private readonly pool: Pool,
+    private readonly dir: string,
+    private readonly log: (msg: string) => void = () => {},
+  ) {}
+
+  /** Apply every pending migration (or up to `target`). Returns the versions applied. */
+  up(target?: number): Promise<number[]> {
+    return this.locked(async (client, files, applied) => {
+      const done: number[] = [];
+      for (const mig of files.slice(applied.length)) {
+        if (target !== undefined && mig.version > target) break;
+        await this.inTx(client, mig, mig.up, async () => {
+          await client.query("insert into schema_migrations (version, name, checksum) values ($1, $2, $3)", [
+            mig.version,
+            mig.name,
+            mig.checksum,
+          ]);
+        });
+        this.log(`applied ${mig.file}`);
+        done.push(mig.version);
+      }
+      return done;
+    });
+  }
+
+  /** Revert the last `steps` applied migrations (default 1). Returns the versions reverted. */
+  down(steps = 1): Promise<number[]> {
+    return this.locked(async (client, files, applied) => {
+      const done: number[] = [];
+      for (const row of applied.slice(-steps).reverse()) {
+        const mig = files[row.version - 1] as Migration;
+        await this.inTx(client, mig, mig.down, async () => {
+          await client.query("delete from schema_migrations where version = $1", [mig.version]);
+        });
+        this.log(`reverted ${mig.file}`);
+        done.push(mig.version);
+      }
+      return done;
+    });
+  }
+
+  status(): Promise<MigrationStatus[]> {
+    return this.locked(async (_client, files, applied) =>
+      files.map((f) => {
+        const a = applied.find((r) => r.version === f.version);
+        return { version: f.version, name: f.name, state: a ? "applied" : "pending", appliedAt: a?.appliedAt };
+      }),
+    );
+  }
+
+  private async inTx(
+    client: Awaited<ReturnType<Pool["connect"]>>,
+    mig: Migration,
+    sql: string,
+    record: () => Promise<void>,
+  ): Promise<void> {
+    await client.query("begin");
+    try {
+      if (sql) await client.query(sql);
+      await record();
+      await client.query("commit");
+    } catch (e) {
+      await client.query("rollback");
+      throw new MigrationError(`${mig.file}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private async locked<T>(
+    fn: (client: Awaited<ReturnType<Pool["connect"]>>, files: Migration[], applied: AppliedMigration[]) => Promise<T>,
+  ): Promise<T> {
+    const files = await loadMigrations(this.dir);
+    const client = await this.pool.connect();
+    try {
+      await client.query("select pg_advisory_lock($1)", [LOCK_KEY]);
+      try {
+        await client.query(`create table if not exists schema_migrations (
+          version integer primary key,
+          name text not null,
+          checksum text not null,
+          applied_at timestamptz not null default now())`);
+        const { rows } = await client.query<AppliedMigration>(
+          `select version, name, checksum, applied_at as "appliedAt" from schema_migrations order by version`,
+        );
+        rows.forEach((row, i) => {
+          const file = files[i];
+          if (row.version !== i + 1) throw new MigrationError(`applied migrations have a gap before ${row.version}`);
+          if (!file)
+            throw new MigrationError(`migration ${row.version} (${row.name}) is applied but its file is missing`);
+          if (file.checksum !== row.checksum) {
+            throw new MigrationError(
+              `${file.file} was edited after it was applied (checksum ${row.checksum.slice(0, 12)} -> ${file.checksum.slice(0, 12)}); add a new migration instead`,
+            );
+          }
+        });
+        return await fn(client, files, rows);
+      } finally {
+        await client.query("select pg_advisory_unlock($1)", [LOCK_KEY]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+}

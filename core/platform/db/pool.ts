@@ -1,0 +1,70 @@
+/**
+ * One pool interface over node-postgres (`DB_DRIVER=pg`, the default) and Neon's serverless
+ * driver (`DB_DRIVER=neon`, a WebSocket Pool that speaks the same API and keeps interactive
+ * transactions). Neon's module is loaded only when asked for.
+ */
+import pg from "pg";
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number | null;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface PoolClient extends Queryable {
+  release(destroy?: boolean | Error): void;
+}
+
+export interface Pool extends Queryable {
+  connect(): Promise<PoolClient>;
+  end(): Promise<void>;
+  on(event: "error", listener: (err: Error) => void): unknown;
+}
+
+export interface PoolOptions {
+  url: string;
+  driver: "pg" | "neon";
+  max: number;
+  statementTimeoutMs: number;
+  /** Neon only: hook to route the WebSocket elsewhere (tests proxy it to local Postgres). */
+  neonWsProxy?: (host: string, port: number | string) => string;
+  neonSecure?: boolean;
+  applicationName?: string;
+}
+
+// Postgres bigint (int8) and numeric come back as strings by default; counts and credits in AOS
+// fit in a JS number, so int8 is parsed. numeric stays a string to keep exact decimals.
+pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
+
+export async function createPool(o: PoolOptions): Promise<Pool> {
+  const common = {
+    connectionString: o.url,
+    max: o.max,
+    statement_timeout: o.statementTimeoutMs,
+    idleTimeoutMillis: 10_000,
+    connectionTimeoutMillis: 5_000,
+    application_name: o.applicationName ?? "aos",
+  };
+  let pool: Pool;
+  if (o.driver === "neon") {
+    const neon = await import("@neondatabase/serverless");
+    const { default: ws } = await import("ws");
+    neon.neonConfig.webSocketConstructor = ws;
+    if (o.neonWsProxy) {
+      neon.neonConfig.wsProxy = o.neonWsProxy;
+      neon.neonConfig.useSecureWebSocket = o.neonSecure ?? false;
+      neon.neonConfig.pipelineTLS = false;
+      neon.neonConfig.pipelineConnect = false;
+    }
+    pool = new neon.Pool(common) as unknown as Pool;
+  } else {
+    pool = new pg.Pool(common) as unknown as Pool;
+  }
+  // An idle client that loses its connection emits 'error' on the pool; without a listener that
+  // would crash the process. The next query reconnects.
+  pool.on("error", () => {});
+  return pool;
+}

@@ -1,0 +1,59 @@
+/**
+ * Structured JSON logs, one object per line, carrying the request id, tenant and correlation id
+ * of the current context. Values under secret-looking keys are redacted before they are written,
+ * and API keys (`aos_...`) are masked wherever they appear.
+ */
+import { config } from "../config.ts";
+import { useContext } from "../context.ts";
+
+type Level = "debug" | "info" | "warn" | "error";
+const order: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+const secretKey = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|^key$|signature/i;
+const apiKeyPattern = /aos_[A-Za-z0-9_-]{8,}/g;
+
+export type LogSink = (line: string) => void;
+let sink: LogSink = (line) => process.stdout.write(`${line}\n`);
+let threshold: number | undefined;
+
+/** Send log lines elsewhere (tests capture them to prove secrets never appear). */
+export function setLogSink(s: LogSink): LogSink {
+  const prev = sink;
+  sink = s;
+  return prev;
+}
+
+function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return value.replace(apiKeyPattern, "aos_***");
+  if (value instanceof Error) {
+    return { name: value.name, message: redact(value.message), stack: value.stack?.split("\n").slice(0, 6).join("\n") };
+  }
+  if (!value || typeof value !== "object" || depth > 6) return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = secretKey.test(k) ? "[redacted]" : redact(v, depth + 1);
+  return out;
+}
+
+function write(level: Level, msg: string, fields?: Record<string, unknown>): void {
+  threshold ??= order[config().logLevel];
+  if (order[level] < threshold) return;
+  const ctx = useContext();
+  const actor = ctx?.actor;
+  const line: Record<string, unknown> = {
+    level,
+    time: new Date().toISOString(),
+    msg: redact(msg),
+    requestId: ctx?.requestId,
+    correlationId: ctx?.correlationId,
+    tenantId: actor && actor.type !== "public" ? actor.tenantId : undefined,
+    ...(redact(fields ?? {}) as Record<string, unknown>),
+  };
+  sink(JSON.stringify(line));
+}
+
+export const log = {
+  debug: (msg: string, fields?: Record<string, unknown>) => write("debug", msg, fields),
+  info: (msg: string, fields?: Record<string, unknown>) => write("info", msg, fields),
+  warn: (msg: string, fields?: Record<string, unknown>) => write("warn", msg, fields),
+  error: (msg: string, fields?: Record<string, unknown>) => write("error", msg, fields),
+};

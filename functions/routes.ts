@@ -1,0 +1,152 @@
+/**
+ * THE route table: every HTTP route, queue consumer and schedule of AOS, as plain data.
+ *
+ * Read by `stacks/` (to build API Gateway routes, queues and crons), by the local runtime (to
+ * serve and poll the very same handlers), by `httpHandler` (to find the role a route requires)
+ * and by the OpenAPI generator. Imports nothing.
+ *
+ * `handler` is a file path relative to the repository root with the exported function after the
+ * dot, as SST names handlers. `links` lists the SST resources a function may touch beyond the
+ * database and Redis secrets every function gets: least privilege is decided here.
+ */
+
+/** `public` routes need no key; the others need a key of at least that role (admin > operator > agent > viewer). */
+export type RouteRole = "public" | "admin" | "operator" | "agent" | "viewer";
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+/** SST resources a function can be linked to (see stacks/). */
+export type LinkName = "Exports" | "EventsQueue";
+
+export interface HttpRoute {
+  method: HttpMethod;
+  /** API Gateway syntax: `/api/v1/keys/{id}`. */
+  path: string;
+  handler: string;
+  role: RouteRole;
+  summary: string;
+  tag: string;
+  links?: readonly LinkName[];
+  timeoutS?: number;
+  memoryMb?: number;
+}
+
+export interface QueueConsumer {
+  /** Queue name; SST resource `<name>Queue`, config key `QUEUE_URLS.<name>`. */
+  name: string;
+  handler: string;
+  batchSize: number;
+  /** Seconds SQS waits to gather a batch (0 = deliver at once). */
+  batchWindowS: number;
+  /** Must exceed the handler's timeout so a record is not redelivered while still running. */
+  visibilityTimeoutS: number;
+  /** Receives before a message moves to the queue's DLQ. */
+  maxReceiveCount: number;
+  timeoutS: number;
+  links?: readonly LinkName[];
+}
+
+export interface Schedule {
+  name: string;
+  /** EventBridge syntax: `rate(1 minute)` or `cron(0 3 * * ? *)`. */
+  schedule: string;
+  handler: string;
+  timeoutS: number;
+  links?: readonly LinkName[];
+}
+
+export const routes: readonly HttpRoute[] = [
+  {
+    method: "GET",
+    path: "/health",
+    handler: "functions/http/health/get.handler",
+    role: "public",
+    tag: "platform",
+    summary: "Liveness of Postgres, Redis, S3 and SQS",
+    links: ["Exports", "EventsQueue"],
+  },
+  {
+    method: "GET",
+    path: "/openapi.json",
+    handler: "functions/http/openapi/get.handler",
+    role: "public",
+    tag: "platform",
+    summary: "This API's OpenAPI description",
+  },
+  {
+    method: "GET",
+    path: "/metrics",
+    handler: "functions/http/metrics/get.handler",
+    role: "operator",
+    tag: "platform",
+    summary: "Prometheus metrics merged across every instance",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/tenants",
+    handler: "functions/http/tenants/create.handler",
+    role: "admin",
+    tag: "tenancy",
+    summary: "Create a tenant (and, optionally, its first admin key)",
+    links: ["EventsQueue"],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/tenants",
+    handler: "functions/http/tenants/list.handler",
+    role: "admin",
+    tag: "tenancy",
+    summary: "List tenants",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/keys",
+    handler: "functions/http/keys/create.handler",
+    role: "operator",
+    tag: "tenancy",
+    summary: "Create an API key; the key is shown once",
+    links: ["EventsQueue"],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/keys",
+    handler: "functions/http/keys/list.handler",
+    role: "operator",
+    tag: "tenancy",
+    summary: "List API keys (never the keys themselves)",
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/keys/{id}",
+    handler: "functions/http/keys/revoke.handler",
+    role: "operator",
+    tag: "tenancy",
+    summary: "Revoke an API key",
+    links: ["EventsQueue"],
+  },
+];
+
+export const queues: readonly QueueConsumer[] = [
+  {
+    name: "Events",
+    handler: "functions/queue/events.handler",
+    batchSize: 10,
+    batchWindowS: 0,
+    visibilityTimeoutS: 60,
+    maxReceiveCount: 5,
+    timeoutS: 30,
+  },
+];
+
+export const schedules: readonly Schedule[] = [
+  {
+    name: "KeyUsageFlush",
+    schedule: "rate(1 minute)",
+    handler: "functions/cron/key-usage-flush.handler",
+    timeoutS: 60,
+  },
+];
+
+/** `GET /api/v1/keys/{id}` as API Gateway writes it in `routeKey`. */
+export const routeKey = (r: Pick<HttpRoute, "method" | "path">): string => `${r.method} ${r.path}`;
+
+/** `functions/http/keys/revoke.handler` -> `functions/http/keys/revoke.ts` */
+export const handlerFile = (handler: string): string => `${handler.slice(0, handler.lastIndexOf("."))}.ts`;
