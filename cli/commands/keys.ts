@@ -1,0 +1,40 @@
+import { Role, Tenancy } from "../../core/tenancy/index.ts";
+import { asSystem } from "../context.ts";
+import type { CommandSpec } from "../main.ts";
+
+export const commands: CommandSpec[] = [
+  {
+    name: "keys create",
+    usage: "keys create --tenant T --role R [--name N] [--expires-in-days D]",
+    summary: "Mint an API key for a tenant (by slug or id); the key is printed once",
+    options: {
+      tenant: { type: "string", description: "tenant slug or id" },
+      role: { type: "string", description: "admin | operator | agent | viewer" },
+      name: { type: "string", description: "a label for the key" },
+      "expires-in-days": { type: "string", description: "expire the key after D days" },
+    },
+    run: ({ values }) =>
+      asSystem(async () => {
+        if (typeof values.tenant !== "string") throw new Error("--tenant is required");
+        const role = Role.parse(values.role);
+        const tenantId = await Tenancy.resolveTenant(values.tenant);
+        const days = values["expires-in-days"] ? Number(values["expires-in-days"]) : undefined;
+        const k = await Tenancy.createKeyFor(tenantId, { role, name: String(values.name ?? ""), expires_in_days: days });
+        console.log(`${k.role} key for ${values.tenant} (shown once): ${k.key}`);
+        return 0;
+      }),
+  },
+  {
+    name: "keys revoke",
+    usage: "keys revoke <key id>",
+    summary: "Revoke an API key",
+    run: ({ positionals }) =>
+      asSystem(async () => {
+        const id = positionals[0];
+        if (!id) throw new Error("key id required");
+        const k = await Tenancy.revokeKey(id);
+        console.log(`revoked ${k.prefix} (${k.id})`);
+        return 0;
+      }),
+  },
+];

@@ -1,0 +1,102 @@
+/**
+ * Builds the OpenAPI 3.1 description from the route table and each handler's zod schemas
+ * (`handler.spec`, attached by httpHandler). `aos openapi --write` refreshes docs/openapi.json;
+ * a test fails when the committed file and the code disagree or a route is undocumented.
+ */
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import { z } from "zod";
+import type { HttpHandler } from "../functions/_lib/http.ts";
+import { handlerFile, type HttpRoute, routes } from "../functions/routes.ts";
+
+type Json = Record<string, unknown>;
+
+const ErrorEnvelope = z.object({
+  error: z.object({
+    code: z.string().describe("Dotted machine-readable code, e.g. auth.invalid_key"),
+    message: z.string(),
+    details: z.unknown().describe("For validation errors: { fields: [{ field, message }] }"),
+    requestId: z.string(),
+  }),
+});
+
+const jsonSchema = (s: z.ZodType, io: "input" | "output"): Json =>
+  z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" }) as Json;
+
+function strip(schema: Json): Json {
+  const { $schema: _drop, ...rest } = schema;
+  return rest;
+}
+
+function parameters(where: "path" | "query", schema: z.ZodType | undefined): Json[] {
+  if (!schema) return [];
+  const js = jsonSchema(schema, "input") as { properties?: Record<string, Json>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: where,
+    required: where === "path" || (js.required ?? []).includes(name),
+    schema: s,
+    ...(typeof s.description === "string" ? { description: s.description } : {}),
+  }));
+}
+
+const errorRef = (description: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
+});
+
+async function operation(route: HttpRoute): Promise<Json> {
+  const mod = (await import(pathToFileURL(resolve(handlerFile(route.handler))).href)) as { handler?: HttpHandler };
+  const spec = mod.handler?.spec;
+  if (!spec) throw new Error(`${route.method} ${route.path}: ${route.handler} does not export an httpHandler`);
+  const status = String(spec.status ?? 200);
+  const responses: Json = {
+    [status]: {
+      description: "Success",
+      ...(spec.response ? { content: { "application/json": { schema: strip(jsonSchema(spec.response, "output")) } } } : {}),
+    },
+  };
+  if (spec.path || spec.query || spec.body) responses["400"] = errorRef("Invalid input: every bad field is listed");
+  if (route.role !== "public") {
+    responses["401"] = errorRef("Missing, invalid, revoked or expired API key");
+    responses["403"] = errorRef(`The key's role is below ${route.role}, or the resource belongs to another tenant`);
+  }
+  if (spec.path) responses["404"] = errorRef("Not found (also for another tenant's resource)");
+  responses["500"] = errorRef("Internal error; the requestId finds the log");
+  return {
+    operationId: route.handler.replace(/^functions\/http\//, "").replace(/\.handler$/, "").replace(/\//g, "."),
+    summary: route.summary,
+    tags: [route.tag],
+    ...(route.role === "public" ? { security: [] } : { "x-aos-role": route.role }),
+    parameters: [...parameters("path", spec.path), ...parameters("query", spec.query)],
+    ...(spec.body
+      ? { requestBody: { required: true, content: { "application/json": { schema: strip(jsonSchema(spec.body, "input")) } } } }
+      : {}),
+    responses,
+  };
+}
+
+export async function buildOpenApi(): Promise<Json> {
+  const paths: Record<string, Json> = {};
+  for (const route of routes) {
+    paths[route.path] ??= {};
+    (paths[route.path] as Json)[route.method.toLowerCase()] = await operation(route);
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "AOS API",
+      version: "1",
+      description: "Control plane for AI agents. Authenticate with `Authorization: Bearer aos_...`. Errors share one envelope.",
+    },
+    servers: [{ url: "http://127.0.0.1:3000", description: "npm start" }],
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "aos_<32 chars>" } },
+      schemas: { ErrorEnvelope: strip(jsonSchema(ErrorEnvelope, "output")) },
+    },
+  };
+}
+
+export const renderOpenApi = async (): Promise<string> => `${JSON.stringify(await buildOpenApi(), null, 2)}\n`;

@@ -1,0 +1,31 @@
+import { query, withTx } from "../platform/db/index.ts";
+import { decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import { TenantExistsError } from "./errors.ts";
+import { emitAfterCommit } from "./events.ts";
+import { createKeyFor } from "./keys.ts";
+import type { CreatedKey, TenantCreate } from "./schema.ts";
+import { sql, type TenantRow } from "./tenancy.sql.ts";
+
+/**
+ * Create a tenant and, unless `initial_key_role` is "none", its first key, in one transaction.
+ * @example await Tenancy.createTenant({ slug: "acme", name: "Acme", initial_key_role: "operator" })
+ */
+export async function createTenant(input: TenantCreate): Promise<TenantRow & { key: CreatedKey | null }> {
+  return withTx(async () => {
+    const { rows } = await query<TenantRow>(sql.insertTenant, [input.slug, input.name]);
+    const tenant = rows[0];
+    if (!tenant) throw new TenantExistsError(input.slug);
+    emitAfterCommit({ type: "tenant.created", tenantId: tenant.id, slug: tenant.slug });
+    const key =
+      input.initial_key_role === "none"
+        ? null
+        : await createKeyFor(tenant.id, { role: input.initial_key_role, name: "initial key" });
+    return { ...tenant, key };
+  });
+}
+
+export async function listTenants(q: { limit: number; cursor?: string | undefined }): Promise<Page<TenantRow>> {
+  const after = decodeCursor(q.cursor, ["string", "string"]);
+  const { rows } = await query<TenantRow>(sql.listTenants, [after?.[0] ?? null, after?.[1] ?? null, q.limit + 1]);
+  return toPage(rows, q.limit, (r) => [r.created_at.toISOString(), r.id]);
+}

@@ -1,0 +1,206 @@
+/**
+ * `httpHandler`: the one middleware chain of every HTTP route, in a fixed order —
+ * request context (request and correlation ids) -> auth (role from routes.ts) -> validation of
+ * path, query and body with zod (400 listing each bad field; malformed JSON is a 400, not 415)
+ * -> the handler -> reply shaping, CORS, error envelope, metrics and access log (also on error).
+ *
+ * @example
+ *   export const handler = httpHandler({ body: KeyCreate }, async ({ body }) =>
+ *     created(await Tenancy.createKey(body)));
+ */
+import { randomUUID } from "node:crypto";
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { z } from "zod";
+import { config } from "../../core/config.ts";
+import { useContext, withContext } from "../../core/context.ts";
+import type { FieldIssue } from "../../core/errors.ts";
+import { log } from "../../core/platform/logger.ts";
+import { allowLabelValues, flushMetrics, recordHttp } from "../../core/platform/metrics/index.ts";
+import { type HttpRoute, routeKey, routes } from "../routes.ts";
+import { authorize } from "./auth.ts";
+import { envelope, fieldIssues, toAppError, validationError } from "./errors.ts";
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface HttpSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
+  path?: P;
+  query?: Q;
+  body?: B;
+  /** Documents the success reply in the OpenAPI description. */
+  response?: Schema;
+  /** Status of a successful reply (default 200); documents it too. */
+  status?: number;
+}
+
+export interface HttpRequest<P, Q, B> {
+  path: P;
+  query: Q;
+  body: B;
+  headers: Record<string, string | undefined>;
+  event: APIGatewayProxyEventV2;
+}
+
+/** A reply with a status, headers or a non-JSON body; plain values become 200 JSON. */
+export class HttpReply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+export const created = (body: unknown) => new HttpReply(201, body);
+export const accepted = (body: unknown) => new HttpReply(202, body);
+export const noContent = () => new HttpReply(204, undefined);
+export const text = (status: number, body: string, contentType: string) =>
+  new HttpReply(status, body, { "content-type": contentType });
+
+const byKey = new Map(routes.map((r) => [routeKey(r), r]));
+allowLabelValues("aos_http_requests_total", "route", [...byKey.keys(), "unmatched"]);
+allowLabelValues("aos_http_errors_total", "route", [...byKey.keys(), "unmatched"]);
+allowLabelValues("aos_http_request_duration_seconds", "route", [...byKey.keys(), "unmatched"]);
+
+function corsHeaders(origin: string | undefined): Record<string, string> {
+  const allowed = config().http.corsOrigins;
+  const allow = allowed.includes("*") ? "*" : origin && allowed.includes(origin) ? origin : undefined;
+  if (!allow) return {};
+  return {
+    "access-control-allow-origin": allow,
+    "access-control-expose-headers": "x-request-id",
+    ...(allow === "*" ? {} : { vary: "origin" }),
+  };
+}
+
+function parseBody(event: APIGatewayProxyEventV2): { value?: unknown; issue?: FieldIssue } {
+  if (event.body === undefined || event.body === null || event.body === "") return { value: undefined };
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  try {
+    return { value: JSON.parse(raw) };
+  } catch (e) {
+    return { issue: { field: "body", message: `Malformed JSON: ${(e as Error).message}` } };
+  }
+}
+
+function validate<S extends Schema | undefined>(
+  where: "path" | "query" | "body",
+  schema: S,
+  value: unknown,
+  issues: FieldIssue[],
+): Out<S> {
+  if (!schema) return undefined as Out<S>;
+  const r = schema.safeParse(value ?? (where === "body" ? undefined : {}));
+  if (!r.success) {
+    issues.push(...fieldIssues(where, r.error));
+    return undefined as Out<S>;
+  }
+  return r.data as Out<S>;
+}
+
+function toResult(value: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
+  const reply = value instanceof HttpReply ? value : new HttpReply(200, value);
+  const isText = typeof reply.body === "string" && reply.headers["content-type"];
+  return {
+    statusCode: reply.status,
+    headers: {
+      ...(reply.body === undefined || isText ? {} : { "content-type": "application/json" }),
+      "x-request-id": requestId,
+      ...reply.headers,
+    },
+    body: reply.body === undefined ? "" : isText ? (reply.body as string) : JSON.stringify(reply.body),
+  };
+}
+
+export type HttpHandler = ((event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) & {
+  spec: HttpSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
+};
+
+type Req = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context, { started?: number }>;
+type Mw = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context, { started?: number }>;
+const headersOf = (r: Req) => (r.event.headers ?? {}) as Record<string, string | undefined>;
+const requestIdOf = (r: Req) => useContext()?.requestId ?? r.event.requestContext?.requestId ?? "";
+
+/** Outermost: per-route request count, errors and duration, one access-log line, metrics flush. */
+const observe = (): Mw => {
+  const done = async (r: Req) => {
+    const ms = performance.now() - (r.internal.started ?? performance.now());
+    const route = byKey.has(r.event.routeKey) ? r.event.routeKey : "unmatched";
+    const status = r.response?.statusCode ?? 500;
+    recordHttp(route, status, ms);
+    log.info("request", { route, status, durationMs: Math.round(ms * 10) / 10 });
+    await flushMetrics();
+  };
+  return {
+    before: (r) => {
+      r.internal.started = performance.now();
+    },
+    after: done,
+    onError: done,
+  };
+};
+
+const cors = (): Mw => {
+  const add = (r: Req) => {
+    if (r.response) r.response.headers = { ...r.response.headers, ...corsHeaders(headersOf(r).origin) };
+  };
+  return { after: add, onError: add };
+};
+
+/** Every error becomes the standard envelope; internals are logged, never sent. */
+const errorReply = (): Mw => ({
+  onError: (r) => {
+    const err = toAppError(r.error);
+    if (err.kind === "internal") log.error("unhandled error", { err: r.error, route: r.event.routeKey });
+    r.response = toResult(new HttpReply(err.status, envelope(err, requestIdOf(r))), requestIdOf(r));
+  },
+});
+
+/** The role the route needs comes from routes.ts; a route key missing there is refused as admin-only. */
+const authenticate = (): Mw => ({
+  before: async (r) => {
+    await authorize(byKey.get(r.event.routeKey)?.role ?? "admin", headersOf(r));
+  },
+});
+
+export function httpHandler<
+  P extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+  B extends Schema | undefined = undefined,
+>(spec: HttpSpec<P, Q, B>, fn: (req: HttpRequest<Out<P>, Out<Q>, Out<B>>) => Promise<unknown>): HttpHandler {
+  const inner = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context, { started?: number }>({
+    timeoutEarlyInMillis: 0,
+  })
+    .use(observe())
+    .use(cors())
+    .use(errorReply())
+    .use(authenticate())
+    .handler(async (event) => {
+      const headers = (event.headers ?? {}) as Record<string, string | undefined>;
+      const issues: FieldIssue[] = [];
+      const parsed = spec.body ? parseBody(event) : { value: undefined };
+      const contentType = headers["content-type"];
+      if (parsed.issue) issues.push(parsed.issue);
+      else if (spec.body && event.body && contentType && !/json/i.test(contentType)) {
+        issues.push({ field: "body", message: `Content-Type must be application/json, got ${contentType}` });
+      }
+      const req = {
+        path: validate<P>("path", spec.path as P, event.pathParameters, issues),
+        query: validate<Q>("query", spec.query as Q, event.queryStringParameters, issues),
+        body: parsed.issue ? (undefined as Out<B>) : validate<B>("body", spec.body as B, parsed.value, issues),
+        headers,
+        event,
+      };
+      if (issues.length) throw validationError(issues);
+      return toResult(await fn(req), useContext()?.requestId ?? "");
+    });
+
+  // The request context wraps the whole chain so every middleware and core call sees it.
+  const handler = ((event: APIGatewayProxyEventV2, context: Context) => {
+    const headers = (event.headers ?? {}) as Record<string, string | undefined>;
+    const requestId = event.requestContext?.requestId ?? randomUUID();
+    const correlationId = headers["x-correlation-id"]?.slice(0, 128) || requestId;
+    return withContext({ requestId, correlationId, actor: { type: "public" } }, () => inner(event, context));
+  }) as HttpHandler;
+  handler.spec = spec as HttpHandler["spec"];
+  return handler;
+}

@@ -1,0 +1,11 @@
+import { checkHealth } from "../../../core/platform/health.ts";
+import { HttpReply, httpHandler } from "../../_lib/http.ts";
+
+/** 200 when Postgres, Redis, S3 and SQS all answer; 503 naming what is down. */
+export const handler = httpHandler({}, async () => {
+  const health = await checkHealth();
+  const down = Object.entries(health.checks)
+    .filter(([, c]) => !c.ok)
+    .map(([name]) => name);
+  return new HttpReply(down.length ? 503 : 200, { ...health, down }, { "cache-control": "no-store" });
+});

@@ -1,0 +1,6 @@
+import { CreatedKey, KeyCreate, Tenancy } from "../../../core/tenancy/index.ts";
+import { created, httpHandler } from "../../_lib/http.ts";
+
+export const handler = httpHandler({ body: KeyCreate, response: CreatedKey, status: 201 }, async ({ body }) =>
+  created(await Tenancy.createKey(body)),
+);

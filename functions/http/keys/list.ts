@@ -1,0 +1,6 @@
+import { ApiKey, KeyListQuery, page, Tenancy } from "../../../core/tenancy/index.ts";
+import { httpHandler } from "../../_lib/http.ts";
+
+export const handler = httpHandler({ query: KeyListQuery, response: page(ApiKey) }, ({ query }) =>
+  Tenancy.listKeys(query),
+);

@@ -1,0 +1,6 @@
+import { Tenancy, TenantCreate, TenantCreated } from "../../../core/tenancy/index.ts";
+import { created, httpHandler } from "../../_lib/http.ts";
+
+export const handler = httpHandler({ body: TenantCreate, response: TenantCreated, status: 201 }, async ({ body }) =>
+  created(await Tenancy.createTenant(body)),
+);

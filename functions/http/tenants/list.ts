@@ -1,0 +1,6 @@
+import { page, Tenancy, Tenant, TenantListQuery } from "../../../core/tenancy/index.ts";
+import { httpHandler } from "../../_lib/http.ts";
+
+export const handler = httpHandler({ query: TenantListQuery, response: page(Tenant) }, ({ query }) =>
+  Tenancy.listTenants(query),
+);
