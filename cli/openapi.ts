@@ -3,11 +3,12 @@
  * (`handler.spec`, attached by httpHandler). `aos openapi --write` refreshes docs/openapi.json;
  * a test fails when the committed file and the code disagree or a route is undocumented.
  */
-import { pathToFileURL } from "node:url";
+
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import type { HttpHandler } from "../functions/_lib/http.ts";
-import { handlerFile, type HttpRoute, routes } from "../functions/routes.ts";
+import { type HttpRoute, handlerFile, routes } from "../functions/routes.ts";
 
 type Json = Record<string, unknown>;
 
@@ -53,7 +54,9 @@ async function operation(route: HttpRoute): Promise<Json> {
   const responses: Json = {
     [status]: {
       description: "Success",
-      ...(spec.response ? { content: { "application/json": { schema: strip(jsonSchema(spec.response, "output")) } } } : {}),
+      ...(spec.response
+        ? { content: { "application/json": { schema: strip(jsonSchema(spec.response, "output")) } } }
+        : {}),
     },
   };
   if (spec.path || spec.query || spec.body) responses["400"] = errorRef("Invalid input: every bad field is listed");
@@ -64,21 +67,35 @@ async function operation(route: HttpRoute): Promise<Json> {
   if (spec.path) responses["404"] = errorRef("Not found (also for another tenant's resource)");
   responses["500"] = errorRef("Internal error; the requestId finds the log");
   return {
-    operationId: route.handler.replace(/^functions\/http\//, "").replace(/\.handler$/, "").replace(/\//g, "."),
+    operationId: route.handler
+      .replace(/^functions\/http\//, "")
+      .replace(/\.handler$/, "")
+      .replace(/\//g, "."),
     summary: route.summary,
     tags: [route.tag],
     ...(route.role === "public" ? { security: [] } : { "x-aos-role": route.role }),
     parameters: [...parameters("path", spec.path), ...parameters("query", spec.query)],
     ...(spec.body
-      ? { requestBody: { required: true, content: { "application/json": { schema: strip(jsonSchema(spec.body, "input")) } } } }
+      ? {
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: strip(jsonSchema(spec.body, "input")) } },
+          },
+        }
       : {}),
     responses,
   };
 }
 
-export async function buildOpenApi(): Promise<Json> {
+/** Routes of the table that a description does not document. */
+export function undocumented(doc: Json, table: readonly HttpRoute[] = routes): string[] {
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, unknown>>;
+  return table.filter((r) => !paths[r.path]?.[r.method.toLowerCase()]).map((r) => `${r.method} ${r.path}`);
+}
+
+export async function buildOpenApi(table: readonly HttpRoute[] = routes): Promise<Json> {
   const paths: Record<string, Json> = {};
-  for (const route of routes) {
+  for (const route of table) {
     paths[route.path] ??= {};
     (paths[route.path] as Json)[route.method.toLowerCase()] = await operation(route);
   }
@@ -87,7 +104,8 @@ export async function buildOpenApi(): Promise<Json> {
     info: {
       title: "AOS API",
       version: "1",
-      description: "Control plane for AI agents. Authenticate with `Authorization: Bearer aos_...`. Errors share one envelope.",
+      description:
+        "Control plane for AI agents. Authenticate with `Authorization: Bearer aos_...`. Errors share one envelope.",
     },
     servers: [{ url: "http://127.0.0.1:3000", description: "npm start" }],
     security: [{ bearerAuth: [] }],

@@ -75,7 +75,7 @@ export const routes: readonly HttpRoute[] = [
     method: "GET",
     path: "/metrics",
     handler: "functions/http/metrics/get.handler",
-    role: "operator",
+    role: "admin",
     tag: "platform",
     summary: "Prometheus metrics merged across every instance",
   },
@@ -85,7 +85,7 @@ export const routes: readonly HttpRoute[] = [
     handler: "functions/http/tenants/create.handler",
     role: "admin",
     tag: "tenancy",
-    summary: "Create a tenant (and, optionally, its first admin key)",
+    summary: "Create a tenant and, unless told not to, its first operator key (shown once)",
     links: ["EventsQueue"],
   },
   {

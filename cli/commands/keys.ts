@@ -19,7 +19,11 @@ export const commands: CommandSpec[] = [
         const role = Role.parse(values.role);
         const tenantId = await Tenancy.resolveTenant(values.tenant);
         const days = values["expires-in-days"] ? Number(values["expires-in-days"]) : undefined;
-        const k = await Tenancy.createKeyFor(tenantId, { role, name: String(values.name ?? ""), expires_in_days: days });
+        const k = await Tenancy.createKeyFor(tenantId, {
+          role,
+          name: String(values.name ?? ""),
+          expires_in_days: days,
+        });
         console.log(`${k.role} key for ${values.tenant} (shown once): ${k.key}`);
         return 0;
       }),

@@ -38,7 +38,9 @@ export const commands: CommandSpec[] = [
     run: () =>
       asSystem(async () => {
         for (const m of await (await migrator()).status()) {
-          console.log(`${String(m.version).padStart(4, "0")}  ${m.state.padEnd(8)} ${m.name}${m.appliedAt ? `  ${m.appliedAt.toISOString()}` : ""}`);
+          console.log(
+            `${String(m.version).padStart(4, "0")}  ${m.state.padEnd(8)} ${m.name}${m.appliedAt ? `  ${m.appliedAt.toISOString()}` : ""}`,
+          );
         }
         return 0;
       }),

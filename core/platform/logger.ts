@@ -13,7 +13,6 @@ const apiKeyPattern = /aos_[A-Za-z0-9_-]{8,}/g;
 
 export type LogSink = (line: string) => void;
 let sink: LogSink = (line) => process.stdout.write(`${line}\n`);
-let threshold: number | undefined;
 
 /** Send log lines elsewhere (tests capture them to prove secrets never appear). */
 export function setLogSink(s: LogSink): LogSink {
@@ -35,8 +34,7 @@ function redact(value: unknown, depth = 0): unknown {
 }
 
 function write(level: Level, msg: string, fields?: Record<string, unknown>): void {
-  threshold ??= order[config().logLevel];
-  if (order[level] < threshold) return;
+  if (order[level] < order[config().logLevel]) return;
   const ctx = useContext();
   const actor = ctx?.actor;
   const line: Record<string, unknown> = {

@@ -57,7 +57,10 @@ async function lookup(prefix: string): Promise<Cached | null> {
       }
     : null;
   // Misses are cached too (as null), so a flood of bad keys does not reach Postgres.
-  if (ttl > 0) await redis().set(authCacheKey(prefix), JSON.stringify(value), "EX", ttl).catch(() => {});
+  if (ttl > 0)
+    await redis()
+      .set(authCacheKey(prefix), JSON.stringify(value), "EX", ttl)
+      .catch(() => {});
   return value;
 }
 

@@ -55,4 +55,3 @@ export class RoleNotGrantableError extends ForbiddenError {
     super(`Only an admin key may create a key with the ${role} role`, "tenancy.role_not_grantable");
   }
 }
-

@@ -22,7 +22,8 @@ export async function resolveTenant(ref: string | undefined): Promise<string> {
   if (!privileged) {
     const own = useTenant();
     const { rows } = await query<TenantRow>(sql.tenantByRef, [ref]);
-    if (rows[0]?.id !== own) throw new ForbiddenError("Only an admin key may act for another tenant", "auth.cross_tenant");
+    if (rows[0]?.id !== own)
+      throw new ForbiddenError("Only an admin key may act for another tenant", "auth.cross_tenant");
     return own;
   }
   return (await findTenant(ref)).id;

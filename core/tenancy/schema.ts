@@ -6,7 +6,10 @@ export type Role = z.infer<typeof Role>;
 
 export const TenantSlug = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and dashes, 1-63 characters, not starting with a dash");
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    "lower-case letters, digits and dashes, 1-63 characters, not starting with a dash",
+  );
 
 export const TenantCreate = z.object({
   slug: TenantSlug,
@@ -56,7 +59,10 @@ export const TenantCreated = Tenant.extend({ key: CreatedKey.nullable() });
 
 export const KeyListQuery = PageQuery.extend({
   tenant: z.string().min(1).max(63).optional(),
-  include_revoked: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  include_revoked: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
 });
 export type KeyListQuery = z.infer<typeof KeyListQuery>;
 
@@ -64,4 +70,5 @@ export const TenantListQuery = PageQuery;
 
 export const KeyIdPath = z.object({ id: z.uuid() });
 
-export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), next_cursor: z.string().nullable() });
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), next_cursor: z.string().nullable() });

@@ -111,12 +111,27 @@ function toResult(value: unknown, requestId: string): APIGatewayProxyStructuredR
   };
 }
 
-export type HttpHandler = ((event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) & {
+export type HttpHandler = ((
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>) & {
   spec: HttpSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
 };
 
-type Req = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context, { started?: number }>;
-type Mw = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context, { started?: number }>;
+type Req = middy.Request<
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Error,
+  Context,
+  { started?: number }
+>;
+type Mw = middy.MiddlewareObj<
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Error,
+  Context,
+  { started?: number }
+>;
 const headersOf = (r: Req) => (r.event.headers ?? {}) as Record<string, string | undefined>;
 const requestIdOf = (r: Req) => useContext()?.requestId ?? r.event.requestContext?.requestId ?? "";
 

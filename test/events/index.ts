@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, Context, ScheduledEvent, SQSEvent, SQSRecord } from "aws-lambda";
-import { handlerFile, type HttpRoute, routeKey, routes } from "../../functions/routes.ts";
+import { type HttpRoute, handlerFile, routeKey, routes } from "../../functions/routes.ts";
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, import.meta.url), "utf8")) as T;
 
@@ -29,7 +29,10 @@ export function lambdaContext(functionName = "aos-test", timeoutMs = 30_000): Co
   };
 }
 
-export function matchRoute(method: string, path: string): { route: HttpRoute; params: Record<string, string> } | undefined {
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: HttpRoute; params: Record<string, string> } | undefined {
   for (const route of routes) {
     if (route.method !== method) continue;
     const names: string[] = [];
@@ -40,7 +43,8 @@ export function matchRoute(method: string, path: string): { route: HttpRoute; pa
       })}$`,
     );
     const m = re.exec(path);
-    if (m) return { route, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] as string)])) };
+    if (m)
+      return { route, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] as string)])) };
   }
   return undefined;
 }
@@ -95,12 +99,20 @@ export async function invoke<T = any>(method: string, path: string, o: InvokeOpt
   const match = matchRoute(method, path);
   if (!match) throw new Error(`no route for ${method} ${path}`);
   const mod = (await import(pathToFileURL(resolve(handlerFile(match.route.handler))).href)) as {
-    handler: (e: APIGatewayProxyEventV2, c: Context) => Promise<{ statusCode?: number; headers?: Record<string, string>; body?: string }>;
+    handler: (
+      e: APIGatewayProxyEventV2,
+      c: Context,
+    ) => Promise<{ statusCode?: number; headers?: Record<string, string>; body?: string }>;
   };
   const res = await mod.handler(httpEvent(method, path, o), lambdaContext());
   const text = res.body ?? "";
   const isJson = /json/.test(res.headers?.["content-type"] ?? "");
-  return { status: res.statusCode ?? 200, headers: res.headers ?? {}, body: (isJson && text ? JSON.parse(text) : text) as T, text };
+  return {
+    status: res.statusCode ?? 200,
+    headers: res.headers ?? {},
+    body: (isJson && text ? JSON.parse(text) : text) as T,
+    text,
+  };
 }
 
 export function sqsEvent(bodies: unknown[], overrides: Partial<SQSRecord> = {}): SQSEvent {
@@ -115,4 +127,7 @@ export function sqsEvent(bodies: unknown[], overrides: Partial<SQSRecord> = {}):
   };
 }
 
-export const scheduledEvent = (): ScheduledEvent => ({ ...fixture<ScheduledEvent>("./scheduled.json"), id: randomUUID() });
+export const scheduledEvent = (): ScheduledEvent => ({
+  ...fixture<ScheduledEvent>("./scheduled.json"),
+  id: randomUUID(),
+});

@@ -1,7 +1,7 @@
 /** Row factories for tenancy: `makeTenant()`, `makeKey({ role })`. */
 import { randomBytes } from "node:crypto";
 import { withContext } from "../../core/context.ts";
-import { Tenancy, type Role, type TenantRow } from "../../core/tenancy/index.ts";
+import { type Role, Tenancy, type TenantRow } from "../../core/tenancy/index.ts";
 
 const asSystem = <T>(fn: () => Promise<T>) =>
   withContext({ requestId: "factory", correlationId: "factory", actor: { type: "system", name: "test" } }, fn);
@@ -12,7 +12,11 @@ export async function makeTenant(slug = `t-${randomBytes(4).toString("hex")}`): 
   return tenant;
 }
 
-export async function makeKey(o: { tenantId: string; role: Role; expiresInDays?: number }): Promise<{ key: string; id: string }> {
+export async function makeKey(o: {
+  tenantId: string;
+  role: Role;
+  expiresInDays?: number;
+}): Promise<{ key: string; id: string }> {
   const k = await asSystem(() =>
     Tenancy.createKeyFor(o.tenantId, { role: o.role, name: `${o.role} key`, expires_in_days: o.expiresInDays }),
   );

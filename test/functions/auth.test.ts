@@ -38,7 +38,9 @@ describe("authentication", () => {
   });
 
   it("refuses an agent key on an operator route with 403 and lets an admin through", async () => {
-    expect((await invoke("POST", "/api/v1/keys", { key: t.keys.agent.key, body: { role: "viewer" } })).status).toBe(403);
+    expect((await invoke("POST", "/api/v1/keys", { key: t.keys.agent.key, body: { role: "viewer" } })).status).toBe(
+      403,
+    );
     expect((await invoke("GET", "/api/v1/tenants", { key: t.keys.admin.key })).status).toBe(200);
   });
 
@@ -70,9 +72,10 @@ describe("authentication", () => {
   });
 
   it("stores only the SHA-256 of a key, never the key", async () => {
-    const { rows } = await query<{ prefix: string; key_hash: Buffer }>("select prefix, key_hash from api_keys where id = $1", [
-      t.keys.admin.id,
-    ]);
+    const { rows } = await query<{ prefix: string; key_hash: Buffer }>(
+      "select prefix, key_hash from api_keys where id = $1",
+      [t.keys.admin.id],
+    );
     expect(rows[0]?.key_hash.length).toBe(32);
     const dump = JSON.stringify((await query("select * from api_keys")).rows);
     for (const k of Object.values(t.keys)) expect(dump).not.toContain(k.key);
@@ -88,7 +91,10 @@ describe("validation", () => {
   });
 
   it("names both fields of a body with two bad fields", async () => {
-    const res = await invoke("POST", "/api/v1/tenants", { key: t.keys.admin.key, body: { slug: "Bad Slug!", name: "" } });
+    const res = await invoke("POST", "/api/v1/tenants", {
+      key: t.keys.admin.key,
+      body: { slug: "Bad Slug!", name: "" },
+    });
     expect(res.status).toBe(400);
     const fields = res.body.error.details.fields.map((f: { field: string }) => f.field);
     expect(fields).toEqual(expect.arrayContaining(["body.slug", "body.name"]));

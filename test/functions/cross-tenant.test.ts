@@ -30,7 +30,9 @@ const cases: Record<string, () => Promise<void>> = {
     expect((await invoke("GET", "/metrics", { key: a.keys.operator.key })).status).toBe(403);
   },
   "POST /api/v1/tenants": async () => {
-    expect((await invoke("POST", "/api/v1/tenants", { key: a.keys.operator.key, body: { slug: "x-a", name: "x" } })).status).toBe(403);
+    expect(
+      (await invoke("POST", "/api/v1/tenants", { key: a.keys.operator.key, body: { slug: "x-a", name: "x" } })).status,
+    ).toBe(403);
   },
   "GET /api/v1/tenants": async () => {
     expect((await invoke("GET", "/api/v1/tenants", { key: a.keys.operator.key })).status).toBe(403);
@@ -45,7 +47,10 @@ const cases: Record<string, () => Promise<void>> = {
     expect(own.body.tenant_id).toBe(a.tenant.id);
   },
   "GET /api/v1/keys": async () => {
-    const res = await invoke("GET", "/api/v1/keys", { key: a.keys.operator.key, query: { include_revoked: "true", limit: "1000" } });
+    const res = await invoke("GET", "/api/v1/keys", {
+      key: a.keys.operator.key,
+      query: { include_revoked: "true", limit: "1000" },
+    });
     expect(res.status).toBe(200);
     expect(res.body.data.every((k: { tenant_id: string }) => k.tenant_id === a.tenant.id)).toBe(true);
     expect(JSON.stringify(res.body)).not.toContain(b.tenant.id);
@@ -55,7 +60,10 @@ const cases: Record<string, () => Promise<void>> = {
   "DELETE /api/v1/keys/{id}": async () => {
     const res = await invoke("DELETE", `/api/v1/keys/${bKey.id}`, { key: a.keys.operator.key });
     expect(res.status).toBe(404);
-    const named = await invoke("DELETE", `/api/v1/keys/${bKey.id}`, { key: a.keys.operator.key, query: { tenant: b.tenant.id } });
+    const named = await invoke("DELETE", `/api/v1/keys/${bKey.id}`, {
+      key: a.keys.operator.key,
+      query: { tenant: b.tenant.id },
+    });
     expect(named.status).toBe(403);
     // B's key still works.
     expect((await invoke("GET", "/api/v1/keys", { key: b.keys.operator.key })).status).toBe(200);

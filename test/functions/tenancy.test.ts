@@ -11,7 +11,10 @@ beforeAll(async () => {
 
 describe("tenants", () => {
   it("an admin creates a tenant with an operator key that works once and only in that tenant", async () => {
-    const res = await invoke("POST", "/api/v1/tenants", { key: t.keys.admin.key, body: { slug: "acme", name: "Acme" } });
+    const res = await invoke("POST", "/api/v1/tenants", {
+      key: t.keys.admin.key,
+      body: { slug: "acme", name: "Acme" },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ slug: "acme", name: "Acme", status: "active", key: { role: "operator" } });
     expect(res.body.key.key).toMatch(/^aos_[A-Za-z0-9_-]{32}$/);
@@ -30,12 +33,18 @@ describe("tenants", () => {
 
   it("lists tenants in stable keyset pages", async () => {
     for (let i = 0; i < 5; i++) {
-      await invoke("POST", "/api/v1/tenants", { key: t.keys.admin.key, body: { slug: `page-${i}`, name: `P${i}`, initial_key_role: "none" } });
+      await invoke("POST", "/api/v1/tenants", {
+        key: t.keys.admin.key,
+        body: { slug: `page-${i}`, name: `P${i}`, initial_key_role: "none" },
+      });
     }
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const res = await invoke("GET", "/api/v1/tenants", { key: t.keys.admin.key, query: { limit: "2", ...(cursor ? { cursor } : {}) } });
+      const res = await invoke("GET", "/api/v1/tenants", {
+        key: t.keys.admin.key,
+        query: { limit: "2", ...(cursor ? { cursor } : {}) },
+      });
       expect(res.status).toBe(200);
       expect(res.body.data.length).toBeLessThanOrEqual(2);
       seen.push(...res.body.data.map((x: { id: string }) => x.id));
@@ -48,12 +57,17 @@ describe("tenants", () => {
 
 describe("keys", () => {
   it("an operator creates, lists and revokes keys of its tenant", async () => {
-    const created = await invoke("POST", "/api/v1/keys", { key: t.keys.operator.key, body: { role: "agent", name: "worker" } });
+    const created = await invoke("POST", "/api/v1/keys", {
+      key: t.keys.operator.key,
+      body: { role: "agent", name: "worker" },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ role: "agent", name: "worker", tenant_id: t.tenant.id, revoked_at: null });
     expect(created.body.prefix).toBe(created.body.key.slice(0, 16));
     const list = await invoke("GET", "/api/v1/keys", { key: t.keys.operator.key });
-    expect(list.body.data.some((k: { id: string; key?: string }) => k.id === created.body.id && k.key === undefined)).toBe(true);
+    expect(
+      list.body.data.some((k: { id: string; key?: string }) => k.id === created.body.id && k.key === undefined),
+    ).toBe(true);
     const revoked = await invoke("DELETE", `/api/v1/keys/${created.body.id}`, { key: t.keys.operator.key });
     expect(revoked.status).toBe(200);
     const again = await invoke("DELETE", `/api/v1/keys/${created.body.id}`, { key: t.keys.operator.key });
@@ -74,18 +88,25 @@ describe("keys", () => {
 
   it("an admin creates a key in another tenant by slug", async () => {
     const other = await makeTenantWithKeys();
-    const res = await invoke("POST", "/api/v1/keys", { key: t.keys.admin.key, body: { role: "viewer", tenant: other.tenant.slug } });
+    const res = await invoke("POST", "/api/v1/keys", {
+      key: t.keys.admin.key,
+      body: { role: "viewer", tenant: other.tenant.slug },
+    });
     expect(res.status).toBe(201);
     expect(res.body.tenant_id).toBe(other.tenant.id);
   });
 
   it("the KeyUsageFlush cron writes last_used_at from the marks auth left in Redis", async () => {
-    const before = await query<{ last_used_at: Date | null }>("select last_used_at from api_keys where id = $1", [t.keys.viewer.id]);
+    const before = await query<{ last_used_at: Date | null }>("select last_used_at from api_keys where id = $1", [
+      t.keys.viewer.id,
+    ]);
     expect(before.rows[0]?.last_used_at).toBeNull();
     await invoke("GET", "/api/v1/keys", { key: t.keys.viewer.key }); // 403 for the role, but the key is valid and used
     const result = await flushUsage(scheduledEvent(), lambdaContext());
     expect(result.keys).toBeGreaterThanOrEqual(1);
-    const after = await query<{ last_used_at: Date | null }>("select last_used_at from api_keys where id = $1", [t.keys.viewer.id]);
+    const after = await query<{ last_used_at: Date | null }>("select last_used_at from api_keys where id = $1", [
+      t.keys.viewer.id,
+    ]);
     expect(after.rows[0]?.last_used_at).toBeInstanceOf(Date);
     expect(Date.now() - (after.rows[0]?.last_used_at as Date).getTime()).toBeLessThan(60_000);
     expect((await flushUsage(scheduledEvent(), lambdaContext())).keys).toBe(0);
