@@ -16,8 +16,8 @@ import { config } from "../../core/config.ts";
 import { useContext, withContext } from "../../core/context.ts";
 import type { FieldIssue } from "../../core/errors.ts";
 import { log } from "../../core/platform/logger.ts";
-import { allowLabelValues, flushMetrics, recordHttp } from "../../core/platform/metrics/index.ts";
-import { type HttpRoute, routeKey, routes } from "../routes.ts";
+import { allowRoutes, flushMetrics, recordHttp } from "../../core/platform/metrics/index.ts";
+import { routeKey, routes } from "../routes.ts";
 import { authorize } from "./auth.ts";
 import { envelope, fieldIssues, toAppError, validationError } from "./errors.ts";
 
@@ -57,9 +57,8 @@ export const text = (status: number, body: string, contentType: string) =>
   new HttpReply(status, body, { "content-type": contentType });
 
 const byKey = new Map(routes.map((r) => [routeKey(r), r]));
-allowLabelValues("aos_http_requests_total", "route", [...byKey.keys(), "unmatched"]);
-allowLabelValues("aos_http_errors_total", "route", [...byKey.keys(), "unmatched"]);
-allowLabelValues("aos_http_request_duration_seconds", "route", [...byKey.keys(), "unmatched"]);
+// The route label of the HTTP metrics may take exactly the values of the route table.
+allowRoutes([...byKey.keys(), "unmatched"]);
 
 function corsHeaders(origin: string | undefined): Record<string, string> {
   const allowed = config().http.corsOrigins;

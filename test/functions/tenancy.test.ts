@@ -108,7 +108,7 @@ describe("keys", () => {
       t.keys.viewer.id,
     ]);
     expect(after.rows[0]?.last_used_at).toBeInstanceOf(Date);
-    expect(Date.now() - (after.rows[0]?.last_used_at as Date).getTime()).toBeLessThan(60_000);
+    expect(Date.now() - after.rows[0]!.last_used_at!.getTime()).toBeLessThan(60_000);
     expect((await flushUsage(scheduledEvent(), lambdaContext())).keys).toBe(0);
   });
 });
