@@ -26,22 +26,23 @@ const groups: Record<string, Loader> = {
   tenants: () => import("./commands/tenants.ts"),
   keys: () => import("./commands/keys.ts"),
   openapi: () => import("./commands/openapi.ts"),
+  api: () => import("./commands/api.ts"),
+  health: () => import("./commands/api.ts"),
 };
 
 async function allCommands(): Promise<CommandSpec[]> {
-  const loaded = await Promise.all(Object.values(groups).map((l) => l()));
-  return loaded.flatMap((g) => g.commands);
+  const loaded = await Promise.all([...new Set(Object.values(groups))].map((l) => l()));
+  return [...new Set(loaded.flatMap((g) => g.commands))];
 }
 
 function help(cmds: CommandSpec[]): string {
-  const width = Math.max(...cmds.map((c) => c.usage.length));
   return [
     "aos: command line of the AOS control plane",
     "",
     "Usage: aos <command> [options]",
     "",
     "Commands:",
-    ...cmds.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...cmds.flatMap((c) => [`  aos ${c.usage}`, `      ${c.summary}`]),
     "",
     "Run `aos <command> --help` for a command's options.",
     "Environment: DATABASE_URL, REDIS_URL, ... as the server (see README); AOS_URL and AOS_KEY for commands that call a running AOS.",

@@ -1,0 +1,43 @@
+import { config } from "../../core/config.ts";
+import type { CommandSpec } from "../main.ts";
+
+/** Call a running AOS (AOS_URL) with AOS_KEY; prints the reply body, exits 1 on a non-2xx. */
+export async function callApi(method: string, path: string, body?: string): Promise<number> {
+  const { url, key } = config().cli;
+  const res = await fetch(new URL(path, url), {
+    method: method.toUpperCase(),
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    ...(body ? { body } : {}),
+  });
+  const text = await res.text();
+  try {
+    console.log(JSON.stringify(JSON.parse(text), null, 2));
+  } catch {
+    process.stdout.write(text);
+  }
+  if (!res.ok) console.error(`HTTP ${res.status}`);
+  return res.ok ? 0 : 1;
+}
+
+export const commands: CommandSpec[] = [
+  {
+    name: "api",
+    usage: "api <METHOD> <path> [--data JSON]",
+    summary: "Call a running AOS (AOS_URL) with AOS_KEY and print the reply",
+    options: { data: { type: "string", description: "JSON request body" } },
+    run: ({ positionals, values }) => {
+      const [method, path] = positionals;
+      if (!method || !path) throw new Error("usage: aos api <METHOD> <path> [--data JSON]");
+      return callApi(method, path, typeof values.data === "string" ? values.data : undefined);
+    },
+  },
+  {
+    name: "health",
+    usage: "health",
+    summary: "GET /health of a running AOS (AOS_URL)",
+    run: () => callApi("GET", "/health"),
+  },
+];
