@@ -1,10 +1,10 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPool, type Pool } from "../../core/platform/db/index.ts";
-import { MigrationError, Migrator, loadMigrations } from "../../core/platform/db/migrator.ts";
+import { loadMigrations, MigrationError, Migrator } from "../../core/platform/db/migrator.ts";
 import { dumpSchema } from "../setup/schema.ts";
 
 const env = inject("aos");
@@ -62,7 +62,10 @@ describe("migrations", () => {
   it("matches the committed snapshot test/schema.sql (UPDATE_SCHEMA_SNAPSHOT=1 rewrites it)", async () => {
     const dump = dumpSchema(`${env.pgBase}/${env.templateDb}`);
     if (process.env.UPDATE_SCHEMA_SNAPSHOT === "1") writeFileSync("test/schema.sql", dump);
-    expect(existsSync("test/schema.sql"), "test/schema.sql is missing: run UPDATE_SCHEMA_SNAPSHOT=1 npx vitest run test/integration/migrations.test.ts").toBe(true);
+    expect(
+      existsSync("test/schema.sql"),
+      "test/schema.sql is missing: run UPDATE_SCHEMA_SNAPSHOT=1 npx vitest run test/integration/migrations.test.ts",
+    ).toBe(true);
     expect(dump, "migrations and test/schema.sql disagree: review the change, then UPDATE_SCHEMA_SNAPSHOT=1").toBe(
       readFileSync("test/schema.sql", "utf8"),
     );
@@ -86,10 +89,15 @@ describe("migrations", () => {
 
   it("refuses a file without a down part, and rolls back a failing migration whole", async () => {
     const d = copyMigrations(join(dir, "bad"));
-    writeFileSync(join(d, "0003_bad.sql"), "-- migrate:up\ncreate table half (id int);\nselect nope;\n-- migrate:down\ndrop table half;\n");
+    writeFileSync(
+      join(d, "0003_bad.sql"),
+      "-- migrate:up\ncreate table half (id int);\nselect nope;\n-- migrate:down\ndrop table half;\n",
+    );
     const { pool } = await freshDb();
     await expect(new Migrator(pool, d).up()).rejects.toThrow(/0003_bad\.sql/);
-    const { rows } = await pool.query("select to_regclass('public.half') as t, (select max(version) from schema_migrations) as v");
+    const { rows } = await pool.query(
+      "select to_regclass('public.half') as t, (select max(version) from schema_migrations) as v",
+    );
     expect(rows[0]).toEqual({ t: null, v: 2 });
     const d2 = copyMigrations(join(dir, "nodown"));
     writeFileSync(join(d2, "0003_nodown.sql"), "-- migrate:up\nselect 1;\n");

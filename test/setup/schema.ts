@@ -9,7 +9,13 @@ export function dumpSchema(url: string): string {
     out
       .split("\n")
       // \restrict keys are random per dump; comments and SETs carry versions and nothing of the schema.
-      .filter((l) => !/^\\(un)?restrict /.test(l) && !l.startsWith("--") && !/^SET /.test(l) && !/^SELECT pg_catalog\.set_config/.test(l))
+      .filter(
+        (l) =>
+          !/^\\(un)?restrict /.test(l) &&
+          !l.startsWith("--") &&
+          !/^SET /.test(l) &&
+          !/^SELECT pg_catalog\.set_config/.test(l),
+      )
       .join("\n")
       .replace(/\n{3,}/g, "\n\n")
       .trim() + "\n"

@@ -19,9 +19,13 @@ function violations(file: string, source: string): string[] {
   probes.push(file);
   let out: string;
   try {
-    out = execFileSync("node_modules/.bin/depcruise", ["--config", ".dependency-cruiser.cjs", "--output-type", "json", file], {
-      encoding: "utf8",
-    });
+    out = execFileSync(
+      "node_modules/.bin/depcruise",
+      ["--config", ".dependency-cruiser.cjs", "--output-type", "json", file],
+      {
+        encoding: "utf8",
+      },
+    );
   } catch (e) {
     out = (e as { stdout: string }).stdout; // exits non-zero when rules are broken
   }
@@ -31,12 +35,17 @@ function violations(file: string, source: string): string[] {
 
 describe("import boundaries", () => {
   it("core/ may not import functions/", () => {
-    expect(violations("core/zz-probe-a/a1.ts", 'import { routes } from "../../functions/routes.ts";\nexport const x = routes;\n')).toContain(
-      "core-not-transport",
-    );
+    expect(
+      violations(
+        "core/zz-probe-a/a1.ts",
+        'import { routes } from "../../functions/routes.ts";\nexport const x = routes;\n',
+      ),
+    ).toContain("core-not-transport");
   });
   it("core/ may not import @middy/*", () => {
-    expect(violations("core/zz-probe-a/a2.ts", 'import middy from "@middy/core";\nexport const x = middy;\n')).toContain("core-not-transport");
+    expect(
+      violations("core/zz-probe-a/a2.ts", 'import middy from "@middy/core";\nexport const x = middy;\n'),
+    ).toContain("core-not-transport");
   });
   it("core/ may not import aws-lambda types", () => {
     expect(
@@ -49,16 +58,24 @@ describe("import boundaries", () => {
     ).toContain("domain-through-index");
   });
   it("a domain may use another through its index.ts", () => {
-    expect(violations("core/zz-probe-b/b2.ts", 'import { Tenancy } from "../tenancy/index.ts";\nexport const x = Tenancy;\n')).toEqual([]);
+    expect(
+      violations(
+        "core/zz-probe-b/b2.ts",
+        'import { Tenancy } from "../tenancy/index.ts";\nexport const x = Tenancy;\n',
+      ),
+    ).toEqual([]);
   });
   it("a handler may not import another handler", () => {
     expect(
-      violations("functions/http/zz-probe.ts", 'import { handler } from "./keys/list.ts";\nexport const x = handler;\n'),
+      violations(
+        "functions/http/zz-probe.ts",
+        'import { handler } from "./keys/list.ts";\nexport const x = handler;\n',
+      ),
     ).toContain("handlers-not-each-other");
   });
   it("stacks/ may import only routes.ts", () => {
-    expect(violations("stacks/zz-probe.ts", 'import { config } from "../core/config.ts";\nexport const x = config;\n')).toContain(
-      "stacks-only-routes",
-    );
+    expect(
+      violations("stacks/zz-probe.ts", 'import { config } from "../core/config.ts";\nexport const x = config;\n'),
+    ).toContain("stacks-only-routes");
   });
 });
