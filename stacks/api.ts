@@ -1,0 +1,23 @@
+/**
+ * The HTTP API: one API Gateway (HTTP API) route per entry of `routes` in functions/routes.ts,
+ * each its own Lambda with only the links its entry names.
+ */
+import { routes } from "../functions/routes.ts";
+import { functionProps } from "./function.ts";
+import { linkTargets } from "./queues.ts";
+
+// Keys travel in the Authorization header, never in cookies, so any origin may call; API
+// Gateway answers preflights itself. Headers match functions/_lib/http.ts.
+export const api = new sst.aws.ApiGatewayV2("Api", {
+  cors: {
+    allowOrigins: ["*"],
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    allowHeaders: ["authorization", "content-type", "x-correlation-id"],
+    exposeHeaders: ["x-request-id"],
+    maxAge: "1 day",
+  },
+});
+
+for (const r of routes) {
+  api.route(`${r.method} ${r.path}`, functionProps(r, linkTargets));
+}

@@ -1,0 +1,44 @@
+/**
+ * Function props shared by every Lambda of AOS: HTTP routes, queue consumers and crons.
+ *
+ * Least privilege: every function is linked to the DatabaseUrl and RedisUrl secrets; the
+ * Exports bucket and each `<Name>Queue` only when the entry's `links` in functions/routes.ts
+ * names them. A link gives both the IAM permission and `Resource.<Name>` in the code
+ * (core/config.ts reads `Resource.DatabaseUrl.value`, `Resource.Exports.name`,
+ * `Resource.EventsQueue.url`), so link names here and there must match.
+ */
+import type { LinkName } from "../functions/routes.ts";
+import { databaseUrl, redisUrl } from "./storage.ts";
+
+/** The fields of a route, queue consumer or schedule that shape its function. */
+export interface FunctionEntry {
+  handler: string;
+  timeoutS?: number;
+  memoryMb?: number;
+  links?: readonly LinkName[];
+}
+
+/** What each `LinkName` of the route table stands for in the stacks. */
+export type LinkTargets = Record<LinkName, sst.aws.Bucket | sst.aws.Queue>;
+
+/** HTTP defaults; API Gateway cuts a request at 30 s anyway. */
+export const DEFAULT_TIMEOUT_S = 10;
+export const DEFAULT_MEMORY_MB = 512;
+
+export function functionProps(entry: FunctionEntry, targets: LinkTargets): sst.aws.FunctionArgs {
+  const extra = (entry.links ?? []).map((name) => {
+    const target = targets[name];
+    if (!target) throw new Error(`${entry.handler} links "${name}", which no stack defines`);
+    return target;
+  });
+  return {
+    handler: entry.handler,
+    runtime: "nodejs22.x",
+    architecture: "arm64",
+    timeout: `${entry.timeoutS ?? DEFAULT_TIMEOUT_S} seconds`,
+    memory: `${entry.memoryMb ?? DEFAULT_MEMORY_MB} MB`,
+    nodejs: { format: "esm", minify: true },
+    environment: { STAGE: $app.stage },
+    link: [databaseUrl, redisUrl, ...extra],
+  };
+}
