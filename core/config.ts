@@ -32,6 +32,13 @@ const ConfigSchema = z.object({
   S3_BUCKET: z.string().min(3).optional(),
   S3_FORCE_PATH_STYLE: bool.optional(),
   AWS_REGION: z.string().default("us-east-1"),
+  // Read only to learn whether the SDK's default credential chain has something to find; the
+  // values themselves stay with the SDK.
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_PROFILE: z.string().optional(),
+  AWS_WEB_IDENTITY_TOKEN_FILE: z.string().optional(),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.string().optional(),
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.string().optional(),
   PRESIGN_TTL_S: int(3600, 1),
   SQS_ENDPOINT: z.string().url().optional(),
   QUEUE_URLS: z.string().default("{}"),
@@ -69,6 +76,14 @@ export interface Config {
     readonly region: string;
     /** Queue name (as in functions/routes.ts) -> queue URL. */
     readonly queueUrls: Readonly<Record<string, string>>;
+  };
+  readonly aws: {
+    /**
+     * The environment names AWS credentials (keys, a profile, web identity or a container
+     * endpoint; always true in Lambda). When false and an endpoint override is set, the S3 and
+     * SQS clients sign with static dummy credentials, which s3rver and fauxqs accept.
+     */
+    readonly credentialsInEnv: boolean;
   };
   readonly http: { readonly port: number; readonly host: string; readonly corsOrigins: string[] };
   readonly metrics: { readonly enabled: boolean; readonly maxLabelValues: number };
@@ -132,6 +147,15 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       presignTtlS: e.PRESIGN_TTL_S,
     }),
     sqs: Object.freeze({ endpoint: e.SQS_ENDPOINT, region: e.AWS_REGION, queueUrls: Object.freeze(queueUrls) }),
+    aws: Object.freeze({
+      credentialsInEnv: Boolean(
+        e.AWS_ACCESS_KEY_ID ||
+          e.AWS_PROFILE ||
+          e.AWS_WEB_IDENTITY_TOKEN_FILE ||
+          e.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
+          e.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+      ),
+    }),
     http: Object.freeze({
       port: e.PORT,
       host: e.HOST,

@@ -25,8 +25,19 @@ export function redis(): Redis {
   return client;
 }
 
-export async function closeRedis(): Promise<void> {
+/**
+ * Close the client politely (QUIT), but never wait more than `graceMs` for it: a Redis that
+ * accepts connections and never answers would otherwise hold the caller forever.
+ */
+export async function closeRedis(graceMs = 1000): Promise<void> {
   const c = client;
   client = undefined;
-  if (c) await c.quit().catch(() => c.disconnect());
+  if (!c) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, graceMs);
+  });
+  await Promise.race([c.quit().catch(() => {}), late]);
+  clearTimeout(timer);
+  c.disconnect();
 }

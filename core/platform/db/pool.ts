@@ -37,7 +37,10 @@ export interface PoolOptions {
 
 // Postgres bigint (int8) and numeric come back as strings by default; counts and credits in AOS
 // fit in a JS number, so int8 is parsed. numeric stays a string to keep exact decimals.
-pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
+// The Neon driver bundles its own copy of pg-types: the parser is set there too when it loads.
+const INT8_OID = 20;
+const parseInt8 = (v: string) => Number.parseInt(v, 10);
+pg.types.setTypeParser(INT8_OID, parseInt8);
 
 export async function createPool(o: PoolOptions): Promise<Pool> {
   const common = {
@@ -53,6 +56,7 @@ export async function createPool(o: PoolOptions): Promise<Pool> {
     const neon = await import("@neondatabase/serverless");
     const { default: ws } = await import("ws");
     neon.neonConfig.webSocketConstructor = ws;
+    neon.types.setTypeParser(INT8_OID, parseInt8);
     if (o.neonWsProxy) {
       neon.neonConfig.wsProxy = o.neonWsProxy;
       neon.neonConfig.useSecureWebSocket = o.neonSecure ?? false;
