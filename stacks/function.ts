@@ -25,6 +25,17 @@ export type LinkTargets = Record<LinkName, sst.aws.Bucket | sst.aws.Queue>;
 export const DEFAULT_TIMEOUT_S = 10;
 export const DEFAULT_MEMORY_MB = 512;
 
+/**
+ * Only Lambda may assume a function's role. SST 4.17.1 also trusts the account root outside
+ * `sst dev` (its `!dev` tests an Output, which is always truthy), so any principal of the
+ * account allowed sts:AssumeRole could act as any function. `sst dev` needs that trust for
+ * its local bridge, so it keeps SST's policy.
+ */
+const LAMBDA_ONLY_TRUST = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+});
+
 export function functionProps(entry: FunctionEntry, targets: LinkTargets): sst.aws.FunctionArgs {
   const extra = (entry.links ?? []).map((name) => {
     const target = targets[name];
@@ -40,5 +51,12 @@ export function functionProps(entry: FunctionEntry, targets: LinkTargets): sst.a
     nodejs: { format: "esm", minify: true },
     environment: { STAGE: $app.stage },
     link: [databaseUrl, redisUrl, ...extra],
+    transform: $dev
+      ? undefined
+      : {
+          role: (args) => {
+            args.assumeRolePolicy = LAMBDA_ONLY_TRUST;
+          },
+        },
   };
 }

@@ -188,7 +188,23 @@ export function checkSchedules(g: StackGraph, t: Table, root: string): string[] 
   return out;
 }
 
-/** One function per table entry, each on nodejs22.x or newer, arm64, with STAGE set. */
+/** Whether a role's trust policy lets only Lambda assume it. */
+function trustsOnlyLambda(g: StackGraph, f: GraphResource): boolean {
+  const role = ofType(g, "aws:iam/role:Role").find(
+    (r) => `arn:aws:iam::123456789012:role/${str(r.inputs.name)}` === f.inputs.role,
+  );
+  const doc = role && (JSON.parse(str(role.inputs.assumeRolePolicy)) as { Statement: Array<Record<string, unknown>> });
+  return (
+    !!doc &&
+    doc.Statement.every(
+      (s) =>
+        str(s.Principal) === str({ Service: "lambda.amazonaws.com" }) ||
+        str(s.Principal) === str({ Service: ["lambda.amazonaws.com"] }),
+    )
+  );
+}
+
+/** One function per table entry, each on nodejs22.x or newer, arm64, with STAGE set, its role assumable by Lambda only. */
 export function checkRuntimes(g: StackGraph, t: Table): string[] {
   const out: string[] = [];
   const fns = ofType(g, LAMBDA);
@@ -199,6 +215,7 @@ export function checkRuntimes(g: StackGraph, t: Table): string[] {
       out.push(`${str(f.inputs.handler)}: architectures ${str(f.inputs.architectures)}`);
     const env = (f.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {};
     if (env.STAGE !== g.app.stage) out.push(`${str(f.inputs.handler)}: STAGE=${str(env.STAGE)}`);
+    if (!trustsOnlyLambda(g, f)) out.push(`${str(f.inputs.handler)}: its role may be assumed by more than Lambda`);
   }
   if (fns.length !== entriesOf(t).length)
     out.push(`${fns.length} Lambda functions, the table has ${entriesOf(t).length} entries`);
