@@ -6,7 +6,8 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
+import type { $ZodType } from "zod/v4/core";
 import type { HttpHandler } from "../functions/_lib/http.ts";
 import { type HttpRoute, handlerFile, routes } from "../functions/routes.ts";
 
@@ -21,7 +22,7 @@ const ErrorEnvelope = z.object({
   }),
 });
 
-const jsonSchema = (s: z.ZodType, io: "input" | "output"): Json =>
+const jsonSchema = (s: $ZodType, io: "input" | "output"): Json =>
   z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" }) as Json;
 
 function strip(schema: Json): Json {
@@ -29,7 +30,7 @@ function strip(schema: Json): Json {
   return rest;
 }
 
-function parameters(where: "path" | "query", schema: z.ZodType | undefined): Json[] {
+function parameters(where: "path" | "query", schema: $ZodType | undefined): Json[] {
   if (!schema) return [];
   const js = jsonSchema(schema, "input") as { properties?: Record<string, Json>; required?: string[] };
   return Object.entries(js.properties ?? {}).map(([name, s]) => ({

@@ -2,12 +2,12 @@
  * Keyset pagination with opaque cursors: a cursor is the sort key of the last row of a page,
  * base64url-encoded JSON. Clients pass it back unchanged; a tampered cursor is a 400.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ValidationError } from "../errors.ts";
 
 export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  cursor: z.string().max(512).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 50),
+  cursor: z.optional(z.string().check(z.maxLength(512))),
 });
 
 export interface Page<T> {
@@ -20,7 +20,10 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
-export function decodeCursor(cursor: string | undefined, shape: readonly ("string" | "number")[]): (string | number)[] | undefined {
+export function decodeCursor(
+  cursor: string | undefined,
+  shape: readonly ("string" | "number")[],
+): (string | number)[] | undefined {
   if (cursor === undefined) return undefined;
   try {
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;

@@ -2,7 +2,7 @@
  * Tenancy events on the Events queue, sent after commit. They are notifications, not the source
  * of truth: Postgres already holds the change when they leave.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { config } from "../config.ts";
 import { afterCommit } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";

@@ -3,7 +3,7 @@
  * every bad field, anything else -> 500 with the request id and no internals. Same envelope
  * everywhere: {"error":{"code","message","details","requestId"}}.
  */
-import type { ZodError } from "zod";
+import type { $ZodError } from "zod/v4/core";
 import { AppError, type FieldIssue, InternalError, ValidationError } from "../../core/errors.ts";
 import { coerceError } from "../../core/platform/db/index.ts";
 
@@ -12,7 +12,7 @@ export interface ErrorEnvelope {
 }
 
 /** zod issues -> `{ field: "body.items.0.input", message }`, prefixed by where the value came from. */
-export function fieldIssues(where: "path" | "query" | "body", err: ZodError): FieldIssue[] {
+export function fieldIssues(where: "path" | "query" | "body", err: $ZodError): FieldIssue[] {
   return err.issues.map((i) => ({
     field: [where, ...i.path.map(String)].join("."),
     message: i.message,

@@ -11,7 +11,8 @@
 import { randomUUID } from "node:crypto";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { z } from "zod";
+import { safeParse } from "zod/mini";
+import type { $ZodType, output } from "zod/v4/core";
 import { config } from "../../core/config.ts";
 import { useContext, withContext } from "../../core/context.ts";
 import type { FieldIssue } from "../../core/errors.ts";
@@ -21,8 +22,8 @@ import { routeKey, routes } from "../routes.ts";
 import { authorize } from "./auth.ts";
 import { envelope, fieldIssues, toAppError, validationError } from "./errors.ts";
 
-type Schema = z.ZodType;
-type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Schema = $ZodType;
+type Out<S> = S extends $ZodType ? output<S> : undefined;
 
 export interface HttpSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
   path?: P;
@@ -88,7 +89,7 @@ function validate<S extends Schema | undefined>(
   issues: FieldIssue[],
 ): Out<S> {
   if (!schema) return undefined as Out<S>;
-  const r = schema.safeParse(value ?? (where === "body" ? undefined : {}));
+  const r = safeParse(schema, value ?? (where === "body" ? undefined : {}));
   if (!r.success) {
     issues.push(...fieldIssues(where, r.error));
     return undefined as Out<S>;

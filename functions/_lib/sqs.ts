@@ -10,7 +10,8 @@
  */
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { z } from "zod";
+import { safeParse } from "zod/mini";
+import type { $ZodType, output } from "zod/v4/core";
 import { withContext } from "../../core/context.ts";
 import { AppError } from "../../core/errors.ts";
 import { log } from "../../core/platform/logger.ts";
@@ -20,7 +21,7 @@ import { fieldIssues, toAppError, validationError } from "./errors.ts";
 
 export type Outcome = "done" | "retry" | "permanent";
 
-export interface SqsSpec<B extends z.ZodType> {
+export interface SqsSpec<B extends $ZodType> {
   /** Queue name as in functions/routes.ts. */
   queue: string;
   body: B;
@@ -28,10 +29,10 @@ export interface SqsSpec<B extends z.ZodType> {
   concurrency?: number;
 }
 
-async function processRecord<B extends z.ZodType>(
+async function processRecord<B extends $ZodType>(
   spec: SqsSpec<B>,
   record: SQSRecord,
-  fn: (body: z.output<B>, record: SQSRecord) => Promise<void>,
+  fn: (body: output<B>, record: SQSRecord) => Promise<void>,
 ): Promise<Outcome> {
   const started = performance.now();
   let outcome: Outcome = "done";
@@ -44,7 +45,7 @@ async function processRecord<B extends z.ZodType>(
       throw validationError([{ field: "body", message: "Malformed JSON" }]);
     }
     tenantId = (json as { tenantId?: string } | null)?.tenantId;
-    const parsed = spec.body.safeParse(json);
+    const parsed = safeParse(spec.body, json);
     if (!parsed.success) throw validationError(fieldIssues("body", parsed.error));
     await fn(parsed.data, record);
   } catch (e) {
@@ -77,9 +78,9 @@ async function processRecord<B extends z.ZodType>(
   return outcome;
 }
 
-export function sqsHandler<B extends z.ZodType>(
+export function sqsHandler<B extends $ZodType>(
   spec: SqsSpec<B>,
-  fn: (body: z.output<B>, record: SQSRecord) => Promise<void>,
+  fn: (body: output<B>, record: SQSRecord) => Promise<void>,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const limit = Math.max(1, spec.concurrency ?? 10);
   return middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
