@@ -51,6 +51,9 @@ const ConfigSchema = z.object({
   AOS_URL: z.string().url().default("http://127.0.0.1:3000"),
   AOS_KEY: z.string().optional(),
   AOS_DATA_DIR: z.string().default(".aos"),
+  // Local runtime (`npm start`) only: ports of the in-process S3 and SQS emulators (0 = any free port).
+  LOCAL_S3_PORT: int(4569, 0),
+  LOCAL_SQS_PORT: int(4576, 0),
 });
 
 export interface Config {
@@ -90,6 +93,8 @@ export interface Config {
   readonly authCacheTtlS: number;
   readonly cli: { readonly url: string; readonly key: string | undefined };
   readonly dataDir: string;
+  /** Local runtime only: where s3rver and fauxqs listen when S3_ENDPOINT / SQS_ENDPOINT are not set. */
+  readonly local: { readonly s3Port: number; readonly sqsPort: number };
 }
 
 export class ConfigError extends Error {
@@ -165,6 +170,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     authCacheTtlS: e.AUTH_CACHE_TTL_S,
     cli: Object.freeze({ url: e.AOS_URL, key: e.AOS_KEY }),
     dataDir: e.AOS_DATA_DIR,
+    local: Object.freeze({ s3Port: e.LOCAL_S3_PORT, sqsPort: e.LOCAL_SQS_PORT }),
   });
 }
 

@@ -4,10 +4,11 @@
  * Order of attempts for each: it already answers -> start a private instance under `.aos/` with
  * the binaries this machine has -> install them with apt when running as root -> give up with a
  * message that says what to do. Private instances keep running after the process exits (like a
- * database you started yourself) and are reused next time; `aos dev --stop-services` stops them.
+ * database you started yourself; the test suite may be using them too) and are reused next time;
+ * `aos dev --stop-services` stops them.
  */
 import { execFile as execFileCb, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -20,6 +21,8 @@ export class ServiceError extends Error {
 }
 
 type Say = (msg: string) => void;
+/** "running": it already answered; "started": a private instance under the data dir was started. */
+export type ServiceState = "running" | "started";
 
 function tcpAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((done) => {
@@ -51,6 +54,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 
 const isLocal = (host: string) => ["127.0.0.1", "localhost", "::1", ""].includes(host);
 const isRoot = () => process.getuid?.() === 0;
+const hostOf = (u: URL) => u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
 
 function aptInstall(pkgs: string[], say: Say): void {
   say(`installing ${pkgs.join(", ")} with apt-get (running as root)`);
@@ -70,11 +74,16 @@ function pgBinDir(): string | undefined {
   return versions[0] ? join(base, versions[0], "bin") : undefined;
 }
 
+/** initdb and postgres refuse to run as root: as root, run them as the `postgres` system user. */
+const asPgUser = (cmd: string, args: string[]) =>
+  isRoot() ? execFile("runuser", ["-u", "postgres", "--", cmd, ...args]) : execFile(cmd, args);
+
 /** Ensure the Postgres server of `url` answers and the database of `url` exists. */
-export async function ensurePostgres(url: string, dataDir: string, say: Say = () => {}): Promise<void> {
+export async function ensurePostgres(url: string, dataDir: string, say: Say = () => {}): Promise<ServiceState> {
   const u = new URL(url);
-  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const host = hostOf(u);
   const port = Number(u.port || 5432);
+  let state: ServiceState = "running";
   if (!(await tcpAnswers(host, port))) {
     if (!isLocal(host)) throw new ServiceError(`Postgres at ${host}:${port} does not answer (DATABASE_URL)`);
     let bin = pgBinDir();
@@ -87,59 +96,84 @@ export async function ensurePostgres(url: string, dataDir: string, say: Say = ()
         `Postgres does not answer on ${host}:${port} and no server is installed. Install it (apt-get install postgresql) or set DATABASE_URL.`,
       );
     }
-    await startPrivatePostgres(bin, resolve(dataDir, "postgres"), port, say);
+    await startPrivatePostgres(bin, resolve(dataDir, "postgres"), host, port, say);
+    state = "started";
   }
-  const dbName = decodeURIComponent(u.pathname.slice(1)) || "postgres";
+  await createDatabase(url);
+  return state;
+}
+
+async function createDatabase(url: string): Promise<void> {
+  const dbName = decodeURIComponent(new URL(url).pathname.slice(1)) || "postgres";
   const admin = new URL(url);
   admin.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
-  await client.connect();
+  const client = await connectWhenReady(admin.toString());
   try {
     const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [dbName]);
     if (!rowCount) {
-      say(`creating database ${dbName}`);
-      await client.query(`create database "${dbName.replace(/"/g, '""')}"`);
+      try {
+        await client.query(`create database "${dbName.replace(/"/g, '""')}"`);
+      } catch (e) {
+        // Someone else (a parallel test run, a second `aos dev`) created it first: fine.
+        const code = (e as { code?: string }).code;
+        if (code !== "42P04" && code !== "23505") throw e;
+      }
     }
   } finally {
     await client.end();
   }
 }
 
-async function startPrivatePostgres(bin: string, dir: string, port: number, say: Say): Promise<void> {
-  // initdb and postgres refuse to run as root: run them as the `postgres` system user.
-  const asUser = (cmd: string, args: string[]) =>
-    isRoot() ? execFile("runuser", ["-u", "postgres", "--", cmd, ...args]) : execFile(cmd, args);
+/** A server that accepts TCP may still be starting up or recovering (57P03): wait for it. */
+async function connectWhenReady(url: string, timeoutMs = 30_000): Promise<pg.Client> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    try {
+      await client.connect();
+      return client;
+    } catch (e) {
+      await client.end().catch(() => {});
+      if ((e as { code?: string }).code !== "57P03" || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function startPrivatePostgres(bin: string, dir: string, host: string, port: number, say: Say) {
   const data = join(dir, "data");
   mkdirSync(dir, { recursive: true });
   if (isRoot()) {
     const id = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
     const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+    if (id.status !== 0) throw new ServiceError("running as root, but there is no `postgres` user to run Postgres as");
     chownSync(dir, Number(id.stdout.trim()), Number(gid.stdout.trim()));
   }
   if (!existsSync(join(data, "PG_VERSION"))) {
     say(`initialising a private Postgres in ${data}`);
-    await asUser(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+    await asPgUser(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
   }
-  say(`starting a private Postgres on 127.0.0.1:${port}`);
-  await asUser(join(bin, "pg_ctl"), [
-    "-D",
-    data,
-    "-l",
-    join(dir, "postgres.log"),
-    "-w",
-    "start",
-    "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
-  ]);
-  await waitFor(() => tcpAnswers("127.0.0.1", port), "Postgres");
+  say(`starting a private Postgres on ${host}:${port} (data in ${data})`);
+  // "localhost" makes Postgres listen on every loopback address the name resolves to.
+  const listen = host === "::1" ? "::1" : host === "127.0.0.1" ? "127.0.0.1" : "localhost";
+  const options = `-p ${port} -k "${dir}" -c listen_addresses=${listen}`;
+  try {
+    await asPgUser(join(bin, "pg_ctl"), ["-D", data, "-l", join(dir, "postgres.log"), "-w", "start", "-o", options]);
+  } catch (e) {
+    // Another process may have started the same instance a moment earlier.
+    if (!(await tcpAnswers(host, port))) {
+      throw new ServiceError(`could not start Postgres (see ${join(dir, "postgres.log")}): ${(e as Error).message}`);
+    }
+  }
+  await waitFor(() => tcpAnswers(host, port), "Postgres");
 }
 
 /** Ensure the Redis server of `url` answers. */
-export async function ensureRedis(url: string, dataDir: string, say: Say = () => {}): Promise<void> {
+export async function ensureRedis(url: string, dataDir: string, say: Say = () => {}): Promise<ServiceState> {
   const u = new URL(url);
-  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const host = hostOf(u);
   const port = Number(u.port || 6379);
-  if (await tcpAnswers(host, port)) return;
+  if (await tcpAnswers(host, port)) return "running";
   if (!isLocal(host)) throw new ServiceError(`Redis at ${host}:${port} does not answer (REDIS_URL)`);
   let have = spawnSync("redis-server", ["--version"]).status === 0;
   if (!have && isRoot()) {
@@ -153,25 +187,58 @@ export async function ensureRedis(url: string, dataDir: string, say: Say = () =>
   }
   const dir = resolve(dataDir, "redis");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, ".keep"), "");
-  say(`starting a private Redis on 127.0.0.1:${port}`);
-  await execFile("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--daemonize",
-    "yes",
-    "--dir",
-    dir,
-    "--pidfile",
-    join(dir, "redis.pid"),
-    "--logfile",
-    join(dir, "redis.log"),
-  ]);
-  await waitFor(() => tcpAnswers("127.0.0.1", port), "Redis");
+  say(`starting a private Redis on ${host}:${port} (in-memory only)`);
+  // "-::1": listen on ::1 too where IPv6 exists, without failing where it does not.
+  const bind = host === "::1" ? ["::1"] : ["127.0.0.1", "-::1"];
+  try {
+    await execFile("redis-server", [
+      "--port",
+      String(port),
+      "--bind",
+      ...bind,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--daemonize",
+      "yes",
+      "--dir",
+      dir,
+      "--pidfile",
+      join(dir, "redis.pid"),
+      "--logfile",
+      join(dir, "redis.log"),
+    ]);
+  } catch (e) {
+    if (!(await tcpAnswers(host, port))) throw new ServiceError(`could not start Redis: ${(e as Error).message}`);
+  }
+  await waitFor(() => tcpAnswers(host, port), "Redis");
+  return "started";
+}
+
+/** Stop the private Postgres and Redis under `dataDir`, if they run. Returns what was stopped. */
+export async function stopServices(dataDir: string, say: Say = () => {}): Promise<string[]> {
+  const stopped: string[] = [];
+  const pgData = resolve(dataDir, "postgres", "data");
+  const bin = pgBinDir();
+  if (bin && existsSync(join(pgData, "postmaster.pid"))) {
+    say(`stopping the private Postgres in ${pgData}`);
+    await asPgUser(join(bin, "pg_ctl"), ["-D", pgData, "-m", "fast", "-w", "stop"]);
+    stopped.push("postgres");
+  }
+  const pidFile = resolve(dataDir, "redis", "redis.pid");
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    try {
+      // A stale pid file may name an unrelated process by now: only signal a redis-server.
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("redis-server")) throw new Error("not redis");
+      process.kill(pid, "SIGTERM");
+      await waitFor(async () => !existsSync(`/proc/${pid}`), "Redis shutdown", 10_000).catch(() => {});
+      say(`stopped the private Redis (pid ${pid})`);
+      stopped.push("redis");
+    } catch {
+      // Not running any more; its pid file is stale.
+    }
+  }
+  return stopped;
 }

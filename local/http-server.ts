@@ -1,0 +1,185 @@
+/**
+ * The HTTP side of API Gateway: every route of the table served on one port, each request turned
+ * into a payload-2.0 event for its handler. Limits as deployed: 10 MB request bodies (413),
+ * 30 s at most per request (504, the handler may run on), unknown method or path 404.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { log } from "../core/platform/logger.ts";
+import { type HttpRoute, routeKey } from "../functions/routes.ts";
+import {
+  errorReply,
+  fromLambdaResult,
+  type HttpReply,
+  InvalidResultError,
+  newRequestId,
+  toApiGatewayEvent,
+} from "./http-event.ts";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type Invoker } from "./invoke.ts";
+import { createRouter } from "./route-match.ts";
+
+/** API Gateway's payload limit. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway HTTP API's integration timeout. */
+export const GATEWAY_TIMEOUT_S = 30;
+
+export interface HttpServerOptions {
+  routes: readonly HttpRoute[];
+  invoker: Invoker;
+  maxBodyBytes?: number;
+  gatewayTimeoutS?: number;
+}
+
+export interface LocalHttpServer {
+  server: Server;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** Stop accepting; requests under way finish (invoker.drain waits for them); then close(). */
+  stopAccepting(): void;
+  close(): Promise<void>;
+}
+
+class BodyTooLargeError extends Error {}
+class ClientGoneError extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) return reject(new BodyTooLargeError());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new BodyTooLargeError());
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+    // A client that hangs up mid-body must not leave this request waiting forever.
+    req.on("close", () => {
+      if (!req.complete) reject(new ClientGoneError());
+    });
+  });
+}
+
+function send(res: ServerResponse, reply: HttpReply, requestId: string, close = false): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string | string[]> = {
+    ...reply.headers,
+    "apigw-requestid": requestId,
+    "content-length": String(reply.body.length),
+  };
+  if (reply.cookies.length) headers["set-cookie"] = reply.cookies;
+  if (close) headers.connection = "close";
+  res.writeHead(reply.statusCode, headers);
+  res.end(reply.body);
+}
+
+export function createHttpServer(o: HttpServerOptions): LocalHttpServer {
+  const router = createRouter(o.routes);
+  const maxBody = o.maxBodyBytes ?? MAX_BODY_BYTES;
+  const gatewayTimeoutS = o.gatewayTimeoutS ?? GATEWAY_TIMEOUT_S;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = newRequestId();
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQueryString = q < 0 ? "" : url.slice(q + 1);
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (e) {
+      if (e instanceof ClientGoneError) return;
+      if (!(e instanceof BodyTooLargeError)) throw e;
+      const mb = Math.round(maxBody / 1024 / 1024);
+      send(
+        res,
+        errorReply(413, "payload_too_large", `Request bodies are limited to ${mb} MB`, requestId),
+        requestId,
+        true,
+      );
+      return;
+    }
+    const match = router.match(req.method ?? "GET", rawPath);
+    if (!match) {
+      const msg = `No route for ${req.method} ${rawPath}`;
+      send(res, errorReply(404, "not_found", msg, requestId), requestId);
+      return;
+    }
+    const route = match.route;
+    const key = routeKey(route);
+    const event = toApiGatewayEvent({
+      req,
+      rawPath,
+      rawQueryString,
+      body,
+      routeKey: key,
+      pathParameters: match.pathParameters,
+      requestId,
+    });
+    const fn = {
+      handler: route.handler,
+      timeoutS: route.timeoutS ?? DEFAULT_TIMEOUT_S,
+      memoryMb: route.memoryMb ?? DEFAULT_MEMORY_MB,
+    };
+    const outcome = await o.invoker.invoke(fn, event, gatewayTimeoutS);
+    if (outcome.status === "timeout") {
+      log.error("handler timed out", {
+        route: key,
+        handler: route.handler,
+        timeoutS: Math.min(fn.timeoutS, gatewayTimeoutS),
+      });
+      send(res, errorReply(504, "timeout", "The handler did not answer in time", requestId), requestId);
+      return;
+    }
+    if (outcome.status === "error") {
+      log.error("handler failed", { route: key, handler: route.handler, err: outcome.error });
+      send(res, errorReply(500, "internal", "Internal error", requestId), requestId);
+      return;
+    }
+    let reply: HttpReply;
+    try {
+      reply = fromLambdaResult(outcome.result);
+    } catch (e) {
+      if (!(e instanceof InvalidResultError)) throw e;
+      log.error("handler returned an invalid response", { route: key, handler: route.handler, err: e });
+      reply = errorReply(500, "internal", "Internal error", requestId);
+    }
+    send(res, reply, requestId);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log.error("local HTTP server failed", { err: e });
+      const id = newRequestId();
+      send(res, errorReply(500, "internal", "Internal error", id), id);
+    });
+  });
+  // No request timeout of Node's own: the gateway timeout above is the one that applies.
+  server.requestTimeout = 0;
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    stopAccepting() {
+      server.close();
+      server.closeIdleConnections();
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

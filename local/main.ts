@@ -1,0 +1,219 @@
+/**
+ * `npm start`: AOS on one machine, the deployed handlers unchanged. Postgres and Redis answer
+ * (started under `.aos/` if need be), S3 and SQS stand-ins run in-process, the schema is migrated,
+ * the `dev` tenant seeded with a fresh admin key, then every route of functions/routes.ts is
+ * served as API Gateway would, every queue polled as Lambda's event source mapping would and
+ * every schedule fired as EventBridge Scheduler would. SIGINT / SIGTERM stop it cleanly
+ * (a second one exits at once).
+ *
+ * Lines for humans go to stdout; handlers' structured logs go through core/platform/logger.ts.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { type Config, config, setConfig } from "../core/config.ts";
+import { awsClientOptions } from "../core/platform/aws.ts";
+import { closePool, pool } from "../core/platform/db/index.ts";
+import { Migrator } from "../core/platform/db/migrator.ts";
+import { closeSqs } from "../core/platform/queue.ts";
+import { closeRedis } from "../core/platform/redis.ts";
+import { closeS3 } from "../core/platform/storage.ts";
+import { queues, routes, schedules } from "../functions/routes.ts";
+import { ensureBucket, ensureQueues, localCredentials, startS3, startSqs } from "./emulators.ts";
+import { createHttpServer } from "./http-server.ts";
+import { createHandlerLoader, type HandlerLoader, Invoker } from "./invoke.ts";
+import { type RunningScheduler, startScheduler } from "./scheduler.ts";
+import { seedDevTenant } from "./seed.ts";
+import { ensurePostgres, ensureRedis, type ServiceState } from "./services.ts";
+import { runPoller } from "./sqs-poller.ts";
+
+/** How long shutdown waits for handlers under way. */
+const DRAIN_MS = 10_000;
+const migrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
+
+export interface RunLocalOptions {
+  /** Where lines for humans go (default: stdout). */
+  out?: (line: string) => void;
+  loadHandler?: HandlerLoader;
+}
+
+class StartupError extends Error {
+  override name = "StartupError";
+}
+
+const redact = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+const inUse = (e: unknown) => (e as { code?: string }).code === "EADDRINUSE";
+
+export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
+  const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const cleanups: Cleanups = [];
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      out(`${sig} again: exiting now`);
+      process.exit(130);
+    }
+    out(`\n${sig}: stopping (again to exit at once)`);
+    stop.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const interrupted = () => stop.signal.aborted;
+  let privateServices: string[] = [];
+
+  try {
+    const c = config();
+    out(`AOS local runtime, stage "${c.stage}"`);
+    const started = Date.now();
+
+    // 1. Postgres and Redis.
+    const pgState = await ensurePostgres(c.databaseUrl, c.dataDir, (m) => out(`  ${m}`));
+    const redisState = await ensureRedis(c.redisUrl, c.dataDir, (m) => out(`  ${m}`));
+    const how = (s: ServiceState) => (s === "started" ? `private instance under ${c.dataDir}/` : "already running");
+    out(`  postgres  ${redact(c.databaseUrl)} (${how(pgState)})`);
+    out(`  redis     ${redact(c.redisUrl)} (${how(redisState)})`);
+    privateServices = [pgState === "started" && "Postgres", redisState === "started" && "Redis"].filter(
+      (s): s is string => Boolean(s),
+    );
+    if (interrupted()) return 0;
+
+    // 2. S3 and SQS: ours in-process unless endpoints are given.
+    const aws = await startAwsStandIns(c, out, cleanups);
+    setConfig({
+      S3_ENDPOINT: aws.s3Endpoint,
+      S3_BUCKET: c.s3.bucket,
+      SQS_ENDPOINT: aws.sqsEndpoint,
+      QUEUE_URLS: JSON.stringify(aws.queueUrls),
+    });
+    cleanups.push({
+      name: "clients",
+      fn: () => Promise.allSettled([closeS3(), closeSqs(), closePool(), closeRedis()]),
+    });
+    if (interrupted()) return 0;
+
+    // 3. Schema.
+    const applied = await new Migrator(await pool(), migrationsDir, (m) => out(`  ${m}`)).up();
+    out(`  schema    ${applied.length ? `${applied.length} migration(s) applied` : "up to date"}`);
+    if (interrupted()) return 0;
+
+    // 4. HTTP first: a port conflict should stop us before a key is minted.
+    const region = c.sqs.region;
+    const invoker = new Invoker(o.loadHandler ?? createHandlerLoader(), { app: "aos", stage: c.stage, region });
+    const http = createHttpServer({ routes, invoker });
+    const polling = new AbortController();
+    const sqsClient = new SQSClient({ ...awsClientOptions(aws.sqsEndpoint, region), endpoint: aws.sqsEndpoint });
+    const pollers: Promise<void>[] = [];
+    let scheduler: RunningScheduler | undefined;
+    cleanups.push({
+      name: "runtime",
+      fn: async () => {
+        http.stopAccepting();
+        polling.abort();
+        scheduler?.stop();
+        const left = await invoker.drain(DRAIN_MS);
+        if (left) out(`  ${left} handler(s) still running after ${DRAIN_MS / 1000} s: abandoned`);
+        await Promise.allSettled(pollers);
+        await http.close();
+        sqsClient.destroy();
+      },
+    });
+    const addr = await http.listen(c.http.port, c.http.host).catch((e: unknown) => {
+      if (!inUse(e)) throw e;
+      throw new StartupError(`${c.http.host}:${c.http.port} is in use (another aos dev?): set PORT`);
+    });
+
+    // 5. The dev tenant and a key for this session.
+    const seed = await seedDevTenant();
+    out(
+      `  tenant    dev ${seed.created ? "created" : "exists"}; a new admin key for it (shown once, only its hash is kept):`,
+    );
+    out(`            export AOS_KEY=${seed.key}`);
+    if (interrupted()) return 0;
+
+    // 6. Queues and schedules.
+    for (const consumer of queues) {
+      const queueUrl = aws.queueUrls[consumer.name];
+      if (!queueUrl) {
+        out(`  warning: no URL for queue ${consumer.name}; its consumer does not run`);
+        continue;
+      }
+      out(`  queue     ${consumer.name} -> ${consumer.handler} (batches of ${consumer.batchSize})`);
+      pollers.push(runPoller({ consumer, queueUrl, sqs: sqsClient, invoker, region, signal: polling.signal }));
+    }
+    scheduler = startScheduler({ schedules, invoker });
+    for (const s of schedules) {
+      const next = scheduler.next()[s.name]?.toISOString() ?? "never";
+      out(`  schedule  ${s.name} ${s.schedule} -> ${s.handler} (next ${next})`);
+    }
+    const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+    out(`  ${routes.length} routes served (started in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    out(`  try       curl -H "Authorization: Bearer $AOS_KEY" http://${host}:${addr.port}/api/v1/keys`);
+    out(`AOS ready on http://${host}:${addr.port}`);
+
+    if (!interrupted()) await new Promise((r) => stop.signal.addEventListener("abort", r, { once: true }));
+    return 0;
+  } finally {
+    for (const { name, fn } of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        out(`  stopping ${name} failed: ${(e as Error).message}`);
+      }
+    }
+    if (privateServices.length) {
+      out(
+        `  the private ${privateServices.join(" and ")} under ${config().dataDir}/ keep running (aos dev --stop-services stops them)`,
+      );
+    }
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (stop.signal.aborted) out("stopped");
+  }
+}
+
+type Cleanups = { name: string; fn: () => unknown }[];
+
+/** s3rver and fauxqs on their ports, or the endpoints given; the bucket and queues made sure of. */
+async function startAwsStandIns(c: Config, out: (line: string) => void, cleanups: Cleanups) {
+  const region = c.s3.region;
+  let s3Endpoint = c.s3.endpoint;
+  if (s3Endpoint) {
+    const endpoint = s3Endpoint;
+    await ensureBucket({ ...awsClientOptions(endpoint, region), endpoint }, c.s3.bucket).catch((e) =>
+      out(`  warning: could not create bucket ${c.s3.bucket} at ${endpoint}: ${(e as Error).message}`),
+    );
+    out(`  s3        ${endpoint} (S3_ENDPOINT, bucket ${c.s3.bucket})`);
+  } else {
+    const s3Dir = join(c.dataDir, "s3");
+    const s3 = await startS3({ bucket: c.s3.bucket, s3Dir, port: c.local.s3Port }).catch((e: unknown) => {
+      if (!inUse(e)) throw e;
+      throw new StartupError(
+        `port ${c.local.s3Port} (S3 emulator) is in use: set LOCAL_S3_PORT (0 = any) or S3_ENDPOINT`,
+      );
+    });
+    cleanups.push({ name: "s3rver", fn: s3.stop });
+    s3Endpoint = s3.endpoint;
+    out(`  s3        ${s3Endpoint} (s3rver, bucket ${c.s3.bucket}, objects in ${s3Dir}/)`);
+  }
+  let sqsEndpoint = c.sqs.endpoint;
+  let queueUrls: Record<string, string> = { ...c.sqs.queueUrls };
+  if (sqsEndpoint) {
+    if (queues.some((q) => !queueUrls[q.name])) {
+      const made = await ensureQueues({ ...awsClientOptions(sqsEndpoint, region), endpoint: sqsEndpoint });
+      queueUrls = { ...queueUrls, ...made };
+    }
+    out(`  sqs       ${sqsEndpoint} (SQS_ENDPOINT)`);
+  } else {
+    const sqs = await startSqs({ port: c.local.sqsPort }).catch((e: unknown) => {
+      if (!inUse(e)) throw e;
+      throw new StartupError(
+        `port ${c.local.sqsPort} (SQS emulator) is in use: set LOCAL_SQS_PORT (0 = any) or SQS_ENDPOINT`,
+      );
+    });
+    cleanups.push({ name: "fauxqs", fn: sqs.stop });
+    sqsEndpoint = sqs.endpoint;
+    queueUrls = await ensureQueues({ endpoint: sqsEndpoint, region, credentials: localCredentials() });
+    out(`  sqs       ${sqsEndpoint} (fauxqs, in memory: ${Object.keys(queueUrls).join(", ")})`);
+  }
+  return { s3Endpoint, sqsEndpoint, queueUrls };
+}
