@@ -182,11 +182,15 @@ export function config(): Config {
   return current;
 }
 
+let overrides: NodeJS.ProcessEnv = {};
+
 /**
- * Replace the configuration for this process (the local runtime and the test harness use it
- * after they started their own Postgres, S3 and SQS). Call before any client is created.
+ * Override parts of the configuration for this process (the local runtime and the test harness
+ * use it after they started their own Postgres, S3 and SQS). Overrides accumulate: a later call
+ * changes only the variables it names. Call before any client is created.
  */
-export function setConfig(overrides: NodeJS.ProcessEnv): Config {
+export function setConfig(more: NodeJS.ProcessEnv): Config {
+  overrides = { ...overrides, ...more };
   current = parseConfig({ ...process.env, ...overrides });
   return current;
 }
