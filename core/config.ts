@@ -9,48 +9,54 @@
  *   const pool = createPool(config().databaseUrl);
  */
 import { Resource } from "sst/resource";
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 
-const bool = z
-  .enum(["1", "0", "true", "false", "yes", "no"])
-  .transform((v) => v === "1" || v === "true" || v === "yes");
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+// zod/mini (a fraction of the classic API's size, since every Lambda bundles it) ships without
+// messages; load the English ones once, here, for every schema of the process.
+z.config(en());
+
+const bool = z.pipe(
+  z.enum(["1", "0", "true", "false", "yes", "no"]),
+  z.transform((v) => v === "1" || v === "true" || v === "yes"),
+);
+const int = (def: number, min = 0) => z._default(z.coerce.number().check(z.int(), z.minimum(min)), def);
+const str = (def: string) => z._default(z.string().check(z.minLength(1)), def);
+const opt = z.optional(z.string());
+const url = z.string().check(z.url());
 
 const ConfigSchema = z.object({
-  STAGE: z
-    .string()
-    .regex(/^[a-z0-9-]+$/)
-    .default("dev"),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
-  DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/aos"),
-  DB_DRIVER: z.enum(["pg", "neon"]).default("pg"),
+  STAGE: z._default(z.string().check(z.regex(/^[a-z0-9-]+$/)), "dev"),
+  LOG_LEVEL: z._default(z.enum(["debug", "info", "warn", "error", "silent"]), "info"),
+  DATABASE_URL: str("postgres://postgres@127.0.0.1:5432/aos"),
+  DB_DRIVER: z._default(z.enum(["pg", "neon"]), "pg"),
   DB_POOL_MAX: int(10, 1),
   DB_STATEMENT_TIMEOUT_MS: int(15_000, 100),
   DB_TX_RETRIES: int(5, 0),
-  REDIS_URL: z.string().min(1).default("redis://127.0.0.1:6379"),
-  S3_ENDPOINT: z.string().url().optional(),
-  S3_BUCKET: z.string().min(3).optional(),
-  S3_FORCE_PATH_STYLE: bool.optional(),
-  AWS_REGION: z.string().default("us-east-1"),
+  REDIS_URL: str("redis://127.0.0.1:6379"),
+  S3_ENDPOINT: z.optional(url),
+  S3_BUCKET: z.optional(z.string().check(z.minLength(3))),
+  S3_FORCE_PATH_STYLE: z.optional(bool),
+  AWS_REGION: str("us-east-1"),
   // Read only to learn whether the SDK's default credential chain has something to find; the
   // values themselves stay with the SDK.
-  AWS_ACCESS_KEY_ID: z.string().optional(),
-  AWS_PROFILE: z.string().optional(),
-  AWS_WEB_IDENTITY_TOKEN_FILE: z.string().optional(),
-  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.string().optional(),
-  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.string().optional(),
+  AWS_ACCESS_KEY_ID: opt,
+  AWS_PROFILE: opt,
+  AWS_WEB_IDENTITY_TOKEN_FILE: opt,
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: opt,
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: opt,
   PRESIGN_TTL_S: int(3600, 1),
-  SQS_ENDPOINT: z.string().url().optional(),
-  QUEUE_URLS: z.string().default("{}"),
+  SQS_ENDPOINT: z.optional(url),
+  QUEUE_URLS: str("{}"),
   PORT: int(3000, 0),
-  HOST: z.string().default("127.0.0.1"),
-  CORS_ORIGINS: z.string().default("*"),
-  METRICS_ENABLED: bool.default(true),
+  HOST: str("127.0.0.1"),
+  CORS_ORIGINS: str("*"),
+  METRICS_ENABLED: z._default(bool, true),
   METRICS_MAX_LABEL_VALUES: int(50, 1),
   AUTH_CACHE_TTL_S: int(30, 0),
-  AOS_URL: z.string().url().default("http://127.0.0.1:3000"),
-  AOS_KEY: z.string().optional(),
-  AOS_DATA_DIR: z.string().default(".aos"),
+  AOS_URL: z._default(url, "http://127.0.0.1:3000"),
+  AOS_KEY: opt,
+  AOS_DATA_DIR: str(".aos"),
   // Local runtime (`npm start`) only: ports of the in-process S3 and SQS emulators (0 = any free port).
   LOCAL_S3_PORT: int(4569, 0),
   LOCAL_SQS_PORT: int(4576, 0),
@@ -118,7 +124,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   input.DATABASE_URL ??= res.DatabaseUrl?.value;
   input.REDIS_URL ??= res.RedisUrl?.value;
   input.S3_BUCKET ??= res.Exports?.name;
-  const parsed = ConfigSchema.safeParse(input);
+  const parsed = z.safeParse(ConfigSchema, input);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
@@ -126,7 +132,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const e = parsed.data;
   let queueUrls: Record<string, string>;
   try {
-    queueUrls = z.record(z.string(), z.string().min(1)).parse(JSON.parse(e.QUEUE_URLS));
+    queueUrls = z.parse(z.record(z.string(), z.string().check(z.minLength(1))), JSON.parse(e.QUEUE_URLS));
   } catch {
     throw new ConfigError('QUEUE_URLS must be a JSON object of queue name -> URL, e.g. {"Events":"http://..."}');
   }

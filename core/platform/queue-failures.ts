@@ -20,6 +20,14 @@ export async function recordPermanentFailure(f: PermanentFailure): Promise<void>
     `insert into queue_failures (queue, message_id, tenant_id, body, error_code, error_message, receive_count)
      values ($1, $2, $3, $4, $5, $6, $7)
      on conflict (queue, message_id) do update set receive_count = excluded.receive_count`,
-    [f.queue, f.messageId, f.tenantId ?? null, f.body.slice(0, 256 * 1024), f.errorCode, f.errorMessage.slice(0, 2000), f.receiveCount],
+    [
+      f.queue,
+      f.messageId,
+      f.tenantId ?? null,
+      f.body.slice(0, 256 * 1024),
+      f.errorCode,
+      f.errorMessage.slice(0, 2000),
+      f.receiveCount,
+    ],
   );
 }

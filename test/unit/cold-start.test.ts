@@ -74,8 +74,15 @@ describe("cold-start targets", () => {
     expect(missesOf(built("hot-path", 301, []), 1)).toEqual(["hot path > 300.0 KB"]);
     expect(missesOf(built("hot-path", 100, []), 3.6)).toEqual(["hot path > 3.5x pg import"]);
     expect(missesOf(built("hot-path", 100, []), Number.NaN)).toEqual(["hot path > 3.5x pg import"]);
-    expect(missesOf(built("sqs", 801, []), 1)).toEqual(["sqs > 800.0 KB"]);
-    expect(missesOf(built("other", 1025, []), 1)).toEqual(["> 1024.0 KB"]);
+    expect(missesOf(built("sqs", 801, []), 1)).toEqual(["sqs > 800.0 KB when sending"]);
+    expect(missesOf(built("other", 1025, []), 1)).toEqual(["> 1024.0 KB with every lazy chunk (1025.0)"]);
+  });
+
+  it("counts lazily loaded chunks: what a send to SQS loads, and everything a handler can load", () => {
+    const lazy = { kind: "http" as const, cls: "hot-path" as const, bytes: 250 * KB, problems: [] };
+    expect(missesOf({ ...lazy, lazyBytes: 900 * KB, sendBytes: 700 * KB }, 1)).toEqual([]);
+    expect(missesOf({ ...lazy, lazyBytes: 900 * KB, sendBytes: 801 * KB }, 1)).toEqual(["sqs > 800.0 KB when sending"]);
+    expect(missesOf({ ...lazy, lazyBytes: 1025 * KB }, 1)).toEqual(["> 1024.0 KB with every lazy chunk (1025.0)"]);
   });
 
   it("fails a handler whose file is missing", async () => {
