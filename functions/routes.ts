@@ -145,6 +145,18 @@ export const schedules: readonly Schedule[] = [
   },
 ];
 
+/** CORS of the HTTP API: API Gateway answers preflights with this (stacks/api.ts), so does `npm start`. */
+export const cors = {
+  allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+  allowHeaders: ["authorization", "content-type", "x-correlation-id"],
+  exposeHeaders: ["x-request-id"],
+  maxAgeS: 86_400,
+} as const;
+
+/** Timeout and memory of an HTTP function whose entry names none (read by stacks/ and local/). */
+export const DEFAULT_TIMEOUT_S = 10;
+export const DEFAULT_MEMORY_MB = 512;
+
 /** `GET /api/v1/keys/{id}` as API Gateway writes it in `routeKey`. */
 export const routeKey = (r: Pick<HttpRoute, "method" | "path">): string => `${r.method} ${r.path}`;
 

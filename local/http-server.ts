@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { log } from "../core/platform/logger.ts";
-import { type HttpRoute, routeKey } from "../functions/routes.ts";
+import { cors, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type HttpRoute, routeKey } from "../functions/routes.ts";
 import {
   errorReply,
   fromLambdaResult,
@@ -15,7 +15,7 @@ import {
   newRequestId,
   toApiGatewayEvent,
 } from "./http-event.ts";
-import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type Invoker } from "./invoke.ts";
+import type { Invoker } from "./invoke.ts";
 import { createRouter } from "./route-match.ts";
 
 /** API Gateway's payload limit. */
@@ -101,6 +101,18 @@ export function createHttpServer(o: HttpServerOptions): LocalHttpServer {
         requestId,
         true,
       );
+      return;
+    }
+    if (req.method === "OPTIONS" && cors.allowMethods.some((m) => router.match(m, rawPath))) {
+      // CORS preflight: API Gateway answers it without calling a function; so do we.
+      res.writeHead(204, {
+        "access-control-allow-origin": "*", // as stacks/api.ts allows
+        "access-control-allow-methods": cors.allowMethods.join(","),
+        "access-control-allow-headers": cors.allowHeaders.join(","),
+        "access-control-max-age": String(cors.maxAgeS),
+        "x-request-id": requestId,
+      });
+      res.end();
       return;
     }
     const match = router.match(req.method ?? "GET", rawPath);

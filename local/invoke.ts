@@ -17,8 +17,6 @@ export type LambdaHandler = (
 export type HandlerLoader = (handler: string) => Promise<LambdaHandler>;
 
 /** Same as stacks/function.ts: what a route without `timeoutS` / `memoryMb` gets when deployed. */
-export const DEFAULT_TIMEOUT_S = 10;
-export const DEFAULT_MEMORY_MB = 512;
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 

@@ -2,7 +2,7 @@
  * The HTTP API: one API Gateway (HTTP API) route per entry of `routes` in functions/routes.ts,
  * each its own Lambda with only the links its entry names.
  */
-import { routes } from "../functions/routes.ts";
+import { cors, routes } from "../functions/routes.ts";
 import { functionProps } from "./function.ts";
 import { linkTargets } from "./queues.ts";
 
@@ -11,10 +11,10 @@ import { linkTargets } from "./queues.ts";
 export const api = new sst.aws.ApiGatewayV2("Api", {
   cors: {
     allowOrigins: ["*"],
-    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
-    allowHeaders: ["authorization", "content-type", "x-correlation-id"],
-    exposeHeaders: ["x-request-id"],
-    maxAge: "1 day",
+    allowMethods: [...cors.allowMethods],
+    allowHeaders: [...cors.allowHeaders],
+    exposeHeaders: [...cors.exposeHeaders],
+    maxAge: `${cors.maxAgeS} seconds`,
   },
 });
 

@@ -7,7 +7,7 @@
  * (core/config.ts reads `Resource.DatabaseUrl.value`, `Resource.Exports.name`,
  * `Resource.EventsQueue.url`), so link names here and there must match.
  */
-import type { LinkName } from "../functions/routes.ts";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type LinkName } from "../functions/routes.ts";
 import { databaseUrl, redisUrl } from "./storage.ts";
 
 /** The fields of a route, queue consumer or schedule that shape its function. */
@@ -22,8 +22,6 @@ export interface FunctionEntry {
 export type LinkTargets = Record<LinkName, sst.aws.Bucket | sst.aws.Queue>;
 
 /** HTTP defaults; API Gateway cuts a request at 30 s anyway. */
-export const DEFAULT_TIMEOUT_S = 10;
-export const DEFAULT_MEMORY_MB = 512;
 
 /**
  * Only Lambda may assume a function's role. SST 4.17.1 also trusts the account root outside

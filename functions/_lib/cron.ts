@@ -1,19 +1,25 @@
 /**
  * `cronHandler`: a scheduled job runs as a system actor in its own context; its run is logged and
  * metered (also when it fails), and a failure is rethrown so the scheduler records it.
+ *
+ * SST's CronV2 targets EventBridge Scheduler with the input `JSON.stringify(args.event || {})`,
+ * so the event is `{}` unless the stack gives one: jobs must not rely on `id` or `time`.
  */
 import { randomUUID } from "node:crypto";
 import middy from "@middy/core";
-import type { Context, ScheduledEvent } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { withContext } from "../../core/context.ts";
 import { log } from "../../core/platform/logger.ts";
 import { flushMetrics, recordCron } from "../../core/platform/metrics/index.ts";
 
+/** What CronV2 delivers: `{}` by default, or the stack's `event`. */
+export type CronEvent = Record<string, unknown>;
+
 export function cronHandler<R>(
   name: string,
-  fn: (event: ScheduledEvent) => Promise<R>,
-): (event: ScheduledEvent, context: Context) => Promise<R> {
-  const inner = middy<ScheduledEvent, R>({ timeoutEarlyInMillis: 0 }).handler(async (event) => {
+  fn: (event: CronEvent) => Promise<R>,
+): (event: CronEvent, context: Context) => Promise<R> {
+  const inner = middy<CronEvent, R>({ timeoutEarlyInMillis: 0 }).handler(async (event) => {
     const started = performance.now();
     try {
       const result = await fn(event);
@@ -30,7 +36,7 @@ export function cronHandler<R>(
     }
   });
   return (event, context) => {
-    const id = event?.id ?? randomUUID();
+    const id = context?.awsRequestId ?? randomUUID();
     return withContext({ requestId: id, correlationId: id, actor: { type: "system", name: `cron:${name}` } }, () =>
       inner(event, context),
     );

@@ -185,6 +185,15 @@ describe("local HTTP server (API Gateway v2)", () => {
     }
   });
 
+  it("answers a CORS preflight for a known path as API Gateway does, without calling a handler", async () => {
+    const r = await call(port, "OPTIONS", "/things/1");
+    expect(r.status).toBe(204);
+    expect(r.headers["access-control-allow-methods"]).toContain("DELETE");
+    expect(r.headers["access-control-allow-headers"]).toContain("authorization");
+    expect(r.headers["access-control-allow-origin"]).toBe("*");
+    expect((await call(port, "OPTIONS", "/nope")).status).toBe(404);
+  });
+
   it("turns a plain returned object into 200 JSON", async () => {
     const r = await call(port, "GET", "/plain");
     expect(r.status).toBe(200);

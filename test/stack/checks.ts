@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { HttpRoute, LinkName, QueueConsumer, Schedule } from "../../functions/routes.ts";
-import { handlerFile, routeKey } from "../../functions/routes.ts";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, handlerFile, routeKey } from "../../functions/routes.ts";
 import type { GraphResource, StackGraph } from "./harness.ts";
 
 export interface Table {
@@ -17,8 +17,6 @@ export interface Table {
 type Entry = { handler: string; links?: readonly LinkName[]; timeoutS?: number; memoryMb?: number };
 
 const LAMBDA = "aws:lambda/function:Function";
-const DEFAULT_TIMEOUT_S = 10;
-const DEFAULT_MEMORY_MB = 512;
 /** Actions a queue consumer gets on its own queue through the subscription, link or not. */
 const CONSUME = [
   "sqs:ChangeMessageVisibility",
