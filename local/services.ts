@@ -58,9 +58,9 @@ const hostOf = (u: URL) => u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
 
 function aptInstall(pkgs: string[], say: Say): void {
   say(`installing ${pkgs.join(", ")} with apt-get (running as root)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   for (const args of [["update"], ["install", "-y", "--no-install-recommends", ...pkgs]]) {
-    const r = spawnSync("apt-get", args, { stdio: "ignore", env });
+    // `env VAR=... cmd`: the child gets the inherited environment plus this one variable.
+    const r = spawnSync("env", ["DEBIAN_FRONTEND=noninteractive", "apt-get", ...args], { stdio: "ignore" });
     if (r.status !== 0) throw new ServiceError(`apt-get ${args[0]} failed (exit ${r.status})`);
   }
 }
