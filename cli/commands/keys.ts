@@ -29,6 +29,35 @@ export const commands: CommandSpec[] = [
       }),
   },
   {
+    name: "keys list",
+    usage: "keys list --tenant T [--all]",
+    summary: "List a tenant's API keys (prefix, role, name, last use; never the keys)",
+    options: {
+      tenant: { type: "string", description: "tenant slug or id" },
+      all: { type: "boolean", description: "include revoked keys" },
+    },
+    run: ({ values }) =>
+      asSystem(async () => {
+        if (typeof values.tenant !== "string") throw new Error("--tenant is required");
+        let cursor: string | undefined;
+        do {
+          const page = await Tenancy.listKeys({
+            tenant: values.tenant,
+            include_revoked: values.all === true,
+            limit: 500,
+            cursor,
+          });
+          for (const k of page.data) {
+            const used = k.last_used_at ? `used ${k.last_used_at.toISOString()}` : "never used";
+            const state = k.revoked_at ? "revoked" : "active";
+            console.log(`${k.prefix}  ${k.role.padEnd(8)} ${state.padEnd(7)} ${used}  ${k.name}  ${k.id}`);
+          }
+          cursor = page.next_cursor ?? undefined;
+        } while (cursor);
+        return 0;
+      }),
+  },
+  {
     name: "keys revoke",
     usage: "keys revoke <key id>",
     summary: "Revoke an API key",

@@ -48,6 +48,10 @@ describe("aos CLI", () => {
     const actor = await Tenancy.authenticate(agentKey);
     expect(actor.role).toBe("agent");
     expect((await Tenancy.authenticate(tenantKey as string)).tenantId).toBe(actor.tenantId);
+    const list = await aos("keys", "list", "--tenant", "cli-co");
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(agentKey.slice(0, 16));
+    expect(list.stdout).not.toContain(agentKey);
   });
 
   it("refuses bad input with a clear message and a non-zero exit", async () => {
