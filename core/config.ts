@@ -50,7 +50,6 @@ const ConfigSchema = z.object({
   QUEUE_URLS: str("{}"),
   PORT: int(3000, 0),
   HOST: str("127.0.0.1"),
-  CORS_ORIGINS: str("*"),
   METRICS_ENABLED: z._default(bool, true),
   METRICS_MAX_LABEL_VALUES: int(50, 1),
   AUTH_CACHE_TTL_S: int(30, 0),
@@ -94,7 +93,7 @@ export interface Config {
      */
     readonly credentialsInEnv: boolean;
   };
-  readonly http: { readonly port: number; readonly host: string; readonly corsOrigins: string[] };
+  readonly http: { readonly port: number; readonly host: string };
   readonly metrics: { readonly enabled: boolean; readonly maxLabelValues: number };
   readonly authCacheTtlS: number;
   readonly cli: { readonly url: string; readonly key: string | undefined };
@@ -170,7 +169,6 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     http: Object.freeze({
       port: e.PORT,
       host: e.HOST,
-      corsOrigins: e.CORS_ORIGINS.split(",").map((s) => s.trim()),
     }),
     metrics: Object.freeze({ enabled: e.METRICS_ENABLED, maxLabelValues: e.METRICS_MAX_LABEL_VALUES }),
     authCacheTtlS: e.AUTH_CACHE_TTL_S,

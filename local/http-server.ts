@@ -106,7 +106,7 @@ export function createHttpServer(o: HttpServerOptions): LocalHttpServer {
     if (req.method === "OPTIONS" && cors.allowMethods.some((m) => router.match(m, rawPath))) {
       // CORS preflight: API Gateway answers it without calling a function; so do we.
       res.writeHead(204, {
-        "access-control-allow-origin": "*", // as stacks/api.ts allows
+        "access-control-allow-origin": cors.allowOrigins.join(","),
         "access-control-allow-methods": cors.allowMethods.join(","),
         "access-control-allow-headers": cors.allowHeaders.join(","),
         "access-control-max-age": String(cors.maxAgeS),

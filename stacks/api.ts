@@ -10,7 +10,7 @@ import { linkTargets } from "./queues.ts";
 // Gateway answers preflights itself. Headers match functions/_lib/http.ts.
 export const api = new sst.aws.ApiGatewayV2("Api", {
   cors: {
-    allowOrigins: ["*"],
+    allowOrigins: [...cors.allowOrigins],
     allowMethods: [...cors.allowMethods],
     allowHeaders: [...cors.allowHeaders],
     exposeHeaders: [...cors.exposeHeaders],

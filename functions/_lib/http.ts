@@ -13,12 +13,11 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { safeParse } from "zod/mini";
 import type { $ZodType, output } from "zod/v4/core";
-import { config } from "../../core/config.ts";
 import { useContext, withContext } from "../../core/context.ts";
 import type { FieldIssue } from "../../core/errors.ts";
 import { log } from "../../core/platform/logger.ts";
 import { allowRoutes, flushMetrics, recordHttp } from "../../core/platform/metrics/index.ts";
-import { routeKey, routes } from "../routes.ts";
+import { cors, routeKey, routes } from "../routes.ts";
 import { authorize } from "./auth.ts";
 import { envelope, fieldIssues, toAppError, validationError } from "./errors.ts";
 
@@ -61,13 +60,14 @@ const byKey = new Map(routes.map((r) => [routeKey(r), r]));
 // The route label of the HTTP metrics may take exactly the values of the route table.
 allowRoutes([...byKey.keys(), "unmatched"]);
 
+/** The CORS policy of routes.ts, which API Gateway also applies (stacks/api.ts). */
 function corsHeaders(origin: string | undefined): Record<string, string> {
-  const allowed = config().http.corsOrigins;
+  const allowed: readonly string[] = cors.allowOrigins;
   const allow = allowed.includes("*") ? "*" : origin && allowed.includes(origin) ? origin : undefined;
   if (!allow) return {};
   return {
     "access-control-allow-origin": allow,
-    "access-control-expose-headers": "x-request-id",
+    "access-control-expose-headers": cors.exposeHeaders.join(","),
     ...(allow === "*" ? {} : { vary: "origin" }),
   };
 }
@@ -154,7 +154,7 @@ const observe = (): Mw => {
   };
 };
 
-const cors = (): Mw => {
+const corsReply = (): Mw => {
   const add = (r: Req) => {
     if (r.response) r.response.headers = { ...r.response.headers, ...corsHeaders(headersOf(r).origin) };
   };
@@ -186,7 +186,7 @@ export function httpHandler<
     timeoutEarlyInMillis: 0,
   })
     .use(observe())
-    .use(cors())
+    .use(corsReply())
     .use(errorReply())
     .use(authenticate())
     .handler(async (event) => {

@@ -16,6 +16,8 @@ describe("authentication", () => {
       error: { code: "auth.missing_key", message: expect.any(String), details: null, requestId: expect.any(String) },
     });
     expect(res.headers["x-request-id"]).toBe(res.body.error.requestId);
+    // Errors carry CORS headers too, or a browser could not read them.
+    expect(res.headers["access-control-allow-origin"]).toBe("*");
   });
 
   it("refuses a malformed, an unknown and a tampered key with 401", async () => {
