@@ -31,7 +31,7 @@ const ConfigSchema = z.object({
   DATABASE_URL: str("postgres://postgres@127.0.0.1:5432/aos"),
   DB_DRIVER: z._default(z.enum(["pg", "neon"]), "pg"),
   DB_POOL_MAX: int(10, 1),
-  DB_STATEMENT_TIMEOUT_MS: int(15_000, 100),
+  DB_STATEMENT_TIMEOUT_MS: int(15_000, 0),
   DB_TX_RETRIES: int(5, 0),
   REDIS_URL: str("redis://127.0.0.1:6379"),
   S3_ENDPOINT: z.optional(url),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
-import { afterCommit, query, withTx } from "../../core/platform/db/index.ts";
+import { afterCommit, createPool, query, withTx } from "../../core/platform/db/index.ts";
 
 describe("withTx", () => {
   it("commits, then runs afterCommit hooks in order", async () => {
@@ -65,5 +66,18 @@ describe("withTx", () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ kind: "timeout", code: "db.statement_timeout" });
+  });
+
+  it("sends statement_timeout as a startup parameter, or none when it is 0", async () => {
+    const show = async (ms: number) => {
+      const p = await createPool({ url: config().databaseUrl, driver: "pg", max: 1, statementTimeoutMs: ms });
+      try {
+        return (await p.query<{ statement_timeout: string }>("show statement_timeout")).rows[0]?.statement_timeout;
+      } finally {
+        await p.end();
+      }
+    };
+    expect(await show(1500)).toBe("1500ms");
+    expect(await show(0)).toBe("0"); // the server default (no timeout) applies
   });
 });

@@ -46,7 +46,10 @@ export async function createPool(o: PoolOptions): Promise<Pool> {
   const common = {
     connectionString: o.url,
     max: o.max,
-    statement_timeout: o.statementTimeoutMs,
+    // Sent as a startup parameter. PgBouncer-style poolers may refuse unknown startup
+    // parameters: with 0 nothing is sent and the role's own setting applies
+    // (ALTER ROLE ... SET statement_timeout = '15s'), see docs/deploy.md.
+    ...(o.statementTimeoutMs > 0 ? { statement_timeout: o.statementTimeoutMs } : {}),
     idleTimeoutMillis: 10_000,
     connectionTimeoutMillis: 5_000,
     application_name: o.applicationName ?? "aos",
