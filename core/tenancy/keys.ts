@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { isAdmin, useActor } from "../context.ts";
-import { afterCommit, pgCode, query, withTx } from "../platform/db/index.ts";
+import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import { redis } from "../platform/redis.ts";
 import { KeyNotFoundError, RoleNotGrantableError } from "./errors.ts";
@@ -38,27 +38,21 @@ export async function createKeyFor(
   const actor = useActor();
   const createdBy = actor.type === "key" ? actor.keyId : null;
   const expiresAt = input.expires_in_days ? new Date(Date.now() + input.expires_in_days * 86_400_000) : null;
-  for (let attempt = 0; ; attempt++) {
-    const { key, prefix } = generateKey();
-    try {
-      const { rows } = await query<KeyRow>(sql.insertKey, [
-        tenantId,
-        input.name ?? "",
-        input.role,
-        prefix,
-        hashKey(key),
-        createdBy,
-        expiresAt,
-      ]);
-      const row = rows[0] as KeyRow;
-      emitAfterCommit({ type: "key.created", tenantId, keyId: row.id, role: row.role });
-      return toCreated(row, key);
-    } catch (e) {
-      // A prefix collision (72 random bits) is astronomically rare; draw again rather than fail.
-      if (pgCode(e) === "23505" && attempt < 3) continue;
-      throw e;
-    }
-  }
+  // The 12-character prefix carries 72 random bits; a collision would surface as a 409 from its
+  // unique index (inside a transaction a retry could not run anyway: the statement aborted it).
+  const { key, prefix } = generateKey();
+  const { rows } = await query<KeyRow>(sql.insertKey, [
+    tenantId,
+    input.name ?? "",
+    input.role,
+    prefix,
+    hashKey(key),
+    createdBy,
+    expiresAt,
+  ]);
+  const row = rows[0] as KeyRow;
+  emitAfterCommit({ type: "key.created", tenantId, keyId: row.id, role: row.role });
+  return toCreated(row, key);
 }
 
 /**
