@@ -1,4 +1,5 @@
-import { Role, Tenancy } from "../../core/tenancy/index.ts";
+import * as z from "zod/mini";
+import { KeyCreate, Tenancy } from "../../core/tenancy/index.ts";
 import { asSystem } from "../context.ts";
 import type { CommandSpec } from "../main.ts";
 
@@ -16,14 +17,15 @@ export const commands: CommandSpec[] = [
     run: ({ values }) =>
       asSystem(async () => {
         if (typeof values.tenant !== "string") throw new Error("--tenant is required");
-        const role = Role.parse(values.role);
-        const tenantId = await Tenancy.resolveTenant(values.tenant);
-        const days = values["expires-in-days"] ? Number(values["expires-in-days"]) : undefined;
-        const k = await Tenancy.createKeyFor(tenantId, {
-          role,
-          name: String(values.name ?? ""),
-          expires_in_days: days,
+        const days = values["expires-in-days"];
+        // The API's own schema, so the CLI refuses exactly what POST /api/v1/keys refuses.
+        const input = z.parse(KeyCreate, {
+          role: values.role,
+          name: values.name ?? "",
+          ...(days === undefined ? {} : { expires_in_days: Number(days) }),
         });
+        const tenantId = await Tenancy.resolveTenant(values.tenant);
+        const k = await Tenancy.createKeyFor(tenantId, input);
         console.log(`${k.role} key for ${values.tenant} (shown once): ${k.key}`);
         return 0;
       }),

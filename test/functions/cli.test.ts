@@ -58,6 +58,9 @@ describe("aos CLI", () => {
     const r = await aos("keys", "create", "--tenant", "nobody", "--role", "agent");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Tenant nobody not found");
+    const days = await aos("keys", "create", "--tenant", "nobody", "--role", "agent", "--expires-in-days", "soon");
+    expect(days.code).toBe(1);
+    expect(days.stderr).toContain("expires_in_days");
     const bad = await aos("keys", "create", "--bogus");
     expect(bad.code).toBe(2);
     expect((await aos("nonsense")).code).toBe(2);

@@ -8,19 +8,12 @@ import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkHealth, downChecks, scrub } from "../../core/platform/health.ts";
 import { withConfig } from "../setup/config-override.ts";
+import { closedPort } from "../setup/net.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** Accepts TCP connections and never says a word. */
 async function silentServer(): Promise<number> {

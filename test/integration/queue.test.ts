@@ -1,10 +1,3 @@
-/**
- * core/platform/queue.ts against the harness's fauxqs, mostly through a recording proxy that
- * counts SendMessageBatch calls and makes SQS fail on demand (a 500, entries reported failed).
- */
-
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
@@ -13,6 +6,7 @@ import { type Clock, setClock, systemClock } from "../../core/platform/clock.ts"
 import { checkSqs, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, sendMessage, sendMessages } from "../../core/platform/queue.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { type HttpProxy, type ProxiedRequest, startHttpProxy } from "../setup/http-proxy.ts";
+import { closedPort } from "../setup/net.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -110,14 +104,6 @@ function recordingClock(): Clock & { sleeps: number[] } {
       return systemClock.sleep(ms, signal);
     },
   };
-}
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 describe("sendMessages", () => {
