@@ -54,7 +54,7 @@ async function operation(route: HttpRoute): Promise<Json> {
   const status = String(spec.status ?? 200);
   const responses: Json = {
     [status]: {
-      description: "Success",
+      description: spec.description ?? "Success",
       ...(spec.response
         ? { content: { "application/json": { schema: strip(jsonSchema(spec.response, "output")) } } }
         : {}),
@@ -66,6 +66,7 @@ async function operation(route: HttpRoute): Promise<Json> {
     responses["403"] = errorRef(`The key's role is below ${route.role}, or the resource belongs to another tenant`);
   }
   if (spec.path) responses["404"] = errorRef("Not found (also for another tenant's resource)");
+  for (const [code, meaning] of Object.entries(spec.errors ?? {})) responses[code] = errorRef(meaning);
   responses["500"] = errorRef("Internal error; the requestId finds the log");
   return {
     operationId: route.handler

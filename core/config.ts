@@ -53,6 +53,10 @@ const ConfigSchema = z.object({
   METRICS_ENABLED: z._default(bool, true),
   METRICS_MAX_LABEL_VALUES: int(50, 1),
   AUTH_CACHE_TTL_S: int(30, 0),
+  // Status history exports: hours an export stays downloadable (the bucket's 7-day expiry of
+  // exports/ is the backstop, so more than 168 would be cut short), attempts before it is failed.
+  EXPORT_TTL_H: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(168)), 168),
+  EXPORT_MAX_ATTEMPTS: int(5, 1),
   AOS_URL: z._default(url, "http://127.0.0.1:3000"),
   AOS_KEY: opt,
   AOS_DATA_DIR: str(".aos"),
@@ -96,6 +100,7 @@ export interface Config {
   readonly http: { readonly port: number; readonly host: string };
   readonly metrics: { readonly enabled: boolean; readonly maxLabelValues: number };
   readonly authCacheTtlS: number;
+  readonly exports: { readonly ttlH: number; readonly maxAttempts: number };
   readonly cli: { readonly url: string; readonly key: string | undefined };
   readonly dataDir: string;
   /** Local runtime only: where s3rver and fauxqs listen when S3_ENDPOINT / SQS_ENDPOINT are not set. */
@@ -172,6 +177,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     }),
     metrics: Object.freeze({ enabled: e.METRICS_ENABLED, maxLabelValues: e.METRICS_MAX_LABEL_VALUES }),
     authCacheTtlS: e.AUTH_CACHE_TTL_S,
+    exports: Object.freeze({ ttlH: e.EXPORT_TTL_H, maxAttempts: e.EXPORT_MAX_ATTEMPTS }),
     cli: Object.freeze({ url: e.AOS_URL, key: e.AOS_KEY }),
     dataDir: e.AOS_DATA_DIR,
     local: Object.freeze({ s3Port: e.LOCAL_S3_PORT, sqsPort: e.LOCAL_SQS_PORT }),

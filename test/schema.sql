@@ -1,3 +1,13 @@
+CREATE FUNCTION public.status_history_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  raise exception 'status_history is append-only: % is refused', tg_op
+    using errcode = 'insufficient_privilege',
+          hint = 'status history rows are never changed or removed';
+end
+$$;
+
 CREATE TABLE public.api_keys (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     tenant_id uuid NOT NULL,
@@ -43,6 +53,65 @@ CREATE TABLE public.schema_migrations (
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.status_history (
+    id bigint NOT NULL,
+    tenant_id uuid NOT NULL,
+    entity_type text NOT NULL,
+    entity_id text NOT NULL,
+    old_status text,
+    new_status text NOT NULL,
+    actor text NOT NULL,
+    reason text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    correlation_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT status_history_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 200))),
+    CONSTRAINT status_history_correlation_id_check CHECK ((length(correlation_id) <= 200)),
+    CONSTRAINT status_history_entity_id_check CHECK (((length(entity_id) >= 1) AND (length(entity_id) <= 200))),
+    CONSTRAINT status_history_entity_type_check CHECK ((entity_type ~ '^[a-z][a-z0-9_]{0,62}$'::text)),
+    CONSTRAINT status_history_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT status_history_new_status_check CHECK (((length(new_status) >= 1) AND (length(new_status) <= 64))),
+    CONSTRAINT status_history_old_status_check CHECK (((length(old_status) >= 1) AND (length(old_status) <= 64))),
+    CONSTRAINT status_history_reason_check CHECK ((length(reason) <= 2000))
+);
+
+CREATE TABLE public.status_history_exports (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    format text NOT NULL,
+    gzip boolean DEFAULT false NOT NULL,
+    filters jsonb DEFAULT '{}'::jsonb NOT NULL,
+    max_id bigint NOT NULL,
+    object_key text NOT NULL,
+    row_count bigint,
+    bytes bigint,
+    sha256 text,
+    attempts integer DEFAULT 0 NOT NULL,
+    lease_until timestamp with time zone,
+    last_error text,
+    requested_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    expires_at timestamp with time zone,
+    CONSTRAINT status_history_exports_check CHECK (((status <> 'ready'::text) OR ((row_count IS NOT NULL) AND (bytes IS NOT NULL) AND (sha256 IS NOT NULL) AND (expires_at IS NOT NULL)))),
+    CONSTRAINT status_history_exports_filters_check CHECK ((jsonb_typeof(filters) = 'object'::text)),
+    CONSTRAINT status_history_exports_format_check CHECK ((format = ANY (ARRAY['csv'::text, 'jsonl'::text]))),
+    CONSTRAINT status_history_exports_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT status_history_exports_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'ready'::text, 'failed'::text, 'expired'::text])))
+);
+
+ALTER TABLE public.status_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.status_history_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.tenants (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     slug text NOT NULL,
@@ -69,6 +138,12 @@ ALTER TABLE ONLY public.queue_failures
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
+ALTER TABLE ONLY public.status_history_exports
+    ADD CONSTRAINT status_history_exports_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.status_history
+    ADD CONSTRAINT status_history_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
 
@@ -79,8 +154,28 @@ CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_
 
 CREATE INDEX queue_failures_tenant_created_idx ON public.queue_failures USING btree (tenant_id, created_at DESC);
 
+CREATE INDEX status_history_exports_expiry_idx ON public.status_history_exports USING btree (expires_at) WHERE (status = 'ready'::text);
+
+CREATE INDEX status_history_exports_open_idx ON public.status_history_exports USING btree (updated_at) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text]));
+
+CREATE INDEX status_history_exports_tenant_idx ON public.status_history_exports USING btree (tenant_id, created_at DESC, id DESC);
+
+CREATE INDEX status_history_tenant_entity_idx ON public.status_history USING btree (tenant_id, entity_type, entity_id, created_at, id);
+
+CREATE INDEX status_history_tenant_time_idx ON public.status_history USING btree (tenant_id, created_at, id) INCLUDE (entity_type, new_status);
+
+CREATE TRIGGER status_history_no_truncate BEFORE TRUNCATE ON public.status_history FOR EACH STATEMENT EXECUTE FUNCTION public.status_history_refuse_change();
+
+CREATE TRIGGER status_history_no_update_delete BEFORE DELETE OR UPDATE ON public.status_history FOR EACH ROW EXECUTE FUNCTION public.status_history_refuse_change();
+
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.api_keys(id);
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.status_history_exports
+    ADD CONSTRAINT status_history_exports_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.status_history
+    ADD CONSTRAINT status_history_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

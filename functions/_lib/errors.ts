@@ -13,10 +13,13 @@ export interface ErrorEnvelope {
 
 /** zod issues -> `{ field: "body.items.0.input", message }`, prefixed by where the value came from. */
 export function fieldIssues(where: "path" | "query" | "body", err: $ZodError): FieldIssue[] {
-  return err.issues.map((i) => ({
-    field: [where, ...i.path.map(String)].join("."),
-    message: i.message,
-  }));
+  return err.issues.flatMap((i) => {
+    const at = [where, ...i.path.map(String)];
+    // A strict object names the unknown fields themselves, so a typo'd filter is pointed at.
+    if (i.code === "unrecognized_keys")
+      return i.keys.map((k) => ({ field: [...at, k].join("."), message: "unknown field" }));
+    return [{ field: at.join("."), message: i.message }];
+  });
 }
 
 export function validationError(issues: FieldIssue[]): ValidationError {

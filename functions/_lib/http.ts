@@ -32,6 +32,10 @@ export interface HttpSpec<P extends Schema | undefined, Q extends Schema | undef
   response?: Schema;
   /** Status of a successful reply (default 200); documents it too. */
   status?: number;
+  /** Documents the success reply (default "Success"), e.g. what a 302's location points at. */
+  description?: string;
+  /** Documents the error replies particular to this route (409, 410, 429 ...), status -> meaning. */
+  errors?: Readonly<Record<number, string>>;
 }
 
 export interface HttpRequest<P, Q, B> {

@@ -43,6 +43,9 @@ const copyMigrations = (to: string) => {
   return to;
 };
 
+/** 3 -> "0003", as migration files are numbered. */
+const pad = (n: number) => String(n).padStart(4, "0");
+
 describe("migrations", () => {
   it("up -> down -> up from an empty database leaves the same schema", async () => {
     const { url, pool } = await freshDb();
@@ -83,24 +86,29 @@ describe("migrations", () => {
 
   it("refuses a gap in the numbering", async () => {
     const d = copyMigrations(join(dir, "gap"));
-    writeFileSync(join(d, "0004_later.sql"), "-- migrate:up\nselect 1;\n-- migrate:down\nselect 1;\n");
-    await expect(loadMigrations(d)).rejects.toThrow(/gap in migration numbering: expected 0003, found 0004_later\.sql/);
+    const next = (await loadMigrations(d)).length + 1;
+    writeFileSync(join(d, `${pad(next + 1)}_later.sql`), "-- migrate:up\nselect 1;\n-- migrate:down\nselect 1;\n");
+    await expect(loadMigrations(d)).rejects.toThrow(
+      new RegExp(`gap in migration numbering: expected ${pad(next)}, found ${pad(next + 1)}_later\\.sql`),
+    );
   });
 
   it("refuses a file without a down part, and rolls back a failing migration whole", async () => {
     const d = copyMigrations(join(dir, "bad"));
+    const applied = (await loadMigrations(d)).length;
+    const next = pad(applied + 1);
     writeFileSync(
-      join(d, "0003_bad.sql"),
+      join(d, `${next}_bad.sql`),
       "-- migrate:up\ncreate table half (id int);\nselect nope;\n-- migrate:down\ndrop table half;\n",
     );
     const { pool } = await freshDb();
-    await expect(new Migrator(pool, d).up()).rejects.toThrow(/0003_bad\.sql/);
+    await expect(new Migrator(pool, d).up()).rejects.toThrow(new RegExp(`${next}_bad\\.sql`));
     const { rows } = await pool.query(
       "select to_regclass('public.half') as t, (select max(version) from schema_migrations) as v",
     );
-    expect(rows[0]).toEqual({ t: null, v: 2 });
+    expect(rows[0]).toEqual({ t: null, v: applied });
     const d2 = copyMigrations(join(dir, "nodown"));
-    writeFileSync(join(d2, "0003_nodown.sql"), "-- migrate:up\nselect 1;\n");
+    writeFileSync(join(d2, `${next}_nodown.sql`), "-- migrate:up\nselect 1;\n");
     await expect(loadMigrations(d2)).rejects.toThrow(/migrate:down/);
   });
 
