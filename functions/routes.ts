@@ -14,7 +14,7 @@
 export type RouteRole = "public" | "admin" | "operator" | "agent" | "viewer";
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /** SST resources a function can be linked to (see stacks/). */
-export type LinkName = "Exports" | "EventsQueue";
+export type LinkName = "Exports" | "EventsQueue" | "StatusHistoryExportsQueue";
 
 export interface HttpRoute {
   method: HttpMethod;
@@ -41,6 +41,8 @@ export interface QueueConsumer {
   /** Receives before a message moves to the queue's DLQ. */
   maxReceiveCount: number;
   timeoutS: number;
+  /** Default DEFAULT_MEMORY_MB; Lambda's CPU share grows with it (1769 MB = one vCPU). */
+  memoryMb?: number;
   links?: readonly LinkName[];
 }
 
@@ -122,6 +124,56 @@ export const routes: readonly HttpRoute[] = [
     summary: "Revoke an API key",
     links: ["EventsQueue"],
   },
+  {
+    method: "GET",
+    path: "/api/v1/status_history",
+    handler: "functions/http/status-history/list.handler",
+    role: "viewer",
+    tag: "status_history",
+    summary: "Status changes of the tenant's entities, filtered, newest first (keyset pagination)",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/status_history/entity/{type}/{id}",
+    handler: "functions/http/status-history/entity.handler",
+    role: "viewer",
+    tag: "status_history",
+    summary: "One entity's whole status history, oldest first",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/status_history/stats",
+    handler: "functions/http/status-history/stats.handler",
+    role: "viewer",
+    tag: "status_history",
+    summary: "Counts by entity type and new status, and per hour, over a window",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/status_history/export",
+    handler: "functions/http/status-history/export-create.handler",
+    role: "operator",
+    tag: "status_history",
+    summary: "Export status history to CSV or JSONL in S3; runs in the background (202)",
+    links: ["StatusHistoryExportsQueue"],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/status_history/exports/{id}",
+    handler: "functions/http/status-history/export-get.handler",
+    role: "viewer",
+    tag: "status_history",
+    summary: "An export's status, row count, size, SHA-256 and expiry",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/status_history/download/{id}",
+    handler: "functions/http/status-history/download.handler",
+    role: "viewer",
+    tag: "status_history",
+    summary: "302 to a presigned S3 URL of a ready export (410 once it expired)",
+    links: ["Exports"],
+  },
 ];
 
 export const queues: readonly QueueConsumer[] = [
@@ -134,6 +186,20 @@ export const queues: readonly QueueConsumer[] = [
     maxReceiveCount: 5,
     timeoutS: 30,
   },
+  {
+    // One export per batch: an export streams for minutes and owns the function's memory.
+    name: "StatusHistoryExports",
+    handler: "functions/queue/status-history-export.handler",
+    batchSize: 1,
+    batchWindowS: 0,
+    visibilityTimeoutS: 960,
+    // Above EXPORT_MAX_ATTEMPTS: a delivery that finds the export leased elsewhere uses a receive
+    // without using an attempt, and the worker itself marks an export failed after its last one.
+    maxReceiveCount: 10,
+    timeoutS: 900,
+    memoryMb: 1769,
+    links: ["Exports"],
+  },
 ];
 
 export const schedules: readonly Schedule[] = [
@@ -142,6 +208,15 @@ export const schedules: readonly Schedule[] = [
     schedule: "rate(1 minute)",
     handler: "functions/cron/key-usage-flush.handler",
     timeoutS: 60,
+  },
+  {
+    // Deletes the objects of exports past their TTL and marks them expired; re-sends exports
+    // whose queue message was lost (the row is the truth, the message only a wake-up call).
+    name: "StatusHistoryExportSweep",
+    schedule: "rate(5 minutes)",
+    handler: "functions/cron/status-history-export-sweep.handler",
+    timeoutS: 120,
+    links: ["Exports", "StatusHistoryExportsQueue"],
   },
 ];
 

@@ -10,6 +10,10 @@ export const PageQuery = z.object({
   cursor: z.optional(z.string().check(z.maxLength(512))),
 });
 
+/** The reply schema of a listing of `item`s: `{ data, next_cursor }`. */
+export const page = <T extends z.ZodMiniType>(item: T) =>
+  z.object({ data: z.array(item), next_cursor: z.nullable(z.string()) });
+
 export interface Page<T> {
   data: T[];
   /** Pass as `cursor` to get the next page; null on the last page. */

@@ -51,10 +51,14 @@ async function* sourceChunks(body: AsyncIterable<Uint8Array | string>): AsyncGen
   }
 }
 
-/** Cut a byte stream into parts of exactly `size` bytes (the last one shorter), one buffer each. */
-async function* cutParts(body: AsyncIterable<Uint8Array | string>, size: number): AsyncGenerator<Part> {
+/**
+ * Cut a byte stream into parts of exactly `size` bytes (the last one shorter). Buffers of parts
+ * already sent come back through `free` and are filled again, so a long upload reuses the same
+ * (concurrency + 1) buffers instead of leaving one per part for the garbage collector.
+ */
+async function* cutParts(body: AsyncIterable<Uint8Array | string>, size: number, free: Buffer[]): AsyncGenerator<Part> {
   let number = 1;
-  let buf = Buffer.allocUnsafe(size);
+  let buf = free.pop() ?? Buffer.allocUnsafe(size);
   let filled = 0;
   for await (const raw of sourceChunks(body)) {
     let chunk = typeof raw === "string" ? Buffer.from(raw) : raw;
@@ -65,7 +69,7 @@ async function* cutParts(body: AsyncIterable<Uint8Array | string>, size: number)
       chunk = chunk.subarray(n);
       if (filled === size) {
         yield { number: number++, data: buf, last: false };
-        buf = Buffer.allocUnsafe(size);
+        buf = free.pop() ?? Buffer.allocUnsafe(size);
         filled = 0;
       }
     }
@@ -110,10 +114,11 @@ export async function uploadStream(
   let bytes = 0;
   const done: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();
+  const free: Buffer[] = [];
   let partFailure: { error: unknown } | undefined;
   try {
     signal?.throwIfAborted();
-    for await (const part of cutParts(body as AsyncIterable<Uint8Array>, partSize)) {
+    for await (const part of cutParts(body as AsyncIterable<Uint8Array>, partSize, free)) {
       signal?.throwIfAborted();
       bytes += part.data.length;
       if (part.number === 1 && part.last) {
@@ -156,7 +161,10 @@ export async function uploadStream(
             partFailure ??= { error };
           },
         )
-        .finally(() => inFlight.delete(sending));
+        .finally(() => {
+          inFlight.delete(sending);
+          free.push(part.data);
+        });
       inFlight.add(sending);
       while (inFlight.size >= concurrency && !partFailure) await Promise.race(inFlight);
       if (partFailure) throw partFailure.error;

@@ -82,5 +82,5 @@ export const KeyIdPath = z.object({ id: z.uuid() });
 
 export const KeyRevokeQuery = z.object({ tenant: z.optional(TenantRef) });
 
-export const page = <T extends z.ZodMiniType>(item: T) =>
-  z.object({ data: z.array(item), next_cursor: z.nullable(z.string()) });
+/** The reply shape of a keyset-paginated listing (moved to platform; re-exported for handlers). */
+export { page } from "../platform/pagination.ts";

@@ -18,6 +18,7 @@ import { log } from "../logger.ts";
 import { coerceError, isRetryableTxError } from "./errors.ts";
 import { createPool, type Pool, type PoolClient, type QueryResult } from "./pool.ts";
 
+export { type CopyOutResult, type CopyOutSpec, type CopySetting, copyOut, settingPlaceholder } from "./copy.ts";
 export { coerceError, isRetryableTxError, pgCode, pgErrorTable } from "./errors.ts";
 export type { Pool, PoolClient, Queryable, QueryResult } from "./pool.ts";
 export { createPool } from "./pool.ts";

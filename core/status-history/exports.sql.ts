@@ -1,0 +1,209 @@
+/**
+ * The SQL of status history exports: the `status_history_exports` rows (create, claim, finish,
+ * expire, re-drive) and the COPY statements that stream an export's rows out of Postgres.
+ *
+ * Every instant is a parameter decided by `clock()` in JS, never Postgres' `now()`, so TTLs,
+ * leases and the sweeper follow a ManualClock in tests. COPY takes no bind parameters: its
+ * filter values arrive as transaction-local settings (see core/platform/db/copy.ts).
+ */
+import { createdAtIso } from "./query.sql.ts";
+
+type ExportFormat = "csv" | "jsonl";
+
+/** The columns of an export, in file order (CSV header, JSONL keys): the API's HistoryRecord. */
+export const EXPORT_COLUMNS = [
+  "id",
+  "tenant_id",
+  "entity_type",
+  "entity_id",
+  "old_status",
+  "new_status",
+  "actor",
+  "reason",
+  "metadata",
+  "correlation_id",
+  "created_at",
+] as const;
+
+/**
+ * SQL: `col`, with a leading `'` when it begins with `=`, `+`, `-`, `@`, tab or carriage return
+ * (OWASP's CSV injection advice), so a spreadsheet shows the text instead of running a formula.
+ * NULL stays NULL. `ascii()` (the first character's code point) costs far less than `left()`
+ * and text comparisons at a million rows.
+ */
+const neutralised = (col: string) =>
+  `case when ascii(${col}) in (61, 43, 45, 64, 9, 13) then '''' || ${col} else ${col} end`;
+
+type Column = (typeof EXPORT_COLUMNS)[number];
+
+/**
+ * Each column as CSV cell text. entity_type needs no neutralising: its check constraint
+ * (`^[a-z][a-z0-9_]{0,62}$`) only admits a lower-case letter first.
+ */
+const csvCell: Record<Column, string> = {
+  id: "h.id",
+  tenant_id: "h.tenant_id",
+  entity_type: "h.entity_type",
+  entity_id: neutralised("h.entity_id"),
+  old_status: neutralised("h.old_status"),
+  new_status: neutralised("h.new_status"),
+  actor: neutralised("h.actor"),
+  reason: neutralised("h.reason"),
+  metadata: "h.metadata::text",
+  correlation_id: neutralised("h.correlation_id"),
+  created_at: createdAtIso,
+};
+const csvSelect = EXPORT_COLUMNS.map((c) => `${csvCell[c]} as ${c}`).join(", ");
+
+/**
+ * Each column as JSON text: `to_json` escapes free text (quotes, backslashes, every control
+ * character); numbers, uuids, entity_type (see its check constraint), the jsonb metadata's own
+ * text output and the formatted timestamp need no escaping. `quoted` values get their quotes
+ * from the literals around them.
+ */
+const jsonValue: Record<Column, { sql: string; quoted?: true }> = {
+  id: { sql: "h.id::text" },
+  tenant_id: { sql: "h.tenant_id::text", quoted: true },
+  entity_type: { sql: "h.entity_type", quoted: true },
+  entity_id: { sql: "to_json(h.entity_id)::text" },
+  old_status: { sql: "coalesce(to_json(h.old_status)::text, 'null')" },
+  new_status: { sql: "to_json(h.new_status)::text" },
+  actor: { sql: "to_json(h.actor)::text" },
+  reason: { sql: "coalesce(to_json(h.reason)::text, 'null')" },
+  metadata: { sql: "h.metadata::text" },
+  correlation_id: { sql: "coalesce(to_json(h.correlation_id)::text, 'null')" },
+  created_at: { sql: createdAtIso, quoted: true },
+};
+
+/**
+ * One JSON object per row with exactly the HistoryRecord keys, in order, built as text: on
+ * Postgres 15 `json_build_object` costs about twice as much per row, since it works out every
+ * argument's type again on every call.
+ */
+function jsonSelectSql(): string {
+  const parts: string[] = [];
+  let literal = "{";
+  EXPORT_COLUMNS.forEach((c, i) => {
+    const v = jsonValue[c];
+    literal += `${i ? "," : ""}"${c}":${v.quoted ? '"' : ""}`;
+    parts.push(`'${literal}'`, v.sql);
+    literal = v.quoted ? '"' : "";
+  });
+  parts.push(`'${literal}}'`);
+  return parts.join(" || ");
+}
+const jsonSelect = jsonSelectSql();
+
+/**
+ * JSONL goes out as CSV whose quote and delimiter are the control characters 0x01 and 0x02:
+ * COPY quotes a value only when it holds the quote, the delimiter, CR or LF, and this JSON text
+ * holds none of them raw (to_json escapes every control character, jsonb's text output too), so
+ * each line is the JSON text exactly as Postgres built it, with no text-format backslash escaping.
+ */
+const copyOptions: Record<ExportFormat, string> = {
+  csv: "format csv, header true, encoding 'UTF8'",
+  jsonl: "format csv, quote e'\\x01', delimiter e'\\x02', encoding 'UTF8'",
+};
+
+/** `COPY (...) TO STDOUT` of the rows matching `where` (alias `h`), oldest first. */
+export function copySql(format: ExportFormat, where: string): string {
+  const select = format === "csv" ? csvSelect : jsonSelect;
+  return `copy (select ${select} from status_history h where ${where} order by h.created_at, h.id)
+    to stdout with (${copyOptions[format]})`;
+}
+
+const exportColumns = `e.id, e.tenant_id, e.status, e.format, e.gzip, e.filters, e.max_id, e.object_key, e.row_count,
+  e.bytes, e.sha256, e.attempts, e.lease_until, e.last_error, e.created_at, e.updated_at, e.completed_at, e.expires_at`;
+
+export const sql = {
+  /** Serialises the open-export count check of one tenant's concurrent requests. */
+  lockTenant: "select pg_advisory_xact_lock(hashtext('status_history_exports'), hashtext($1::text))",
+
+  openCount: `select count(*)::int as n from status_history_exports
+    where tenant_id = $1 and status in ('pending', 'running')`,
+
+  maxId: "select coalesce(max(id), 0) as max_id from status_history",
+
+  insert: `insert into status_history_exports as e
+      (id, tenant_id, format, gzip, filters, max_id, object_key, requested_by, created_at, updated_at)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+    returning ${exportColumns}`,
+
+  /** Tenant-scoped: another tenant's export is not found. */
+  get: `select ${exportColumns} from status_history_exports e where e.id = $1 and e.tenant_id = $2`,
+
+  /**
+   * Take an export for one attempt: a pending one, or a running one whose lease ended (its
+   * worker died) while attempts remain. $3 = now, $4 = lease end, $5 = EXPORT_MAX_ATTEMPTS.
+   * Returns the status it had, for the history row.
+   */
+  claim: `update status_history_exports e
+      set status = 'running', attempts = e.attempts + 1, lease_until = $4, started_at = $3, updated_at = $3
+    from (select id, status from status_history_exports where id = $1 and tenant_id = $2 for update) old
+    where e.id = old.id
+      and (old.status = 'pending' or (old.status = 'running' and e.lease_until < $3 and e.attempts < $5))
+    returning ${exportColumns}, old.status as previous_status`,
+
+  /** Finish the attempt `$3` if it still owns the export (a worker that lost its lease changes nothing). */
+  markReady: `update status_history_exports e
+      set status = 'ready', row_count = $4, bytes = $5, sha256 = $6, completed_at = $7, expires_at = $8,
+        lease_until = null, last_error = null, updated_at = $7
+    where e.id = $1 and e.tenant_id = $2 and e.status = 'running' and e.attempts = $3
+    returning ${exportColumns}`,
+
+  /** Attempt `$3` failed: `$4` is 'pending' (SQS retries) or 'failed' (no attempt left). */
+  markAttemptFailed: `update status_history_exports e
+      set status = $4, last_error = $5, lease_until = null, updated_at = $6,
+        completed_at = case when $4 = 'failed' then $6::timestamptz end
+    where e.id = $1 and e.tenant_id = $2 and e.status = 'running' and e.attempts = $3
+    returning ${exportColumns}`,
+
+  /** A running export whose lease ended with no attempt left: failed without another try. */
+  failAbandoned: `update status_history_exports e
+      set status = 'failed', last_error = $4, lease_until = null, updated_at = $3, completed_at = $3
+    where e.id = $1 and e.tenant_id = $2 and e.status = 'running' and e.lease_until < $3
+    returning ${exportColumns}`,
+
+  /** Ready exports past their TTL, oldest first. */
+  dueForExpiry: `select e.id, e.tenant_id, e.object_key from status_history_exports e
+    where e.status = 'ready' and e.expires_at <= $1 order by e.expires_at limit $2`,
+
+  markExpired: `update status_history_exports e set status = 'expired', updated_at = $2
+    where e.id = any($1::uuid[]) and e.status = 'ready'
+    returning e.id, e.tenant_id`,
+
+  /**
+   * Exports whose queue message may be lost: pending and untouched since `$1` (longer ago than
+   * the queue's visibility timeout), or running with a lease that ended before `$2` and not
+   * re-driven since (then again whenever untouched since `$1`).
+   */
+  stale: `select e.id, e.tenant_id from status_history_exports e
+    where e.status in ('pending', 'running')
+      and ((e.status = 'pending' and e.updated_at < $1)
+        or (e.status = 'running' and e.lease_until < $2 and (e.updated_at <= e.lease_until or e.updated_at < $1)))
+    order by e.updated_at limit $3`,
+
+  touch: `update status_history_exports e set updated_at = $2
+    where e.id = any($1::uuid[]) and e.status in ('pending', 'running')`,
+} as const;
+
+export interface ExportRow {
+  id: string;
+  tenant_id: string;
+  status: "pending" | "running" | "ready" | "failed" | "expired";
+  format: ExportFormat;
+  gzip: boolean;
+  filters: Record<string, unknown>;
+  max_id: number;
+  object_key: string;
+  row_count: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  attempts: number;
+  lease_until: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+  expires_at: Date | null;
+}

@@ -1,0 +1,7 @@
+import { ExportIdPath, ExportQuery, ExportRecord, StatusHistory } from "../../../core/status-history/index.ts";
+import { httpHandler } from "../../_lib/http.ts";
+
+export const handler = httpHandler(
+  { path: ExportIdPath, query: ExportQuery, response: ExportRecord },
+  ({ path, query }) => StatusHistory.getExport(path.id, query.tenant),
+);
