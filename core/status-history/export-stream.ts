@@ -32,7 +32,8 @@ export const manifestKeyOf = (objectKey: string) => `${objectKey}.manifest.json`
  */
 export async function streamExport(row: ExportRow): Promise<StreamedExport> {
   const filters = parse(HistoryFilters, row.filters);
-  const settings: CopySetting[] = [];
+  // The timestamp text of createdAtExport is ISO only under DateStyle ISO, whatever the role's.
+  const settings: CopySetting[] = [["datestyle", "ISO, YMD"]];
   const where = filterSql(row.tenant_id, filters, settingPlaceholder(settings, "aos.export_"), row.max_id);
   const hash = createHash("sha256");
   let bytes = 0;

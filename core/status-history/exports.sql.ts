@@ -6,7 +6,6 @@
  * leases and the sweeper follow a ManualClock in tests. COPY takes no bind parameters: its
  * filter values arrive as transaction-local settings (see core/platform/db/copy.ts).
  */
-import { createdAtIso } from "./query.sql.ts";
 
 type ExportFormat = "csv" | "jsonl";
 
@@ -37,6 +36,14 @@ const neutralised = (col: string) =>
 type Column = (typeof EXPORT_COLUMNS)[number];
 
 /**
+ * `created_at` as RFC 3339 in UTC (`2026-11-22T10:00:00.123456Z`, the fraction without trailing
+ * zeros), from the timestamp's own text output: about a fifth of the cost of `to_char` per row,
+ * which at a million rows is most of the distance between this export and a bare COPY. Needs
+ * DateStyle ISO, which streamExport sets for the COPY's transaction.
+ */
+export const createdAtExport = "replace((h.created_at at time zone 'UTC')::text, ' ', 'T') || 'Z'";
+
+/**
  * Each column as CSV cell text. entity_type needs no neutralising: its check constraint
  * (`^[a-z][a-z0-9_]{0,62}$`) only admits a lower-case letter first.
  */
@@ -51,7 +58,7 @@ const csvCell: Record<Column, string> = {
   reason: neutralised("h.reason"),
   metadata: "h.metadata::text",
   correlation_id: neutralised("h.correlation_id"),
-  created_at: createdAtIso,
+  created_at: createdAtExport,
 };
 const csvSelect = EXPORT_COLUMNS.map((c) => `${csvCell[c]} as ${c}`).join(", ");
 
@@ -72,7 +79,7 @@ const jsonValue: Record<Column, { sql: string; quoted?: true }> = {
   reason: { sql: "coalesce(to_json(h.reason)::text, 'null')" },
   metadata: { sql: "h.metadata::text" },
   correlation_id: { sql: "coalesce(to_json(h.correlation_id)::text, 'null')" },
-  created_at: { sql: createdAtIso, quoted: true },
+  created_at: { sql: createdAtExport, quoted: true },
 };
 
 /**

@@ -145,7 +145,7 @@ async function expected(id: string) {
   const { rows } = await query<any>(
     `select id, tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id,
        metadata::text as metadata_text,
-       to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
+       replace((created_at at time zone 'UTC')::text, ' ', 'T') || 'Z' as created_at
      from status_history where tenant_id = $1 and id <= $2 and created_at < $3 order by created_at, id`,
     [e.tenant_id, e.max_id, e.filters.until],
   );
