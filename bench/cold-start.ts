@@ -34,7 +34,7 @@ const runs = Math.max(1, Number(args[args.indexOf("--runs") + 1]) || 7);
 const keep = args.includes("--keep");
 
 /** esbuild options of SST's node runtime (see the header). */
-const sstOptions: BuildOptions = {
+export const sstOptions: BuildOptions = {
   bundle: true,
   platform: "node",
   format: "esm",

@@ -25,6 +25,7 @@ const groups: Record<string, Loader> = {
   migrate: () => import("./commands/migrate.ts"),
   tenants: () => import("./commands/tenants.ts"),
   keys: () => import("./commands/keys.ts"),
+  export: () => import("./commands/export.ts"),
   openapi: () => import("./commands/openapi.ts"),
   api: () => import("./commands/api.ts"),
   health: () => import("./commands/api.ts"),

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench:export`: the status history export against psql, in one run, on one machine.
+ *
+ * A dedicated database (aos_bench_export_<pid>, migrated, one tenant) is seeded with realistic rows by
+ * Postgres itself (bench/export-seed.ts). For each size (default 1,000,000 then 5,000,000 rows):
+ * - baseline: `psql -X -c "\copy (select <columns> from status_history where tenant_id = '<t>'
+ *   order by created_at, id) to /dev/null csv"`, timed around the child process, best of 3;
+ * - AOS: an export row made through core (`StatusHistory.createExport`, system actor) and
+ *   `StatusHistory.runExport` in a child node process that reports its own peak RSS, uploading
+ *   to s3rver (another child, so its memory is not counted) on loopback; best of 3 for time,
+ *   the max for RSS. The first size runs CSV gzip (level 1, as the worker does), JSONL and JSONL
+ *   gzip; later sizes rerun CSV gzip for the memory check.
+ * Targets (exit 1 when one is missed, naming it): CSV gzip >= 0.8x the psql rate, JSONL (plain
+ * and gzip) >= 0.35x, peak RSS <= 150 MB at the first size and within 10% of it at later sizes.
+ * With a miss, or with --profile, each stage of the export is timed alone (bench/export-stages.ts).
+ * Each run also reports the CPU seconds of Postgres (every postgres process of the machine, from
+ * /proc), the exporter and s3rver: on 2 cores, their sum against the wall time shows whether the
+ * export is short of CPU or waiting.
+ *
+ * The exporter child is bundled with SST's esbuild options and run by plain node, as a Lambda
+ * runs it; --tsx runs the TypeScript through tsx instead (its loader adds ~40 MB of RSS).
+ *
+ * Flags: --rows 1000000,5000000   --runs 3   --profile   --tsx   --keep (keep the database)
+ * The database and s3rver's directory are removed at the end, and on Ctrl-C.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { config, setConfig } from "../core/config.ts";
+import { withContext } from "../core/context.ts";
+import { closePool, query } from "../core/platform/db/index.ts";
+import { closeS3, deleteObjects } from "../core/platform/storage.ts";
+import { StatusHistory } from "../core/status-history/index.ts";
+import { Tenancy } from "../core/tenancy/index.ts";
+import {
+  childEnv,
+  cpuSampler,
+  type Exporter,
+  exporter,
+  postgresCpu,
+  psqlCopy,
+  runChild,
+  type S3Child,
+  startS3Child,
+  stopChildren,
+} from "./export-procs.ts";
+import { profile } from "./export-profile.ts";
+import { fmt, misses, type Result, table, VARIANTS, type Variant } from "./export-report.ts";
+import { createBenchDb, dropBenchDb, seedRows } from "./export-seed.ts";
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const sizes = (flag("--rows") ?? "1000000,5000000").split(",").map(Number);
+const runs = Math.max(1, Number(flag("--runs") ?? 3));
+const keep = args.includes("--keep");
+const forceProfile = args.includes("--profile");
+const useTsx = args.includes("--tsx");
+if (sizes.some((n) => !Number.isInteger(n) || n < 1) || sizes.some((n, i) => i > 0 && n <= (sizes[i - 1] ?? 0))) {
+  console.error("--rows: increasing whole numbers, e.g. 1000000,5000000");
+  process.exit(2);
+}
+
+const BUCKET = "aos-bench-export";
+const COLUMNS =
+  "id, tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id, created_at";
+
+const say = (m: string) => console.log(`  ${m}`);
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`;
+
+let baseUrl = "";
+let tmp = "";
+let s3: S3Child | undefined;
+let cleaning: Promise<void> | undefined;
+/** Once, however often it is called (Ctrl-C and the end of main both call it); await it. */
+function cleanup(): Promise<void> {
+  cleaning ??= doCleanup();
+  return cleaning;
+}
+async function doCleanup(): Promise<void> {
+  stopChildren();
+  await Promise.allSettled([closePool(), closeS3()]);
+  await s3?.stop().catch(() => {});
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (baseUrl && !keep) await dropBenchDb(baseUrl).catch((e) => console.error(`could not drop: ${e.message}`));
+}
+process.once("SIGINT", () => {
+  console.log("\nSIGINT: stopping children, dropping the bench database");
+  void cleanup().finally(() => process.exit(130));
+});
+
+const asBench = <T>(tenantId: string, fn: () => Promise<T>) => {
+  const id = randomUUID();
+  return withContext({ requestId: id, correlationId: id, actor: { type: "system", name: "bench", tenantId } }, fn);
+};
+
+/** One AOS export in a child process; the export must come out ready with every row. */
+async function aosRun(x: Exporter, tenantId: string, v: Variant, rows: number, env: NodeJS.ProcessEnv) {
+  const e = await asBench(tenantId, () =>
+    StatusHistory.createExport({ format: v.format, gzip: v.gzip, filters: {}, tenant: undefined }),
+  );
+  const [pgCpu, s3Cpu] = [postgresCpu(), cpuSampler((pid) => pid === s3?.pid)];
+  const r = await runChild<{ ms: number; maxRssKb: number; heapMb: number; externalMb: number; cpuS: number }>(
+    x,
+    "run",
+    [e.id, tenantId],
+    env,
+  );
+  const cpu = { postgres: pgCpu.stop(), exporter: r.cpuS, s3rver: s3Cpu.stop() };
+  const done = await asBench(tenantId, () => StatusHistory.getExport(e.id));
+  if (done.status !== "ready") throw new Error(`export ${e.id} ended ${done.status}: ${done.last_error}`);
+  // Every row committed when it was asked for: the seed plus the history rows of earlier exports.
+  const { rows: check } = await query<{ object_key: string; n: number }>(
+    `select e.object_key, (select count(*) from status_history h where h.tenant_id = e.tenant_id and h.id <= e.max_id) as n
+     from status_history_exports e where e.id = $1`,
+    [e.id],
+  );
+  const { object_key: key, n } = check[0] as { object_key: string; n: number };
+  if (done.row_count !== n || n < rows) throw new Error(`export ${e.id} has ${done.row_count} rows, the table ${n}`);
+  await deleteObjects([key, `${key}.manifest.json`]);
+  return {
+    s: r.ms / 1000,
+    rssMb: r.maxRssKb / 1024,
+    heapMb: r.heapMb,
+    externalMb: r.externalMb,
+    cpu,
+    bytes: done.bytes ?? 0,
+  };
+}
+
+const cpuLine = (c: Record<string, number>) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(", ");
+
+async function main(): Promise<number> {
+  baseUrl = config().databaseUrl;
+  const pgVersion = await (async () => {
+    const { default: pg } = await import("pg");
+    const c = new pg.Client({ connectionString: baseUrl.replace(/\/[^/]*$/, "/postgres") });
+    await c.connect();
+    const v = (await c.query("show server_version")).rows[0].server_version as string;
+    await c.end();
+    return v;
+  })();
+  console.log(
+    `export bench: node ${process.version}, ${cpus().length} cores, Postgres ${pgVersion}, sizes ${sizes.map((n) => fmt(n)).join(", ")}, best of ${runs}`,
+  );
+  const url = await createBenchDb(baseUrl);
+  tmp = mkdtempSync(join(tmpdir(), "aos-bench-export-"));
+  s3 = await startS3Child(join(tmp, "s3"), BUCKET);
+  const x = await exporter({ tsx: useTsx, dir: tmp });
+  say(`database ${url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@")}, s3rver ${s3.endpoint} (child process, ${tmp}/s3)`);
+  say(`exporter: node ${x.args.join(" ")} (a child process per run)`);
+  const vars = {
+    STAGE: "bench",
+    LOG_LEVEL: "warn",
+    DATABASE_URL: url,
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: BUCKET,
+    AWS_REGION: "us-east-1",
+  };
+  // No queue here: the bench runs the worker itself, so createExport's wake-up send has nowhere
+  // to go (it fails after commit and is only logged; silenced in this process).
+  setConfig({ ...vars, LOG_LEVEL: "silent" });
+  const env = childEnv(vars);
+  const tenant = await asBench("", () =>
+    Tenancy.createTenant({ slug: "bench", name: "Export bench", initial_key_role: "none" }),
+  );
+
+  const results: Result[] = [];
+  for (const [i, rows] of sizes.entries()) {
+    console.log(`\n${fmt(rows)} rows (${load()})`);
+    const seedS = await seedRows(url, tenant.id, rows, (m) => say(m));
+    say(`seeded in ${seedS.toFixed(1)} s (vacuum analyze included)`);
+    const select = `select ${COLUMNS} from status_history where tenant_id = '${tenant.id}' order by created_at, id`;
+    const base: { s: number; pgCpu: number }[] = [];
+    for (let r = 0; r < runs; r++) {
+      const pgCpu = postgresCpu();
+      const s = await psqlCopy(url, select);
+      base.push({ s, pgCpu: pgCpu.stop() });
+    }
+    const baselineS = Math.min(...base.map((b) => b.s));
+    const bestBase = base.find((b) => b.s === baselineS);
+    say(
+      `psql \\copy to /dev/null: ${base.map((b) => b.s.toFixed(2)).join(" ")} s -> ${fmt(rows / baselineS)} rows/s ` +
+        `(CPU s of the best run: postgres ${bestBase?.pgCpu.toFixed(1)})`,
+    );
+    for (const v of i === 0 ? VARIANTS : VARIANTS.slice(0, 1)) {
+      const got: Awaited<ReturnType<typeof aosRun>>[] = [];
+      for (let r = 0; r < runs; r++) got.push(await aosRun(x, tenant.id, v, rows, env));
+      const bestS = Math.min(...got.map((g) => g.s));
+      const maxRssMb = Math.max(...got.map((g) => g.rssMb));
+      results.push({
+        rows,
+        variant: v,
+        baselineS,
+        bestS,
+        times: got.map((g) => g.s),
+        maxRssMb,
+        bytes: got[0]?.bytes ?? 0,
+      });
+      say(
+        `AOS ${v.name}: ${got.map((g) => g.s.toFixed(2)).join(" ")} s -> ${fmt(rows / bestS)} rows/s, ${(baselineS / bestS).toFixed(2)}x psql, peak RSS ${got.map((g) => g.rssMb.toFixed(0)).join(" ")} MB ` +
+          `(V8 heap ${got.map((g) => g.heapMb.toFixed(0)).join(" ")} MB, buffers ${got.map((g) => g.externalMb.toFixed(0)).join(" ")} MB); ` +
+          `CPU s of the best run: ${cpuLine(got.find((g) => g.s === bestS)?.cpu ?? {})}`,
+      );
+    }
+    // Where the time goes, at the first size (the table grows after it): on a miss or --profile.
+    if (i === 0 && (forceProfile || misses(results).some((m) => !m.includes("RSS")))) {
+      console.log(`\n  profile at ${fmt(rows)} rows: each stage alone, best of ${runs}`);
+      await profile({ exporter: x, tenantId: tenant.id, rows, runs, env, url, say: (m) => say(`  ${m}`) });
+    }
+  }
+  table(results);
+  const missed = misses(results);
+  if (missed.length) {
+    console.log(`\nMISSED:\n${missed.map((m) => `  - ${m}`).join("\n")}`);
+    return 1;
+  }
+  console.log("\nall targets met");
+  return 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (e) {
+  console.error(`bench failed: ${(e as Error).stack ?? e}`);
+} finally {
+  await cleanup();
+}
+process.exit(code);
