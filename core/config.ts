@@ -200,7 +200,17 @@ let overrides: NodeJS.ProcessEnv = {};
  * changes only the variables it names. Call before any client is created.
  */
 export function setConfig(more: NodeJS.ProcessEnv): Config {
-  overrides = { ...overrides, ...more };
+  return replaceConfigOverrides({ ...overrides, ...more });
+}
+
+/** The overrides in force (a copy), so a caller can put them back with `replaceConfigOverrides`. */
+export function configOverrides(): NodeJS.ProcessEnv {
+  return { ...overrides };
+}
+
+/** Make `next` the whole set of overrides: a variable it does not name comes from the environment again. */
+export function replaceConfigOverrides(next: NodeJS.ProcessEnv): Config {
+  overrides = { ...next };
   current = parseConfig({ ...process.env, ...overrides });
   return current;
 }

@@ -26,3 +26,27 @@ export class ExportExpiredError extends AppError {
     });
   }
 }
+
+/** A tenant already has `limit` exports pending or running. */
+export class TooManyExportsError extends AppError {
+  override name = "TooManyExportsError";
+  constructor(limit: number) {
+    super(
+      "rate_limited",
+      "status_history.too_many_exports",
+      `At most ${limit} exports may be pending or running at once; wait for one to finish`,
+      { details: { limit } },
+    );
+  }
+}
+
+/** Another attempt holds the export's lease: retryable, so SQS delivers the message again later. */
+export class ExportBusyError extends AppError {
+  override name = "ExportBusyError";
+  constructor(id: string, status: string, leaseUntil: Date | null) {
+    super("conflict", "status_history.export_busy", `Export ${id} is ${status} elsewhere`, {
+      retryable: true,
+      details: { lease_until: leaseUntil?.toISOString() ?? null },
+    });
+  }
+}

@@ -18,7 +18,7 @@ import { clock } from "../platform/clock.ts";
 import { coerceError, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { deleteObjects } from "../platform/storage.ts";
-import { ExportNotFoundError } from "./errors.ts";
+import { ExportBusyError, ExportNotFoundError } from "./errors.ts";
 import { manifestKeyOf, type StreamedExport, streamExport } from "./export-stream.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
 import { record } from "./record.ts";
@@ -97,10 +97,7 @@ async function claim(msg: ExportMessage): Promise<ExportRow | undefined> {
       if (failed[0]) await history(failed[0], "running", "failed", { reason: error });
       return undefined;
     }
-    throw new AppError("conflict", "status_history.export_busy", `Export ${row.id} is ${row.status} elsewhere`, {
-      retryable: true,
-      details: { lease_until: row.lease_until?.toISOString() ?? null },
-    });
+    throw new ExportBusyError(row.id, row.status, row.lease_until);
   });
 }
 

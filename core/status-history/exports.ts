@@ -4,13 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { useActor } from "../context.ts";
-import { AppError, ValidationError } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { sendMessage } from "../platform/queue.ts";
 import { presignGet } from "../platform/storage.ts";
 import { Tenancy } from "../tenancy/index.ts";
-import { ExportExpiredError, ExportNotFoundError, ExportNotReadyError } from "./errors.ts";
+import { ExportExpiredError, ExportNotFoundError, ExportNotReadyError, TooManyExportsError } from "./errors.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
 import { actorName, record } from "./record.ts";
 import type { ExportCreate, ExportMessage, ExportRecord } from "./schema.ts";
@@ -64,12 +64,7 @@ export async function createExport(body: ExportCreate): Promise<ExportRecord> {
     await query(sql.lockTenant, [tenantId]);
     const { rows: open } = await query<{ n: number }>(sql.openCount, [tenantId]);
     if ((open[0]?.n ?? 0) >= MAX_OPEN_EXPORTS) {
-      throw new AppError(
-        "rate_limited",
-        "status_history.too_many_exports",
-        `At most ${MAX_OPEN_EXPORTS} exports may be pending or running at once; wait for one to finish`,
-        { details: { limit: MAX_OPEN_EXPORTS } },
-      );
+      throw new TooManyExportsError(MAX_OPEN_EXPORTS);
     }
     const { rows: max } = await query<{ max_id: number }>(sql.maxId);
     const id = randomUUID();

@@ -35,8 +35,8 @@ export function filterSql(tenantId: string, f: HistoryFilters, p: Placeholder, m
   return where.join(" and ");
 }
 
-export const historyColumns = `h.id, h.tenant_id, h.entity_type, h.entity_id, h.old_status, h.new_status, h.actor,
-  h.reason, h.metadata, h.correlation_id, h.created_at`;
+const historyColumns = `id, tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata,
+  correlation_id, created_at`;
 
 export const sql = {
   /** One row per element of the arrays: a whole batch of changes in one round trip. */
@@ -44,9 +44,7 @@ export const sql = {
       (tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id)
     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
       $8::jsonb[], $9::text[])
-    returning ${historyColumns.replaceAll("h.", "")}`,
-
-  maxId: "select coalesce(max(id), 0) as max_id from status_history",
+    returning ${historyColumns}`,
 } as const;
 
 export interface HistoryRow {

@@ -10,7 +10,7 @@ import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { parse as parseCsv } from "csv-parse/sync";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { config, setConfig } from "../../core/config.ts";
+import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { type CopySetting, copyOut, pool, query, settingPlaceholder } from "../../core/platform/db/index.ts";
@@ -462,7 +462,6 @@ describe("failures and redelivery", () => {
         });
       });
     } finally {
-      setConfig({ EXPORT_MAX_ATTEMPTS: "5" });
       await proxy.close();
     }
   });
