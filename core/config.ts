@@ -57,6 +57,26 @@ const ConfigSchema = z.object({
   // exports/ is the backstop, so more than 168 would be cut short), attempts before it is failed.
   EXPORT_TTL_H: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(168)), 168),
   EXPORT_MAX_ATTEMPTS: int(5, 1),
+  // Skills (core/skills): circuit breakers, retries, outbound HTTP, idempotency, kv_store.
+  SKILL_BREAKER_FAILURE_THRESHOLD: int(5, 1),
+  SKILL_BREAKER_COOLDOWN_S: int(60, 1),
+  SKILL_RETRY_MAX_ATTEMPTS: int(3, 1),
+  SKILL_RETRY_BASE_MS: int(200, 0),
+  SKILL_RETRY_MAX_MS: int(5000, 0),
+  SKILL_RETRY_AFTER_MAX_S: int(30, 0),
+  SKILL_HTTP_TIMEOUT_MS: int(10_000, 1),
+  SKILL_HTTP_MAX_RESPONSE_BYTES: int(1_048_576, 1),
+  SKILL_OUTBOUND_ALLOW_HOSTS: z._default(z.string(), ""),
+  SKILL_IDEMPOTENCY_TTL_H: int(24, 1),
+  SKILL_KV_MAX_VALUE_BYTES: int(65_536, 1),
+  SKILL_KV_MAX_TTL_S: int(2_592_000, 1),
+  // Secrets (SST secrets SlackWebhookUrl, WebhookSigningSecret, VoyageApiKey when deployed).
+  SLACK_WEBHOOK_URL: z.optional(url),
+  WEBHOOK_SIGNING_SECRET: z.optional(z.string().check(z.minLength(32))),
+  VOYAGE_API_KEY: opt,
+  VOYAGE_BASE_URL: z._default(url, "https://api.voyageai.com"),
+  VOYAGE_MAX_BATCH: int(1000, 1),
+  VOYAGE_MAX_RESPONSE_BYTES: int(67_108_864, 1),
   AOS_URL: z._default(url, "http://127.0.0.1:3000"),
   AOS_KEY: opt,
   AOS_DATA_DIR: str(".aos"),
@@ -101,6 +121,32 @@ export interface Config {
   readonly metrics: { readonly enabled: boolean; readonly maxLabelValues: number };
   readonly authCacheTtlS: number;
   readonly exports: { readonly ttlH: number; readonly maxAttempts: number };
+  readonly skills: {
+    readonly breaker: { readonly failureThreshold: number; readonly cooldownS: number };
+    readonly retry: {
+      readonly maxAttempts: number;
+      readonly baseMs: number;
+      readonly maxMs: number;
+      /** A Retry-After longer than this is not waited for: the call fails, retryable, with it. */
+      readonly retryAfterMaxS: number;
+    };
+    readonly http: {
+      readonly timeoutMs: number;
+      readonly maxResponseBytes: number;
+      /** Hosts (`host` or `host:port`, lower case) exempt from the SSRF guard of request-supplied URLs. */
+      readonly allowHosts: readonly string[];
+    };
+    readonly idempotencyTtlH: number;
+    readonly kv: { readonly maxValueBytes: number; readonly maxTtlS: number };
+    readonly slack: { readonly webhookUrl: string | undefined };
+    readonly webhook: { readonly signingSecret: string | undefined };
+    readonly voyage: {
+      readonly apiKey: string | undefined;
+      readonly baseUrl: string;
+      readonly maxBatch: number;
+      readonly maxResponseBytes: number;
+    };
+  };
   readonly cli: { readonly url: string; readonly key: string | undefined };
   readonly dataDir: string;
   /** Local runtime only: where s3rver and fauxqs listen when S3_ENDPOINT / SQS_ENDPOINT are not set. */
@@ -128,6 +174,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   input.DATABASE_URL ??= res.DatabaseUrl?.value;
   input.REDIS_URL ??= res.RedisUrl?.value;
   input.S3_BUCKET ??= res.Exports?.name;
+  // The stacks give the skills' secrets the placeholder "unset" until `sst secret set` replaces it.
+  const secret = (v: string | undefined) => (v === "unset" ? undefined : v);
+  input.SLACK_WEBHOOK_URL ??= secret(res.SlackWebhookUrl?.value);
+  input.WEBHOOK_SIGNING_SECRET ??= secret(res.WebhookSigningSecret?.value);
+  input.VOYAGE_API_KEY ??= secret(res.VoyageApiKey?.value);
   const parsed = z.safeParse(ConfigSchema, input);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
@@ -178,6 +229,37 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     metrics: Object.freeze({ enabled: e.METRICS_ENABLED, maxLabelValues: e.METRICS_MAX_LABEL_VALUES }),
     authCacheTtlS: e.AUTH_CACHE_TTL_S,
     exports: Object.freeze({ ttlH: e.EXPORT_TTL_H, maxAttempts: e.EXPORT_MAX_ATTEMPTS }),
+    skills: Object.freeze({
+      breaker: Object.freeze({
+        failureThreshold: e.SKILL_BREAKER_FAILURE_THRESHOLD,
+        cooldownS: e.SKILL_BREAKER_COOLDOWN_S,
+      }),
+      retry: Object.freeze({
+        maxAttempts: e.SKILL_RETRY_MAX_ATTEMPTS,
+        baseMs: e.SKILL_RETRY_BASE_MS,
+        maxMs: e.SKILL_RETRY_MAX_MS,
+        retryAfterMaxS: e.SKILL_RETRY_AFTER_MAX_S,
+      }),
+      http: Object.freeze({
+        timeoutMs: e.SKILL_HTTP_TIMEOUT_MS,
+        maxResponseBytes: e.SKILL_HTTP_MAX_RESPONSE_BYTES,
+        allowHosts: Object.freeze(
+          e.SKILL_OUTBOUND_ALLOW_HOSTS.split(",")
+            .map((h) => h.trim().toLowerCase())
+            .filter(Boolean),
+        ),
+      }),
+      idempotencyTtlH: e.SKILL_IDEMPOTENCY_TTL_H,
+      kv: Object.freeze({ maxValueBytes: e.SKILL_KV_MAX_VALUE_BYTES, maxTtlS: e.SKILL_KV_MAX_TTL_S }),
+      slack: Object.freeze({ webhookUrl: e.SLACK_WEBHOOK_URL }),
+      webhook: Object.freeze({ signingSecret: e.WEBHOOK_SIGNING_SECRET }),
+      voyage: Object.freeze({
+        apiKey: e.VOYAGE_API_KEY,
+        baseUrl: e.VOYAGE_BASE_URL.replace(/\/+$/, ""),
+        maxBatch: e.VOYAGE_MAX_BATCH,
+        maxResponseBytes: e.VOYAGE_MAX_RESPONSE_BYTES,
+      }),
+    }),
     cli: Object.freeze({ url: e.AOS_URL, key: e.AOS_KEY }),
     dataDir: e.AOS_DATA_DIR,
     local: Object.freeze({ s3Port: e.LOCAL_S3_PORT, sqsPort: e.LOCAL_SQS_PORT }),

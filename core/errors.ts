@@ -12,6 +12,7 @@ export type ErrorKind =
   | "gone"
   | "insufficient_credits"
   | "rate_limited"
+  | "bad_gateway"
   | "timeout"
   | "unavailable"
   | "internal";
@@ -27,6 +28,7 @@ export const statusOfKind: Readonly<Record<ErrorKind, number>> = Object.freeze({
   gone: 410,
   rate_limited: 429,
   internal: 500,
+  bad_gateway: 502,
   unavailable: 503,
   timeout: 504,
 });
@@ -36,12 +38,15 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Transient: a retry of the same operation may succeed (used by queue consumers). */
   retryable?: boolean;
+  /** Seconds after which a retry may succeed; HTTP replies carry it as `Retry-After`. */
+  retryAfterS?: number;
 }
 
 export class AppError extends Error {
   override name = "AppError";
   readonly details: unknown;
   readonly retryable: boolean;
+  readonly retryAfterS: number | undefined;
   constructor(
     readonly kind: ErrorKind,
     readonly code: string,
@@ -50,6 +55,7 @@ export class AppError extends Error {
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.details = options.details;
+    this.retryAfterS = options.retryAfterS;
     this.retryable = options.retryable ?? (kind === "unavailable" || kind === "timeout" || kind === "rate_limited");
   }
   get status(): number {

@@ -2,8 +2,8 @@
  * Function props shared by every Lambda of AOS: HTTP routes, queue consumers and crons.
  *
  * Least privilege: every function is linked to the DatabaseUrl and RedisUrl secrets; the
- * Exports bucket and each `<Name>Queue` only when the entry's `links` in functions/routes.ts
- * names them. A link gives both the IAM permission and `Resource.<Name>` in the code
+ * Exports bucket, each `<Name>Queue` and the skills' secrets only when the entry's `links` in
+ * functions/routes.ts names them. A link gives both the IAM permission and `Resource.<Name>` in the code
  * (core/config.ts reads `Resource.DatabaseUrl.value`, `Resource.Exports.name`,
  * `Resource.EventsQueue.url`), so link names here and there must match.
  */
@@ -19,7 +19,7 @@ export interface FunctionEntry {
 }
 
 /** What each `LinkName` of the route table stands for in the stacks. */
-export type LinkTargets = Record<LinkName, sst.aws.Bucket | sst.aws.Queue>;
+export type LinkTargets = Record<LinkName, sst.aws.Bucket | sst.aws.Queue | sst.Secret>;
 
 /** HTTP defaults; API Gateway cuts a request at 30 s anyway. */
 

@@ -4,7 +4,7 @@
  */
 import { queues as consumers } from "../functions/routes.ts";
 import { functionProps, type LinkTargets } from "./function.ts";
-import { exportsBucket } from "./storage.ts";
+import { exportsBucket, slackWebhookUrl, voyageApiKey, webhookSigningSecret } from "./storage.ts";
 
 /** 14 days, the SQS maximum: a dead letter waits for a person, and its age counts from its first enqueue. */
 const DLQ_RETENTION_S = 14 * 24 * 3600;
@@ -31,6 +31,9 @@ for (const c of consumers) {
  */
 export const linkTargets = {
   Exports: exportsBucket,
+  SlackWebhookUrl: slackWebhookUrl,
+  WebhookSigningSecret: webhookSigningSecret,
+  VoyageApiKey: voyageApiKey,
   ...Object.fromEntries(Object.entries(queues).map(([name, q]) => [`${name}Queue`, q])),
 } as LinkTargets;
 

@@ -1,6 +1,7 @@
 /**
  * Storage and secrets every stage needs: the Exports bucket (audit exports, presigned
- * downloads) and the two connection strings set with `npx sst secret set`.
+ * downloads), the two connection strings and the skills' credentials, set with
+ * `npx sst secret set`.
  */
 
 /**
@@ -30,3 +31,13 @@ export const exportsBucket = new sst.aws.Bucket("Exports", {
 export const databaseUrl = new sst.Secret("DatabaseUrl");
 /** Redis connection string, `rediss://` in production. */
 export const redisUrl = new sst.Secret("RedisUrl");
+
+/**
+ * Skills' credentials. Placeholders keep a stage deployable before they are set; the skill that
+ * needs one answers 503 skills.not_configured until then (core/config.ts treats the placeholder
+ * as unset).
+ */
+export const slackWebhookUrl = new sst.Secret("SlackWebhookUrl", "unset");
+/** Master of every tenant's webhook signing secret (at least 32 characters). */
+export const webhookSigningSecret = new sst.Secret("WebhookSigningSecret", "unset");
+export const voyageApiKey = new sst.Secret("VoyageApiKey", "unset");

@@ -25,6 +25,34 @@ CREATE TABLE public.api_keys (
     CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'agent'::text, 'viewer'::text])))
 );
 
+CREATE TABLE public.circuit_breaker_state (
+    id bigint NOT NULL,
+    tenant_id uuid,
+    target text NOT NULL,
+    state text DEFAULT 'CLOSED'::text NOT NULL,
+    failure_count integer DEFAULT 0 NOT NULL,
+    last_failure_at timestamp with time zone,
+    last_error text,
+    opened_at timestamp with time zone,
+    cooldown_until timestamp with time zone,
+    probe_id uuid,
+    probe_until timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT circuit_breaker_state_failure_count_check CHECK ((failure_count >= 0)),
+    CONSTRAINT circuit_breaker_state_last_error_check CHECK ((length(last_error) <= 1000)),
+    CONSTRAINT circuit_breaker_state_state_check CHECK ((state = ANY (ARRAY['CLOSED'::text, 'OPEN'::text, 'HALF_OPEN'::text]))),
+    CONSTRAINT circuit_breaker_state_target_check CHECK (((length(target) >= 1) AND (length(target) <= 300)))
+);
+
+ALTER TABLE public.circuit_breaker_state ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.circuit_breaker_state_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.queue_failures (
     id bigint NOT NULL,
     queue text NOT NULL,
@@ -51,6 +79,33 @@ CREATE TABLE public.schema_migrations (
     name text NOT NULL,
     checksum text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.skill_executions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    skill text NOT NULL,
+    skill_version text NOT NULL,
+    idempotency_key text NOT NULL,
+    args_hash text NOT NULL,
+    status text DEFAULT 'running'::text NOT NULL,
+    result jsonb,
+    error jsonb,
+    attempts integer DEFAULT 1 NOT NULL,
+    lease_until timestamp with time zone NOT NULL,
+    duration_ms integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT skill_executions_args_hash_check CHECK ((args_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT skill_executions_attempts_check CHECK ((attempts >= 1)),
+    CONSTRAINT skill_executions_check CHECK (((status <> 'succeeded'::text) OR (result IS NOT NULL))),
+    CONSTRAINT skill_executions_check1 CHECK (((status = 'failed'::text) = (error IS NOT NULL))),
+    CONSTRAINT skill_executions_duration_ms_check CHECK ((duration_ms >= 0)),
+    CONSTRAINT skill_executions_error_check CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
+    CONSTRAINT skill_executions_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+    CONSTRAINT skill_executions_skill_check CHECK ((skill ~ '^[a-z][a-z0-9_]{0,62}$'::text)),
+    CONSTRAINT skill_executions_skill_version_check CHECK (((length(skill_version) >= 1) AND (length(skill_version) <= 32))),
+    CONSTRAINT skill_executions_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 );
 
 CREATE TABLE public.status_history (
@@ -129,6 +184,12 @@ ALTER TABLE ONLY public.api_keys
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_prefix_key UNIQUE (prefix);
 
+ALTER TABLE ONLY public.circuit_breaker_state
+    ADD CONSTRAINT circuit_breaker_state_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.circuit_breaker_state
+    ADD CONSTRAINT circuit_breaker_state_tenant_id_target_key UNIQUE NULLS NOT DISTINCT (tenant_id, target);
+
 ALTER TABLE ONLY public.queue_failures
     ADD CONSTRAINT queue_failures_pkey PRIMARY KEY (id);
 
@@ -137,6 +198,12 @@ ALTER TABLE ONLY public.queue_failures
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.skill_executions
+    ADD CONSTRAINT skill_executions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.skill_executions
+    ADD CONSTRAINT skill_executions_tenant_id_skill_idempotency_key_key UNIQUE (tenant_id, skill, idempotency_key);
 
 ALTER TABLE ONLY public.status_history_exports
     ADD CONSTRAINT status_history_exports_pkey PRIMARY KEY (id);
@@ -153,6 +220,8 @@ ALTER TABLE ONLY public.tenants
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
 
 CREATE INDEX queue_failures_tenant_created_idx ON public.queue_failures USING btree (tenant_id, created_at DESC);
+
+CREATE INDEX skill_executions_created_idx ON public.skill_executions USING btree (created_at);
 
 CREATE INDEX status_history_exports_expiry_idx ON public.status_history_exports USING btree (expires_at) WHERE (status = 'ready'::text);
 
@@ -173,6 +242,12 @@ ALTER TABLE ONLY public.api_keys
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.circuit_breaker_state
+    ADD CONSTRAINT circuit_breaker_state_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.skill_executions
+    ADD CONSTRAINT skill_executions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.status_history_exports
     ADD CONSTRAINT status_history_exports_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

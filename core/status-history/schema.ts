@@ -4,6 +4,7 @@
  */
 import * as z from "zod/mini";
 import { PageQuery } from "../platform/pagination.ts";
+import { TenantRef } from "../tenancy/index.ts";
 
 const Timestamp = z.string().check(z.describe("ISO 8601 timestamp"));
 /** An ISO 8601 instant with an explicit offset, as a query value; anything Date cannot read is a 400. */
@@ -11,7 +12,6 @@ const Instant = z.pipe(
   z.iso.datetime({ offset: true }).check(z.describe("ISO 8601 instant, e.g. 2026-11-22T10:00:00Z")),
   z.transform((v) => new Date(v)),
 );
-const TenantRef = z.string().check(z.minLength(1), z.maxLength(63), z.describe("tenant slug or id (admin keys only)"));
 
 export const EntityType = z
   .string()

@@ -19,7 +19,10 @@ export const TenantSlug = z
 
 const Name = z.string().check(z.trim(), z.minLength(1), z.maxLength(200));
 const Timestamp = z.string().check(z.describe("ISO 8601 timestamp"));
-const TenantRef = z.string().check(z.minLength(1), z.maxLength(63), z.describe("tenant slug or id (admin keys only)"));
+/** A tenant named by slug or id in a query or body (admin keys only may name another tenant). */
+export const TenantRef = z
+  .string()
+  .check(z.minLength(1), z.maxLength(63), z.describe("tenant slug or id (admin keys only)"));
 
 export const TenantCreate = z.object({
   slug: TenantSlug,

@@ -36,6 +36,12 @@ export interface HttpSpec<P extends Schema | undefined, Q extends Schema | undef
   description?: string;
   /** Documents the error replies particular to this route (409, 410, 429 ...), status -> meaning. */
   errors?: Readonly<Record<number, string>>;
+  /**
+   * Refines the route's generated OpenAPI operation where a zod schema cannot say it all (the
+   * execute route documents each skill's args): may change `operation` and add to `schemas`
+   * (components.schemas).
+   */
+  openapi?: (operation: Record<string, unknown>, schemas: Record<string, unknown>) => void;
 }
 
 export interface HttpRequest<P, Q, B> {
@@ -170,7 +176,9 @@ const errorReply = (): Mw => ({
   onError: (r) => {
     const err = toAppError(r.error);
     if (err.kind === "internal") log.error("unhandled error", { err: r.error, route: r.event.routeKey });
-    r.response = toResult(new HttpReply(err.status, envelope(err, requestIdOf(r))), requestIdOf(r));
+    const headers: Record<string, string> =
+      err.retryAfterS === undefined ? {} : { "retry-after": String(Math.max(0, Math.ceil(err.retryAfterS))) };
+    r.response = toResult(new HttpReply(err.status, envelope(err, requestIdOf(r)), headers), requestIdOf(r));
   },
 });
 
