@@ -1,0 +1,244 @@
+/**
+ * The base execution path every skill runs through, so no skill has code of its own for any of
+ * it: args validated against the skill's schema -> idempotency claim -> circuit breaker ->
+ * `run` under a deadline, with seeded retries of each external request -> result checked against
+ * the output schema -> breaker, idempotency record and the m11_* metrics updated.
+ *
+ * Never inside a transaction (it throws): its claim and breaker updates commit on their own.
+ *
+ * @example
+ *   const r = await Skills.execute("kv_store", { op: "get", key: "k" }, { idempotencyKey: "k-1" });
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { safeParse } from "zod/mini";
+import { config } from "../config.ts";
+import { useContext, useTenant } from "../context.ts";
+import { AppError, InternalError, ValidationError } from "../errors.ts";
+import { clock } from "../platform/clock.ts";
+import { inTransaction } from "../platform/db/index.ts";
+import { log } from "../platform/logger.ts";
+import * as Breaker from "./breaker.ts";
+import { SkillTimeoutError, UpstreamError } from "./errors.ts";
+import * as Idempotency from "./idempotency.ts";
+import { skillMetrics as m } from "./metrics.ts";
+import { DEFAULT_SKILL_TIMEOUT_MS, getSkill } from "./registry.ts";
+import { type RetryRecord, withRetries } from "./retry.ts";
+import type { ExecuteResult } from "./schema.ts";
+import type { SkillContext, SkillDefinition } from "./types.ts";
+
+export interface ExecuteOptions {
+  idempotencyKey?: string | undefined;
+  /** Seeds the retry jitter (with `opIndex`): a workflow run or job id. Default: the idempotency key, else the request id. */
+  runId?: string;
+  opIndex?: number;
+  /** How validation errors name the args (`body.args` over HTTP). */
+  argsField?: string;
+  /** Shorter than the skill's own timeout, e.g. what is left of a Lambda's time. */
+  timeoutMs?: number;
+}
+
+/** JSON with object keys sorted, so equal args hash equally whatever their key order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+export const hashArgs = (args: unknown): string => createHash("sha256").update(canonicalJson(args)).digest("hex");
+
+function parseArgs(skill: SkillDefinition, raw: unknown, field: string): unknown {
+  const r = safeParse(skill.input, raw);
+  if (r.success) return r.data;
+  const fields = r.error.issues.flatMap((i) => {
+    const at = [field, ...i.path.map(String)];
+    if (i.code === "unrecognized_keys")
+      return i.keys.map((k) => ({ field: [...at, k].join("."), message: "unknown field" }));
+    return [{ field: at.join("."), message: i.message }];
+  });
+  throw new ValidationError(
+    `Invalid args for ${skill.name}: ${[...new Set(fields.map((f) => f.field))].join(", ")}`,
+    fields,
+  );
+}
+
+/** `run` racing the deadline; the signal tells the skill's requests to stop. */
+async function runWithDeadline<T>(work: (signal: AbortSignal) => Promise<T>, skill: string, ms: number): Promise<T> {
+  const ctl = new AbortController();
+  const timer = new AbortController();
+  const deadline = clock()
+    .sleep(ms, timer.signal)
+    .then(
+      () => {
+        const e = new SkillTimeoutError(skill, ms);
+        ctl.abort(e);
+        throw e;
+      },
+      () => undefined as never,
+    );
+  try {
+    return await Promise.race([work(ctl.signal), deadline]);
+  } finally {
+    timer.abort();
+  }
+}
+
+/** Failures that say the target is unwell: they count against its breaker. A refusal (4xx) does not. */
+const targetFailed = (e: AppError) => (e instanceof UpstreamError && e.retryable) || e instanceof SkillTimeoutError;
+
+export async function execute(name: string, rawArgs: unknown, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+  // The idempotency claim and the breaker must commit on their own, before and whatever the
+  // call does: inside a caller's transaction they would hold row locks across a network call
+  // and vanish with a rollback, so a skill never runs inside one.
+  if (inTransaction()) throw new InternalError("Skills.execute must not be called inside a transaction");
+  const skill = getSkill(name);
+  const tenantId = useTenant();
+  const labels = { skill: skill.name, tenant_id: tenantId };
+  const argsField = options.argsField ?? "args";
+  const args = parseArgs(skill, rawArgs, argsField);
+  const key = options.idempotencyKey;
+  const timeoutMs = Math.min(
+    options.timeoutMs ?? Number.POSITIVE_INFINITY,
+    skill.timeoutMs ?? DEFAULT_SKILL_TIMEOUT_MS,
+  );
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+
+  let claim: Idempotency.Claim | undefined;
+  if (key) {
+    try {
+      claim = await Idempotency.begin({
+        skill: skill.name,
+        version: skill.version,
+        key,
+        argsHash: hashArgs(args),
+        leaseMs: timeoutMs + 5_000,
+      });
+    } catch (e) {
+      if (e instanceof AppError && e.code === "skills.idempotency_conflict")
+        m.idempotencyConflicts.inc({ skill: skill.name });
+      m.executions.inc({ ...labels, status: "rejected" });
+      throw e;
+    }
+    if (claim.kind !== "execute") {
+      m.idempotencyHits.inc({ skill: skill.name });
+      m.executions.inc({ ...labels, status: "replayed" });
+      if (claim.kind === "replay_error") {
+        const s = claim.error;
+        throw new AppError(s.kind, s.code, s.message, { details: s.details, retryable: false });
+      }
+      return {
+        skill: skill.name,
+        version: skill.version,
+        execution_id: claim.id,
+        status: "succeeded",
+        result: claim.result,
+        replayed: true,
+        duration_ms: claim.durationMs ?? 0,
+        retries: [],
+      };
+    }
+  }
+  const executionId = claim?.id ?? randomUUID();
+
+  let permit: Breaker.Permit | undefined;
+  if (skill.breaker) {
+    const scope = skill.breaker.scopeFor?.(args) ?? skill.breaker.scope;
+    const bk = Breaker.breakerKey(scope, skill.breaker.target(args), tenantId);
+    try {
+      permit = await Breaker.acquire(bk);
+    } catch (e) {
+      await release(skill.name, claim, e, elapsed());
+      m.executions.inc({ ...labels, status: "rejected" });
+      throw e;
+    }
+  }
+
+  const retries: RetryRecord[] = [];
+  const policy = config().skills.retry;
+  const seedRun =
+    options.runId ?? (key ? `idem:${tenantId}:${skill.name}:${key}` : (useContext()?.requestId ?? executionId));
+  const stop = m.seconds.startTimer({ skill: skill.name });
+  try {
+    const result = await runWithDeadline(
+      (signal) => {
+        const deadlineMs = clock().nowMs() + timeoutMs;
+        const ctx: SkillContext = {
+          tenantId,
+          executionId,
+          idempotencyKey: key,
+          argsField,
+          signal,
+          retry: (step, fn) =>
+            withRetries({ runId: seedRun, opIndex: options.opIndex ?? 0, step }, policy, fn, {
+              signal,
+              deadlineMs,
+              onRetry: (r) => retries.push(r),
+            }),
+        };
+        return skill.run(args, ctx);
+      },
+      skill.name,
+      timeoutMs,
+    );
+    const out = safeParse(skill.output, result);
+    if (!out.success)
+      throw new InternalError(`${skill.name} returned a result its output schema refuses`, { cause: out.error });
+    if (permit) await Breaker.succeed(permit);
+    if (
+      claim?.kind === "execute" &&
+      (await keep(() => Idempotency.succeed(claim.id, claim.attempts, out.data, elapsed())))
+    )
+      m.auditOps.inc({ skill: skill.name, status: "succeeded" });
+    m.executions.inc({ ...labels, status: "succeeded" });
+    return {
+      skill: skill.name,
+      version: skill.version,
+      execution_id: executionId,
+      status: "succeeded",
+      result: out.data,
+      replayed: false,
+      duration_ms: elapsed(),
+      retries,
+    };
+  } catch (e) {
+    const err = e instanceof AppError ? e : new InternalError(`${skill.name} failed`, { cause: e });
+    if (permit) {
+      if (targetFailed(err)) await Breaker.fail(permit, err);
+      else if (err instanceof UpstreamError) await Breaker.succeed(permit);
+    }
+    await release(skill.name, claim, err, elapsed());
+    m.executions.inc({ ...labels, status: "failed" });
+    if (err.kind === "internal") log.error("skill failed", { skill: skill.name, err: e });
+    throw err;
+  } finally {
+    stop();
+  }
+}
+
+/** A failed call: a final failure is stored for replay, a retryable one frees the key. */
+async function release(skill: string, claim: Idempotency.Claim | undefined, e: unknown, ms: number): Promise<void> {
+  if (claim?.kind !== "execute") return;
+  const err = e instanceof AppError ? e : new InternalError("skill failed", { cause: e });
+  if ((await keep(() => Idempotency.fail(claim.id, claim.attempts, err, ms))) && !err.retryable)
+    m.auditOps.inc({ skill, status: "failed" });
+}
+
+/**
+ * Bookkeeping after the work is done must not turn a success into an error: if the store fails,
+ * log it and let the lease run out (a later call with the key then runs again).
+ */
+async function keep(fn: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await fn();
+  } catch (e) {
+    log.error("skill execution record not written", { err: e });
+    return false;
+  }
+}

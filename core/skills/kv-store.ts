@@ -1,0 +1,197 @@
+/**
+ * kv_store: get, set (with TTL), delete, incr, exists and mget on Redis, namespaced per tenant
+ * (`skills:kv:<tenant id>:<key>` under the stage prefix), so a tenant can never name another's
+ * keys. Values are JSON, at most SKILL_KV_MAX_VALUE_BYTES once serialised.
+ *
+ * On failure: an unreachable or failing Redis -> 503 `skills.kv_unavailable` (retryable; the
+ * skill does not retry itself, since a lost reply to INCRBY could count twice); a value too large
+ * or a TTL too long -> 400 naming `args.value` / `args.ttl_s`; incr on a value that is not an
+ * integer -> 400 `skills.kv_not_integer` naming `args.key`.
+ *
+ * @example
+ *   await Skills.execute("kv_store", { op: "incr", key: "visits:2026-11-22", ttl_s: 86_400 });
+ */
+import { ReplyError } from "ioredis";
+import * as z from "zod/mini";
+import { config } from "../config.ts";
+import { AppError, InternalError, UnavailableError, ValidationError } from "../errors.ts";
+import { redis } from "../platform/redis.ts";
+import { defineSkill } from "./types.ts";
+
+const Key = z.string().check(
+  z.minLength(1),
+  z.maxLength(512),
+  z.refine((k) => !/\p{Cc}/u.test(k), "no control characters"),
+);
+const TtlS = z.int().check(z.minimum(1), z.describe("seconds until the key expires (at most SKILL_KV_MAX_TTL_S)"));
+
+export const KvStoreArgs = z.discriminatedUnion("op", [
+  z.strictObject({ op: z.literal("get"), key: Key }),
+  z.strictObject({ op: z.literal("set"), key: Key, value: z.unknown(), ttl_s: z.optional(TtlS) }),
+  z.strictObject({ op: z.literal("delete"), key: Key }),
+  z.strictObject({
+    op: z.literal("incr"),
+    key: Key,
+    /** The increment (default 1; negative decrements). */
+    value: z.optional(z.int()),
+    ttl_s: z.optional(TtlS),
+  }),
+  z.strictObject({ op: z.literal("exists"), key: Key }),
+  z.strictObject({ op: z.literal("mget"), keys: z.array(Key).check(z.minLength(1), z.maxLength(100)) }),
+]);
+export type KvStoreArgs = z.output<typeof KvStoreArgs>;
+
+export const KvStoreResult = z.object({
+  op: z.enum(["get", "set", "delete", "incr", "exists", "mget"]),
+  /** get: the value, or null when the key is absent; incr: the new value. */
+  value: z.optional(z.unknown()),
+  /** get: whether the key exists (a stored null is found). */
+  found: z.optional(z.boolean()),
+  /** exists */
+  exists: z.optional(z.boolean()),
+  /** delete: 1 when the key existed, else 0. */
+  deleted: z.optional(z.int()),
+  /** mget: one value per key, null where absent, in the order asked. */
+  values: z.optional(z.array(z.unknown())),
+});
+export type KvStoreResult = z.output<typeof KvStoreResult>;
+
+export const kvStore = defineSkill({
+  name: "kv_store",
+  version: "1.0.0",
+  description: "Get, set (with TTL), delete, incr, exists and mget on a key-value store private to the tenant",
+  input: KvStoreArgs,
+  output: KvStoreResult,
+  deterministic: false,
+  sideEffects: true,
+  cost: { base: 1, units: () => 0 },
+  async run(args, ctx) {
+    const k = (key: string) => kvKey(ctx.tenantId, key);
+    const f = ctx.argsField;
+    return onRedis(async (r) => {
+      switch (args.op) {
+        case "get": {
+          const raw = await r.get(k(args.key));
+          return { op: "get", value: raw === null ? null : fromStored(raw), found: raw !== null };
+        }
+        case "set": {
+          const json = toStored(args.value, f);
+          const ttl = checkTtl(args.ttl_s, f);
+          if (ttl === undefined) await r.set(k(args.key), json);
+          else await r.set(k(args.key), json, "EX", ttl);
+          return { op: "set" };
+        }
+        case "delete":
+          return { op: "delete", deleted: await r.del(k(args.key)) };
+        case "exists":
+          return { op: "exists", exists: (await r.exists(k(args.key))) === 1 };
+        case "incr": {
+          const ttl = checkTtl(args.ttl_s, f) ?? 0;
+          try {
+            const value = await r.eval(INCR_SCRIPT, 1, k(args.key), String(args.value ?? 1), String(ttl));
+            return { op: "incr", value: Number(value) };
+          } catch (e) {
+            if (/not an integer|out of range/i.test(replyMessage(e) ?? ""))
+              throw new ValidationError(
+                "kv_store incr: the stored value is not an integer, or the sum leaves the 64-bit range",
+                [{ field: `${f}.key`, message: "holds a value that is not an integer (or would overflow)" }],
+                "skills.kv_not_integer",
+              );
+            throw e;
+          }
+        }
+        case "mget": {
+          const raws = await r.mget(...args.keys.map(k));
+          return { op: "mget", values: raws.map((raw) => (raw === null ? null : fromStored(raw))) };
+        }
+      }
+    });
+  },
+});
+
+/**
+ * The Redis key of a tenant's key (before the stage prefix ioredis adds). The tenant id is a
+ * fixed-length uuid without ':', so whatever characters `key` holds (':', '*', '..') it cannot
+ * land in another tenant's namespace; patterns are never used, so '*' is just a character.
+ */
+export const kvKey = (tenantId: string, key: string): string => `skills:kv:${tenantId}:${key}`;
+
+/**
+ * INCRBY and its TTL in one atomic step. The TTL is set only when the key has none (new, or set
+ * without a TTL): a counter with ttl_s is a fixed window that starts at its first increment,
+ * rather than one that every increment extends and that therefore never expires while in use.
+ */
+const INCR_SCRIPT = `
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if ttl > 0 and redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ttl) end
+return v`;
+
+function toStored(value: unknown, f: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (e) {
+    throw new ValidationError("kv_store set: the value is not JSON", [{ field: `${f}.value`, message: String(e) }]);
+  }
+  // `undefined` (the field left out) has no JSON text: null must be said explicitly.
+  if (json === undefined)
+    throw new ValidationError("kv_store set needs a value", [
+      { field: `${f}.value`, message: "required (use null to store null)" },
+    ]);
+  const max = config().skills.kv.maxValueBytes;
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes > max)
+    throw new ValidationError(
+      `kv_store set: the value is ${bytes} bytes as JSON, above the limit of ${max}`,
+      [{ field: `${f}.value`, message: `at most ${max} bytes as JSON` }],
+      "skills.kv_value_too_large",
+    );
+  return json;
+}
+
+/** Every value this skill writes is JSON (INCRBY's integers included); anything else comes back as text. */
+function fromStored(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function checkTtl(ttl: number | undefined, f: string): number | undefined {
+  const max = config().skills.kv.maxTtlS;
+  if (ttl !== undefined && ttl > max)
+    throw new ValidationError(
+      `kv_store: ttl_s ${ttl} is above the limit of ${max} s`,
+      [{ field: `${f}.ttl_s`, message: `at most ${max}` }],
+      "skills.kv_ttl_too_long",
+    );
+  return ttl;
+}
+
+/** The message of an error reply from Redis (ioredis types ReplyError as `any`); undefined for other failures. */
+const replyMessage = (e: unknown): string | undefined => (e instanceof ReplyError ? (e as Error).message : undefined);
+
+/** Replies that say Redis is busy, loading or failing over, not that the command was wrong. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|READONLY|OOM|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
+
+/**
+ * Run the op and sort its failures: our own AppErrors pass through; a transient reply or any
+ * connection-level failure (refused, reset, the retry limit reached) is a 503 the caller may
+ * retry; any other reply error means we sent a wrong command, a bug.
+ */
+async function onRedis<T>(fn: (r: ReturnType<typeof redis>) => Promise<T>): Promise<T> {
+  try {
+    return await fn(redis());
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    const reply = replyMessage(e);
+    if (reply !== undefined && !TRANSIENT_REPLY.test(reply))
+      throw new InternalError("kv_store: Redis refused the command", { cause: e });
+    throw new UnavailableError("skills.kv_unavailable", "The key-value store is unavailable; retry later", {
+      retryable: true,
+      cause: e,
+    });
+  }
+}
