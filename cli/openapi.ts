@@ -47,7 +47,7 @@ const errorRef = (description: string) => ({
   content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
 });
 
-async function operation(route: HttpRoute): Promise<Json> {
+async function operation(route: HttpRoute, schemas: Json): Promise<Json> {
   const mod = (await import(pathToFileURL(resolve(handlerFile(route.handler))).href)) as { handler?: HttpHandler };
   const spec = mod.handler?.spec;
   if (!spec) throw new Error(`${route.method} ${route.path}: ${route.handler} does not export an httpHandler`);
@@ -68,7 +68,7 @@ async function operation(route: HttpRoute): Promise<Json> {
   if (spec.path) responses["404"] = errorRef("Not found (also for another tenant's resource)");
   for (const [code, meaning] of Object.entries(spec.errors ?? {})) responses[code] = errorRef(meaning);
   responses["500"] = errorRef("Internal error; the requestId finds the log");
-  return {
+  const op: Json = {
     operationId: route.handler
       .replace(/^functions\/http\//, "")
       .replace(/\.handler$/, "")
@@ -87,6 +87,8 @@ async function operation(route: HttpRoute): Promise<Json> {
       : {}),
     responses,
   };
+  spec.openapi?.(op, schemas);
+  return op;
 }
 
 /** Routes of the table that a description does not document. */
@@ -97,9 +99,10 @@ export function undocumented(doc: Json, table: readonly HttpRoute[] = routes): s
 
 export async function buildOpenApi(table: readonly HttpRoute[] = routes): Promise<Json> {
   const paths: Record<string, Json> = {};
+  const schemas: Json = { ErrorEnvelope: strip(jsonSchema(ErrorEnvelope, "output")) };
   for (const route of table) {
     paths[route.path] ??= {};
-    (paths[route.path] as Json)[route.method.toLowerCase()] = await operation(route);
+    (paths[route.path] as Json)[route.method.toLowerCase()] = await operation(route, schemas);
   }
   return {
     openapi: "3.1.0",
@@ -114,7 +117,7 @@ export async function buildOpenApi(table: readonly HttpRoute[] = routes): Promis
     paths,
     components: {
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "aos_<32 chars>" } },
-      schemas: { ErrorEnvelope: strip(jsonSchema(ErrorEnvelope, "output")) },
+      schemas,
     },
   };
 }

@@ -14,7 +14,13 @@
 export type RouteRole = "public" | "admin" | "operator" | "agent" | "viewer";
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /** SST resources a function can be linked to (see stacks/). */
-export type LinkName = "Exports" | "EventsQueue" | "StatusHistoryExportsQueue";
+export type LinkName =
+  | "Exports"
+  | "EventsQueue"
+  | "StatusHistoryExportsQueue"
+  | "SlackWebhookUrl"
+  | "WebhookSigningSecret"
+  | "VoyageApiKey";
 
 export interface HttpRoute {
   method: HttpMethod;
@@ -174,6 +180,58 @@ export const routes: readonly HttpRoute[] = [
     summary: "302 to a presigned S3 URL of a ready export (410 once it expired)",
     links: ["Exports"],
   },
+  {
+    method: "GET",
+    path: "/api/v1/skills",
+    handler: "functions/http/skills/list.handler",
+    role: "viewer",
+    tag: "skills",
+    summary: "Every skill, with the JSON Schemas of its input and output, flags and cost model",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/skills/{name}",
+    handler: "functions/http/skills/get.handler",
+    role: "viewer",
+    tag: "skills",
+    summary: "One skill's description",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/skills/{name}/execute",
+    handler: "functions/http/skills/execute.handler",
+    role: "agent",
+    tag: "skills",
+    summary: "Run a skill (idempotent with idempotency_key; external calls go through shared circuit breakers)",
+    links: ["SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey"],
+    // API Gateway cuts a request at 30 s; a skill's own deadline is 25 s.
+    timeoutS: 29,
+  },
+  {
+    method: "GET",
+    path: "/api/v1/breakers",
+    handler: "functions/http/breakers/list.handler",
+    role: "viewer",
+    tag: "skills",
+    summary: "Circuit breakers: the shared ones and the tenant's own, with state and cooldown",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/breakers/{target}/reset",
+    handler: "functions/http/breakers/reset.handler",
+    role: "admin",
+    tag: "skills",
+    summary: "Close a circuit breaker now, forgetting its failures (recorded in status history)",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/webhooks/signing_secret",
+    handler: "functions/http/webhooks/signing-secret.handler",
+    role: "operator",
+    tag: "skills",
+    summary: "The tenant's secret for verifying webhook_send signatures (X-AOS-Signature)",
+    links: ["WebhookSigningSecret"],
+  },
 ];
 
 export const queues: readonly QueueConsumer[] = [
@@ -218,6 +276,12 @@ export const schedules: readonly Schedule[] = [
     timeoutS: 120,
     links: ["Exports", "StatusHistoryExportsQueue"],
   },
+  {
+    name: "SkillIdempotencySweep",
+    schedule: "rate(1 hour)",
+    handler: "functions/cron/skill-idempotency-sweep.handler",
+    timeoutS: 120,
+  },
 ];
 
 /**
@@ -229,7 +293,7 @@ export const cors = {
   allowOrigins: ["*"],
   allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
   allowHeaders: ["authorization", "content-type", "x-correlation-id"],
-  exposeHeaders: ["x-request-id"],
+  exposeHeaders: ["x-request-id", "retry-after", "location"],
   maxAgeS: 86_400,
 } as const;
 

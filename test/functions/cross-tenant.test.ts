@@ -5,12 +5,20 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { routeKey, routes } from "../../functions/routes.ts";
 import { makeKey, makeTenantWithKeys } from "../factories/tenancy.ts";
+import { breakerCases } from "./cross-tenant/breakers.ts";
 import type { Cases, Fixture } from "./cross-tenant/fixture.ts";
+import { skillCases } from "./cross-tenant/skills.ts";
 import { statusHistoryCases } from "./cross-tenant/status-history.ts";
 import { statusHistoryExportCases } from "./cross-tenant/status-history-exports.ts";
 import { tenancyCases } from "./cross-tenant/tenancy.ts";
 
-const cases: Cases = { ...tenancyCases, ...statusHistoryCases, ...statusHistoryExportCases };
+const cases: Cases = {
+  ...tenancyCases,
+  ...statusHistoryCases,
+  ...statusHistoryExportCases,
+  ...skillCases,
+  ...breakerCases,
+};
 
 let t: Fixture;
 beforeAll(async () => {

@@ -1,0 +1,7 @@
+import { BreakerList, BreakerListQuery, Skills } from "../../../core/skills/index.ts";
+import { httpHandler } from "../../_lib/http.ts";
+
+/** The shared breakers and the tenant's own, with state, failures and cooldown. */
+export const handler = httpHandler({ query: BreakerListQuery, response: BreakerList }, ({ query }) =>
+  Skills.listBreakers(query),
+);

@@ -1,0 +1,8 @@
+import { BreakerInfo, BreakerPath, BreakerResetBody, Skills } from "../../../core/skills/index.ts";
+import { httpHandler } from "../../_lib/http.ts";
+
+/** Admin: close a breaker now (failures forgotten); recorded in status_history. */
+export const handler = httpHandler(
+  { path: BreakerPath, body: BreakerResetBody, response: BreakerInfo },
+  ({ path, body }) => Skills.resetBreaker(path.target, body),
+);

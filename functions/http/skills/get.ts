@@ -1,0 +1,6 @@
+import { SkillInfo, SkillPath, Skills } from "../../../core/skills/index.ts";
+import { httpHandler } from "../../_lib/http.ts";
+
+export const handler = httpHandler({ path: SkillPath, response: SkillInfo }, async ({ path }) =>
+  Skills.describe(path.name),
+);
