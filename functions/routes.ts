@@ -18,6 +18,7 @@ export type LinkName =
   | "Exports"
   | "EventsQueue"
   | "StatusHistoryExportsQueue"
+  | "JobItemsQueue"
   | "SlackWebhookUrl"
   | "WebhookSigningSecret"
   | "VoyageApiKey";
@@ -232,6 +233,112 @@ export const routes: readonly HttpRoute[] = [
     summary: "The tenant's secret for verifying webhook_send signatures (X-AOS-Signature)",
     links: ["WebhookSigningSecret"],
   },
+  {
+    method: "POST",
+    path: "/api/v1/jobs",
+    handler: "functions/http/jobs/create.handler",
+    role: "agent",
+    tag: "jobs",
+    summary: "Spawn a job of N items: credits reserved, items fanned out over SQS (or claimed by agents when task is external)",
+    links: ["JobItemsQueue"],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/jobs/simulate",
+    handler: "functions/http/jobs/simulate.handler",
+    role: "agent",
+    tag: "jobs",
+    summary: "What a spawn would cost and take, with warnings and risks; executes nothing",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/jobs",
+    handler: "functions/http/jobs/list.handler",
+    role: "viewer",
+    tag: "jobs",
+    summary: "The tenant's jobs, newest first (keyset pagination)",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/jobs/{id}",
+    handler: "functions/http/jobs/get.handler",
+    role: "viewer",
+    tag: "jobs",
+    summary: "A job with its items counted by state and its credits reserved, charged, released and refunded",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/jobs/{id}/items",
+    handler: "functions/http/jobs/items.handler",
+    role: "viewer",
+    tag: "jobs",
+    summary: "A job's items in order (keyset pagination)",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/jobs/{id}/cancel",
+    handler: "functions/http/jobs/cancel.handler",
+    role: "agent",
+    tag: "jobs",
+    summary: "Cancel a job: unclaimed items cancelled and refunded; items in flight may finish",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/jobs/{id}/claim",
+    handler: "functions/http/jobs/claim.handler",
+    role: "agent",
+    tag: "jobs",
+    summary: "Claim pending items of an external job with a lease (FOR UPDATE SKIP LOCKED)",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/items/{id}/heartbeat",
+    handler: "functions/http/items/heartbeat.handler",
+    role: "agent",
+    tag: "jobs",
+    summary: "Extend the lease of an item this worker holds",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/items/{id}/complete",
+    handler: "functions/http/items/complete.handler",
+    role: "agent",
+    tag: "jobs",
+    summary: "Complete an item this worker holds (charged); 409 once the lease is lost",
+  },
+  {
+    method: "POST",
+    path: "/api/v1/items/{id}/fail",
+    handler: "functions/http/items/fail.handler",
+    role: "agent",
+    tag: "jobs",
+    summary: "Fail an item this worker holds: retried until max_attempts, then failed (released)",
+    links: ["JobItemsQueue"],
+  },
+  {
+    method: "POST",
+    path: "/api/v1/credits/grants",
+    handler: "functions/http/credits/grant.handler",
+    role: "admin",
+    tag: "credits",
+    summary: "Grant credits to a tenant (its own when tenant_id is absent)",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/credits",
+    handler: "functions/http/credits/get.handler",
+    role: "viewer",
+    tag: "credits",
+    summary: "The tenant's balance, reserved and available credits",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/credits/ledger",
+    handler: "functions/http/credits/ledger.handler",
+    role: "viewer",
+    tag: "credits",
+    summary: "The tenant's credit ledger, newest first (keyset pagination)",
+  },
 ];
 
 export const queues: readonly QueueConsumer[] = [
@@ -258,6 +365,17 @@ export const queues: readonly QueueConsumer[] = [
     memoryMb: 1769,
     links: ["Exports"],
   },
+  {
+    // A batch's items run concurrently; each skill call has a 25 s deadline.
+    name: "JobItems",
+    handler: "functions/queue/job-items.handler",
+    batchSize: 10,
+    batchWindowS: 0,
+    visibilityTimeoutS: 150,
+    maxReceiveCount: 10,
+    timeoutS: 120,
+    links: ["JobItemsQueue", "SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey"],
+  },
 ];
 
 export const schedules: readonly Schedule[] = [
@@ -281,6 +399,14 @@ export const schedules: readonly Schedule[] = [
     schedule: "rate(1 hour)",
     handler: "functions/cron/skill-idempotency-sweep.handler",
     timeoutS: 120,
+  },
+  {
+    // Expired leases back to pending, lost fan-out messages re-sent, finished jobs settled.
+    name: "JobSweep",
+    schedule: "rate(1 minute)",
+    handler: "functions/cron/job-sweep.handler",
+    timeoutS: 60,
+    links: ["JobItemsQueue"],
   },
 ];
 

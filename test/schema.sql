@@ -1,3 +1,12 @@
+CREATE FUNCTION public.credit_ledger_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  raise exception 'credit_ledger is append-only: % is refused', tg_op
+    using errcode = 'insufficient_privilege';
+end
+$$;
+
 CREATE FUNCTION public.status_history_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -51,6 +60,109 @@ ALTER TABLE public.circuit_breaker_state ALTER COLUMN id ADD GENERATED ALWAYS AS
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.credit_balances (
+    tenant_id uuid NOT NULL,
+    balance numeric(18,4) DEFAULT 0 NOT NULL,
+    reserved numeric(18,4) DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT credit_balances_balance_check CHECK ((balance >= (0)::numeric)),
+    CONSTRAINT credit_balances_check CHECK ((reserved <= balance)),
+    CONSTRAINT credit_balances_reserved_check CHECK ((reserved >= (0)::numeric))
+);
+
+CREATE TABLE public.credit_ledger (
+    id bigint NOT NULL,
+    tenant_id uuid NOT NULL,
+    kind text NOT NULL,
+    amount numeric(18,4) NOT NULL,
+    balance_delta numeric(18,4) NOT NULL,
+    reserved_delta numeric(18,4) NOT NULL,
+    job_id uuid,
+    item_id uuid,
+    idempotency_key text NOT NULL,
+    reason text,
+    actor text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT credit_ledger_amount_check CHECK ((amount >= (0)::numeric)),
+    CONSTRAINT credit_ledger_check CHECK ((((kind = 'grant'::text) AND (balance_delta = amount) AND (reserved_delta = (0)::numeric)) OR ((kind = 'reserve'::text) AND (balance_delta = (0)::numeric) AND (reserved_delta = amount)) OR ((kind = 'charge'::text) AND (balance_delta = (- amount)) AND (reserved_delta = (- amount))) OR ((kind = ANY (ARRAY['release'::text, 'refund'::text])) AND (balance_delta = (0)::numeric) AND (reserved_delta = (- amount))))),
+    CONSTRAINT credit_ledger_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
+    CONSTRAINT credit_ledger_kind_check CHECK ((kind = ANY (ARRAY['grant'::text, 'reserve'::text, 'charge'::text, 'release'::text, 'refund'::text]))),
+    CONSTRAINT credit_ledger_reason_check CHECK ((length(reason) <= 500))
+);
+
+ALTER TABLE public.credit_ledger ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.credit_ledger_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.job_cancellations (
+    job_id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    completed_items integer NOT NULL,
+    cancelled_items integer NOT NULL,
+    in_flight_items integer NOT NULL,
+    credits_refunded numeric(18,4) NOT NULL,
+    reason text,
+    cancelled_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT job_cancellations_reason_check CHECK ((length(reason) <= 500))
+);
+
+CREATE TABLE public.job_items (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    job_id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    idx integer NOT NULL,
+    input jsonb NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempt integer DEFAULT 0 NOT NULL,
+    claimed_by text,
+    lease_until timestamp with time zone,
+    result jsonb,
+    error jsonb,
+    enqueued_at timestamp with time zone,
+    claimed_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    duration_ms integer,
+    CONSTRAINT job_items_attempt_check CHECK ((attempt >= 0)),
+    CONSTRAINT job_items_check CHECK (((status = 'claimed'::text) = ((claimed_by IS NOT NULL) AND (lease_until IS NOT NULL)))),
+    CONSTRAINT job_items_claimed_by_check CHECK (((length(claimed_by) >= 1) AND (length(claimed_by) <= 200))),
+    CONSTRAINT job_items_duration_ms_check CHECK ((duration_ms >= 0)),
+    CONSTRAINT job_items_error_check CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
+    CONSTRAINT job_items_idx_check CHECK ((idx >= 0)),
+    CONSTRAINT job_items_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'claimed'::text, 'done'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+CREATE TABLE public.jobs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    task text NOT NULL,
+    status text DEFAULT 'running'::text NOT NULL,
+    parallelism integer NOT NULL,
+    credits_per_item numeric(18,4) NOT NULL,
+    max_attempts integer NOT NULL,
+    item_timeout_s integer NOT NULL,
+    items_total integer NOT NULL,
+    credits_reserved numeric(18,4) NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    settled_at timestamp with time zone,
+    CONSTRAINT jobs_credits_per_item_check CHECK ((credits_per_item >= (0)::numeric)),
+    CONSTRAINT jobs_item_timeout_s_check CHECK (((item_timeout_s >= 1) AND (item_timeout_s <= 86400))),
+    CONSTRAINT jobs_items_total_check CHECK (((items_total >= 1) AND (items_total <= 100000))),
+    CONSTRAINT jobs_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
+    CONSTRAINT jobs_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT jobs_parallelism_check CHECK (((parallelism >= 1) AND (parallelism <= 1000))),
+    CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
+    CONSTRAINT jobs_task_check CHECK ((task ~ '^[a-z][a-z0-9_]{0,62}$'::text))
 );
 
 CREATE TABLE public.queue_failures (
@@ -190,6 +302,27 @@ ALTER TABLE ONLY public.circuit_breaker_state
 ALTER TABLE ONLY public.circuit_breaker_state
     ADD CONSTRAINT circuit_breaker_state_tenant_id_target_key UNIQUE NULLS NOT DISTINCT (tenant_id, target);
 
+ALTER TABLE ONLY public.credit_balances
+    ADD CONSTRAINT credit_balances_pkey PRIMARY KEY (tenant_id);
+
+ALTER TABLE ONLY public.credit_ledger
+    ADD CONSTRAINT credit_ledger_idempotency_key_key UNIQUE (idempotency_key);
+
+ALTER TABLE ONLY public.credit_ledger
+    ADD CONSTRAINT credit_ledger_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.job_cancellations
+    ADD CONSTRAINT job_cancellations_pkey PRIMARY KEY (job_id);
+
+ALTER TABLE ONLY public.job_items
+    ADD CONSTRAINT job_items_job_id_idx_key UNIQUE (job_id, idx);
+
+ALTER TABLE ONLY public.job_items
+    ADD CONSTRAINT job_items_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.queue_failures
     ADD CONSTRAINT queue_failures_pkey PRIMARY KEY (id);
 
@@ -219,6 +352,22 @@ ALTER TABLE ONLY public.tenants
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
 
+CREATE INDEX credit_ledger_job_idx ON public.credit_ledger USING btree (job_id) WHERE (job_id IS NOT NULL);
+
+CREATE INDEX credit_ledger_tenant_idx ON public.credit_ledger USING btree (tenant_id, id DESC);
+
+CREATE INDEX job_items_claimed_idx ON public.job_items USING btree (lease_until) WHERE (status = 'claimed'::text);
+
+CREATE INDEX job_items_done_idx ON public.job_items USING btree (tenant_id, finished_at DESC) WHERE (status = 'done'::text);
+
+CREATE INDEX job_items_job_status_idx ON public.job_items USING btree (job_id, status);
+
+CREATE INDEX job_items_pending_idx ON public.job_items USING btree (job_id, idx) WHERE (status = 'pending'::text);
+
+CREATE INDEX jobs_tenant_created_idx ON public.jobs USING btree (tenant_id, created_at DESC, id DESC);
+
+CREATE INDEX jobs_unsettled_idx ON public.jobs USING btree (created_at) WHERE (settled_at IS NULL);
+
 CREATE INDEX queue_failures_tenant_created_idx ON public.queue_failures USING btree (tenant_id, created_at DESC);
 
 CREATE INDEX skill_executions_created_idx ON public.skill_executions USING btree (created_at);
@@ -233,6 +382,10 @@ CREATE INDEX status_history_tenant_entity_idx ON public.status_history USING btr
 
 CREATE INDEX status_history_tenant_time_idx ON public.status_history USING btree (tenant_id, created_at, id) INCLUDE (entity_type, new_status);
 
+CREATE TRIGGER credit_ledger_no_truncate BEFORE TRUNCATE ON public.credit_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.credit_ledger_refuse_change();
+
+CREATE TRIGGER credit_ledger_no_update_delete BEFORE DELETE OR UPDATE ON public.credit_ledger FOR EACH ROW EXECUTE FUNCTION public.credit_ledger_refuse_change();
+
 CREATE TRIGGER status_history_no_truncate BEFORE TRUNCATE ON public.status_history FOR EACH STATEMENT EXECUTE FUNCTION public.status_history_refuse_change();
 
 CREATE TRIGGER status_history_no_update_delete BEFORE DELETE OR UPDATE ON public.status_history FOR EACH ROW EXECUTE FUNCTION public.status_history_refuse_change();
@@ -245,6 +398,33 @@ ALTER TABLE ONLY public.api_keys
 
 ALTER TABLE ONLY public.circuit_breaker_state
     ADD CONSTRAINT circuit_breaker_state_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.credit_balances
+    ADD CONSTRAINT credit_balances_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.credit_ledger
+    ADD CONSTRAINT credit_ledger_item_id_fkey FOREIGN KEY (item_id) REFERENCES public.job_items(id);
+
+ALTER TABLE ONLY public.credit_ledger
+    ADD CONSTRAINT credit_ledger_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id);
+
+ALTER TABLE ONLY public.credit_ledger
+    ADD CONSTRAINT credit_ledger_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.job_cancellations
+    ADD CONSTRAINT job_cancellations_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id);
+
+ALTER TABLE ONLY public.job_cancellations
+    ADD CONSTRAINT job_cancellations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.job_items
+    ADD CONSTRAINT job_items_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id);
+
+ALTER TABLE ONLY public.job_items
+    ADD CONSTRAINT job_items_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.jobs
+    ADD CONSTRAINT jobs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.skill_executions
     ADD CONSTRAINT skill_executions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

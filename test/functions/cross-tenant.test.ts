@@ -6,7 +6,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { routeKey, routes } from "../../functions/routes.ts";
 import { makeKey, makeTenantWithKeys } from "../factories/tenancy.ts";
 import { breakerCases } from "./cross-tenant/breakers.ts";
+import { creditCases } from "./cross-tenant/credits.ts";
 import type { Cases, Fixture } from "./cross-tenant/fixture.ts";
+import { jobItemCases } from "./cross-tenant/job-items.ts";
+import { jobCases } from "./cross-tenant/jobs.ts";
 import { skillCases } from "./cross-tenant/skills.ts";
 import { statusHistoryCases } from "./cross-tenant/status-history.ts";
 import { statusHistoryExportCases } from "./cross-tenant/status-history-exports.ts";
@@ -18,6 +21,9 @@ const cases: Cases = {
   ...statusHistoryExportCases,
   ...skillCases,
   ...breakerCases,
+  ...creditCases,
+  ...jobCases,
+  ...jobItemCases,
 };
 
 let t: Fixture;
