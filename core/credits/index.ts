@@ -6,42 +6,38 @@
  * never per item: an item's charge or release is only a ledger row, applied to the balance when
  * its job settles. So a busy tenant's items never queue on its balance row, and the live figures
  * (`balance()`) add the unsettled rows of open jobs to the row.
- *
- * STUB: interface fixed (jobs call it); to be implemented in ledger.ts / balance.ts / credits.sql.ts.
  */
 
-import type { Page } from "../platform/pagination.ts";
-import type { CreditsQuery, CreditsReply, GrantBody, JobCredits, LedgerEntry, LedgerQuery } from "./schema.ts";
-
-const todo = (): never => {
-  throw new Error("not implemented");
-};
+import { balance, grant, ledger } from "./balance.ts";
+import { charge, jobCredits, jobsCredits, refund, release, reserve, settle } from "./ledger.ts";
 
 export const Credits = {
   /** Admin: add credits to a tenant (its own when `tenant_id` is absent). */
-  grant: async (_body: GrantBody): Promise<CreditsReply> => todo(),
+  grant,
   /** Live balance, reserved and available of the tenant (admins may name one). */
-  balance: async (_query: CreditsQuery): Promise<CreditsReply> => todo(),
+  balance,
   /** The tenant's ledger, newest first, keyset-paginated. */
-  ledger: async (_query: LedgerQuery): Promise<Page<LedgerEntry>> => todo(),
+  ledger,
   /**
    * Inside the caller's transaction: hold `amount` for job `jobId` (ledger `reserve:<jobId>`).
    * Throws InsufficientCreditsError (402, details {required, available}) and writes nothing.
    */
-  reserve: async (_tenantId: string, _jobId: string, _amount: number): Promise<void> => todo(),
+  reserve,
   /** Inside the caller's transaction: an item done costs `amount` (`charge:<itemId>`); false if already charged. */
-  charge: async (_tenantId: string, _jobId: string, _itemId: string, _amount: number): Promise<boolean> => todo(),
+  charge,
   /** Inside the caller's transaction: an item failed, its cost goes back (`release:<itemId>`); false if already released. */
-  release: async (_tenantId: string, _jobId: string, _itemId: string, _amount: number): Promise<boolean> => todo(),
+  release,
   /** Inside the caller's transaction: cancelled items' cost goes back at once (`refund:<jobId>`); false if already refunded. */
-  refund: async (_tenantId: string, _jobId: string, _amount: number, _reason: string): Promise<boolean> => todo(),
+  refund,
   /**
    * Inside the caller's transaction, once per job (its finalisation, with the job row locked):
    * apply the job's charges and releases to the balance row.
    */
-  settle: async (_tenantId: string, _jobId: string): Promise<{ charged: number; released: number }> => todo(),
-  /** A job's reserved, charged, released and refunded credits, from the ledger. */
-  jobCredits: async (_jobId: string): Promise<JobCredits> => todo(),
+  settle,
+  /** A job's reserved, charged, released and refunded credits, from the ledger (only `tenantId`'s rows when given). */
+  jobCredits,
+  /** Several jobs' credits in one query. */
+  jobsCredits,
 };
 
 export * from "./errors.ts";

@@ -1,0 +1,144 @@
+/**
+ * The credits domain's SQL. Amounts are `numeric` in Postgres and leave it as text (pg keeps
+ * numeric exact), so every sum is done here, never by adding floats in JS; `toAmount` parses the
+ * result once.
+ *
+ * The balance row is touched only by `reserve`, `refund`, `settle` and `grant` (once per job or
+ * grant); per-item movements are ledger rows only, and `live` adds those of unsettled jobs.
+ */
+
+/** to_char's pattern of the wire format (as status history): `2026-11-22T10:00:00.123456Z`. */
+const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+
+/**
+ * The ledger's deltas follow from the kind (the table's CHECK says the same): written here once
+ * so no caller can get a sign wrong.
+ */
+const insertLedger = `insert into credit_ledger
+      (tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, idempotency_key, reason, actor)
+    values (CAST($1 AS uuid), CAST($2 AS text), CAST($3 AS numeric),
+      case CAST($2 AS text) when 'grant' then CAST($3 AS numeric) when 'charge' then -CAST($3 AS numeric) else 0 end,
+      case CAST($2 AS text) when 'grant' then 0 when 'reserve' then CAST($3 AS numeric) else -CAST($3 AS numeric) end,
+      CAST($4 AS uuid), CAST($5 AS uuid), CAST($6 AS text), CAST($7 AS text), CAST($8 AS text))`;
+
+export const sql = {
+  /** The one conditional UPDATE of a reservation: no row updated means not enough available. */
+  reserve: `update credit_balances set reserved = reserved + CAST($2 AS numeric), updated_at = now()
+    where tenant_id = CAST($1 AS uuid) and balance - reserved >= CAST($2 AS numeric)
+    returning balance, reserved`,
+
+  /** What the row has available (0 without a row): the figure a refused reservation names. */
+  available: `select coalesce((select balance - reserved from credit_balances where tenant_id = CAST($1 AS uuid)), 0)
+    as available`,
+
+  /** A ledger row; a duplicate idempotency key is an error (grant, reserve: keys are fresh). */
+  insertLedger: `${insertLedger} returning id`,
+
+  /** A ledger row, or nothing when its idempotency key is already there (charge, release, refund). */
+  insertLedgerOnce: `${insertLedger} on conflict (idempotency_key) do nothing returning id`,
+
+  /** A cancellation's refund, applied at once (a job is cancelled once). */
+  refund: `update credit_balances set reserved = reserved - CAST($2 AS numeric), updated_at = now()
+    where tenant_id = CAST($1 AS uuid) returning balance, reserved`,
+
+  /**
+   * Finalisation: the job's charges and releases applied to the row in one statement. The caller
+   * holds the job row lock, and every item is finished, so no charge of this job arrives later.
+   */
+  settle: `with s as (
+      select coalesce(sum(amount) filter (where kind = 'charge'), 0) as charged,
+        coalesce(sum(amount) filter (where kind = 'release'), 0) as released
+      from credit_ledger where job_id = CAST($2 AS uuid) and tenant_id = CAST($1 AS uuid) and kind in ('charge', 'release')
+    ), u as (
+      update credit_balances b
+      set balance = b.balance - s.charged, reserved = b.reserved - s.charged - s.released, updated_at = now()
+      from s where b.tenant_id = CAST($1 AS uuid) and (s.charged > 0 or s.released > 0)
+      returning 1
+    )
+    select s.charged, s.released, (select count(*) from u) as updated from s`,
+
+  /** Jobs' credits by kind (tenant-scoped when $2 is given), one row per job that has ledger rows. */
+  jobsCredits: `select job_id,
+      coalesce(sum(amount) filter (where kind = 'reserve'), 0) as reserved,
+      coalesce(sum(amount) filter (where kind = 'charge'), 0) as charged,
+      coalesce(sum(amount) filter (where kind = 'release'), 0) as released,
+      coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunded
+    from credit_ledger where job_id = any(CAST($1 AS uuid[])) and (CAST($2 AS uuid) is null or tenant_id = CAST($2 AS uuid))
+    group by job_id`,
+
+  /** A grant: the row created or credited. */
+  grant: `insert into credit_balances (tenant_id, balance) values (CAST($1 AS uuid), CAST($2 AS numeric))
+    on conflict (tenant_id) do update set balance = credit_balances.balance + excluded.balance, updated_at = now()
+    returning balance, reserved`,
+
+  /**
+   * Live figures: the row, minus the charges and releases of the tenant's unsettled jobs (already
+   * in the ledger, not yet in the row). The jobs are found through jobs_unsettled_idx or the
+   * tenant's index, their ledger rows through credit_ledger_job_idx alone: a job's rows are its
+   * tenant's, and a condition on l.tenant_id made the planner AND in the tenant's whole ledger.
+   */
+  live: `select coalesce(b.balance, 0) - u.charged as balance,
+      coalesce(b.reserved, 0) - u.charged - u.released as reserved
+    from (select CAST($1 AS uuid) as tenant_id) t
+    left join credit_balances b on b.tenant_id = t.tenant_id
+    cross join lateral (
+      select coalesce(sum(l.amount) filter (where l.kind = 'charge'), 0) as charged,
+        coalesce(sum(l.amount) filter (where l.kind = 'release'), 0) as released
+      from jobs j join credit_ledger l on l.job_id = j.id
+      where j.tenant_id = t.tenant_id and j.settled_at is null and l.kind in ('charge', 'release')
+    ) u`,
+} as const;
+
+/** The ledger's wire columns (LedgerEntry). */
+export const ledgerColumns = `id, tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, reason,
+  actor, to_char(created_at at time zone 'UTC', ${ISO_UTC}) as created_at`;
+
+export interface LedgerFilters {
+  tenantId: string;
+  kind?: string | undefined;
+  jobId?: string | undefined;
+  /** Rows older than this id (the previous page's last). */
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+/** One page of the tenant's ledger, newest first; only the filters given become conditions. */
+export function ledgerPageSql(f: LedgerFilters): { text: string; params: unknown[] } {
+  const params: unknown[] = [f.tenantId];
+  const where = ["tenant_id = CAST($1 AS uuid)"];
+  const add = (cond: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(cond(`$${params.length}`));
+  };
+  if (f.kind !== undefined) add((p) => `kind = ${p}::text`, f.kind);
+  if (f.jobId !== undefined) add((p) => `job_id = ${p}::uuid`, f.jobId);
+  if (f.beforeId !== undefined) add((p) => `id < ${p}::bigint`, f.beforeId);
+  params.push(f.limit);
+  return {
+    text: `select ${ledgerColumns} from credit_ledger where ${where.join(" and ")} order by id desc limit $${params.length}`,
+    params,
+  };
+}
+
+/** Figures as pg hands them over: numeric as text. */
+export interface FiguresRow {
+  balance: string;
+  reserved: string;
+}
+
+export interface LedgerRow {
+  id: number;
+  tenant_id: string;
+  kind: "grant" | "reserve" | "charge" | "release" | "refund";
+  amount: string;
+  balance_delta: string;
+  reserved_delta: string;
+  job_id: string | null;
+  item_id: string | null;
+  reason: string | null;
+  actor: string;
+  created_at: string;
+}
+
+/** A numeric's text as a JS number (4 decimals and at most 1e14 are exact enough for a double). */
+export const toAmount = (v: string | number): number => (typeof v === "number" ? v : Number.parseFloat(v));

@@ -1,0 +1,6 @@
+import { Credits, CreditsQuery, CreditsReply } from "../../../core/credits/index.ts";
+import { httpHandler } from "../../_lib/http.ts";
+
+export const handler = httpHandler({ query: CreditsQuery, response: CreditsReply }, ({ query }) =>
+  Credits.balance(query),
+);
