@@ -77,6 +77,8 @@ const ConfigSchema = z.object({
   VOYAGE_BASE_URL: z._default(url, "https://api.voyageai.com"),
   VOYAGE_MAX_BATCH: int(1000, 1),
   VOYAGE_MAX_RESPONSE_BYTES: int(67_108_864, 1),
+  // Jobs: the most items of one tenant's job in flight at once (simulate warns above it).
+  JOBS_MAX_PARALLELISM: int(50, 1),
   AOS_URL: z._default(url, "http://127.0.0.1:3000"),
   AOS_KEY: opt,
   AOS_DATA_DIR: str(".aos"),
@@ -147,6 +149,7 @@ export interface Config {
       readonly maxResponseBytes: number;
     };
   };
+  readonly jobs: { readonly maxParallelism: number };
   readonly cli: { readonly url: string; readonly key: string | undefined };
   readonly dataDir: string;
   /** Local runtime only: where s3rver and fauxqs listen when S3_ENDPOINT / SQS_ENDPOINT are not set. */
@@ -260,6 +263,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
         maxResponseBytes: e.VOYAGE_MAX_RESPONSE_BYTES,
       }),
     }),
+    jobs: Object.freeze({ maxParallelism: e.JOBS_MAX_PARALLELISM }),
     cli: Object.freeze({ url: e.AOS_URL, key: e.AOS_KEY }),
     dataDir: e.AOS_DATA_DIR,
     local: Object.freeze({ s3Port: e.LOCAL_S3_PORT, sqsPort: e.LOCAL_SQS_PORT }),

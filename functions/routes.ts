@@ -239,7 +239,8 @@ export const routes: readonly HttpRoute[] = [
     handler: "functions/http/jobs/create.handler",
     role: "agent",
     tag: "jobs",
-    summary: "Spawn a job of N items: credits reserved, items fanned out over SQS (or claimed by agents when task is external)",
+    summary:
+      "Spawn a job of N items: credits reserved, items fanned out over SQS (or claimed by agents when task is external)",
     links: ["JobItemsQueue"],
   },
   {

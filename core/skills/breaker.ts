@@ -213,3 +213,20 @@ export function describeError(e: unknown): string {
     .replace(/aos_[A-Za-z0-9_-]{8,}/g, "aos_***")
     .slice(0, LAST_ERROR_MAX);
 }
+
+/**
+ * The state of a breaker as a caller would meet it now, for simulations: OPEN while cooling
+ * down, CLOSED for an unknown target. Reads only; a store failure reads as CLOSED (fail open).
+ */
+export async function peek(key: BreakerKey): Promise<BreakerState> {
+  try {
+    const { rows } = await query<BreakerRow>(sql.get, keyParams(key));
+    const row = rows[0];
+    if (!row) return "CLOSED";
+    if (row.state === "OPEN" && row.cooldown_until && row.cooldown_until <= clock().now()) return "HALF_OPEN";
+    return row.state;
+  } catch (e) {
+    storeFailed("peek", key, e);
+    return "CLOSED";
+  }
+}

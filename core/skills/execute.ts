@@ -53,7 +53,8 @@ export function canonicalJson(v: unknown): string {
 
 export const hashArgs = (args: unknown): string => createHash("sha256").update(canonicalJson(args)).digest("hex");
 
-function parseArgs(skill: SkillDefinition, raw: unknown, field: string): unknown {
+/** Args checked against the skill's input schema; a ValidationError names each bad field under `field`. */
+export function parseArgs(skill: SkillDefinition, raw: unknown, field: string): unknown {
   const r = safeParse(skill.input, raw);
   if (r.success) return r.data;
   const fields = r.error.issues.flatMap((i) => {
@@ -241,4 +242,18 @@ async function keep(fn: () => Promise<boolean>): Promise<boolean> {
     log.error("skill execution record not written", { err: e });
     return false;
   }
+}
+
+/** Throws SkillNotFoundError or a ValidationError naming `${field}.<path>`; returns the parsed args. */
+export function validateArgs(name: string, args: unknown, field = "args"): unknown {
+  return parseArgs(getSkill(name), args, field);
+}
+
+/** The state of the breaker a call of `name` with `args` would go through (null: the skill has none). */
+export async function breakerState(name: string, args: unknown): Promise<Breaker.BreakerState | null> {
+  const skill = getSkill(name);
+  if (!skill.breaker) return null;
+  const parsed = parseArgs(skill, args, "args");
+  const scope = skill.breaker.scopeFor?.(parsed) ?? skill.breaker.scope;
+  return Breaker.peek(Breaker.breakerKey(scope, skill.breaker.target(parsed), useTenant()));
 }

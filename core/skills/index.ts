@@ -7,13 +7,17 @@
  *   const { result } = await Skills.execute("kv_store", { op: "incr", key: "visits" });
  */
 import { listBreakers, resetBreaker } from "./breakers.ts";
-import { execute } from "./execute.ts";
+import { breakerState, execute, validateArgs } from "./execute.ts";
 import { sweep as sweepIdempotency } from "./idempotency.ts";
 import { describeSkill, getSkill, listSkills } from "./registry.ts";
 import { webhookSigningSecret } from "./webhook-signing.ts";
 
 export const Skills = {
   execute,
+  /** Check args against a skill's input schema without running it (job spawn validates every item). */
+  validateArgs,
+  /** The state of the breaker a call would meet (simulation warnings). */
+  breakerState,
   list: listSkills,
   describe: (name: string) => describeSkill(getSkill(name)),
   listBreakers,

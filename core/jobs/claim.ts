@@ -1,0 +1,104 @@
+/**
+ * Claiming items with a lease: external agents claim the next pending items of a job over HTTP
+ * (`claim`), the SQS worker claims the items its batch of messages names (`claimByIds`). Both are
+ * one statement of `FOR UPDATE SKIP LOCKED`: concurrent claimers never wait on each other and
+ * never get the same item.
+ */
+import { useTenant } from "../context.ts";
+import { ConflictError } from "../errors.ts";
+import { clock } from "../platform/clock.ts";
+import { query } from "../platform/db/index.ts";
+import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
+import { jobMetrics } from "./metrics.ts";
+import type { ClaimBody, ClaimReply, ItemMessage } from "./schema.ts";
+import { EXTERNAL_TASK } from "./spawn.ts";
+import { sql } from "./work.sql.ts";
+
+interface JobForClaim {
+  id: string;
+  status: string;
+  task: string;
+  parallelism: number;
+  item_timeout_s: number;
+  in_flight: number;
+}
+
+/**
+ * Claim up to `max_items` pending items of an external job for `worker_id`, in order, each with a
+ * lease of `lease_s` (default: the job's item_timeout_s). An empty list when none is pending or
+ * the job's parallelism is used up. 404 for another tenant's job, 409 `jobs.not_running` once the
+ * job is cancelled or finished, 409 `jobs.not_external` for a job whose items SQS workers run.
+ *
+ * @example
+ *   const { items } = await Jobs.claim(jobId, { worker_id: "agent-7", max_items: 5, lease_s: 60 });
+ */
+export async function claim(jobId: string, body: ClaimBody): Promise<ClaimReply> {
+  const stop = jobMetrics.claimSeconds.startTimer({ via: "http" });
+  try {
+    const tenantId = useTenant();
+    const job = (await query<JobForClaim>(sql.jobForClaim, [jobId, tenantId])).rows[0];
+    if (!job) throw new JobNotFoundError(jobId);
+    if (job.status !== "running") throw new JobNotRunningError(jobId, job.status);
+    if (job.task !== EXTERNAL_TASK) {
+      throw new ConflictError("jobs.not_external", `Job ${jobId} runs skill ${job.task}: its items go to SQS workers`, {
+        details: { job_id: jobId, task: job.task },
+      });
+    }
+    // Parallelism is kept approximately: claims running at once each count the items in flight
+    // before either commits, so together they may overshoot by up to their max_items. Exact
+    // enforcement would serialise every claim of the job on its row (or a lock), which is the
+    // very queue SKIP LOCKED avoids; a job's parallelism is a throttle, not a guarantee.
+    const n = Math.min(body.max_items, job.parallelism - job.in_flight);
+    if (n <= 0) return { items: [] };
+    const now = clock().now();
+    const leaseUntil = new Date(now.getTime() + (body.lease_s ?? job.item_timeout_s) * 1000);
+    const { rows } = await query<{ id: string; idx: number; input: unknown; attempt: number; lease_until: string }>(
+      sql.claimPending,
+      [jobId, tenantId, n, body.worker_id, now, leaseUntil],
+    );
+    rows.sort((a, b) => a.idx - b.idx);
+    return { items: rows.map((r) => ({ id: r.id, input: r.input, attempt: r.attempt, lease_until: r.lease_until })) };
+  } finally {
+    stop();
+  }
+}
+
+/** An item the SQS worker claimed, with what it needs to run it. */
+export interface ClaimedItem {
+  id: string;
+  job_id: string;
+  tenant_id: string;
+  idx: number;
+  input: unknown;
+  /** `sqs:<messageId>` of the message the item was claimed for. */
+  claimed_by: string;
+  task: string;
+  item_timeout_s: number;
+}
+
+/** The worker id of the SQS worker handling one message. */
+export const sqsWorkerId = (messageId: string) => `sqs:${messageId}`;
+
+/**
+ * The SQS worker's claim: every item the messages name, in one statement, each leased for its
+ * job's item_timeout_s to `sqs:<messageId>`. Items not claimable (finished, cancelled, held by
+ * another worker, of a job no longer running, or unknown) are simply not returned. The caller
+ * runs as the system: a message names no tenant, the item row does.
+ */
+export async function claimByIds(
+  messages: readonly { messageId: string; body: ItemMessage }[],
+): Promise<ClaimedItem[]> {
+  if (messages.length === 0) return [];
+  const stop = jobMetrics.claimSeconds.startTimer({ via: "sqs" });
+  try {
+    const { rows } = await query<ClaimedItem>(sql.claimByIds, [
+      messages.map((m) => m.body.item_id),
+      messages.map((m) => m.body.job_id),
+      messages.map((m) => sqsWorkerId(m.messageId)),
+      clock().now(),
+    ]);
+    return rows;
+  } finally {
+    stop();
+  }
+}

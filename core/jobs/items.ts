@@ -1,0 +1,179 @@
+/**
+ * What a worker does with an item it holds: `heartbeat` (extend the lease), `complete` (done and
+ * charged) or `fail` (back to pending while attempts remain, else failed and released).
+ *
+ * A worker holds an item while the item is claimed by its worker id and the lease has not ended;
+ * otherwise it gets 409 `jobs.lease_lost`. Each change is one conditional UPDATE whose ledger row
+ * (`charge:<item>` / `release:<item>`, unique) is written in the same transaction, so a repeated
+ * call charges nothing twice. The `jobs` row is never updated per item (a busy job would queue
+ * every worker on it): finalisation runs after commit, once no item is open.
+ */
+import { useTenant } from "../context.ts";
+import { Credits } from "../credits/index.ts";
+import type { AppError } from "../errors.ts";
+import { clock } from "../platform/clock.ts";
+import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import { log } from "../platform/logger.ts";
+import { sendMessages } from "../platform/queue.ts";
+import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
+import { finalise } from "./finalise.ts";
+import { jobMetrics } from "./metrics.ts";
+import type { CompleteBody, FailBody, HeartbeatBody, ItemMessage, ItemRecord } from "./schema.ts";
+import { EXTERNAL_TASK } from "./spawn.ts";
+import { sql } from "./work.sql.ts";
+
+/** The queue of item messages (functions/routes.ts). */
+export const ITEM_QUEUE = "JobItems";
+
+type Held = ItemRecord & { tenant_id: string; credits_per_item: number };
+type Failed = Held & { retried: boolean; task: string };
+
+/** The wire shape, without the columns the statements return for their own use. */
+function toRecord(r: ItemRecord): ItemRecord {
+  return {
+    id: r.id,
+    job_id: r.job_id,
+    idx: r.idx,
+    input: r.input,
+    status: r.status,
+    attempt: r.attempt,
+    claimed_by: r.claimed_by,
+    lease_until: r.lease_until,
+    result: r.result,
+    error: r.error,
+    claimed_at: r.claimed_at,
+    finished_at: r.finished_at,
+    duration_ms: r.duration_ms,
+  };
+}
+
+/** Why the worker does not hold the item: 404 when it is not the tenant's, else 409 lease_lost. */
+async function refusal(itemId: string, tenantId: string, workerId: string, now: Date): Promise<AppError> {
+  const { rows } = await query<{ status: string; claimed_by: string | null; lease_until: Date | null }>(sql.itemState, [
+    itemId,
+    tenantId,
+  ]);
+  const row = rows[0];
+  if (!row) return new ItemNotFoundError(itemId);
+  if (row.status !== "claimed") return new LeaseLostError(itemId, `it is ${row.status}`);
+  if (row.claimed_by !== workerId) return new LeaseLostError(itemId, "another worker holds it");
+  return new LeaseLostError(
+    itemId,
+    `its lease ended at ${row.lease_until?.toISOString() ?? "?"} (now ${now.toISOString()})`,
+  );
+}
+
+/**
+ * Extend the lease of an item the worker holds, by `lease_s` or the job's item_timeout_s from now.
+ *
+ * @example
+ *   await Jobs.heartbeat(item.id, { worker_id: "agent-7", lease_s: 120 });
+ */
+export async function heartbeat(itemId: string, body: HeartbeatBody): Promise<ItemRecord> {
+  const tenantId = useTenant();
+  const now = clock().now();
+  const { rows } = await query<Held>(sql.heartbeat, [itemId, tenantId, body.worker_id, now, body.lease_s ?? null]);
+  const row = rows[0];
+  if (!row) throw await refusal(itemId, tenantId, body.worker_id, now);
+  return toRecord(row);
+}
+
+/**
+ * The worker finished the item: done with its result and charged the job's credits_per_item, in
+ * one transaction. 409 `jobs.lease_lost` when the worker no longer holds it (nothing written).
+ *
+ * @example
+ *   await Jobs.complete(item.id, { worker_id: "agent-7", result: { summary: "..." } });
+ */
+export async function complete(itemId: string, body: CompleteBody): Promise<ItemRecord> {
+  const tenantId = useTenant();
+  const now = clock().now();
+  const row = await withTx(async () => {
+    const { rows } = await query<Held>(sql.complete, [
+      itemId,
+      tenantId,
+      body.worker_id,
+      now,
+      JSON.stringify(body.result ?? null),
+    ]);
+    const r = rows[0];
+    if (!r) throw await refusal(itemId, tenantId, body.worker_id, now);
+    await Credits.charge(tenantId, r.job_id, r.id, r.credits_per_item);
+    return r;
+  });
+  jobMetrics.items.inc({ outcome: "done" });
+  await finaliseIfFinished(row.job_id);
+  return toRecord(row);
+}
+
+/**
+ * The worker could not process the item. Retryable, with attempts left and the job still running:
+ * back to pending (the error kept; a skill job's item gets a new queue message after commit).
+ * Otherwise failed and its credits released, in the same transaction.
+ *
+ * @example
+ *   await Jobs.fail(item.id, { worker_id: "agent-7", error: "upstream 503", retryable: true });
+ */
+export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> {
+  const tenantId = useTenant();
+  const now = clock().now();
+  const error = typeof body.error === "string" ? { message: body.error } : body.error;
+  const row = await withTx(async () => {
+    // Only a retry can reopen the item, and only a retry must not race a cancel (see lockItemJob).
+    if (body.retryable) await query(sql.lockItemJob, [itemId, tenantId]);
+    const { rows } = await query<Failed>(sql.fail, [
+      itemId,
+      tenantId,
+      body.worker_id,
+      now,
+      body.retryable,
+      JSON.stringify(error),
+    ]);
+    const r = rows[0];
+    if (!r) throw await refusal(itemId, tenantId, body.worker_id, now);
+    if (!r.retried) await Credits.release(tenantId, r.job_id, r.id, r.credits_per_item);
+    else if (r.task !== EXTERNAL_TASK) afterCommit(() => enqueueItems([{ id: r.id, job_id: r.job_id }]));
+    return r;
+  });
+  jobMetrics.items.inc({ outcome: row.retried ? "retried" : "failed" });
+  if (!row.retried) await finaliseIfFinished(row.job_id);
+  return toRecord(row);
+}
+
+/**
+ * Send one queue message per item and stamp `enqueued_at` on those SQS accepted. A failure is
+ * logged, not thrown: the rows are committed and the sweeper re-sends messages that look lost.
+ * Returns how many were sent.
+ */
+export async function enqueueItems(items: readonly { id: string; job_id: string }[]): Promise<number> {
+  if (items.length === 0) return 0;
+  try {
+    const bodies: ItemMessage[] = items.map((i) => ({ job_id: i.job_id, item_id: i.id }));
+    const { failed } = await sendMessages(ITEM_QUEUE, bodies);
+    const notSent = new Set(failed.map((f) => f.index));
+    if (failed.length) log.warn("item messages not sent; the sweeper re-sends them", { failed: failed.slice(0, 10) });
+    const sent = items.filter((_, i) => !notSent.has(i)).map((i) => i.id);
+    // Sent first, stamped after: a crash in between only means one more (harmless) message later.
+    if (sent.length) await query(sql.markEnqueued, [sent, clock().now()]);
+    return sent.length;
+  } catch (e) {
+    log.error("item messages not sent; the sweeper re-sends them", { count: items.length, err: e });
+    return 0;
+  }
+}
+
+/**
+ * After an item's commit: finalise its job when no item is pending or in flight any more. The
+ * last committer always sees every item finished (read committed, after its own commit); two
+ * racing callers are fine, finalisation settles once. The cheap check first keeps the job row's
+ * lock out of every completion. A failure is logged: the sweeper finalises the job later.
+ */
+export async function finaliseIfFinished(jobId: string): Promise<void> {
+  try {
+    const { rows } = await query<{ open: boolean }>(sql.hasOpenItems, [jobId]);
+    if (rows[0]?.open) return;
+    await finalise(jobId);
+  } catch (e) {
+    log.error("job finalisation failed; the sweeper tries again", { jobId, err: e });
+  }
+}

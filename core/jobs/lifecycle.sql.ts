@@ -1,0 +1,161 @@
+/**
+ * The SQL of a job's lifecycle: spawn, the read side (get, list, items), simulation's duration
+ * history, cancellation and finalisation. Rows come back in the API's wire shape (snake_case);
+ * amounts as float8 (they have at most 4 decimals), instants as UTC text with microseconds so a
+ * keyset cursor built from `created_at` finds its place exactly.
+ *
+ * Instants written are parameters decided by `clock()` in JS (tests move a ManualClock), except a
+ * job's `created_at`: the order of listings, to the microsecond.
+ */
+
+/** SQL: the timestamptz expression `expr` as wire text (`2026-11-22T10:00:00.123456Z`). */
+const iso = (expr: string) => `to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** A job row in wire shape, alias `j`, without its counts and credits. */
+const jobColumns = `j.id, j.tenant_id, j.task, j.status, j.parallelism, j.credits_per_item::float8 as credits_per_item,
+  j.max_attempts, j.item_timeout_s, j.items_total, j.metadata, j.created_by, ${iso("j.created_at")} as created_at,
+  ${iso("j.finished_at")} as finished_at, ${iso("j.settled_at")} as settled_at`;
+
+/** An item row in wire shape, alias `i`. */
+const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.claimed_by, ${iso("i.lease_until")} as lease_until,
+  i.result, i.error, ${iso("i.claimed_at")} as claimed_at, ${iso("i.finished_at")} as finished_at, i.duration_ms`;
+
+export const sql = {
+  /**
+   * $1 tenant, $2 task, $3 parallelism, $4 credits_per_item, $5 max_attempts, $6 item_timeout_s,
+   * $7 items, $8 metadata, $9 actor. `created_at` is the transaction's now(), to the microsecond:
+   * listings order by it, and jobs spawned within one millisecond still come out in order.
+   */
+  insertJob: `insert into jobs (tenant_id, task, parallelism, credits_per_item, max_attempts, item_timeout_s,
+      items_total, credits_reserved, metadata, created_by)
+    values ($1, $2, $3, CAST($4 AS numeric), $5, $6, $7, CAST($7 AS integer) * CAST($4 AS numeric),
+      CAST($8 AS jsonb), $9)
+    returning id, credits_reserved::float8 as credits_reserved`,
+
+  /**
+   * Every item of a job in one statement from one JSON array of inputs ($3): 10,000 rows, one
+   * round trip. `idx` is the position in the array.
+   */
+  insertItems: `insert into job_items (job_id, tenant_id, idx, input)
+    select $1, $2, (x.ord - 1)::integer, x.value
+    from jsonb_array_elements(CAST($3 AS jsonb)) with ordinality as x(value, ord)
+    returning id, idx`,
+
+  /** After the fan-out: every item of job $1 whose message SQS accepted (all but the idx in $2). */
+  markEnqueued: `update job_items set enqueued_at = $3
+    where job_id = $1 and not (idx = any(CAST($2 AS integer[])))`,
+
+  /** One job of tenant $2. */
+  getJob: `select ${jobColumns} from jobs j where j.id = $1 and j.tenant_id = $2`,
+
+  /**
+   * A page of tenant $1's jobs, newest first, after the keyset ($4 created_at, $5 id) when given;
+   * walks jobs_tenant_created_idx. $6 is the page size plus one.
+   */
+  listJobs: `select ${jobColumns} from jobs j
+    where j.tenant_id = $1
+      and (CAST($2 AS text) is null or j.status = $2)
+      and (CAST($3 AS text) is null or j.task = $3)
+      and (CAST($4 AS timestamptz) is null or (j.created_at, j.id) < (CAST($4 AS timestamptz), CAST($5 AS uuid)))
+    order by j.created_at desc, j.id desc
+    limit $6`,
+
+  /** Items by state of the jobs in $1: one grouped scan of job_items_job_status_idx. */
+  countItems: `select job_id, status, count(*)::integer as n from job_items
+    where job_id = any(CAST($1 AS uuid[])) group by job_id, status`,
+
+  /** A page of job $1's items (tenant $2) in order, after idx $4; $5 is the page size plus one. */
+  listItems: `select ${itemColumns} from job_items i
+    where i.job_id = $1 and i.tenant_id = $2
+      and (CAST($3 AS text) is null or i.status = $3)
+      and i.idx > $4
+    order by i.idx
+    limit $5`,
+
+  /**
+   * The median duration of the tenant's last 1000 done items of task $2 (job_items_done_idx,
+   * newest first), and how many there were.
+   */
+  durationHistory: `select percentile_cont(0.5) within group (order by d.duration_ms) as p50_ms,
+      count(*)::integer as n
+    from (
+      select i.duration_ms from job_items i join jobs j on j.id = i.job_id
+      where i.tenant_id = $1 and i.status = 'done' and j.task = $2 and i.duration_ms is not null
+      order by i.finished_at desc
+      limit 1000
+    ) d`,
+
+  /** The job row locked for cancellation or finalisation ($2: its tenant, null for the system). */
+  lockJob: `select j.id, j.tenant_id, j.status, j.credits_per_item::float8 as credits_per_item, j.created_at,
+      j.finished_at, j.settled_at
+    from jobs j where j.id = $1 and (CAST($2 AS uuid) is null or j.tenant_id = $2)
+    for update`,
+
+  getCancellation: `select job_id, 'cancelled' as status, completed_items, cancelled_items, in_flight_items,
+      credits_refunded::float8 as credits_refunded
+    from job_cancellations where job_id = $1`,
+
+  /** Pending items of job $1 cancelled at $2; how many. */
+  cancelPending: `with c as (
+      update job_items set status = 'cancelled', finished_at = $2
+      where job_id = $1 and status = 'pending'
+      returning 1
+    )
+    select count(*)::integer as n from c`,
+
+  /** Open and finished items of job $1 by state. */
+  itemTally: `select count(*) filter (where status = 'pending')::integer as pending,
+      count(*) filter (where status = 'claimed')::integer as claimed,
+      count(*) filter (where status = 'done')::integer as done,
+      count(*) filter (where status = 'failed')::integer as failed
+    from job_items where job_id = $1`,
+
+  /** $1 job, $2 finished_at (null while items are in flight). */
+  markCancelled: `update jobs set status = 'cancelled', finished_at = $2 where id = $1`,
+
+  /** $1 job, $2 tenant, $3 completed, $4 cancelled, $5 in flight, $6 credits_per_item, $7 reason, $8 actor, $9 now */
+  insertCancellation: `insert into job_cancellations (job_id, tenant_id, completed_items, cancelled_items,
+      in_flight_items, credits_refunded, reason, cancelled_by, created_at)
+    values ($1, $2, $3, $4, $5, CAST($4 AS integer) * CAST($6 AS numeric), $7, $8, $9)
+    returning job_id, 'cancelled' as status, completed_items, cancelled_items, in_flight_items,
+      credits_refunded::float8 as credits_refunded`,
+
+  /** $1 job, $2 status, $3 now: closed and settled. */
+  markSettled: `update jobs set status = $2, finished_at = coalesce(finished_at, $3), settled_at = $3 where id = $1`,
+
+  jobStatus: `select status from jobs where id = $1`,
+} as const;
+
+export interface JobRow {
+  id: string;
+  tenant_id: string;
+  task: string;
+  status: "running" | "completed" | "failed" | "cancelled";
+  parallelism: number;
+  credits_per_item: number;
+  max_attempts: number;
+  item_timeout_s: number;
+  items_total: number;
+  metadata: Record<string, unknown>;
+  created_by: string;
+  created_at: string;
+  finished_at: string | null;
+  settled_at: string | null;
+}
+
+export interface LockedJob {
+  id: string;
+  tenant_id: string;
+  status: JobRow["status"];
+  credits_per_item: number;
+  created_at: Date;
+  finished_at: Date | null;
+  settled_at: Date | null;
+}
+
+export interface ItemTally {
+  pending: number;
+  claimed: number;
+  done: number;
+  failed: number;
+}

@@ -1,0 +1,147 @@
+/**
+ * `spawn`: a job of N items in one transaction (job row, every item in one statement, the credits
+ * reserve, a status_history row), then, after commit, one SQS message per item of a skill task.
+ *
+ * The messages are only wake-up calls for rows that already exist: a send that fails after the
+ * commit loses nothing, the sweeper re-sends pending items whose message looks lost.
+ */
+import { useActor, useTenant } from "../context.ts";
+import { Credits } from "../credits/index.ts";
+import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
+import { clock } from "../platform/clock.ts";
+import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import { log } from "../platform/logger.ts";
+import { sendMessages } from "../platform/queue.ts";
+import { type SkillInfo, Skills } from "../skills/index.ts";
+import { actorName, StatusHistory } from "../status-history/index.ts";
+import { sql } from "./lifecycle.sql.ts";
+import { jobMetrics } from "./metrics.ts";
+import { get } from "./query.ts";
+import type { ItemMessage, JobRecord, JobSpawn } from "./schema.ts";
+
+/** The task of items that external agents claim over HTTP instead of a skill. */
+export const EXTERNAL_TASK = "external";
+/** A 400 lists at most this many bad item fields (a 10,000-item body could have 10,000). */
+const MAX_ISSUES = 20;
+
+/** The skill a task names, undefined for `external`; null when no skill has that name. */
+export function taskSkill(task: string): SkillInfo | undefined | null {
+  if (task === EXTERNAL_TASK) return undefined;
+  try {
+    return Skills.describe(task);
+  } catch (e) {
+    if (e instanceof AppError && e.code === "skills.not_found") return null;
+    throw e;
+  }
+}
+
+export const unknownTaskIssue = (task: string): FieldIssue => ({
+  field: "body.task",
+  message: `no skill is named ${JSON.stringify(task)}; a task is a skill's name or "${EXTERNAL_TASK}"`,
+});
+
+/**
+ * Every item's input checked against the skill's input schema up front, so a job never starts
+ * with items that can only fail. Throws one ValidationError naming `body.items.<n>.input.<field>`
+ * (at most MAX_ISSUES of them, and how many items were refused).
+ */
+export function validateItems(task: string, items: readonly { input?: unknown }[]): void {
+  const issues: FieldIssue[] = [];
+  let bad = 0;
+  items.forEach((item, n) => {
+    try {
+      Skills.validateArgs(task, item.input, `body.items.${n}.input`);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      bad++;
+      const fields = (e.details as { fields?: FieldIssue[] } | undefined)?.fields ?? [];
+      for (const f of fields) if (issues.length < MAX_ISSUES) issues.push(f);
+    }
+  });
+  if (bad === 0) return;
+  const more =
+    bad > 1 ? ` (${bad} items refused${issues.length >= MAX_ISSUES ? `, first ${MAX_ISSUES} issues listed` : ""})` : "";
+  throw new ValidationError(
+    `Invalid input for ${task}: ${[...new Set(issues.map((i) => i.field))].join(", ")}${more}`,
+    issues,
+    "jobs.invalid_item_input",
+  );
+}
+
+/**
+ * Spawn a job for the context's tenant.
+ *
+ * @example
+ *   const job = await Jobs.spawn({ task: "kv_store", items: [{ input: { op: "incr", key: "n" } }],
+ *     parallelism: 10, credits_per_item: 1, max_attempts: 3, item_timeout_s: 60 });
+ */
+export async function spawn(body: JobSpawn): Promise<JobRecord> {
+  const stop = jobMetrics.spawnSeconds.startTimer();
+  try {
+    const tenantId = useTenant();
+    const skill = taskSkill(body.task);
+    if (skill === null) throw new ValidationError("Unknown task", [unknownTaskIssue(body.task)], "jobs.unknown_task");
+    if (skill) validateItems(body.task, body.items);
+    const jobId = await withTx(async () => {
+      const { rows } = await query<{ id: string; credits_reserved: number }>(sql.insertJob, [
+        tenantId,
+        body.task,
+        body.parallelism,
+        body.credits_per_item,
+        body.max_attempts,
+        body.item_timeout_s,
+        body.items.length,
+        JSON.stringify(body.metadata ?? {}),
+        actorName(useActor()),
+      ]);
+      const job = rows[0] as { id: string; credits_reserved: number };
+      const items = await query<{ id: string; idx: number }>(sql.insertItems, [
+        job.id,
+        tenantId,
+        JSON.stringify(body.items.map((i) => i.input ?? null)),
+      ]);
+      // A free job (credits_per_item 0) holds nothing: no reserve row of 0.
+      if (job.credits_reserved > 0) await Credits.reserve(tenantId, job.id, job.credits_reserved);
+      await StatusHistory.record({
+        entity_type: "job",
+        entity_id: job.id,
+        old_status: null,
+        new_status: "running",
+        metadata: { task: body.task, items: body.items.length },
+      });
+      if (skill) {
+        const ordered = items.rows.sort((a, b) => a.idx - b.idx);
+        afterCommit(() => fanOut(job.id, ordered));
+      }
+      return job.id;
+    });
+    return await get(jobId);
+  } finally {
+    stop();
+  }
+}
+
+/**
+ * One message per item, in idx order (so a failure's index is the item's idx); the items SQS
+ * accepted get `enqueued_at`. A failure is logged, not thrown: the job is committed and the
+ * sweeper re-sends what has no `enqueued_at`.
+ */
+async function fanOut(jobId: string, items: readonly { id: string; idx: number }[]): Promise<void> {
+  const bodies: ItemMessage[] = items.map((i) => ({ job_id: jobId, item_id: i.id }));
+  let failedIdx: number[];
+  try {
+    const r = await sendMessages("JobItems", bodies);
+    failedIdx = r.failed.map((f) => f.index);
+    if (failedIdx.length)
+      log.warn("job items not enqueued; the sweeper re-sends them", {
+        jobId,
+        failed: failedIdx.length,
+        first: r.failed[0],
+      });
+  } catch (e) {
+    log.error("job fan-out failed; the sweeper re-sends its items", { jobId, err: e });
+    return;
+  }
+  if (failedIdx.length === items.length) return;
+  await query(sql.markEnqueued, [jobId, failedIdx, clock().now()]);
+}

@@ -1,0 +1,140 @@
+/**
+ * The jobs' sweeper (the JobSweep cron, every minute), so nothing is lost when a worker dies or
+ * a send fails after commit:
+ *   1. claims whose lease ended go back to pending (attempts left, job running; a skill job's
+ *      item gets a new message) or fail, their credits released in the same transaction;
+ *   2. pending items of running skill jobs whose message looks lost are sent again;
+ *   3. unsettled jobs with no item pending or in flight are finalised.
+ * Runs as the system (no tenant): every statement names its rows by id.
+ */
+import { Credits } from "../credits/index.ts";
+import { clock } from "../platform/clock.ts";
+import { query, withTx } from "../platform/db/index.ts";
+import { log } from "../platform/logger.ts";
+import { finalise } from "./finalise.ts";
+import { enqueueItems } from "./items.ts";
+import { jobMetrics } from "./metrics.ts";
+import { EXTERNAL_TASK } from "./spawn.ts";
+import { sql } from "./work.sql.ts";
+
+/** Items per transaction of step 1 and per send of step 2. */
+const BATCH = 200;
+/** Batches per step and run at most, so one run stays well inside the cron's 60 s. */
+const MAX_BATCHES = 10;
+/**
+ * A message is presumed lost once sent longer ago than twice the item timeout and at least this
+ * long: more than the JobItems queue's visibility timeout (150 s), so a message SQS is about to
+ * redeliver is not doubled.
+ */
+const RESEND_MIN_S = 300;
+/** An item never sent is left alone this long after its job's spawn (whose fan-out may still run). */
+const UNSENT_GRACE_S = 60;
+/** Jobs finalised per run at most. */
+const FINALISE_LIMIT = 500;
+
+export interface SweepResult {
+  leasesExpired: number;
+  resent: number;
+  finalised: number;
+}
+
+interface DueItem {
+  id: string;
+  job_id: string;
+  tenant_id: string;
+  attempt: number;
+}
+
+interface SharedJob {
+  id: string;
+  status: string;
+  task: string;
+  max_attempts: number;
+  credits_per_item: number;
+}
+
+/**
+ * One run of the sweeper; how many leases expired, messages were re-sent and jobs finalised.
+ *
+ * @example
+ *   const { leasesExpired, resent, finalised } = await Jobs.sweep();
+ */
+export async function sweep(): Promise<SweepResult> {
+  const result: SweepResult = { leasesExpired: 0, resent: 0, finalised: 0 };
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const { expired, full } = await expireBatch();
+    result.leasesExpired += expired;
+    if (!full) break;
+  }
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const { sent, full } = await resendBatch();
+    result.resent += sent;
+    if (!full || sent === 0) break;
+  }
+  result.finalised = await finaliseFinished();
+  return result;
+}
+
+/** Step 1 on up to BATCH expired claims, in one transaction; their messages after commit. */
+async function expireBatch(): Promise<{ expired: number; full: boolean }> {
+  const now = clock().now();
+  const { due, requeued, failed } = await withTx(async () => {
+    const { rows: due } = await query<DueItem>(sql.expiredLeases, [now, BATCH]);
+    if (due.length === 0) return { due, requeued: [], failed: 0 };
+    // The jobs FOR SHARE: a concurrent cancel either committed (the job reads cancelled, so its
+    // items fail here) or waits and then cancels what this puts back to pending.
+    const jobIds = [...new Set(due.map((d) => d.job_id))];
+    const { rows: jobRows } = await query<SharedJob>(sql.lockJobs, [jobIds]);
+    const jobs = new Map(jobRows.map((j) => [j.id, j]));
+    const retry = (d: DueItem) => {
+      const j = jobs.get(d.job_id);
+      return j?.status === "running" && d.attempt < j.max_attempts;
+    };
+    const error = JSON.stringify({ code: "jobs.lease_expired", message: "The lease ended before the item finished" });
+    const back = due.filter(retry);
+    if (back.length) await query(sql.requeue, [back.map((d) => d.id), error]);
+    const requeued = back
+      .filter((d) => jobs.get(d.job_id)?.task !== EXTERNAL_TASK)
+      .map((d) => ({ id: d.id, job_id: d.job_id }));
+    const failing = due.filter((d) => !retry(d));
+    if (failing.length) await query(sql.expireFailed, [failing.map((d) => d.id), error, now]);
+    for (const d of failing)
+      await Credits.release(d.tenant_id, d.job_id, d.id, jobs.get(d.job_id)?.credits_per_item ?? 0);
+    return { due, requeued, failed: failing.length };
+  });
+  if (due.length) {
+    jobMetrics.items.inc({ outcome: "lease_expired" }, due.length);
+    if (failed) jobMetrics.items.inc({ outcome: "failed" }, failed);
+    log.info("job item leases expired", { expired: due.length, failed });
+  }
+  await enqueueItems(requeued);
+  return { expired: due.length, full: due.length === BATCH };
+}
+
+/** Step 2 on up to BATCH items whose message looks lost. */
+async function resendBatch(): Promise<{ sent: number; full: boolean }> {
+  const { rows } = await query<{ id: string; job_id: string }>(sql.staleMessages, [
+    clock().now(),
+    RESEND_MIN_S,
+    UNSENT_GRACE_S,
+    BATCH,
+  ]);
+  if (rows.length === 0) return { sent: 0, full: false };
+  const sent = await enqueueItems(rows);
+  log.info("re-sent job item messages that looked lost", { found: rows.length, sent });
+  return { sent, full: rows.length === BATCH };
+}
+
+/** Step 3: each unsettled job with nothing open is finalised; one failing does not stop the rest. */
+async function finaliseFinished(): Promise<number> {
+  const { rows } = await query<{ id: string }>(sql.finalisable, [FINALISE_LIMIT]);
+  let n = 0;
+  for (const r of rows) {
+    try {
+      if (await finalise(r.id)) n++;
+    } catch (e) {
+      log.error("job finalisation failed; next run tries again", { jobId: r.id, err: e });
+    }
+  }
+  return n;
+}

@@ -1,0 +1,172 @@
+/**
+ * The SQL of working on items: claims (external agents by job, the SQS worker by item ids),
+ * heartbeat, complete, fail and the sweeper's statements.
+ *
+ * Every instant is a parameter decided by `clock()` in JS, never Postgres' `now()`, so leases and
+ * the sweeper follow the clock a test sets. Item changes never touch the `jobs` row: a busy job
+ * would queue every worker on it. Rows come back in the API's shape (ItemRecord's columns).
+ */
+
+/** SQL: the timestamptz expression `expr` as wire text (`2026-11-22T10:00:00.123456Z`), as lifecycle.sql.ts writes it. */
+const iso = (expr: string) => `to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** An ItemRecord in wire shape (alias `i`). */
+export const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.claimed_by,
+  ${iso("i.lease_until")} as lease_until, i.result, i.error, ${iso("i.claimed_at")} as claimed_at,
+  ${iso("i.finished_at")} as finished_at, i.duration_ms`;
+
+/** Milliseconds from the claim to `$now` (the parameter named), never negative. */
+const durationMs = (now: string) =>
+  `CAST(greatest(0, round(extract(epoch from (CAST(${now} AS timestamptz) - i.claimed_at)) * 1000)) AS integer)`;
+
+/** The worker holds the item: its claim, not expired. `$1` item, `$2` tenant, `$3` worker, `$4` now. */
+const holds = `i.id = $1 and i.tenant_id = $2 and i.status = 'claimed' and i.claimed_by = $3 and i.lease_until > $4`;
+
+export const sql = {
+  /**
+   * Tenant-scoped (another tenant's job is not found), with its items in flight now
+   * (job_items_job_status_idx): one round trip before the claim.
+   */
+  jobForClaim: `select j.id, j.status, j.task, j.parallelism, j.item_timeout_s,
+      (select count(*) from job_items c where c.job_id = j.id and c.status = 'claimed') as in_flight
+    from jobs j where j.id = $1 and j.tenant_id = $2`,
+
+  /**
+   * Up to `$3` pending items of job `$1` (tenant `$2`), in order, each locked and skipped if another claim
+   * holds it (job_items_pending_idx): concurrent claimers never wait on or share an item.
+   * `$4` worker, `$5` now, `$6` lease end.
+   */
+  claimPending: `with c as (
+      select id from job_items
+      where job_id = $1 and tenant_id = $2 and status = 'pending'
+      order by idx
+      limit $3
+      for update skip locked
+    )
+    update job_items i set status = 'claimed', claimed_by = $4, lease_until = $6, attempt = i.attempt + 1,
+      claimed_at = $5
+    from c where i.id = c.id
+    returning i.id, i.idx, i.input, i.attempt, ${iso("i.lease_until")} as lease_until`,
+
+  /**
+   * The SQS worker's claim of a batch: `$1` item ids, `$2` job ids, `$3` worker ids (one per
+   * message), `$4` now. An item is claimable when pending in a running job, or still claimed by
+   * this very worker (the same message redelivered after its bookkeeping failed). The lease is
+   * the job's item_timeout_s. Rows another claim has locked are skipped, never waited for.
+   */
+  claimByIds: `with m as (
+      select * from unnest(CAST($1 AS uuid[]), CAST($2 AS uuid[]), CAST($3 AS text[])) as m(item_id, job_id, worker)
+    ), c as (
+      select i.id, m.worker, i.status = 'pending' as fresh from job_items i
+      join m on m.item_id = i.id and m.job_id = i.job_id
+      join jobs j on j.id = i.job_id
+      where j.status = 'running'
+        and (i.status = 'pending' or (i.status = 'claimed' and i.claimed_by = m.worker))
+      order by i.id
+      for update of i skip locked
+    )
+    update job_items i set status = 'claimed', claimed_by = c.worker,
+      lease_until = CAST($4 AS timestamptz) + make_interval(secs => j.item_timeout_s),
+      attempt = case when c.fresh then i.attempt + 1 else i.attempt end,
+      claimed_at = case when c.fresh then CAST($4 AS timestamptz) else i.claimed_at end
+    from c, jobs j
+    where i.id = c.id and j.id = i.job_id
+    returning i.id, i.job_id, i.tenant_id, i.idx, i.input, i.claimed_by, j.task, j.item_timeout_s`,
+
+  /** Extend the lease the worker holds by `$5` seconds, or by the job's item_timeout_s. */
+  heartbeat: `update job_items i
+      set lease_until = CAST($4 AS timestamptz) + make_interval(secs => coalesce(CAST($5 AS integer), j.item_timeout_s))
+    from jobs j
+    where ${holds} and j.id = i.job_id
+    returning ${itemColumns}`,
+
+  /** Done, with its result; `claimed_by` stays (who did it), the lease ends. */
+  complete: `update job_items i set status = 'done', result = CAST($5 AS jsonb), lease_until = null,
+      finished_at = $4, duration_ms = ${durationMs("$4")}
+    from jobs j
+    where ${holds} and j.id = i.job_id
+    returning ${itemColumns}, i.tenant_id, j.credits_per_item::float8 as credits_per_item`,
+
+  /**
+   * Lock the item's job FOR SHARE before a failure may send the item back to pending: a cancel
+   * (FOR UPDATE of the job, then pending items cancelled) either ran before, and the job reads
+   * cancelled, or waits for this transaction and then cancels the item it finds pending.
+   * Shared locks do not wait on each other, so failing workers of one job do not queue.
+   */
+  lockItemJob: `select j.status from jobs j join job_items i on i.job_id = j.id
+    where i.id = $1 and i.tenant_id = $2 for share of j`,
+
+  /**
+   * A failure the worker reports: back to pending (retryable, attempts left, job running) or
+   * failed. `$5` retryable, `$6` error. Returns `retried`, the job's task and item cost.
+   */
+  fail: `with t as (
+      select i.id, (CAST($5 AS boolean) and i.attempt < j.max_attempts and j.status = 'running') as retried,
+        j.task, j.credits_per_item::float8 as credits_per_item
+      from job_items i join jobs j on j.id = i.job_id
+      where ${holds}
+      for update of i
+    )
+    update job_items i set
+      status = case when t.retried then 'pending' else 'failed' end,
+      claimed_by = case when t.retried then null else i.claimed_by end,
+      lease_until = null,
+      error = CAST($6 AS jsonb),
+      finished_at = case when t.retried then null else CAST($4 AS timestamptz) end,
+      duration_ms = case when t.retried then null else ${durationMs("$4")} end
+    from t where i.id = t.id
+    returning ${itemColumns}, i.tenant_id, t.retried, t.task, t.credits_per_item`,
+
+  /** Why a worker does not hold an item (tenant-scoped: another tenant's item is not found). */
+  itemState: `select status, claimed_by, lease_until from job_items where id = $1 and tenant_id = $2`,
+
+  /** The queue message was sent (`$1` item ids, `$2` now). */
+  markEnqueued: `update job_items set enqueued_at = $2 where id = any(CAST($1 AS uuid[])) and status = 'pending'`,
+
+  /** Does the job still have items pending or in flight? (job_items_job_status_idx) */
+  hasOpenItems: `select exists (select 1 from job_items where job_id = $1 and status in ('pending', 'claimed')) as open`,
+
+  // --- the sweeper ---
+
+  /** Claims whose lease ended before `$1`, oldest first, locked (skipping those a worker is finishing). */
+  expiredLeases: `select id, job_id, tenant_id, attempt from job_items
+    where status = 'claimed' and lease_until < $1
+    order by lease_until
+    limit $2
+    for update skip locked`,
+
+  /** The jobs of expired items, locked FOR SHARE (see lockItemJob), in id order. */
+  lockJobs: `select id, status, task, max_attempts, credits_per_item::float8 as credits_per_item from jobs
+    where id = any(CAST($1 AS uuid[])) order by id for share`,
+
+  /** Back to pending after a lost lease: the claim's worker is forgotten, its attempt counted. */
+  requeue: `update job_items set status = 'pending', claimed_by = null, lease_until = null, error = CAST($2 AS jsonb)
+    where id = any(CAST($1 AS uuid[])) and status = 'claimed'
+    returning id, job_id`,
+
+  /** Failed after a lost lease with no attempt left (or the job no longer running). */
+  expireFailed: `update job_items i set status = 'failed', lease_until = null, error = CAST($2 AS jsonb),
+      finished_at = $3, duration_ms = ${durationMs("$3")}
+    where i.id = any(CAST($1 AS uuid[])) and i.status = 'claimed'
+    returning i.id, i.job_id, i.tenant_id`,
+
+  /**
+   * Pending items of running skill jobs whose message looks lost: sent longer ago than twice the
+   * item timeout (at least `$2` seconds), or never sent although the job is older than `$3`
+   * seconds (its spawn's send failed after commit). Driven by the unsettled jobs, then each
+   * job's pending items (job_items_pending_idx).
+   */
+  staleMessages: `select i.id, i.job_id from jobs j
+    join job_items i on i.job_id = j.id and i.status = 'pending'
+    where j.settled_at is null and j.status = 'running' and j.task <> 'external'
+      and (i.enqueued_at < CAST($1 AS timestamptz) - make_interval(secs => greatest(2 * j.item_timeout_s, $2))
+        or (i.enqueued_at is null and j.created_at < CAST($1 AS timestamptz) - make_interval(secs => $3)))
+    limit $4`,
+
+  /** Unsettled jobs with no item pending or in flight: finalisation is due. */
+  finalisable: `select j.id from jobs j
+    where j.settled_at is null
+      and not exists (select 1 from job_items i where i.job_id = j.id and i.status in ('pending', 'claimed'))
+    order by j.created_at
+    limit $1`,
+};

@@ -1,0 +1,364 @@
+/**
+ * The work routes and the JobItems worker as Lambda would call them: claim, heartbeat, complete
+ * and fail over HTTP, and the SQS handler over real queue messages running real skills (kv_store
+ * on Redis). Redelivery charges once and runs the skill once; a send lost after commit is
+ * recovered by the sweeper; the credits invariants are checked after every scenario.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { config } from "../../core/config.ts";
+import { withContext } from "../../core/context.ts";
+import type { JobSpawn } from "../../core/jobs/index.ts";
+import { query } from "../../core/platform/db/index.ts";
+import { renderMetrics } from "../../core/platform/metrics/index.ts";
+import { Skills } from "../../core/skills/index.ts";
+import { handler as sweepHandler } from "../../functions/cron/job-sweep.ts";
+import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
+import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
+import { assertCreditInvariants, grantCredits } from "../factories/credits.ts";
+import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { withConfig } from "../setup/config-override.ts";
+
+type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
+type Message = { job_id: string; item_id: string };
+
+const checked: string[] = [];
+afterEach(async () => {
+  for (const t of checked.splice(0)) await assertCreditInvariants(t);
+});
+
+async function tenant(credits = 100): Promise<Tenant> {
+  const t = await makeTenantWithKeys();
+  await grantCredits(t.tenant.id, credits);
+  checked.push(t.tenant.id);
+  return t;
+}
+
+const tag = () => randomBytes(4).toString("hex");
+
+async function spawn(t: Tenant, body: Partial<JobSpawn> & { items: { input: unknown }[] }): Promise<string> {
+  const res = await invoke("POST", "/api/v1/jobs", { key: t.keys.agent.key, body: { task: "external", ...body } });
+  expect(res.status, res.text).toBe(201);
+  return res.body.id;
+}
+
+const post = (t: Tenant, path: string, body: unknown) => invoke("POST", path, { key: t.keys.agent.key, body });
+
+/** What the queue holds now (read and deleted), by a client of the test's own. */
+async function drain(want = 0): Promise<Message[]> {
+  const sqs = new SQSClient({
+    endpoint: config().sqs.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+  });
+  const url = config().sqs.queueUrls.JobItems;
+  const out: Message[] = [];
+  try {
+    for (let empty = 0; empty < 2 && (out.length < want || empty === 0); ) {
+      const r = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      const msgs = r.Messages ?? [];
+      if (msgs.length === 0) {
+        empty++;
+        continue;
+      }
+      out.push(...msgs.map((m) => JSON.parse(m.Body ?? "null") as Message));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: url,
+          Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+    return out;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+/** The worker over `messages`, ten per batch as routes.ts configures it; the records to retry. */
+async function work(messages: readonly Message[], overrides = {}): Promise<string[]> {
+  const failures: string[] = [];
+  for (let i = 0; i < messages.length; i += 10) {
+    const r = await itemsHandler(sqsEvent(messages.slice(i, i + 10), overrides), lambdaContext());
+    failures.push(...r.batchItemFailures.map((f) => f.itemIdentifier));
+  }
+  return failures;
+}
+
+/** A kv_store counter of the tenant, read the way a skill reads it. */
+const counter = (t: Tenant, key: string) =>
+  withContext(
+    { requestId: randomUUID(), correlationId: "read", actor: { type: "system", name: "test", tenantId: t.tenant.id } },
+    async () => ((await Skills.execute("kv_store", { op: "get", key })).result as { value?: unknown }).value,
+  );
+
+async function ledgerOf(jobId: string) {
+  const { rows } = await query<{ kind: string; n: number; amount: number }>(
+    "select kind, count(*)::int as n, sum(amount)::float8 as amount from credit_ledger where job_id = $1 group by kind",
+    [jobId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.kind, { n: r.n, amount: r.amount }]));
+}
+
+/** A sample of the merged metrics (what GET /metrics shows), 0 when absent. */
+async function sample(line: string): Promise<number> {
+  const { body } = await renderMetrics();
+  const found = body.split("\n").find((l) => l.startsWith(`${line} `));
+  return found ? Number(found.slice(line.length + 1)) : 0;
+}
+
+const job = async (t: Tenant, id: string) =>
+  (await invoke("GET", `/api/v1/jobs/${id}`, { key: t.keys.viewer.key })).body;
+
+beforeAll(async () => {
+  await drain();
+});
+
+describe("HTTP: claim, heartbeat, complete, fail", () => {
+  it("an agent claims, heartbeats, completes and fails items; a late or foreign call is refused", async () => {
+    const t = await tenant();
+    const id = await spawn(t, { items: [{ input: { url: "a" } }, { input: { url: "b" } }], max_attempts: 2 });
+    const claimed = await post(t, `/api/v1/jobs/${id}/claim`, { worker_id: "agent-1", max_items: 5, lease_s: 30 });
+    expect(claimed.status).toBe(200);
+    expect(claimed.body.items.map((i: { input: unknown }) => i.input)).toEqual([{ url: "a" }, { url: "b" }]);
+    const [a, b] = claimed.body.items as { id: string; lease_until: string }[];
+    if (!a || !b) throw new Error("two items expected");
+
+    const beat = await post(t, `/api/v1/items/${a.id}/heartbeat`, { worker_id: "agent-1", lease_s: 600 });
+    expect(beat.status).toBe(200);
+    expect(Date.parse(beat.body.lease_until)).toBeGreaterThan(Date.parse(a.lease_until));
+    expect((await post(t, `/api/v1/items/${a.id}/heartbeat`, { worker_id: "agent-2" })).body.error.code).toBe(
+      "jobs.lease_lost",
+    );
+
+    const done = await post(t, `/api/v1/items/${a.id}/complete`, { worker_id: "agent-1", result: { words: 3 } });
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ id: a.id, status: "done", result: { words: 3 }, attempt: 1, lease_until: null });
+    const again = await post(t, `/api/v1/items/${a.id}/complete`, { worker_id: "agent-1", result: { words: 4 } });
+    expect([again.status, again.body.error.code]).toEqual([409, "jobs.lease_lost"]);
+
+    const retried = await post(t, `/api/v1/items/${b.id}/fail`, { worker_id: "agent-1", error: { reason: "timeout" } });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ status: "pending", error: { reason: "timeout" }, claimed_by: null });
+    await post(t, `/api/v1/jobs/${id}/claim`, { worker_id: "agent-2" });
+    const failed = await post(t, `/api/v1/items/${b.id}/fail`, {
+      worker_id: "agent-2",
+      error: "gave up",
+      retryable: false,
+    });
+    expect(failed.body).toMatchObject({ status: "failed", attempt: 2, error: { message: "gave up" } });
+
+    expect(await job(t, id)).toMatchObject({
+      status: "failed",
+      counts: { done: 1, failed: 1 },
+      credits: { reserved: 2, charged: 1, released: 1 },
+    });
+    const closed = await post(t, `/api/v1/jobs/${id}/claim`, { worker_id: "agent-1" });
+    expect([closed.status, closed.body.error.code]).toEqual([409, "jobs.not_running"]);
+  });
+
+  it("refuses bad bodies (400), unknown items (404) and keys below agent (403)", async () => {
+    const t = await tenant();
+    const id = await spawn(t, { items: [{ input: 1 }] });
+    const bad = await post(t, `/api/v1/jobs/${id}/claim`, { worker_id: "", max_items: 0, extra: true });
+    expect(bad.status).toBe(400);
+    const fields = bad.body.error.details.fields.map((f: { field: string }) => f.field);
+    expect(fields).toEqual(expect.arrayContaining(["body.max_items", "body.worker_id"]));
+    const unknown = await post(t, `/api/v1/items/${randomUUID()}/complete`, { worker_id: "w" });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, "jobs.item_not_found"]);
+    const viewer = await invoke("POST", `/api/v1/jobs/${id}/claim`, {
+      key: t.keys.viewer.key,
+      body: { worker_id: "w" },
+    });
+    expect(viewer.status).toBe(403);
+    expect((await post(t, `/api/v1/jobs/${id}/cancel`, {})).status).toBe(200);
+  });
+});
+
+describe("the JobItems worker", () => {
+  it("runs every item's skill once, charges each once and completes the job", async () => {
+    const t = await tenant();
+    const key = `n-${tag()}`;
+    const id = await spawn(t, {
+      task: "kv_store",
+      items: Array.from({ length: 25 }, () => ({ input: { op: "incr", key } })),
+      credits_per_item: 2,
+    });
+    const messages = await drain(25);
+    expect(messages).toHaveLength(25);
+    const claims = await sample('aos_job_claim_seconds_count{via="sqs"}');
+    const done = await sample('aos_job_items_total{outcome="done"}');
+    expect(await work(messages)).toEqual([]);
+    // One claim statement per batch of 10 records (3 batches), not one per record.
+    expect(await sample('aos_job_claim_seconds_count{via="sqs"}')).toBe(claims + 3);
+    expect(await sample('aos_job_items_total{outcome="done"}')).toBe(done + 25);
+    expect(await counter(t, key)).toBe(25);
+    expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 50 }, charge: { n: 25, amount: 50 } });
+    expect(await job(t, id)).toMatchObject({
+      status: "completed",
+      counts: { done: 25 },
+      settled_at: expect.any(String),
+    });
+    const { rows } = await query<{ claimed_by: string; result: unknown }>(
+      "select claimed_by, result from job_items where job_id = $1 order by idx limit 1",
+      [id],
+    );
+    expect(rows[0]?.claimed_by).toMatch(/^sqs:/);
+    expect(rows[0]?.result).toMatchObject({ op: "incr" });
+  });
+
+  it("a duplicate delivery (again, at once, or in the same batch) runs the skill once and charges once", async () => {
+    const t = await tenant();
+    const key = `dup-${tag()}`;
+    const id = await spawn(t, { task: "kv_store", items: [{ input: { op: "incr", key } }] });
+    const [message] = await drain(1);
+    if (!message) throw new Error("no message sent");
+    const [first, second] = await Promise.all([
+      itemsHandler(sqsEvent([message, message]), lambdaContext()),
+      itemsHandler(sqsEvent([message]), lambdaContext()),
+    ]);
+    expect([first.batchItemFailures, second.batchItemFailures]).toEqual([[], []]);
+    expect(await work([message])).toEqual([]);
+    expect(await counter(t, key)).toBe(1);
+    expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 1 }, charge: { n: 1, amount: 1 } });
+  });
+
+  it("acknowledges messages of a cancelled job without running anything", async () => {
+    const t = await tenant();
+    const key = `cancelled-${tag()}`;
+    const id = await spawn(t, {
+      task: "kv_store",
+      items: [{ input: { op: "incr", key } }, { input: { op: "incr", key } }],
+    });
+    const messages = await drain(2);
+    expect((await post(t, `/api/v1/jobs/${id}/cancel`, {})).body).toMatchObject({ cancelled_items: 2 });
+    expect(await work(messages)).toEqual([]);
+    expect(await counter(t, key)).toBeNull();
+    expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 2 }, refund: { n: 1, amount: 2 } });
+  });
+
+  it("a message redelivered after the worker died mid-item replays the skill's result instead of running it again", async () => {
+    const t = await tenant();
+    const key = `crash-${tag()}`;
+    const id = await spawn(t, { task: "kv_store", items: [{ input: { op: "incr", key } }] });
+    const [message] = await drain(1);
+    if (!message) throw new Error("no message sent");
+    // The dead worker's state: the item claimed by its message, the skill's side effect done.
+    const messageId = randomUUID();
+    await query(
+      `update job_items set status = 'claimed', claimed_by = $2, attempt = 1, claimed_at = now(),
+         lease_until = now() + interval '1 minute' where id = $1`,
+      [message.item_id, `sqs:${messageId}`],
+    );
+    await withContext(
+      { requestId: "dead", correlationId: "dead", actor: { type: "system", name: "job-items", tenantId: t.tenant.id } },
+      () => Skills.execute("kv_store", { op: "incr", key }, { idempotencyKey: `job-item:${message.item_id}` }),
+    );
+    // Another message of the item finds it held (a live lease elsewhere): acknowledged, nothing run.
+    expect(await work([message])).toEqual([]);
+    expect((await job(t, id)).counts.claimed).toBe(1);
+    // SQS redelivers the dead worker's own message: it takes the item up again.
+    expect(await work([message], { messageId })).toEqual([]);
+    expect(await counter(t, key)).toBe(1);
+    expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 1 }, charge: { n: 1, amount: 1 } });
+    expect((await job(t, id)).status).toBe("completed");
+  });
+
+  it("a retryable failure goes back to pending with a new message, then succeeds; a final one fails and releases", async () => {
+    const t = await tenant();
+    const key = `retry-${tag()}`;
+    const text = `text-${tag()}`;
+    await withContext(
+      { requestId: "s", correlationId: "s", actor: { type: "system", name: "test", tenantId: t.tenant.id } },
+      () => Skills.execute("kv_store", { op: "set", key: text, value: "not a number" }),
+    );
+    const id = await spawn(t, {
+      task: "kv_store",
+      items: [{ input: { op: "incr", key } }, { input: { op: "incr", key: text } }],
+      max_attempts: 3,
+    });
+    const messages = await drain(2);
+    // Redis down: kv_store answers 503 (retryable).
+    await withConfig({ REDIS_URL: "redis://127.0.0.1:1" }, async () => {
+      expect(await work(messages.slice(0, 2))).toEqual([]);
+    });
+    const { rows } = await query<{ idx: number; status: string; attempt: number; error: { code: string } }>(
+      "select idx, status, attempt, error from job_items where job_id = $1 order by idx",
+      [id],
+    );
+    expect(rows.map((r) => [r.status, r.attempt, r.error.code])).toEqual([
+      ["pending", 1, "skills.kv_unavailable"],
+      ["pending", 1, "skills.kv_unavailable"],
+    ]);
+    const resent = await drain(2);
+    expect(resent.map((m) => m.item_id).sort()).toEqual(messages.map((m) => m.item_id).sort());
+    // Redis back: the counter item succeeds; the other's incr of a text is final (400), so it fails.
+    expect(await work(resent)).toEqual([]);
+    expect(await counter(t, key)).toBe(1);
+    const after = await job(t, id);
+    expect(after).toMatchObject({
+      status: "failed",
+      counts: { done: 1, failed: 1 },
+      credits: { charged: 1, released: 1 },
+    });
+  });
+
+  it("max_attempts exhausted: the item fails and its credits are released", async () => {
+    const t = await tenant();
+    const id = await spawn(t, {
+      task: "kv_store",
+      items: [{ input: { op: "incr", key: `x-${tag()}` } }],
+      max_attempts: 1,
+    });
+    const messages = await drain(1);
+    await withConfig({ REDIS_URL: "redis://127.0.0.1:1" }, async () => {
+      expect(await work(messages)).toEqual([]);
+    });
+    expect(await drain()).toEqual([]); // no retry sent
+    expect(await job(t, id)).toMatchObject({ status: "failed", counts: { failed: 1 }, credits: { released: 1 } });
+  });
+
+  it("reports every record for retry when its bookkeeping cannot be done (database down)", async () => {
+    const t = await tenant();
+    const id = await spawn(t, { task: "kv_store", items: [{ input: { op: "get", key: "k" } }] });
+    const messages = await drain(1);
+    const dead = config().databaseUrl.replace(/:\d+\//, ":1/");
+    const failures = await withConfig({ DATABASE_URL: dead }, async () => {
+      const r = await itemsHandler(sqsEvent(messages), lambdaContext());
+      return r.batchItemFailures;
+    });
+    expect(failures).toHaveLength(1);
+    expect(await work(messages)).toEqual([]);
+    expect((await job(t, id)).status).toBe("completed");
+  });
+
+  it("a send lost after commit: items stay unsent, the sweeper re-sends them, the worker completes the job", async () => {
+    const t = await tenant();
+    const key = `lost-${tag()}`;
+    const urls = { ...config().sqs.queueUrls, JobItems: "http://127.0.0.1:1/000000000000/dead" };
+    const id = await withConfig({ QUEUE_URLS: JSON.stringify(urls) }, () =>
+      spawn(t, { task: "kv_store", items: Array.from({ length: 12 }, () => ({ input: { op: "incr", key } })) }),
+    );
+    const { rows } = await query<{ n: number }>(
+      "select count(*)::int as n from job_items where job_id = $1 and status = 'pending' and enqueued_at is null",
+      [id],
+    );
+    expect(rows[0]?.n).toBe(12);
+    expect(await drain()).toEqual([]);
+    // A fresh job's fan-out may still be under way: the sweeper leaves its unsent items alone.
+    const early = await sweepHandler(scheduledEvent(), lambdaContext());
+    expect(early).toMatchObject({ resent: 0 });
+    await query("update jobs set created_at = created_at - interval '2 minutes' where id = $1", [id]);
+    const swept = await sweepHandler(scheduledEvent(), lambdaContext());
+    expect(swept).toMatchObject({ resent: 12 });
+    expect(await sweepHandler(scheduledEvent(), lambdaContext())).toMatchObject({ resent: 0 });
+    const messages = await drain(12);
+    expect(messages).toHaveLength(12);
+    expect(await work(messages)).toEqual([]);
+    expect(await counter(t, key)).toBe(12);
+    expect(await job(t, id)).toMatchObject({ status: "completed", counts: { done: 12 }, credits: { charged: 12 } });
+  });
+});
