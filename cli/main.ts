@@ -29,6 +29,7 @@ const groups: Record<string, Loader> = {
   openapi: () => import("./commands/openapi.ts"),
   api: () => import("./commands/api.ts"),
   health: () => import("./commands/api.ts"),
+  "load-test": () => import("./commands/load-test.ts"),
 };
 
 async function allCommands(): Promise<CommandSpec[]> {
