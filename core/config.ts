@@ -33,6 +33,7 @@ const ConfigSchema = z.object({
   DB_POOL_MAX: int(10, 1),
   DB_STATEMENT_TIMEOUT_MS: int(15_000, 0),
   DB_TX_RETRIES: int(5, 0),
+  DB_PREPARE: z._default(bool, true),
   REDIS_URL: str("redis://127.0.0.1:6379"),
   S3_ENDPOINT: z.optional(url),
   S3_BUCKET: z.optional(z.string().check(z.minLength(3))),
@@ -95,6 +96,8 @@ export interface Config {
   readonly dbPoolMax: number;
   readonly dbStatementTimeoutMs: number;
   readonly dbTxRetries: number;
+  /** Send hot-path statements by name (prepared once per connection). */
+  readonly dbPrepare: boolean;
   readonly redisUrl: string;
   /** Prefix of every Redis key, so stages sharing one Redis never collide. */
   readonly redisPrefix: string;
@@ -206,6 +209,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     dbTxRetries: e.DB_TX_RETRIES,
+    dbPrepare: e.DB_PREPARE,
     redisUrl: e.REDIS_URL,
     redisPrefix: `aos:${e.STAGE}:`,
     s3: Object.freeze({

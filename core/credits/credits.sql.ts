@@ -21,6 +21,18 @@ const insertLedger = `insert into credit_ledger
       case CAST($2 AS text) when 'grant' then 0 when 'reserve' then CAST($3 AS numeric) else -CAST($3 AS numeric) end,
       CAST($4 AS uuid), CAST($5 AS uuid), CAST($6 AS text), CAST($7 AS text), CAST($8 AS text))`;
 
+/**
+ * For a caller that finishes items and charges them in ONE statement (so without a transaction's
+ * begin and commit round trips): the INSERT of `charge` rows selected from `source`, a query or
+ * CTE name with columns tenant_id, job_id, item_id, amount, actor. The same keys as `charge`
+ * (`charge:<item id>`), so an item is charged once whichever way it went.
+ */
+export const chargeRowsFrom = (source: string): string => `insert into credit_ledger
+      (tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, idempotency_key, actor)
+    select s.tenant_id, 'charge', s.amount, -s.amount, -s.amount, s.job_id, s.item_id, 'charge:' || s.item_id, s.actor
+    from ${source} s
+    on conflict (idempotency_key) do nothing`;
+
 export const sql = {
   /** The one conditional UPDATE of a reservation: no row updated means not enough available. */
   reserve: `update credit_balances set reserved = reserved + CAST($2 AS numeric), updated_at = now()

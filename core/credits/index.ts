@@ -40,5 +40,6 @@ export const Credits = {
   jobsCredits,
 };
 
+export { chargeRowsFrom } from "./credits.sql.ts";
 export * from "./errors.ts";
 export * from "./schema.ts";

@@ -36,26 +36,12 @@ export async function claim(jobId: string, body: ClaimBody): Promise<ClaimReply>
   const stop = jobMetrics.claimSeconds.startTimer({ via: "http" });
   try {
     const tenantId = useTenant();
-    const job = (await query<JobForClaim>(sql.jobForClaim, [jobId, tenantId])).rows[0];
-    if (!job) throw new JobNotFoundError(jobId);
-    if (job.status !== "running") throw new JobNotRunningError(jobId, job.status);
-    if (job.task !== EXTERNAL_TASK) {
-      throw new ConflictError("jobs.not_external", `Job ${jobId} runs skill ${job.task}: its items go to SQS workers`, {
-        details: { job_id: jobId, task: job.task },
-      });
-    }
-    // Parallelism is kept approximately: claims running at once each count the items in flight
-    // before either commits, so together they may overshoot by up to their max_items. Exact
-    // enforcement would serialise every claim of the job on its row (or a lock), which is the
-    // very queue SKIP LOCKED avoids; a job's parallelism is a throttle, not a guarantee.
-    const n = Math.min(body.max_items, job.parallelism - job.in_flight);
-    if (n <= 0) return { items: [] };
-    const now = clock().now();
-    const leaseUntil = new Date(now.getTime() + (body.lease_s ?? job.item_timeout_s) * 1000);
     const { rows } = await query<{ id: string; idx: number; input: unknown; attempt: number; lease_until: string }>(
       sql.claimPending,
-      [jobId, tenantId, n, body.worker_id, now, leaseUntil],
+      [jobId, tenantId, body.max_items, body.worker_id, clock().now(), body.lease_s ?? null],
     );
+    // Nothing claimed: say why (another round trip, only on this path).
+    if (rows.length === 0) await whyNothing(jobId, tenantId);
     rows.sort((a, b) => a.idx - b.idx);
     return { items: rows.map((r) => ({ id: r.id, input: r.input, attempt: r.attempt, lease_until: r.lease_until })) };
   } finally {
@@ -64,6 +50,24 @@ export async function claim(jobId: string, body: ClaimBody): Promise<ClaimReply>
 }
 
 /** An item the SQS worker claimed, with what it needs to run it. */
+/**
+ * An empty claim: 404 for a job that is not the tenant's, 409 for one that is not running or runs
+ * a skill; otherwise nothing is pending or parallelism is used up, and the empty list stands.
+ * Parallelism is kept approximately: claims running at once each count the items in flight
+ * before either commits, so together they may overshoot by up to their max_items. Exact
+ * enforcement would serialise every claim of the job on its row (or a lock), which is the very
+ * queue SKIP LOCKED avoids; a job's parallelism is a throttle, not a guarantee.
+ */
+async function whyNothing(jobId: string, tenantId: string): Promise<void> {
+  const job = (await query<JobForClaim>(sql.jobForClaim, [jobId, tenantId])).rows[0];
+  if (!job) throw new JobNotFoundError(jobId);
+  if (job.status !== "running") throw new JobNotRunningError(jobId, job.status);
+  if (job.task !== EXTERNAL_TASK)
+    throw new ConflictError("jobs.not_external", `Job ${jobId} runs skill ${job.task}: its items go to SQS workers`, {
+      details: { job_id: jobId, task: job.task },
+    });
+}
+
 export interface ClaimedItem {
   id: string;
   job_id: string;

@@ -8,13 +8,14 @@
  * call charges nothing twice. The `jobs` row is never updated per item (a busy job would queue
  * every worker on it): finalisation runs after commit, once no item is open.
  */
-import { useTenant } from "../context.ts";
+import { useActor, useTenant } from "../context.ts";
 import { Credits } from "../credits/index.ts";
 import type { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { sendMessages } from "../platform/queue.ts";
+import { actorName } from "../status-history/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
 import { jobMetrics } from "./metrics.ts";
@@ -88,19 +89,17 @@ export async function heartbeat(itemId: string, body: HeartbeatBody): Promise<It
 export async function complete(itemId: string, body: CompleteBody): Promise<ItemRecord> {
   const tenantId = useTenant();
   const now = clock().now();
-  const row = await withTx(async () => {
-    const { rows } = await query<Held>(sql.complete, [
-      itemId,
-      tenantId,
-      body.worker_id,
-      now,
-      JSON.stringify(body.result ?? null),
-    ]);
-    const r = rows[0];
-    if (!r) throw await refusal(itemId, tenantId, body.worker_id, now);
-    await Credits.charge(tenantId, r.job_id, r.id, r.credits_per_item);
-    return r;
-  });
+  // One statement updates the item and writes its charge: atomic, and no begin/commit round trips.
+  const { rows } = await query<Held>(sql.complete, [
+    itemId,
+    tenantId,
+    body.worker_id,
+    now,
+    JSON.stringify(body.result ?? null),
+    actorName(useActor()),
+  ]);
+  const row = rows[0];
+  if (!row) throw await refusal(itemId, tenantId, body.worker_id, now);
   jobMetrics.items.inc({ outcome: "done" });
   await finaliseIfFinished(row.job_id);
   return toRecord(row);

@@ -7,6 +7,9 @@
  * would queue every worker on it. Rows come back in the API's shape (ItemRecord's columns).
  */
 
+import { chargeRowsFrom } from "../credits/index.ts";
+import { prepared } from "../platform/db/index.ts";
+
 /** SQL: the timestamptz expression `expr` as wire text (`2026-11-22T10:00:00.123456Z`), as lifecycle.sql.ts writes it. */
 const iso = (expr: string) => `to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -32,21 +35,31 @@ export const sql = {
     from jobs j where j.id = $1 and j.tenant_id = $2`,
 
   /**
-   * Up to `$3` pending items of job `$1` (tenant `$2`), in order, each locked and skipped if another claim
-   * holds it (job_items_pending_idx): concurrent claimers never wait on or share an item.
-   * `$4` worker, `$5` now, `$6` lease end.
+   * The claim in ONE statement: job `$1` of tenant `$2`, running and external; up to `$3` of its
+   * pending items (fewer when parallelism minus the items in flight is less), in order, each
+   * locked and skipped if another claim holds it (job_items_pending_idx): concurrent claimers
+   * never wait on or share an item. `$4` worker, `$5` now, `$6` lease seconds (null: the job's
+   * item_timeout_s). No row: see `jobForClaim` for why.
    */
-  claimPending: `with c as (
+  claimPending: prepared(
+    "jobs_claim_pending",
+    `with j as (
+      select j.id, j.item_timeout_s,
+        least(CAST($3 AS integer), j.parallelism - (select count(*) from job_items c where c.job_id = j.id and c.status = 'claimed')) as n
+      from jobs j where j.id = $1 and j.tenant_id = $2 and j.status = 'running' and j.task = 'external'
+    ), c as (
       select id from job_items
       where job_id = $1 and tenant_id = $2 and status = 'pending'
       order by idx
-      limit $3
+      limit coalesce((select greatest(n, 0) from j), 0)
       for update skip locked
     )
-    update job_items i set status = 'claimed', claimed_by = $4, lease_until = $6, attempt = i.attempt + 1,
-      claimed_at = $5
+    update job_items i set status = 'claimed', claimed_by = $4,
+      lease_until = CAST($5 AS timestamptz) + make_interval(secs => coalesce(CAST($6 AS integer), (select item_timeout_s from j))),
+      attempt = i.attempt + 1, claimed_at = $5
     from c where i.id = c.id
     returning i.id, i.idx, i.input, i.attempt, ${iso("i.lease_until")} as lease_until`,
+  ),
 
   /**
    * The SQS worker's claim of a batch: `$1` item ids, `$2` job ids, `$3` worker ids (one per
@@ -54,7 +67,9 @@ export const sql = {
    * this very worker (the same message redelivered after its bookkeeping failed). The lease is
    * the job's item_timeout_s. Rows another claim has locked are skipped, never waited for.
    */
-  claimByIds: `with m as (
+  claimByIds: prepared(
+    "jobs_claim_by_ids",
+    `with m as (
       select * from unnest(CAST($1 AS uuid[]), CAST($2 AS uuid[]), CAST($3 AS text[])) as m(item_id, job_id, worker)
     ), c as (
       select i.id, m.worker, i.status = 'pending' as fresh from job_items i
@@ -72,6 +87,7 @@ export const sql = {
     from c, jobs j
     where i.id = c.id and j.id = i.job_id
     returning i.id, i.job_id, i.tenant_id, i.idx, i.input, i.claimed_by, j.task, j.item_timeout_s`,
+  ),
 
   /** Extend the lease the worker holds by `$5` seconds, or by the job's item_timeout_s. */
   heartbeat: `update job_items i
@@ -80,12 +96,24 @@ export const sql = {
     where ${holds} and j.id = i.job_id
     returning ${itemColumns}`,
 
-  /** Done, with its result; `claimed_by` stays (who did it), the lease ends. */
-  complete: `update job_items i set status = 'done', result = CAST($5 AS jsonb), lease_until = null,
-      finished_at = $4, duration_ms = ${durationMs("$4")}
-    from jobs j
-    where ${holds} and j.id = i.job_id
-    returning ${itemColumns}, i.tenant_id, j.credits_per_item::float8 as credits_per_item`,
+  /**
+   * Done, with its result, and charged, in ONE statement (atomic without begin/commit round
+   * trips): the item's update and its `charge:<item>` ledger row. `claimed_by` stays (who did it),
+   * the lease ends. `$6` actor.
+   */
+  complete: prepared(
+    "jobs_complete",
+    `with d as (
+      update job_items i set status = 'done', result = CAST($5 AS jsonb), lease_until = null,
+        finished_at = $4, duration_ms = ${durationMs("$4")}
+      from jobs j
+      where ${holds} and j.id = i.job_id
+      returning ${itemColumns}, i.tenant_id, j.credits_per_item
+    ), charged as (
+      ${chargeRowsFrom("(select tenant_id, job_id, id as item_id, credits_per_item as amount, CAST($6 AS text) as actor from d)")}
+    )
+    select d.* from d`,
+  ),
 
   /**
    * Lock the item's job FOR SHARE before a failure may send the item back to pending: a cancel
@@ -124,7 +152,10 @@ export const sql = {
   markEnqueued: `update job_items set enqueued_at = $2 where id = any(CAST($1 AS uuid[])) and status = 'pending'`,
 
   /** Does the job still have items pending or in flight? (job_items_job_status_idx) */
-  hasOpenItems: `select exists (select 1 from job_items where job_id = $1 and status in ('pending', 'claimed')) as open`,
+  hasOpenItems: prepared(
+    "jobs_has_open_items",
+    `select exists (select 1 from job_items where job_id = $1 and status in ('pending', 'claimed')) as open`,
+  ),
 
   // --- the sweeper ---
 

@@ -196,13 +196,13 @@ describe("claim", () => {
     const jobId = await spawn(w, { n: 5000 });
     await query("analyze job_items");
     // EXPLAIN without ANALYZE plans the statement and runs nothing.
-    const { rows } = await query<{ "QUERY PLAN": string }>(`explain ${sql.claimPending}`, [
+    const { rows } = await query<{ "QUERY PLAN": string }>(`explain ${sql.claimPending.text}`, [
       jobId,
       w.tenantId,
       5,
       "w",
       new Date(),
-      new Date(),
+      30,
     ]);
     const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
     expect(plan).toContain("job_items_pending_idx");

@@ -16,7 +16,7 @@ import { config } from "../../config.ts";
 import { clock } from "../clock.ts";
 import { log } from "../logger.ts";
 import { coerceError, isRetryableTxError } from "./errors.ts";
-import { createPool, type Pool, type PoolClient, type QueryResult } from "./pool.ts";
+import { createPool, type Pool, type PoolClient, type Queryable, type QueryResult } from "./pool.ts";
 
 export { type CopyOutResult, type CopyOutSpec, type CopySetting, copyOut, settingPlaceholder } from "./copy.ts";
 export { coerceError, isRetryableTxError, pgCode, pgErrorTable } from "./errors.ts";
@@ -56,15 +56,36 @@ export async function closePool(): Promise<void> {
   if (p) await (await p).end();
 }
 
+/**
+ * A statement of a hot path (claiming and completing items): sent by name, so each connection
+ * parses and plans it once instead of on every call. `DB_PREPARE=false` sends it as plain text
+ * (for a pooler that cannot keep prepared statements; PgBouncer before 1.21).
+ *
+ * @example
+ *   const claimSql = prepared("jobs_claim", "select ...");
+ *   await query(claimSql, [jobId]);
+ */
+export interface Prepared {
+  readonly name: string;
+  readonly text: string;
+}
+export const prepared = (name: string, text: string): Prepared => ({ name, text });
+
+function send<R>(q: Queryable, sql: string | Prepared, params: readonly unknown[]): Promise<QueryResult<R>> {
+  if (typeof sql === "string") return q.query<R>(sql, params);
+  if (!config().dbPrepare) return q.query<R>(sql.text, params);
+  return q.query<R>({ name: sql.name, text: sql.text, values: params });
+}
+
 /** Run one statement: on the ambient transaction if there is one, else on the pool. */
 export async function query<R = Record<string, unknown>>(
-  text: string,
+  sql: string | Prepared,
   params: readonly unknown[] = [],
 ): Promise<QueryResult<R>> {
   const tx = txStorage.getStore();
   try {
-    if (tx) return await tx.client.query<R>(text, params);
-    return await (await pool()).query<R>(text, params);
+    if (tx) return await send<R>(tx.client, sql, params);
+    return await send<R>(await pool(), sql, params);
   } catch (e) {
     // Inside a transaction keep the raw error so withTx can see a serialization failure.
     if (tx) throw e;

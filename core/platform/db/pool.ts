@@ -10,8 +10,16 @@ export interface QueryResult<R> {
   rowCount: number | null;
 }
 
+/** A named statement: Postgres parses and plans it once per connection, then only executes it. */
+export interface NamedQuery {
+  name: string;
+  text: string;
+  values: readonly unknown[];
+}
+
 export interface Queryable {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(named: NamedQuery): Promise<QueryResult<R>>;
 }
 
 export interface PoolClient extends Queryable {
