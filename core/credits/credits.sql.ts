@@ -6,9 +6,7 @@
  * The balance row is touched only by `reserve`, `refund`, `settle` and `grant` (once per job or
  * grant); per-item movements are ledger rows only, and `live` adds those of unsettled jobs.
  */
-
-/** to_char's pattern of the wire format (as status history): `2026-11-22T10:00:00.123456Z`. */
-const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+import { isoUtc } from "../platform/db/index.ts";
 
 /**
  * The ledger's deltas follow from the kind (the table's CHECK says the same): written here once
@@ -103,7 +101,7 @@ export const sql = {
 
 /** The ledger's wire columns (LedgerEntry). */
 export const ledgerColumns = `id, tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, reason,
-  actor, to_char(created_at at time zone 'UTC', ${ISO_UTC}) as created_at`;
+  actor, ${isoUtc("created_at")} as created_at`;
 
 export interface LedgerFilters {
   tenantId: string;

@@ -7,18 +7,16 @@
  * Instants written are parameters decided by `clock()` in JS (tests move a ManualClock), except a
  * job's `created_at`: the order of listings, to the microsecond.
  */
-
-/** SQL: the timestamptz expression `expr` as wire text (`2026-11-22T10:00:00.123456Z`). */
-const iso = (expr: string) => `to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+import { isoUtc } from "../platform/db/index.ts";
 
 /** A job row in wire shape, alias `j`, without its counts and credits. */
 const jobColumns = `j.id, j.tenant_id, j.task, j.status, j.parallelism, j.credits_per_item::float8 as credits_per_item,
-  j.max_attempts, j.item_timeout_s, j.items_total, j.metadata, j.created_by, ${iso("j.created_at")} as created_at,
-  ${iso("j.finished_at")} as finished_at, ${iso("j.settled_at")} as settled_at`;
+  j.max_attempts, j.item_timeout_s, j.items_total, j.metadata, j.created_by, ${isoUtc("j.created_at")} as created_at,
+  ${isoUtc("j.finished_at")} as finished_at, ${isoUtc("j.settled_at")} as settled_at`;
 
 /** An item row in wire shape, alias `i`. */
-const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.claimed_by, ${iso("i.lease_until")} as lease_until,
-  i.result, i.error, ${iso("i.claimed_at")} as claimed_at, ${iso("i.finished_at")} as finished_at, i.duration_ms`;
+const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.claimed_by, ${isoUtc("i.lease_until")} as lease_until,
+  i.result, i.error, ${isoUtc("i.claimed_at")} as claimed_at, ${isoUtc("i.finished_at")} as finished_at, i.duration_ms`;
 
 export const sql = {
   /**

@@ -8,15 +8,12 @@
  */
 
 import { chargeRowsFrom } from "../credits/index.ts";
-import { prepared } from "../platform/db/index.ts";
-
-/** SQL: the timestamptz expression `expr` as wire text (`2026-11-22T10:00:00.123456Z`), as lifecycle.sql.ts writes it. */
-const iso = (expr: string) => `to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+import { isoUtc, prepared } from "../platform/db/index.ts";
 
 /** An ItemRecord in wire shape (alias `i`). */
 export const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.claimed_by,
-  ${iso("i.lease_until")} as lease_until, i.result, i.error, ${iso("i.claimed_at")} as claimed_at,
-  ${iso("i.finished_at")} as finished_at, i.duration_ms`;
+  ${isoUtc("i.lease_until")} as lease_until, i.result, i.error, ${isoUtc("i.claimed_at")} as claimed_at,
+  ${isoUtc("i.finished_at")} as finished_at, i.duration_ms`;
 
 /** Milliseconds from the claim to `$now` (the parameter named), never negative. */
 const durationMs = (now: string) =>
@@ -58,7 +55,7 @@ export const sql = {
       lease_until = CAST($5 AS timestamptz) + make_interval(secs => coalesce(CAST($6 AS integer), (select item_timeout_s from j))),
       attempt = i.attempt + 1, claimed_at = $5
     from c where i.id = c.id
-    returning i.id, i.idx, i.input, i.attempt, ${iso("i.lease_until")} as lease_until`,
+    returning i.id, i.idx, i.input, i.attempt, ${isoUtc("i.lease_until")} as lease_until`,
   ),
 
   /**

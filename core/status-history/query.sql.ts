@@ -6,13 +6,8 @@
  * `created_at` keeps its microseconds (a JS Date would drop them), so a keyset cursor built from
  * it finds its place exactly even among rows recorded in one transaction.
  */
+import { isoUtc } from "../platform/db/index.ts";
 import type { Placeholder } from "./status-history.sql.ts";
-
-/** to_char's pattern of the wire format: `2026-11-22T10:00:00.123456Z`. */
-export const ISO_UTC_PATTERN = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
-
-/** SQL: the timestamptz expression `expr` as wire text (whatever the session's TimeZone). */
-export const isoUtc = (expr: string): string => `to_char(${expr} at time zone 'UTC', ${ISO_UTC_PATTERN})`;
 
 /** SQL: `h.created_at` in the wire format; listings, cursors and exports share it. */
 export const createdAtIso = isoUtc("h.created_at");
