@@ -6,70 +6,18 @@
  * sometimes hold commas, quotes, newlines, emoji or a leading `=`, small jsonb metadata, and
  * created_at spread over 30 days (each seeding round spreads its own rows over the same 30 days).
  */
-import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { createPool } from "../core/platform/db/index.ts";
-import { Migrator } from "../core/platform/db/migrator.ts";
+import { benchDb, withDatabase } from "./bench-db.ts";
 
-/**
- * `aos_bench_export_<pid>`: two benches at once (they should not: they share two cores) must not
- * drop each other's database. Leftovers of killed runs are dropped by the next run.
- */
-export const BENCH_DB = `aos_bench_export_${process.pid}`;
-const migrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
+const db = benchDb("export");
+export const BENCH_DB = db.name;
 /** Rows per INSERT statement (each its own transaction). */
 const CHUNK = 500_000;
 
-/** `url` with its database replaced. */
-export function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
+export { withDatabase };
 
-async function onAdmin<T>(baseUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: withDatabase(baseUrl, "postgres") });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function createBenchDb(baseUrl: string): Promise<string> {
-  await onAdmin(baseUrl, async (c) => {
-    const { rows } = await c.query<{ datname: string }>(
-      "select datname from pg_database where datname like 'aos\\_bench\\_export\\_%'",
-    );
-    for (const { datname } of rows) {
-      if (datname !== BENCH_DB && isAlive(Number(datname.slice("aos_bench_export_".length)))) continue;
-      await c.query(`drop database if exists "${datname}" with (force)`);
-    }
-    await c.query(`create database "${BENCH_DB}"`);
-  });
-  const url = withDatabase(baseUrl, BENCH_DB);
-  const pool = await createPool({ url, driver: "pg", max: 1, statementTimeoutMs: 0 });
-  try {
-    await new Migrator(pool, migrationsDir, () => {}).up();
-  } finally {
-    await pool.end();
-  }
-  return url;
-}
-
-export async function dropBenchDb(baseUrl: string): Promise<void> {
-  await onAdmin(baseUrl, (c) => c.query(`drop database if exists "${BENCH_DB}" with (force)`));
-}
+export const createBenchDb = (baseUrl: string): Promise<string> => db.create(baseUrl);
+export const dropBenchDb = (baseUrl: string): Promise<void> => db.drop(baseUrl);
 
 /**
  * Rows `lo..hi` (1-based, inclusive) of the seed. Row i belongs to entity i/5 (five changes per

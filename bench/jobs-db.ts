@@ -6,34 +6,11 @@
  *   ledger (grant, reserve, one charge per item), the balance row settled to match;
  * - baseline: its own minimal tables (bench_items, bench_balances, bench_ledger), same counts.
  */
-import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { createPool } from "../core/platform/db/index.ts";
-import { Migrator } from "../core/platform/db/migrator.ts";
-import { withDatabase } from "./export-seed.ts";
+import { benchDb } from "./bench-db.ts";
 
-/** Two benches at once must not drop each other's database; leftovers of killed runs go. */
-export const BENCH_DB = `aos_bench_jobs_${process.pid}`;
-const migrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
-
-async function onAdmin<T>(baseUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: withDatabase(baseUrl, "postgres") });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const db = benchDb("jobs");
+export const BENCH_DB = db.name;
 
 /**
  * The baseline's tables: what a hand-written ledger needs and nothing more. The ledger keeps
@@ -59,31 +36,8 @@ create table bench_ledger (
   created_at timestamptz not null default now()
 );`;
 
-export async function createBenchDb(baseUrl: string): Promise<string> {
-  await onAdmin(baseUrl, async (c) => {
-    const { rows } = await c.query<{ datname: string }>(
-      "select datname from pg_database where datname like 'aos\\_bench\\_jobs\\_%'",
-    );
-    for (const { datname } of rows) {
-      if (datname !== BENCH_DB && isAlive(Number(datname.slice("aos_bench_jobs_".length)))) continue;
-      await c.query(`drop database if exists "${datname}" with (force)`);
-    }
-    await c.query(`create database "${BENCH_DB}"`);
-  });
-  const url = withDatabase(baseUrl, BENCH_DB);
-  const pool = await createPool({ url, driver: "pg", max: 1, statementTimeoutMs: 0 });
-  try {
-    await new Migrator(pool, migrationsDir, () => {}).up();
-    await pool.query(baselineSchema);
-  } finally {
-    await pool.end();
-  }
-  return url;
-}
-
-export async function dropBenchDb(baseUrl: string): Promise<void> {
-  await onAdmin(baseUrl, (c) => c.query(`drop database if exists "${BENCH_DB}" with (force)`));
-}
+export const createBenchDb = (baseUrl: string): Promise<string> => db.create(baseUrl, baselineSchema);
+export const dropBenchDb = (baseUrl: string): Promise<void> => db.drop(baseUrl);
 
 /** One finished job of `$2` items for tenant `$1`, its ledger rows, the balance row settled. */
 const seedAosJob = `
