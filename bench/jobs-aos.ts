@@ -2,8 +2,9 @@
  * AOS's side of `npm run bench:jobs`: its own claim / complete / charge path, in-process through
  * core (`Jobs.claim`, `Jobs.complete` inside withContext, as the HTTP handlers call them), on
  * core's pool (DB_POOL_MAX set by bench/jobs.ts before first use). Worker `w` works job
- * `w % jobs`, as the key of that job's tenant: claim up to `batch` items, complete each, until a
- * claim comes back empty or the job is finalised.
+ * `w % jobs`, as the key of that job's tenant: claim up to `batch` items and complete them (one
+ * `Jobs.complete` for a single item, one `Jobs.completeMany` for a batch), until a claim comes
+ * back empty or the job is finalised.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { type Actor, withContext } from "../core/context.ts";
@@ -93,10 +94,18 @@ export async function runAos(jobs: BenchJob[], workers: number, batch: number): 
           throw e;
         }
         if (!items.length) return;
-        for (const it of items) {
-          await Jobs.complete(it.id, { worker_id, result: { ok: true } });
+        if (batch === 1) {
+          await Jobs.complete((items[0] as { id: string }).id, { worker_id, result: { ok: true } });
           done++;
+          continue;
         }
+        // A batch is completed as it was claimed: in one call (completeMany, one statement).
+        const r = await Jobs.completeMany({
+          worker_id,
+          items: items.map((it) => ({ id: it.id, result: { ok: true } })),
+        });
+        if (r.refused.length) throw new Error(`refused: ${JSON.stringify(r.refused[0])}`);
+        done += r.completed.length;
       }
     });
   }

@@ -12,7 +12,7 @@
  *   c       AOS, 1 tenant (one job of all the items);
  *   d       a with one tenant: the naive per-item debit, every worker on one balance row;
  *   e_bare  bare SQL batched: claim 25 per transaction, debit once, 25 ledger rows, mark done;
- *   e_aos   AOS batched: Jobs.claim max_items 25, Jobs.complete each.
+ *   e_aos   AOS batched: Jobs.claim max_items 25, then Jobs.completeMany of the 25 (one statement).
  * Worker w works tenant (or job) w % tenants on both sides. Every AOS run is verified (all done,
  * settled, charged exactly) and every baseline run checked (nothing pending, one ledger row and
  * one debit per item): a fast wrong answer fails the bench.

@@ -309,6 +309,14 @@ export const routes: readonly HttpRoute[] = [
   },
   {
     method: "POST",
+    path: "/api/v1/items/complete",
+    handler: "functions/http/items/complete-many.handler",
+    role: "agent",
+    tag: "jobs",
+    summary: "Complete up to 100 items this worker holds in one call (each charged once); the others refused per item",
+  },
+  {
+    method: "POST",
     path: "/api/v1/items/{id}/fail",
     handler: "functions/http/items/fail.handler",
     role: "agent",

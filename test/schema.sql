@@ -7,6 +7,14 @@ begin
 end
 $$;
 
+CREATE FUNCTION public.job_has_pending(p_job uuid) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+begin
+  return exists (select 1 from job_items where job_id = p_job and status = 'pending');
+end
+$$;
+
 CREATE FUNCTION public.status_history_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$

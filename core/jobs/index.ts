@@ -10,7 +10,7 @@
 import { cancel } from "./cancel.ts";
 import { claim } from "./claim.ts";
 import { finalise } from "./finalise.ts";
-import { complete, fail, heartbeat } from "./items.ts";
+import { complete, completeMany, fail, heartbeat } from "./items.ts";
 import { processMessages } from "./process-items.ts";
 import { get, items, list } from "./query.ts";
 import { simulate } from "./simulate.ts";
@@ -44,6 +44,8 @@ export const Jobs = {
   heartbeat,
   /** Done and charged, in one transaction; the job finalised after commit once nothing is open. */
   complete,
+  /** Many held items done and charged in one statement; the others refused one by one. */
+  completeMany,
   /** Back to pending while attempts remain (retryable), else failed and released. */
   fail,
   /** The SQS worker: claim the batch's items, run their skill, complete or fail each. */

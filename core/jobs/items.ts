@@ -7,6 +7,13 @@
  * (`charge:<item>` / `release:<item>`, unique) is written in the same transaction, so a repeated
  * call charges nothing twice. The `jobs` row is never updated per item (a busy job would queue
  * every worker on it): finalisation runs after commit, once no item is open.
+ *
+ * Who checks whether the job is finished: a completion whose own statement still saw a pending
+ * item of the job, asked after its item was locked (`pending_left`), does not; whoever finishes
+ * that pending item later will, and will see this item done or wait for its commit
+ * (`finaliseIfFinished`). So the check, a round trip, runs only for a job's last items, and the
+ * job is still finalised the moment its last item is (no sweeper needed). Failures, expiries
+ * and cancels always check (they are rare).
  */
 import { useActor, useTenant } from "../context.ts";
 import { Credits } from "../credits/index.ts";
@@ -19,7 +26,15 @@ import { actorName } from "../status-history/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
 import { jobMetrics } from "./metrics.ts";
-import type { CompleteBody, FailBody, HeartbeatBody, ItemMessage, ItemRecord } from "./schema.ts";
+import type {
+  CompleteBody,
+  CompleteManyBody,
+  CompleteManyReply,
+  FailBody,
+  HeartbeatBody,
+  ItemMessage,
+  ItemRecord,
+} from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { sql } from "./work.sql.ts";
 
@@ -27,7 +42,10 @@ import { sql } from "./work.sql.ts";
 export const ITEM_QUEUE = "JobItems";
 
 type Held = ItemRecord & { tenant_id: string; credits_per_item: number };
+/** A completed row: `pending_left` false means this completion may have been the job's last. */
+type Completed = Held & { pending_left: boolean | null };
 type Failed = Held & { retried: boolean; task: string };
+type Refused = CompleteManyReply["refused"][number];
 
 /** The wire shape, without the columns the statements return for their own use. */
 function toRecord(r: ItemRecord): ItemRecord {
@@ -48,13 +66,14 @@ function toRecord(r: ItemRecord): ItemRecord {
   };
 }
 
-/** Why the worker does not hold the item: 404 when it is not the tenant's, else 409 lease_lost. */
-async function refusal(itemId: string, tenantId: string, workerId: string, now: Date): Promise<AppError> {
-  const { rows } = await query<{ status: string; claimed_by: string | null; lease_until: Date | null }>(sql.itemState, [
-    itemId,
-    tenantId,
-  ]);
-  const row = rows[0];
+interface ItemState {
+  status: string;
+  claimed_by: string | null;
+  lease_until: Date | null;
+}
+
+/** Why the worker does not hold an item in `row` (undefined: not the tenant's): 404 or 409 lease_lost. */
+function refusalOf(itemId: string, row: ItemState | undefined, workerId: string, now: Date): AppError {
   if (!row) return new ItemNotFoundError(itemId);
   if (row.status !== "claimed") return new LeaseLostError(itemId, `it is ${row.status}`);
   if (row.claimed_by !== workerId) return new LeaseLostError(itemId, "another worker holds it");
@@ -62,6 +81,12 @@ async function refusal(itemId: string, tenantId: string, workerId: string, now: 
     itemId,
     `its lease ended at ${row.lease_until?.toISOString() ?? "?"} (now ${now.toISOString()})`,
   );
+}
+
+/** Why the worker does not hold the item: 404 when it is not the tenant's, else 409 lease_lost. */
+async function refusal(itemId: string, tenantId: string, workerId: string, now: Date): Promise<AppError> {
+  const { rows } = await query<ItemState>(sql.itemState, [itemId, tenantId]);
+  return refusalOf(itemId, rows[0], workerId, now);
 }
 
 /**
@@ -90,7 +115,7 @@ export async function complete(itemId: string, body: CompleteBody): Promise<Item
   const tenantId = useTenant();
   const now = clock().now();
   // One statement updates the item and writes its charge: atomic, and no begin/commit round trips.
-  const { rows } = await query<Held>(sql.complete, [
+  const { rows } = await query<Completed>(sql.complete, [
     itemId,
     tenantId,
     body.worker_id,
@@ -101,8 +126,56 @@ export async function complete(itemId: string, body: CompleteBody): Promise<Item
   const row = rows[0];
   if (!row) throw await refusal(itemId, tenantId, body.worker_id, now);
   jobMetrics.items.inc({ outcome: "done" });
-  await finaliseIfFinished(row.job_id);
+  if (!row.pending_left) await finaliseIfFinished(row.job_id);
   return toRecord(row);
+}
+
+/**
+ * Many items the worker holds done and charged in one statement (a claim's batch): what one
+ * `complete` per item would do, at the price of one. Items the worker does not hold are refused
+ * one by one with the code a single complete would give, and change nothing; the others are
+ * done all the same. Repeating the call charges nothing twice (each item is refused then).
+ *
+ * @example
+ *   const { completed, refused } = await Jobs.completeMany({
+ *     worker_id: "agent-7",
+ *     items: claimed.map((i) => ({ id: i.id, result: { ok: true } })),
+ *   });
+ */
+export function completeMany(body: CompleteManyBody): Promise<CompleteManyReply> {
+  return completeHeld(body.items.map((i) => ({ id: i.id, worker_id: body.worker_id, result: i.result })));
+}
+
+/** What `completeMany` does, each item with its own worker id (the SQS worker's are per message). */
+export async function completeHeld(
+  items: readonly { id: string; worker_id: string; result: unknown }[],
+): Promise<CompleteManyReply> {
+  const tenantId = useTenant();
+  const now = clock().now();
+  const { rows } = await query<Completed>(sql.completeMany, [
+    items.map((i) => i.id),
+    tenantId,
+    now,
+    actorName(useActor()),
+    items.map((i) => i.worker_id),
+    items.map((i) => JSON.stringify(i.result ?? null)),
+  ]);
+  jobMetrics.items.inc({ outcome: "done" }, rows.length);
+  const done = new Set(rows.map((r) => r.id));
+  const missing = items.filter((i) => !done.has(i.id));
+  const refused: Refused[] = [];
+  if (missing.length) {
+    const states = await query<ItemState & { id: string }>(sql.itemStates, [missing.map((i) => i.id), tenantId]);
+    const byId = new Map(states.rows.map((r) => [r.id, r]));
+    for (const i of missing) {
+      const e = refusalOf(i.id, byId.get(i.id), i.worker_id, now);
+      refused.push({ id: i.id, error: { code: e.code as Refused["error"]["code"], message: e.message } });
+    }
+  }
+  for (const r of rows) if (r.pending_left === false) await finaliseIfFinished(r.job_id);
+  const order = new Map(items.map((i, n) => [i.id, n]));
+  rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  return { completed: rows.map(toRecord), refused };
 }
 
 /**
@@ -162,15 +235,16 @@ export async function enqueueItems(items: readonly { id: string; job_id: string 
 }
 
 /**
- * After an item's commit: finalise its job when no item is pending or in flight any more. The
- * last committer always sees every item finished (read committed, after its own commit); two
- * racing callers are fine, finalisation settles once. The cheap check first keeps the job row's
- * lock out of every completion. A failure is logged: the sweeper finalises the job later.
+ * After an item's commit: finalise its job once no item is pending or in flight. The check
+ * (`openItem`) waits for every transaction still changing one of the job's open items, so an
+ * item whose completion is committing counts as finished, never as still open: of completions
+ * racing at the end of a job, the one that checks last finalises it (twice is harmless,
+ * finalisation settles once). A failure is logged: the sweeper finalises the job later.
  */
 export async function finaliseIfFinished(jobId: string): Promise<void> {
   try {
-    const { rows } = await query<{ open: boolean }>(sql.hasOpenItems, [jobId]);
-    if (rows[0]?.open) return;
+    const { rows } = await query(sql.openItem, [jobId]);
+    if (rows.length > 0) return;
     await finalise(jobId);
   } catch (e) {
     log.error("job finalisation failed; the sweeper tries again", { jobId, err: e });

@@ -1,7 +1,8 @@
 /**
  * The SQS worker's core: a batch of item messages (`{job_id, item_id}`, wake-up calls for rows
  * that already exist) is claimed in one statement, each claimed item's skill runs concurrently,
- * and each ends through the same `complete` / `fail` as an external agent's.
+ * the successes are done and charged in one statement (`completeHeld`, as `completeMany` for an
+ * external agent) and each failure goes through the same `fail` as an external agent's.
  *
  * Safe under redelivery: the skill runs with idempotency key `job-item:<itemId>`, so a message
  * delivered again after a crash replays the stored result instead of repeating the side effect,
@@ -13,7 +14,7 @@ import { log } from "../platform/logger.ts";
 import { Skills } from "../skills/index.ts";
 import { type ClaimedItem, claimByIds } from "./claim.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
-import { complete, fail } from "./items.ts";
+import { completeHeld, fail } from "./items.ts";
 import type { ItemMessage } from "./schema.ts";
 
 /** What the SQS worker reports per record: done (acknowledge) or retry (SQS redelivers). */
@@ -62,28 +63,40 @@ export async function processMessages(messages: readonly ItemQueueMessage[]): Pr
   }
   if (claimed.length < unique.length)
     log.info("job item messages with nothing to do", { skipped: unique.length - claimed.length });
+  // Per job, its items' skills run concurrently and its successes are then done and charged in
+  // one statement. Per job, not per batch: a job's items share one lease length, so waiting for
+  // the job's slowest item never outlasts the others' leases; another job's might. Failures go
+  // one by one (rarer, and each decides retry or fail on its own).
+  const byJob = new Map<string, ClaimedItem[]>();
+  for (const item of claimed) byJob.set(item.job_id, [...(byJob.get(item.job_id) ?? []), item]);
   await Promise.all(
-    claimed.map(async (item) => {
-      const message = byItem.get(item.id) as ItemQueueMessage;
-      outcomes.set(message.messageId, await runItem(item, message.messageId));
+    [...byJob.values()].map(async (items) => {
+      const ran = await Promise.all(
+        items.map((item) => runItem(item, (byItem.get(item.id) as ItemQueueMessage).messageId)),
+      );
+      const done = ran.filter((r) => r.ok);
+      if (done.length) for (const [id, o] of await recordDone(done)) outcomes.set(id, o);
+      for (const r of ran) if (!r.ok) outcomes.set(r.messageId, await recordFailure(r));
     }),
   );
   return outcomes;
 }
 
+type Ran = { item: ClaimedItem; messageId: string } & ({ ok: true; result: unknown } | { ok: false; error: unknown });
+
+/** The context an item's work runs in: the system acting for the item's tenant, logs under its message id. */
+const itemContext = (item: ClaimedItem, messageId: string) => ({
+  requestId: messageId,
+  correlationId: messageId,
+  actor: { type: "system" as const, name: "job-items", tenantId: item.tenant_id },
+});
+
 /**
  * Run one claimed item's skill outside any transaction, as the system acting for the item's
- * tenant (the skill's keys, breakers and idempotency records are per tenant), then record it.
+ * tenant (the skill's keys, breakers and idempotency records are per tenant).
  */
-function runItem(item: ClaimedItem, messageId: string): Promise<ItemOutcome> {
-  // Logs of the item carry its own message id, whichever record's context the batch ran in.
-  const ctx = {
-    requestId: messageId,
-    correlationId: messageId,
-    actor: { type: "system" as const, name: "job-items", tenantId: item.tenant_id },
-  };
-  return withContext(ctx, async () => {
-    let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
+function runItem(item: ClaimedItem, messageId: string): Promise<Ran> {
+  return withContext(itemContext(item, messageId), async (): Promise<Ran> => {
     try {
       const r = await Skills.execute(item.task, item.input, {
         idempotencyKey: `job-item:${item.id}`,
@@ -91,31 +104,51 @@ function runItem(item: ClaimedItem, messageId: string): Promise<ItemOutcome> {
         opIndex: item.idx,
         timeoutMs: skillTimeoutMs(item.item_timeout_s),
       });
-      outcome = { ok: true, result: r.result };
+      return { item, messageId, ok: true, result: r.result };
     } catch (e) {
-      outcome = { ok: false, error: e };
+      return { item, messageId, ok: false, error: e };
     }
+  });
+}
+
+/** One job's successes done and charged in one statement; their outcomes by message id. */
+function recordDone(group: Ran[]): Promise<[string, ItemOutcome][]> {
+  const first = group[0] as Ran;
+  return withContext(itemContext(first.item, first.messageId), async (): Promise<[string, ItemOutcome][]> => {
     try {
-      if (outcome.ok) {
-        await complete(item.id, { worker_id: item.claimed_by, result: outcome.result });
-      } else {
-        const e = outcome.error;
-        await fail(item.id, {
-          worker_id: item.claimed_by,
-          error: e instanceof AppError ? { code: e.code, message: e.message } : { message: String(e) },
-          // Anything but an AppError saying otherwise may go better next time.
-          retryable: e instanceof AppError ? e.retryable : true,
-        });
-      }
-      return "done";
+      const { refused } = await completeHeld(
+        group.map((r) => ({ id: r.item.id, worker_id: r.item.claimed_by, result: r.ok ? r.result : null })),
+      );
+      // The lease ran out while the skill ran: the sweeper or another worker has the item now,
+      // and its next run replays this one's stored result.
+      for (const r of refused)
+        log.warn("job item finished after its lease was lost", { itemId: r.id, code: r.error.code });
+      return group.map((r) => [r.messageId, "done"]);
     } catch (e) {
-      if (e instanceof LeaseLostError || e instanceof ItemNotFoundError) {
-        // The lease ran out while the skill ran: the sweeper or another worker has the item now,
-        // and its next run replays this one's stored result.
-        log.warn("job item finished after its lease was lost", { itemId: item.id, code: e.code });
+      log.error("could not record job items' outcomes; SQS redelivers them", { count: group.length, err: e });
+      return group.map((r) => [r.messageId, "retry"]);
+    }
+  });
+}
+
+/** A failed skill: the item back to pending (retryable, attempts left) or failed. */
+function recordFailure(r: Ran & { ok: false }): Promise<ItemOutcome> {
+  const { item, error: e } = r;
+  return withContext(itemContext(item, r.messageId), async () => {
+    try {
+      await fail(item.id, {
+        worker_id: item.claimed_by,
+        error: e instanceof AppError ? { code: e.code, message: e.message } : { message: String(e) },
+        // Anything but an AppError saying otherwise may go better next time.
+        retryable: e instanceof AppError ? e.retryable : true,
+      });
+      return "done";
+    } catch (err) {
+      if (err instanceof LeaseLostError || err instanceof ItemNotFoundError) {
+        log.warn("job item finished after its lease was lost", { itemId: item.id, code: err.code });
         return "done";
       }
-      log.error("could not record a job item's outcome; SQS redelivers it", { itemId: item.id, err: e });
+      log.error("could not record a job item's outcome; SQS redelivers it", { itemId: item.id, err });
       return "retry";
     }
   });

@@ -108,6 +108,27 @@ export const HeartbeatBody = z.strictObject({
 export type HeartbeatBody = z.output<typeof HeartbeatBody>;
 export const CompleteBody = z.strictObject({ worker_id: WorkerId, result: z._default(z.unknown(), null) });
 export type CompleteBody = z.output<typeof CompleteBody>;
+/** Up to 100 items the worker holds, done in one statement (a claim's batch, an SQS batch). */
+export const CompleteManyBody = z.strictObject({
+  worker_id: WorkerId,
+  items: z.array(z.strictObject({ id: z.uuid(), result: z._default(z.unknown(), null) })).check(
+    z.minLength(1),
+    z.maxLength(100),
+    z.refine((items) => new Set(items.map((i) => i.id)).size === items.length, "each item once"),
+  ),
+});
+export type CompleteManyBody = z.output<typeof CompleteManyBody>;
+/** Each item either completed (and charged) or refused with the code a single complete would give. */
+export const CompleteManyReply = z.object({
+  completed: z.array(ItemRecord),
+  refused: z.array(
+    z.object({
+      id: z.uuid(),
+      error: z.object({ code: z.enum(["jobs.item_not_found", "jobs.lease_lost"]), message: z.string() }),
+    }),
+  ),
+});
+export type CompleteManyReply = z.infer<typeof CompleteManyReply>;
 export const FailBody = z.strictObject({
   worker_id: WorkerId,
   error: z.union([z.string().check(z.maxLength(2000)), z.record(z.string(), z.unknown())]),

@@ -160,6 +160,51 @@ describe("HTTP: claim, heartbeat, complete, fail", () => {
     expect([closed.status, closed.body.error.code]).toEqual([409, "jobs.not_running"]);
   });
 
+  it("completes a batch in one call: held items done and charged, the others refused per item; bad batches 400", async () => {
+    const t = await tenant();
+    const id = await spawn(t, { items: [{ input: 1 }, { input: 2 }, { input: 3 }], credits_per_item: 2 });
+    const claimed = await post(t, `/api/v1/jobs/${id}/claim`, { worker_id: "agent-1", max_items: 2 });
+    const [a, b] = claimed.body.items as { id: string }[];
+    if (!a || !b) throw new Error("two items expected");
+    const gone = randomUUID();
+    const res = await post(t, "/api/v1/items/complete", {
+      worker_id: "agent-1",
+      items: [
+        { id: a.id, result: { n: 1 } },
+        { id: b.id, result: { n: 2 } },
+        { id: gone, result: null },
+      ],
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.completed.map((i: { id: string; status: string }) => [i.id, i.status])).toEqual([
+      [a.id, "done"],
+      [b.id, "done"],
+    ]);
+    expect(res.body.refused).toEqual([
+      { id: gone, error: { code: "jobs.item_not_found", message: `Item ${gone} not found` } },
+    ]);
+    expect(await job(t, id)).toMatchObject({ counts: { done: 2, pending: 1 }, credits: { charged: 4 } });
+
+    for (const [body, field] of [
+      [{ worker_id: "agent-1", items: [] }, "body.items"],
+      [{ worker_id: "agent-1", items: [{ id: a.id }, { id: a.id }] }, "body.items"],
+      [{ worker_id: "agent-1", items: Array.from({ length: 101 }, () => ({ id: randomUUID() })) }, "body.items"],
+      [{ worker_id: "agent-1", items: [{ id: "nope" }] }, "body.items.0.id"],
+      [{ items: [{ id: a.id }] }, "body.worker_id"],
+    ] as const) {
+      const bad = await post(t, "/api/v1/items/complete", body);
+      expect(bad.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect(bad.body.error.details.fields.map((f: { field: string }) => f.field)).toContain(field);
+    }
+    expect(await job(t, id)).toMatchObject({ counts: { done: 2, pending: 1 }, credits: { charged: 4 } });
+    const viewer = await invoke("POST", "/api/v1/items/complete", {
+      key: t.keys.viewer.key,
+      body: { worker_id: "agent-1", items: [{ id: a.id }] },
+    });
+    expect(viewer.status).toBe(403);
+    expect((await post(t, `/api/v1/jobs/${id}/cancel`, {})).status).toBe(200);
+  });
+
   it("refuses bad bodies (400), unknown items (404) and keys below agent (403)", async () => {
     const t = await tenant();
     const id = await spawn(t, { items: [{ input: 1 }] });

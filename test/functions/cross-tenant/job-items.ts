@@ -1,4 +1,4 @@
-/** Cross-tenant cases of claiming and item routes: claim, heartbeat, complete, fail (see ../cross-tenant.test.ts). */
+/** Cross-tenant cases of claiming and item routes: claim, heartbeat, complete (one or many), fail (see ../cross-tenant.test.ts). */
 import { expect } from "vitest";
 import { query } from "../../../core/platform/db/index.ts";
 import { invoke } from "../../events/index.ts";
@@ -71,6 +71,30 @@ export const jobItemCases: Cases = {
     expect(own.body.items).toHaveLength(1);
     await invoke("POST", `/api/v1/items/${own.body.items[0].id}/complete`, { key: bKey.key, body: { worker_id: "b" } });
     await assertCreditInvariants(b.tenant.id);
+  },
+  "POST /api/v1/items/complete": async (t) => {
+    const { itemId } = await claimedItemOfB(t);
+    const before = await itemState(itemId);
+    for (const key of [t.a.keys.agent.key, t.a.keys.admin.key]) {
+      const res = await invoke("POST", "/api/v1/items/complete", {
+        key,
+        body: { worker_id: "b-worker", items: [{ id: itemId, result: { forged: true } }] },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.completed).toEqual([]);
+      expect(res.body.refused).toEqual([
+        { id: itemId, error: expect.objectContaining({ code: "jobs.item_not_found" }) },
+      ]);
+      expect(res.text).not.toContain(t.b.tenant.id);
+      expect(res.text).not.toContain("secret");
+    }
+    expect(await itemState(itemId)).toEqual(before);
+    const own = await invoke("POST", "/api/v1/items/complete", {
+      key: t.bKey.key,
+      body: { worker_id: "b-worker", items: [{ id: itemId, result: { own: true } }] },
+    });
+    expect(own.body.completed.map((i: { id: string }) => i.id)).toEqual([itemId]);
+    await assertCreditInvariants(t.b.tenant.id);
   },
   "POST /api/v1/items/{id}/heartbeat": itemCase("heartbeat", { lease_s: 60 }),
   "POST /api/v1/items/{id}/complete": itemCase("complete", { result: { forged: true } }),

@@ -1,0 +1,216 @@
+/**
+ * Completing items on real Postgres: many at once (`completeMany`), the finalisation check that
+ * only a job's last completions make (and that waits for a completion still committing), and the
+ * plans of the hot statements (items found by primary key, not through the partial index of
+ * every tenant's claimed items). The credits invariants are checked after every scenario.
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { config } from "../../core/config.ts";
+import { withContext } from "../../core/context.ts";
+import { Jobs } from "../../core/jobs/index.ts";
+import { finaliseIfFinished } from "../../core/jobs/items.ts";
+import { sql } from "../../core/jobs/work.sql.ts";
+import { clock, ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
+import { query } from "../../core/platform/db/index.ts";
+import { assertCreditInvariants, grantCredits } from "../factories/credits.ts";
+import { makeKey, makeTenant } from "../factories/tenancy.ts";
+
+interface Who {
+  tenantId: string;
+  keyId: string;
+}
+
+const checked: string[] = [];
+afterEach(async () => {
+  for (const t of checked.splice(0)) await assertCreditInvariants(t);
+});
+
+async function tenant(credits: number): Promise<Who> {
+  const t = await makeTenant();
+  const k = await makeKey({ tenantId: t.id, role: "agent" });
+  await grantCredits(t.id, credits);
+  checked.push(t.id);
+  return { tenantId: t.id, keyId: k.id };
+}
+
+const as = <T>(w: Who, fn: () => Promise<T>) =>
+  withContext(
+    {
+      requestId: randomUUID(),
+      correlationId: "complete-test",
+      actor: { type: "key", keyId: w.keyId, tenantId: w.tenantId, role: "agent" },
+    },
+    fn,
+  );
+
+const spawn = async (w: Who, n: number) =>
+  (
+    await as(w, () =>
+      Jobs.spawn({
+        task: "external",
+        items: Array.from({ length: n }, (_, i) => ({ input: { n: i } })),
+        parallelism: 1000,
+        credits_per_item: 2,
+        max_attempts: 3,
+        item_timeout_s: 60,
+      }),
+    )
+  ).id;
+const claim = async (w: Who, jobId: string, worker: string, max: number, lease_s?: number) =>
+  (await as(w, () => Jobs.claim(jobId, { worker_id: worker, max_items: max, lease_s }))).items.map((i) => i.id);
+const jobState = async (jobId: string) =>
+  (
+    await query<{ status: string; settled: boolean }>(
+      "select status, settled_at is not null as settled from jobs where id = $1",
+      [jobId],
+    )
+  ).rows[0];
+const charges = async (jobId: string) =>
+  (
+    await query<{ n: number }>("select count(*)::int as n from credit_ledger where job_id = $1 and kind = 'charge'", [
+      jobId,
+    ])
+  ).rows[0]?.n;
+
+describe("completeMany", () => {
+  it("completes and charges the items the worker holds, refuses each other one, and finalises the job", async () => {
+    const w = await tenant(100);
+    const other = await tenant(100);
+    const manual = new ManualClock(Date.now());
+    setClock(manual);
+    const jobId = await spawn(w, 6);
+    const mine = await claim(w, jobId, "a", 4);
+    const [theirs] = await claim(w, jobId, "b", 1);
+    const [expired] = await claim(w, jobId, "a", 1, 1);
+    const otherJob = await spawn(other, 1);
+    const [foreign] = await claim(other, otherJob, "a", 1);
+    manual.advance(2_000);
+    try {
+      const unknown = randomUUID();
+      const r = await as(w, () =>
+        Jobs.completeMany({
+          worker_id: "a",
+          items: [...mine, theirs, expired, foreign, unknown].map((id, n) => ({ id: id as string, result: { n } })),
+        }),
+      );
+      expect(r.completed.map((i) => [i.id, i.status, i.result])).toEqual(mine.map((id, n) => [id, "done", { n }]));
+      expect(r.refused.map((x) => [x.id, x.error.code])).toEqual([
+        [theirs, "jobs.lease_lost"],
+        [expired, "jobs.lease_lost"],
+        [foreign, "jobs.item_not_found"],
+        [unknown, "jobs.item_not_found"],
+      ]);
+      expect(r.refused[0]?.error.message).toContain("another worker holds it");
+      expect(r.refused[1]?.error.message).toContain("lease ended");
+      expect(await charges(jobId)).toBe(4);
+
+      // Again: nothing is charged twice, every item is refused.
+      const again = await as(w, () =>
+        Jobs.completeMany({ worker_id: "a", items: mine.map((id) => ({ id, result: null })) }),
+      );
+      expect([again.completed, again.refused.map((x) => x.error.code)]).toEqual([
+        [],
+        mine.map(() => "jobs.lease_lost"),
+      ]);
+      expect(await charges(jobId)).toBe(4);
+      expect(await jobState(jobId)).toEqual({ status: "running", settled: false });
+
+      // The last two (one re-claimed after its lease ended) complete the job in one call.
+      await as(w, () => Jobs.sweep());
+      const rest = await claim(w, jobId, "c", 5);
+      const last = await as(w, () =>
+        Jobs.completeMany({ worker_id: "b", items: [{ id: theirs as string, result: "b" }] }),
+      );
+      expect(last.completed).toHaveLength(1);
+      expect(await jobState(jobId)).toEqual({ status: "running", settled: false });
+      await as(w, () => Jobs.completeMany({ worker_id: "c", items: rest.map((id) => ({ id, result: "c" })) }));
+      expect(await jobState(jobId)).toEqual({ status: "completed", settled: true });
+      expect(await charges(jobId)).toBe(6);
+    } finally {
+      setClock(systemClock);
+      await as(other, () => Jobs.cancel(otherJob, {}));
+      await as(other, () => Jobs.completeMany({ worker_id: "a", items: [{ id: foreign as string, result: null }] }));
+    }
+  });
+});
+
+describe("finalisation after the last completion", () => {
+  it("waits for a completion still committing, then finalises the job", async () => {
+    const w = await tenant(100);
+    const jobId = await spawn(w, 2);
+    const [first, second] = await claim(w, jobId, "a", 2);
+    // The first completion sees the second item in flight: the job stays open.
+    await as(w, () => Jobs.complete(first as string, { worker_id: "a", result: 1 }));
+    expect(await jobState(jobId)).toEqual({ status: "running", settled: false });
+
+    // The second completion's statement has run but not committed: its item is locked.
+    const c = new pg.Client({ connectionString: config().databaseUrl });
+    await c.connect();
+    try {
+      await c.query("begin");
+      const done = await c.query(sql.complete.text, [second, w.tenantId, "a", clock().now(), "2", "test"]);
+      expect(done.rows[0]).toMatchObject({ status: "done", pending_left: false });
+      let returned = false;
+      const check = finaliseIfFinished(jobId).then(() => {
+        returned = true;
+      });
+      await new Promise((ok) => setTimeout(ok, 300));
+      // A check that read the item as still claimed would have returned by now, finalising nothing.
+      expect(returned).toBe(false);
+      await c.query("commit");
+      await check;
+    } finally {
+      await c.end();
+    }
+    expect(await jobState(jobId)).toEqual({ status: "completed", settled: true });
+  });
+
+  it("jobs whose items all complete at once are finalised before the completions return, without the sweeper", async () => {
+    const w = await tenant(1000);
+    const jobs = await Promise.all(Array.from({ length: 20 }, () => spawn(w, 4)));
+    const held: { id: string; worker: string }[] = [];
+    for (const jobId of jobs)
+      for (let k = 0; k < 4; k++)
+        for (const id of await claim(w, jobId, `w-${k}`, 1)) held.push({ id, worker: `w-${k}` });
+    expect(held).toHaveLength(80);
+    await Promise.all(held.map((h) => as(w, () => Jobs.complete(h.id, { worker_id: h.worker, result: null }))));
+    const { rows } = await query<{ status: string; settled: boolean }>(
+      "select status, settled_at is not null as settled from jobs where id = any(CAST($1 AS uuid[]))",
+      [jobs],
+    );
+    expect(rows).toEqual(jobs.map(() => ({ status: "completed", settled: true })));
+  });
+});
+
+describe("plans", () => {
+  it("complete, completeMany, heartbeat and fail find items by primary key in their generic plans", async () => {
+    const w = await tenant(100);
+    const jobId = await spawn(w, 50);
+    // The trap: statistics taken while few items are claimed make the partial index of claimed
+    // items look like the cheapest way to any claimed item.
+    await query("analyze job_items");
+    const c = new pg.Client({ connectionString: config().databaseUrl });
+    await c.connect();
+    try {
+      await c.query("set plan_cache_mode = force_generic_plan");
+      for (const [name, text, types] of [
+        ["complete", sql.complete.text, "uuid, uuid, text, timestamptz, text, text"],
+        ["complete_many", sql.completeMany.text, "uuid[], uuid, timestamptz, text, text[], jsonb[]"],
+        ["heartbeat", sql.heartbeat, "uuid, uuid, text, timestamptz, integer"],
+        ["fail", sql.fail, "uuid, uuid, text, timestamptz, boolean, text"],
+      ] as const) {
+        await c.query(`prepare ${name}(${types}) as ${text}`);
+        const n = types.split(",").length;
+        const { rows } = await c.query(`explain execute ${name}(${Array(n).fill("null").join(", ")})`);
+        const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+        expect(plan, name).toContain("job_items_pkey");
+        expect(plan, name).not.toContain("job_items_claimed_idx");
+      }
+    } finally {
+      await c.end();
+    }
+    await as(w, () => Jobs.cancel(jobId, {}));
+  });
+});
