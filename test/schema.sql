@@ -364,7 +364,7 @@ CREATE INDEX credit_ledger_job_idx ON public.credit_ledger USING btree (job_id) 
 
 CREATE INDEX credit_ledger_tenant_idx ON public.credit_ledger USING btree (tenant_id, id DESC);
 
-CREATE INDEX job_items_claimed_idx ON public.job_items USING btree (lease_until) WHERE (status = 'claimed'::text);
+CREATE INDEX job_items_claimed_idx ON public.job_items USING btree (job_id, lease_until) WHERE (status = 'claimed'::text);
 
 CREATE INDEX job_items_done_idx ON public.job_items USING btree (tenant_id, finished_at DESC) WHERE (status = 'done'::text);
 

@@ -185,7 +185,7 @@ describe("finalisation after the last completion", () => {
 });
 
 describe("plans", () => {
-  it("complete, completeMany, heartbeat and fail find items by primary key in their generic plans", async () => {
+  it("complete, completeMany, heartbeat and fail find items by primary key; a claim counts its job's in flight by job", async () => {
     const w = await tenant(100);
     const jobId = await spawn(w, 50);
     // The trap: statistics taken while few items are claimed make the partial index of claimed
@@ -208,6 +208,12 @@ describe("plans", () => {
         expect(plan, name).toContain("job_items_pkey");
         expect(plan, name).not.toContain("job_items_claimed_idx");
       }
+      // A claim counts the job's items in flight through the index keyed by job, not by
+      // walking the claimed items of every job.
+      await c.query(`prepare claim(uuid, uuid, integer, text, timestamptz, integer) as ${sql.claimPending.text}`);
+      const { rows } = await c.query("explain execute claim(null, null, 1, 'w', null, null)");
+      const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toMatch(/job_items_claimed_idx[^\n]*\n\s*Index Cond: \(job_id = j\.id\)/);
     } finally {
       await c.end();
     }
