@@ -13,6 +13,8 @@ import {
   type ClaimBody,
   type ClaimReply,
   type CompleteBody,
+  type CompleteManyBody,
+  type CompleteManyReply,
   type JobRecord,
   JobSpawn,
   Jobs,
@@ -46,6 +48,16 @@ export class ApiError extends Error {
 
 export type Balance = Pick<CreditsReply, "balance" | "reserved" | "available">;
 
+/** A batch completion's outcome per item: a refusal other than a lost lease is an error. */
+function outcomes(r: CompleteManyReply): Map<string, "done" | "lease_lost"> {
+  const m = new Map<string, "done" | "lease_lost">(r.completed.map((i) => [i.id, "done"]));
+  for (const x of r.refused) {
+    if (x.error.code !== "jobs.lease_lost") throw new ApiError(404, x.error.code, x.error.message);
+    m.set(x.id, "lease_lost");
+  }
+  return m;
+}
+
 export interface Driver {
   /** Where the run goes, for the report (no secrets). */
   readonly target: string;
@@ -61,6 +73,8 @@ export interface Driver {
   claim(jobId: string, body: ClaimBody): Promise<ClaimReply>;
   /** `lease_lost` when AOS refuses with 409 jobs.lease_lost; any other refusal throws. */
   complete(itemId: string, body: CompleteBody): Promise<"done" | "lease_lost">;
+  /** Several items in one call (POST /api/v1/items/complete); each item's outcome by id. */
+  completeMany(body: CompleteManyBody): Promise<Map<string, "done" | "lease_lost">>;
   job(jobId: string): Promise<JobRecord>;
   /** The item ids of the job's `charge` ledger rows, every page. */
   chargedItems(jobId: string): Promise<string[]>;
@@ -123,6 +137,7 @@ export function httpDriver(url: string, key: string | undefined): Driver {
         throw e;
       }
     },
+    completeMany: async (body) => outcomes(await call<CompleteManyReply>("POST", "/api/v1/items/complete", body)),
     job: (jobId) => call<JobRecord>("GET", `/api/v1/jobs/${jobId}`),
     async chargedItems(jobId) {
       const ids: string[] = [];
@@ -209,6 +224,7 @@ export async function inProcessDriver(workers: number): Promise<Driver> {
         throw e;
       }
     },
+    completeMany: async (body) => outcomes(await as(agent, () => Jobs.completeMany(body))),
     job: (jobId) => as(agent, () => Jobs.get(jobId)),
     async chargedItems(jobId) {
       const ids: string[] = [];

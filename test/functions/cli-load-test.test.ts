@@ -114,7 +114,7 @@ describe("aos load-test", { timeout: 120_000 }, () => {
     await assertCreditInvariants(t.job.tenant_id);
   });
 
-  it("over HTTP with an admin key and claims of 5: passes, charged once per item at the given cost", async () => {
+  it("over HTTP with an admin key and claims of 5: passes, each claim completed in one call, charged once per item at the given cost", async () => {
     const t = await makeTenantWithKeys();
     const r = await loadTest([
       ...["--url", baseUrl, "--key", t.keys.admin.key],
@@ -123,6 +123,10 @@ describe("aos load-test", { timeout: 120_000 }, () => {
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain(`AOS at ${baseUrl}`);
     expect(r.stdout.match(/^PASS {2}/gm)).toHaveLength(5);
+    // Claims of several items are completed in one call each (POST /api/v1/items/complete).
+    const calls = Number(/\((\d+) complete calls\)/.exec(r.stdout)?.[1]);
+    expect(calls).toBeGreaterThanOrEqual(24);
+    expect(calls).toBeLessThan(120);
     const jobId = /job ([0-9a-f-]{36}) spawned/.exec(r.stdout)?.[1] as string;
     const tables = await tablesOf(jobId);
     expect(tables.job).toMatchObject({ tenant_id: t.tenant.id, status: "completed", settled: true });
