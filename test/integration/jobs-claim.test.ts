@@ -6,45 +6,18 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
-import { type Role, withContext } from "../../core/context.ts";
+import { withContext } from "../../core/context.ts";
 import { AppError } from "../../core/errors.ts";
 import { JobNotRunningError, type JobSpawn, Jobs } from "../../core/jobs/index.ts";
 import { sql } from "../../core/jobs/work.sql.ts";
 import { clock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { assertCreditInvariants, grantCredits } from "../factories/credits.ts";
-import { makeKey, makeTenant } from "../factories/tenancy.ts";
-
-interface Who {
-  tenantId: string;
-  keyId: string;
-}
-
-const checked: string[] = [];
-afterEach(async () => {
-  for (const t of checked.splice(0)) await assertCreditInvariants(t);
-});
+import { asKey as as, checkedTenants, type Who } from "../factories/jobs.ts";
 
 /** A tenant with an agent key and credits, whose invariants are checked after the test. */
-async function tenant(credits: number): Promise<Who> {
-  const t = await makeTenant();
-  const k = await makeKey({ tenantId: t.id, role: "agent" });
-  if (credits > 0) await grantCredits(t.id, credits);
-  checked.push(t.id);
-  return { tenantId: t.id, keyId: k.id };
-}
-
-const as = <T>(w: Who, fn: () => Promise<T>, role: Role = "agent") =>
-  withContext(
-    {
-      requestId: randomUUID(),
-      correlationId: "claim-test",
-      actor: { type: "key", keyId: w.keyId, tenantId: w.tenantId, role },
-    },
-    fn,
-  );
+const tenant = checkedTenants();
 const asSystem = <T>(fn: () => Promise<T>) =>
   withContext(
     { requestId: randomUUID(), correlationId: "sweep", actor: { type: "system", name: "cron:JobSweep" } },

@@ -6,44 +6,16 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
-import { withContext } from "../../core/context.ts";
 import { Jobs } from "../../core/jobs/index.ts";
 import { finaliseIfFinished } from "../../core/jobs/items.ts";
 import { sql } from "../../core/jobs/work.sql.ts";
 import { clock, ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { assertCreditInvariants, grantCredits } from "../factories/credits.ts";
-import { makeKey, makeTenant } from "../factories/tenancy.ts";
+import { asKey as as, checkedTenants, type Who } from "../factories/jobs.ts";
 
-interface Who {
-  tenantId: string;
-  keyId: string;
-}
-
-const checked: string[] = [];
-afterEach(async () => {
-  for (const t of checked.splice(0)) await assertCreditInvariants(t);
-});
-
-async function tenant(credits: number): Promise<Who> {
-  const t = await makeTenant();
-  const k = await makeKey({ tenantId: t.id, role: "agent" });
-  await grantCredits(t.id, credits);
-  checked.push(t.id);
-  return { tenantId: t.id, keyId: k.id };
-}
-
-const as = <T>(w: Who, fn: () => Promise<T>) =>
-  withContext(
-    {
-      requestId: randomUUID(),
-      correlationId: "complete-test",
-      actor: { type: "key", keyId: w.keyId, tenantId: w.tenantId, role: "agent" },
-    },
-    fn,
-  );
+const tenant = checkedTenants();
 
 const spawn = async (w: Who, n: number) =>
   (

@@ -7,37 +7,15 @@ import { randomUUID } from "node:crypto";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
-import { type Role, withContext } from "../../core/context.ts";
+import type { Role } from "../../core/context.ts";
 import { Credits, InsufficientCreditsError } from "../../core/credits/index.ts";
 import { AppError } from "../../core/errors.ts";
 import { type ItemRecord, type JobRecord, type JobSpawn, Jobs } from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { assertCreditInvariants, grantCredits } from "../factories/credits.ts";
-import { makeKey, makeTenant } from "../factories/tenancy.ts";
+import { assertCreditInvariants } from "../factories/credits.ts";
+import { asKey as as, jobsTenant as tenantWith, type Who } from "../factories/jobs.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { closedPort } from "../setup/net.ts";
-
-interface Who {
-  tenantId: string;
-  keyId: string;
-}
-
-async function tenantWith(credits: number, role: Role = "agent"): Promise<Who> {
-  const t = await makeTenant();
-  const k = await makeKey({ tenantId: t.id, role });
-  if (credits > 0) await grantCredits(t.id, credits);
-  return { tenantId: t.id, keyId: k.id };
-}
-
-const as = <T>(w: Who, fn: () => Promise<T>, role: Role = "agent") =>
-  withContext(
-    {
-      requestId: randomUUID(),
-      correlationId: "jobs-test",
-      actor: { type: "key", keyId: w.keyId, tenantId: w.tenantId, role },
-    },
-    fn,
-  );
 
 /** A spawn body with the schema's defaults. */
 const body = (over: Partial<JobSpawn> & { n?: number; input?: (i: number) => unknown } = {}): JobSpawn => {

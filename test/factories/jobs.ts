@@ -1,0 +1,50 @@
+/**
+ * Jobs for tests below HTTP: a tenant with a key and credits (`Who`), and `asKey` to call core
+ * as that key. `checkedTenants()` registers, once per file, an afterEach that asserts the credits
+ * invariants of every tenant it handed out.
+ */
+import { randomUUID } from "node:crypto";
+import { afterEach } from "vitest";
+import { type Role, withContext } from "../../core/context.ts";
+import { assertCreditInvariants, grantCredits } from "./credits.ts";
+import { makeKey, makeTenant } from "./tenancy.ts";
+
+export interface Who {
+  tenantId: string;
+  keyId: string;
+}
+
+/** A new tenant with a key of `role` and `credits` granted (none when 0). */
+export async function jobsTenant(credits: number, role: Role = "agent"): Promise<Who> {
+  const t = await makeTenant();
+  const k = await makeKey({ tenantId: t.id, role });
+  if (credits > 0) await grantCredits(t.id, credits);
+  return { tenantId: t.id, keyId: k.id };
+}
+
+/** Run `fn` in core as `w`'s key (role `role`), as a request would. */
+export const asKey = <T>(w: Who, fn: () => Promise<T>, role: Role = "agent") =>
+  withContext(
+    {
+      requestId: randomUUID(),
+      correlationId: "jobs-test",
+      actor: { type: "key", keyId: w.keyId, tenantId: w.tenantId, role },
+    },
+    fn,
+  );
+
+/**
+ * Call once at a test file's top level: returns `tenant(credits)`, a `jobsTenant` whose credits
+ * invariants are asserted after the test that made it.
+ */
+export function checkedTenants(): (credits: number) => Promise<Who> {
+  const made: string[] = [];
+  afterEach(async () => {
+    for (const t of made.splice(0)) await assertCreditInvariants(t);
+  });
+  return async (credits) => {
+    const w = await jobsTenant(credits);
+    made.push(w.tenantId);
+    return w;
+  };
+}
