@@ -1,7 +1,8 @@
 /**
  * `simulate`: what a spawn of this body would cost and take, with warnings (it would be refused
  * or slowed) and risks (it may not go as hoped). Executes nothing and writes nothing: it reads
- * the tenant's credits, its recorded item durations of the same task and the task's breaker.
+ * the tenant's credits, its recorded item durations of the same task and the breakers of the
+ * targets its items would call.
  *
  * Duration: the median of the tenant's last 1000 done items of the task, times the number of
  * waves (`ceil(items / min(parallelism, JOBS_MAX_PARALLELISM))`); with no history, a stated
@@ -55,11 +56,20 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
     });
 
   if (skill) {
-    const state = await Skills.breakerState(body.task, body.items[0]?.input);
-    if (state === "OPEN" || state === "HALF_OPEN")
+    // Every distinct target the items would call (a webhook job may have many), not the first's.
+    const { open, unchecked } = await Skills.breakerStates(
+      body.task,
+      body.items.map((i) => i.input),
+    );
+    for (const b of open)
       warnings.push({
         code: "skills.circuit_open",
-        message: `the circuit breaker of ${body.task}'s target is ${state}: its items would be refused (503) and retried until it closes`,
+        message: `the circuit breaker of ${body.task}'s target ${b.target} is ${b.state}: its items would be refused (503) and retried until it closes`,
+      });
+    if (unchecked > 0)
+      risks.push({
+        code: "skills.breakers_unchecked",
+        message: `the items call ${unchecked} more distinct targets whose breakers were not looked at`,
       });
   }
 

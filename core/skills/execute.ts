@@ -249,11 +249,32 @@ export function validateArgs(name: string, args: unknown, field = "args"): unkno
   return parseArgs(getSkill(name), args, field);
 }
 
-/** The state of the breaker a call of `name` with `args` would go through (null: the skill has none). */
-export async function breakerState(name: string, args: unknown): Promise<Breaker.BreakerState | null> {
+/** At most this many distinct breakers are looked at by one `breakerStates` call. */
+export const MAX_PEEKED_BREAKERS = 50;
+
+/**
+ * The breakers calls of `name` with each of `argsList` would go through, each distinct one
+ * looked at once (the first MAX_PEEKED_BREAKERS): `{target, state}` of those not CLOSED, and how
+ * many distinct ones were not looked at. Empty for a skill without a breaker.
+ */
+export async function breakerStates(
+  name: string,
+  argsList: readonly unknown[],
+): Promise<{ open: { target: string; state: Breaker.BreakerState }[]; unchecked: number }> {
   const skill = getSkill(name);
-  if (!skill.breaker) return null;
-  const parsed = parseArgs(skill, args, "args");
-  const scope = skill.breaker.scopeFor?.(parsed) ?? skill.breaker.scope;
-  return Breaker.peek(Breaker.breakerKey(scope, skill.breaker.target(parsed), useTenant()));
+  const spec = skill.breaker;
+  if (!spec) return { open: [], unchecked: 0 };
+  const keys = new Map<string, Breaker.BreakerKey>();
+  for (const args of argsList) {
+    const parsed = parseArgs(skill, args, "args");
+    const key = Breaker.breakerKey(spec.scopeFor?.(parsed) ?? spec.scope, spec.target(parsed), useTenant());
+    keys.set(`${key.tenantId ?? ""} ${key.target}`, key);
+  }
+  const looked = [...keys.values()].slice(0, MAX_PEEKED_BREAKERS);
+  const open: { target: string; state: Breaker.BreakerState }[] = [];
+  for (const key of looked) {
+    const state = await Breaker.peek(key);
+    if (state !== "CLOSED") open.push({ target: key.target, state });
+  }
+  return { open, unchecked: keys.size - looked.length };
 }

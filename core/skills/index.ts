@@ -7,7 +7,7 @@
  *   const { result } = await Skills.execute("kv_store", { op: "incr", key: "visits" });
  */
 import { listBreakers, resetBreaker } from "./breakers.ts";
-import { breakerState, execute, validateArgs } from "./execute.ts";
+import { breakerStates, execute, validateArgs } from "./execute.ts";
 import { sweep as sweepIdempotency } from "./idempotency.ts";
 import { describeSkill, getSkill, listSkills } from "./registry.ts";
 import { webhookSigningSecret } from "./webhook-signing.ts";
@@ -16,8 +16,8 @@ export const Skills = {
   execute,
   /** Check args against a skill's input schema without running it (job spawn validates every item). */
   validateArgs,
-  /** The state of the breaker a call would meet (simulation warnings). */
-  breakerState,
+  /** The breakers calls with these args would meet, those not CLOSED (simulation warnings). */
+  breakerStates,
   list: listSkills,
   describe: (name: string) => describeSkill(getSkill(name)),
   listBreakers,

@@ -412,6 +412,23 @@ describe("simulate", () => {
        values (null, 'voyage', 'OPEN', 5, now(), now() + interval '1 hour')`,
     );
     expect((await as(w, () => Jobs.simulate(voyage))).warnings.map((x) => x.code)).toEqual(["skills.circuit_open"]);
+
+    // A webhook job's items may call many hosts: each distinct host's breaker is looked at, not
+    // only the first item's.
+    const hooks = body({
+      task: "webhook_send",
+      n: 3,
+      input: (i) => ({ url: `https://${i === 2 ? "down" : "up"}.example.com/hook`, payload: { i } }),
+    });
+    expect((await as(w, () => Jobs.simulate(hooks))).warnings).toEqual([]);
+    await query(
+      `insert into circuit_breaker_state (tenant_id, target, state, failure_count, opened_at, cooldown_until)
+       values ($1, 'webhook:down.example.com', 'OPEN', 5, now(), now() + interval '1 hour')`,
+      [w.tenantId],
+    );
+    expect((await as(w, () => Jobs.simulate(hooks))).warnings).toEqual([
+      { code: "skills.circuit_open", message: expect.stringContaining("target webhook:down.example.com is OPEN") },
+    ]);
   });
 
   it("refuses bad item input as spawn does", async () => {
