@@ -14,6 +14,7 @@ import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { actorName, StatusHistory } from "../status-history/index.ts";
 import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
+import { finaliseIfFinished } from "./items.ts";
 import { type ItemTally, type LockedJob, sql } from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 import type { CancelBody, CancelReply } from "./schema.ts";
@@ -82,5 +83,9 @@ export async function cancel(id: string, body: CancelBody): Promise<CancelReply>
     const { rows } = await query<{ status: string }>(sql.jobStatus, [id]);
     throw new JobNotRunningError(id, rows[0]?.status ?? outcome.finishedAs);
   }
+  // Items were in flight: the last of them to finish finalises the job, unless its completion
+  // saw an item still pending that this cancel has just cancelled (it then left finalisation to
+  // that item's finisher, this cancel). The check waits for such a completion's commit.
+  if (outcome.in_flight_items > 0) await finaliseIfFinished(id);
   return outcome;
 }

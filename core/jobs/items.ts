@@ -12,8 +12,8 @@
  * item of the job, asked after its item was locked (`pending_left`), does not; whoever finishes
  * that pending item later will, and will see this item done or wait for its commit
  * (`finaliseIfFinished`). So the check, a round trip, runs only for a job's last items, and the
- * job is still finalised the moment its last item is (no sweeper needed). Failures, expiries
- * and cancels always check (they are rare).
+ * job is still finalised the moment its last item is (no sweeper needed). Final failures and
+ * cancels with items in flight always check (they are rare); lease expiries are the sweeper's.
  */
 import { useActor, useTenant } from "../context.ts";
 import { Credits } from "../credits/index.ts";

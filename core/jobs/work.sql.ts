@@ -129,10 +129,9 @@ export const sql = {
    * Many items done and charged in ONE statement: `$1` item ids, `$5` their workers, `$6` their
    * results (JSON texts), `$2` tenant, `$3` now, `$4` actor. Only items held by their worker
    * change (see `holds`); they are found by primary key and locked in id order, so two calls
-   * over the same items cannot deadlock. Their charges are one
-   * multi-row insert with the same `charge:<item>` keys as a single completion. `pending_left`
-   * as in `complete`, on the first row of each job (null on the others), asked once every item
-   * is updated.
+   * over the same items cannot deadlock. Their charges are one multi-row insert with the same
+   * `charge:<item>` keys as a single completion. `pending_left` as in `complete`, on the first
+   * row of each job (null on the others), asked once every item is updated.
    */
   completeMany: prepared(
     "jobs_complete_many",

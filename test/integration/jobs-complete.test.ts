@@ -139,6 +139,38 @@ describe("finalisation after the last completion", () => {
     expect(await jobState(jobId)).toEqual({ status: "completed", settled: true });
   });
 
+  it("a cancel that takes the pending item a completion counted on finalises the job once that completion commits", async () => {
+    const w = await tenant(100);
+    const jobId = await spawn(w, 2);
+    const [x] = await claim(w, jobId, "a", 1);
+    // The completion's statement has run (it saw the other item pending, so it leaves the
+    // finalisation to whoever finishes that one) but not committed.
+    const c = new pg.Client({ connectionString: config().databaseUrl });
+    await c.connect();
+    try {
+      await c.query("begin");
+      const done = await c.query(sql.complete.text, [x, w.tenantId, "a", clock().now(), "1", "test"]);
+      expect(done.rows[0]).toMatchObject({ status: "done", pending_left: true });
+      // The cancel waits for that completion (its charge's foreign key holds the job row FOR KEY
+      // SHARE, the cancel locks it FOR UPDATE), so it sees x done and settles the job itself.
+      // Should it ever not wait, it would see x in flight, and its check after commit (which
+      // waits for x's lock) finalises the job instead: either way, settled when it answers.
+      let answered = false;
+      const cancel = as(w, () => Jobs.cancel(jobId, {})).then((r) => {
+        answered = true;
+        return r;
+      });
+      await new Promise((ok) => setTimeout(ok, 300));
+      expect(answered).toBe(false);
+      await c.query("commit");
+      expect(await cancel).toMatchObject({ completed_items: 1, cancelled_items: 1 });
+    } finally {
+      await c.end();
+    }
+    expect(await jobState(jobId)).toEqual({ status: "cancelled", settled: true });
+    expect(await charges(jobId)).toBe(1);
+  });
+
   it("jobs whose items all complete at once are finalised before the completions return, without the sweeper", async () => {
     const w = await tenant(1000);
     const jobs = await Promise.all(Array.from({ length: 20 }, () => spawn(w, 4)));
