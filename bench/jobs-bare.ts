@@ -5,7 +5,9 @@
  *
  * One transaction per claim: pick the tenant's next pending items with FOR UPDATE SKIP LOCKED,
  * debit the tenant's balance row (the naive per-item debit: every transaction updates it),
- * insert one ledger row per item, mark the items done.
+ * insert one ledger row per item, mark the items done. With `lease`, the like-for-like
+ * comparison for a worker that holds items while it works: the claim is one statement that
+ * marks them claimed with a lease, the rest a second transaction (two writes per item, as AOS).
  */
 import pg from "pg";
 
@@ -20,6 +22,14 @@ const sql = {
   doneOne: "update bench_items set status = 'done', claimed_by = $2, done_at = now() where id = $1",
   doneMany:
     "update bench_items set status = 'done', claimed_by = $2, done_at = now() where id = any(CAST($1 AS bigint[]))",
+  /** With a lease: the claim alone, one statement (as a worker that then goes off to work). */
+  leaseMany: `update bench_items set status = 'claimed', claimed_by = $3, lease_until = now() + interval '60 seconds'
+    where id in (select id from bench_items where tenant_id = $1 and status = 'pending' order by id limit $2
+      for update skip locked)
+    returning id`,
+  /** ... and the finish, in a transaction of its own, only of items still held. */
+  leasedDone: `update bench_items set status = 'done', lease_until = null, done_at = now()
+    where id = any(CAST($1 AS bigint[])) and status = 'claimed' and claimed_by = $2`,
 };
 
 /** `items` pending items spread round-robin over tenants 0..tenants-1 (untimed preparation). */
@@ -43,6 +53,8 @@ export interface BareRun {
   /** Items per transaction: 1 is the per-item path. */
   batch: number;
   cost: number;
+  /** Claim with a lease (one statement), then finish in a second transaction: two writes per item, as AOS. */
+  lease?: boolean;
 }
 
 /** A pool of one connection per worker, every connection opened before the clock starts. */
@@ -62,6 +74,12 @@ export async function runBare(pool: pg.Pool, o: BareRun): Promise<number> {
     const tenant = w % o.tenants;
     const name = `bare-${w}`;
     for (;;) {
+      if (o.lease) {
+        const n = await leasedBatch(pool, tenant, name, o);
+        if (n === 0) return;
+        done += n;
+        continue;
+      }
       const c = await pool.connect();
       try {
         await c.query("begin");
@@ -90,6 +108,27 @@ export async function runBare(pool: pg.Pool, o: BareRun): Promise<number> {
   }
   await Promise.all(Array.from({ length: o.workers }, (_, w) => worker(w)));
   return done;
+}
+
+/** One leased batch: claimed in one statement, then debited, charged and done in a transaction. */
+async function leasedBatch(pool: pg.Pool, tenant: number, name: string, o: BareRun): Promise<number> {
+  const ids = (await pool.query<{ id: string }>(sql.leaseMany, [tenant, o.batch, name])).rows.map((r) => r.id);
+  if (!ids.length) return 0;
+  const c = await pool.connect();
+  try {
+    await c.query("begin");
+    await c.query(sql.debit, [tenant, o.cost * ids.length]);
+    await c.query(sql.ledgerMany, [tenant, ids, o.cost]);
+    const { rowCount } = await c.query(sql.leasedDone, [ids, name]);
+    if (rowCount !== ids.length) throw new Error(`lease lost on ${ids.length - (rowCount ?? 0)} items`);
+    await c.query("commit");
+    return ids.length;
+  } catch (e) {
+    await c.query("rollback").catch(() => {});
+    throw e;
+  } finally {
+    c.release();
+  }
 }
 
 /** Totals to compare before and after a run: the run must have charged each item exactly once. */

@@ -23,6 +23,7 @@ create table bench_items (
   tenant_id int not null,
   status text not null default 'pending',
   claimed_by text,
+  lease_until timestamptz,
   input jsonb not null,
   done_at timestamptz
 );

@@ -7,13 +7,15 @@ import pg from "pg";
 export const fmt = (n: number, d = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
-export type VariantId = "a" | "b" | "c" | "d" | "e_bare" | "e_aos";
+export type VariantId = "a" | "b" | "c" | "d" | "e_bare" | "e_aos" | "e_lease";
 export interface Variant {
   id: VariantId;
   name: string;
   side: "bare" | "aos";
   tenants: "all" | 1;
   batched: boolean;
+  /** Bare SQL only: claim with a lease in one statement, finish in a second transaction. */
+  lease?: boolean;
 }
 export const VARIANTS: Variant[] = [
   { id: "a", name: "bare SQL per item, 10 tenants", side: "bare", tenants: "all", batched: false },
@@ -22,6 +24,7 @@ export const VARIANTS: Variant[] = [
   { id: "d", name: "bare SQL per item, 1 tenant (naive debit)", side: "bare", tenants: 1, batched: false },
   { id: "e_bare", name: "bare SQL batched", side: "bare", tenants: "all", batched: true },
   { id: "e_aos", name: "AOS batched claims", side: "aos", tenants: "all", batched: true },
+  { id: "e_lease", name: "bare SQL batched, with a lease", side: "bare", tenants: "all", batched: true, lease: true },
 ];
 
 /** Ratios of best rates; `min` undefined: shown for information. */
@@ -31,6 +34,8 @@ export const RATIOS: { label: string; num: VariantId; den: VariantId; min?: numb
   { label: "d/a  naive debit 1 tenant vs 10 tenants", num: "d", den: "a" },
   { label: "c/d  AOS 1 tenant vs naive debit 1 tenant", num: "c", den: "d" },
   { label: "e    AOS batched vs bare SQL batched", num: "e_aos", den: "e_bare", min: 0.6 },
+  { label: "e_l  AOS batched vs bare batched with a lease", num: "e_aos", den: "e_lease" },
+  { label: "     bare batched: with a lease vs without", num: "e_lease", den: "e_bare" },
 ];
 
 export interface Measured {
