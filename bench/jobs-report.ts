@@ -120,8 +120,9 @@ export function report(items: number, results: Map<VariantId, Measured[]>): stri
     if (!results.has(r.num) || !results.has(r.den)) continue;
     const x = rate(r.num) / rate(r.den);
     const verdict = r.min === undefined ? "(information)" : x >= r.min ? `PASS (>= ${r.min}x)` : `FAIL (< ${r.min}x)`;
-    console.log(`  ${r.label.padEnd(45)} ${x.toFixed(2)}x  ${verdict}`);
-    if (r.min !== undefined && x < r.min) missed.push(`${r.label}: ${x.toFixed(2)}x, target >= ${r.min}x`);
+    // Three decimals: 0.998 printed as "1.00x FAIL" read like a pass.
+    console.log(`  ${r.label.padEnd(45)} ${x.toFixed(3)}x  ${verdict}`);
+    if (r.min !== undefined && x < r.min) missed.push(`${r.label}: ${x.toFixed(3)}x, target >= ${r.min}x`);
   }
   return missed;
 }

@@ -8,11 +8,15 @@
 -- item), it sees every claim committed until then. A completion that sees a pending item leaves
 -- finalisation to whoever finishes that item later, which then sees this completion's item
 -- either committed or still locked (and waits for it); see core/jobs/items.ts.
+-- It looks from the job's END (highest idx first): claims take items from the start, so the
+-- start of job_items_pending_idx is full of entries of items claimed since the last vacuum,
+-- while its end holds a live pending item until the job's last items are claimed.
 create function job_has_pending(p_job uuid) returns boolean
   language plpgsql volatile
 as $$
 begin
-  return exists (select 1 from job_items where job_id = p_job and status = 'pending');
+  perform 1 from job_items where job_id = p_job and status = 'pending' order by idx desc limit 1;
+  return found;
 end
 $$;
 

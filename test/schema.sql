@@ -11,7 +11,8 @@ CREATE FUNCTION public.job_has_pending(p_job uuid) RETURNS boolean
     LANGUAGE plpgsql
     AS $$
 begin
-  return exists (select 1 from job_items where job_id = p_job and status = 'pending');
+  perform 1 from job_items where job_id = p_job and status = 'pending' order by idx desc limit 1;
+  return found;
 end
 $$;
 
