@@ -23,6 +23,7 @@
  * Flags: --rows 1000000,5000000   --runs 3   --profile   --tsx   --keep (keep the database)
  * The database and s3rver's directory are removed at the end, and on Ctrl-C.
  */
+
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -48,6 +49,7 @@ import {
 import { profile } from "./export-profile.ts";
 import { fmt, misses, type Result, table, VARIANTS, type Variant } from "./export-report.ts";
 import { createBenchDb, dropBenchDb, seedRows } from "./export-seed.ts";
+import { runBench, verdict } from "./run.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -77,23 +79,14 @@ const load = () =>
 let baseUrl = "";
 let tmp = "";
 let s3: S3Child | undefined;
-let cleaning: Promise<void> | undefined;
-/** Once, however often it is called (Ctrl-C and the end of main both call it); await it. */
-function cleanup(): Promise<void> {
-  cleaning ??= doCleanup();
-  return cleaning;
-}
-async function doCleanup(): Promise<void> {
+/** Children stopped, connections closed, files and the bench database removed (runBench calls it once). */
+async function cleanup(): Promise<void> {
   stopChildren();
   await Promise.allSettled([closePool(), closeS3()]);
   await s3?.stop().catch(() => {});
   if (tmp) rmSync(tmp, { recursive: true, force: true });
   if (baseUrl && !keep) await dropBenchDb(baseUrl).catch((e) => console.error(`could not drop: ${e.message}`));
 }
-process.once("SIGINT", () => {
-  console.log("\nSIGINT: stopping children, dropping the bench database");
-  void cleanup().finally(() => process.exit(130));
-});
 
 const asBench = <T>(tenantId: string, fn: () => Promise<T>) => {
   const id = randomUUID();
@@ -220,20 +213,7 @@ async function main(): Promise<number> {
   }
   table(results);
   const missed = misses(results);
-  if (missed.length) {
-    console.log(`\nMISSED:\n${missed.map((m) => `  - ${m}`).join("\n")}`);
-    return 1;
-  }
-  console.log("\nall targets met");
-  return 0;
+  return verdict(missed);
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (e) {
-  console.error(`bench failed: ${(e as Error).stack ?? e}`);
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runBench(main, cleanup, "stopping children, dropping the bench database");

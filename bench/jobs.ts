@@ -48,6 +48,7 @@ import {
   waitLine,
   waitSampler,
 } from "./jobs-report.ts";
+import { runBench, verdict } from "./run.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -89,18 +90,11 @@ const load = () =>
     .join(" ")}`;
 
 let baseUrl = "";
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await Promise.allSettled([closePool(), closeRedis()]);
-    if (baseUrl && !keep) await dropBenchDb(baseUrl).catch((e) => console.error(`could not drop: ${e.message}`));
-  })();
-  return cleaning;
+/** Connections closed and the bench database dropped (runBench calls it once). */
+async function cleanup(): Promise<void> {
+  await Promise.allSettled([closePool(), closeRedis()]);
+  if (baseUrl && !keep) await dropBenchDb(baseUrl).catch((e) => console.error(`could not drop: ${e.message}`));
 }
-process.once("SIGINT", () => {
-  console.log("\nSIGINT: dropping the bench database");
-  void cleanup().finally(() => process.exit(130));
-});
 
 async function settings(url: string): Promise<string> {
   const c = new pg.Client({ connectionString: url });
@@ -214,20 +208,7 @@ async function main(): Promise<number> {
   }
   console.log(`\nafter the runs: ${load()}`);
   const missed = report(items, results);
-  if (missed.length) {
-    console.log(`\nMISSED:\n${missed.map((m) => `  - ${m}`).join("\n")}`);
-    return 1;
-  }
-  console.log("\nall targets met");
-  return 0;
+  return verdict(missed);
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (e) {
-  console.error(`bench failed: ${(e as Error).stack ?? e}`);
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runBench(main, cleanup);
