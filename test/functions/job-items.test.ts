@@ -5,7 +5,6 @@
  * recovered by the sweeper; the credits invariants are checked after every scenario.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
@@ -19,6 +18,7 @@ import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index
 import { assertCreditInvariants, grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
+import { takeMessages } from "../setup/sqs-reader.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 type Message = { job_id: string; item_id: string };
@@ -45,38 +45,8 @@ async function spawn(t: Tenant, body: Partial<JobSpawn> & { items: { input: unkn
 
 const post = (t: Tenant, path: string, body: unknown) => invoke("POST", path, { key: t.keys.agent.key, body });
 
-/** What the queue holds now (read and deleted), by a client of the test's own. */
-async function drain(want = 0): Promise<Message[]> {
-  const sqs = new SQSClient({
-    endpoint: config().sqs.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  });
-  const url = config().sqs.queueUrls.JobItems;
-  const out: Message[] = [];
-  try {
-    for (let empty = 0; empty < 2 && (out.length < want || empty === 0); ) {
-      const r = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-      );
-      const msgs = r.Messages ?? [];
-      if (msgs.length === 0) {
-        empty++;
-        continue;
-      }
-      out.push(...msgs.map((m) => JSON.parse(m.Body ?? "null") as Message));
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: url,
-          Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-    }
-    return out;
-  } finally {
-    sqs.destroy();
-  }
-}
+/** What the JobItems queue holds now (read and deleted). */
+const drain = (want = 0) => takeMessages<Message>("JobItems", want);
 
 /** The worker over `messages`, ten per batch as routes.ts configures it; the records to retry. */
 async function work(messages: readonly Message[], overrides = {}): Promise<string[]> {

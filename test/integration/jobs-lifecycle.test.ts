@@ -4,9 +4,7 @@
  * finish) and finalisation (settles once). The credits invariants are checked after every scenario.
  */
 import { randomUUID } from "node:crypto";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { config } from "../../core/config.ts";
 import type { Role } from "../../core/context.ts";
 import { Credits, InsufficientCreditsError } from "../../core/credits/index.ts";
 import { AppError } from "../../core/errors.ts";
@@ -16,6 +14,7 @@ import { assertCreditInvariants } from "../factories/credits.ts";
 import { asKey as as, jobsTenant as tenantWith, type Who } from "../factories/jobs.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { closedPort } from "../setup/net.ts";
+import { takeMessages } from "../setup/sqs-reader.ts";
 
 /** A spawn body with the schema's defaults. */
 const body = (over: Partial<JobSpawn> & { n?: number; input?: (i: number) => unknown } = {}): JobSpawn => {
@@ -89,38 +88,7 @@ async function jobRow(jobId: string) {
 
 // ---- SQS: what the spawn sent, read by a client of the test's own --------------------------------
 
-async function receiveAll(want: number): Promise<{ job_id: string; item_id: string }[]> {
-  const sqs = new SQSClient({
-    endpoint: config().sqs.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  });
-  const url = config().sqs.queueUrls.JobItems;
-  const out: { job_id: string; item_id: string }[] = [];
-  try {
-    for (let empty = 0; out.length < want || empty === 0; ) {
-      const r = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-      );
-      const msgs = r.Messages ?? [];
-      if (msgs.length === 0) {
-        empty++;
-        if (empty >= 2 || out.length >= want) break;
-        continue;
-      }
-      out.push(...msgs.map((m) => JSON.parse(m.Body ?? "null")));
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: url,
-          Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-    }
-    return out;
-  } finally {
-    sqs.destroy();
-  }
-}
+const receiveAll = (want: number) => takeMessages<{ job_id: string; item_id: string }>("JobItems", want);
 
 const checked: string[] = [];
 afterEach(async () => {

@@ -1,4 +1,3 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
@@ -7,6 +6,7 @@ import { checkSqs, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, sendMessage, sendMessages
 import { withConfig } from "../setup/config-override.ts";
 import { type HttpProxy, type ProxiedRequest, startHttpProxy } from "../setup/http-proxy.ts";
 import { closedPort } from "../setup/net.ts";
+import { receiveBatch, sqsReader } from "../setup/sqs-reader.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -17,38 +17,15 @@ afterEach(async () => {
   await drain("Events");
 });
 
-/** A client of the test's own, to read what was sent (not the code under test). */
-function reader(): SQSClient {
-  return new SQSClient({
-    endpoint: config().sqs.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  });
-}
-
 /** Receive (and delete) messages until `want` arrived or the queue stays empty for a poll. */
 async function receiveAll(queue: string, want = Number.POSITIVE_INFINITY): Promise<unknown[]> {
-  const sqs = reader();
-  const url = config().sqs.queueUrls[queue];
+  const sqs = sqsReader();
   const out: unknown[] = [];
   try {
     while (out.length < want) {
-      const r = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: url,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: want === Infinity ? 0 : 1,
-        }),
-      );
-      const msgs = r.Messages ?? [];
-      if (msgs.length === 0) break;
-      out.push(...msgs.map((m) => JSON.parse(m.Body ?? "null")));
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: url,
-          Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
+      const got = await receiveBatch(sqs, queue, want === Infinity ? 0 : 1);
+      if (got.length === 0) break;
+      out.push(...got);
     }
     return out;
   } finally {
