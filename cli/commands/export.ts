@@ -20,6 +20,7 @@ import { pipeline } from "node:stream/promises";
 import * as z from "zod/mini";
 import { config } from "../../core/config.ts";
 import { ExportCreate, ExportIdPath, type ExportRecord } from "../../core/status-history/schema.ts";
+import { AosUnreachableError, requestAos } from "../http.ts";
 import type { CommandSpec } from "../main.ts";
 
 const API = "/api/v1/status_history";
@@ -103,20 +104,11 @@ function apiError(status: number, text: string): CliError {
 }
 
 async function call(method: string, path: string, body?: unknown): Promise<Response> {
-  const { url, key } = config().cli;
   try {
-    return await fetch(new URL(path, url), {
-      method,
-      redirect: "manual",
-      headers: {
-        ...(key ? { authorization: `Bearer ${key}` } : {}),
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    return await requestAos(config().cli, method, path, body, "manual");
   } catch (e) {
-    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
-    throw new CliError([`cannot reach AOS at ${url}: ${cause}`]);
+    if (e instanceof AosUnreachableError) throw new CliError([e.message]);
+    throw e;
   }
 }
 

@@ -24,6 +24,7 @@ import { Migrator } from "../../core/platform/db/migrator.ts";
 import { setLogSink } from "../../core/platform/logger.ts";
 import { closeRedis } from "../../core/platform/redis.ts";
 import { Tenancy } from "../../core/tenancy/index.ts";
+import { AosUnreachableError, requestAos } from "../http.ts";
 
 /** An outcome with its exit code; `lines` go to stderr. */
 export class CliError extends Error {
@@ -88,17 +89,10 @@ export function httpDriver(url: string, key: string | undefined): Driver {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
-      res = await fetch(new URL(path, url), {
-        method,
-        headers: {
-          ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      res = await requestAos({ url, key }, method, path, body);
     } catch (e) {
-      const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
-      throw new ApiError(0, "network", `cannot reach AOS at ${url}: ${cause}`);
+      if (e instanceof AosUnreachableError) throw new ApiError(0, "network", e.message);
+      throw e;
     }
     const text = await res.text();
     if (!res.ok) {

@@ -1,0 +1,36 @@
+/** Requests of the CLI's commands to a running AOS (AOS_URL / --url), with the key as bearer token. */
+
+/** AOS did not answer at all (refused, DNS, reset): the message says where it was looked for. */
+export class AosUnreachableError extends Error {
+  override name = "AosUnreachableError";
+}
+
+/**
+ * `method path` with `body` as JSON (when given); the reply whatever its status. Throws
+ * AosUnreachableError when no reply came.
+ *
+ * @example
+ *   const res = await requestAos({ url, key }, "GET", "/api/v1/credits");
+ */
+export async function requestAos(
+  to: { url: string; key: string | undefined },
+  method: string,
+  path: string,
+  body?: unknown,
+  redirect: "follow" | "manual" = "follow",
+): Promise<Response> {
+  try {
+    return await fetch(new URL(path, to.url), {
+      method,
+      redirect,
+      headers: {
+        ...(to.key ? { authorization: `Bearer ${to.key}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+    throw new AosUnreachableError(`cannot reach AOS at ${to.url}: ${cause}`);
+  }
+}
