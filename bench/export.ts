@@ -26,7 +26,7 @@
 
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { config, setConfig } from "../core/config.ts";
 import { withContext } from "../core/context.ts";
@@ -49,7 +49,7 @@ import {
 import { profile } from "./export-profile.ts";
 import { fmt, misses, type Result, table, VARIANTS, type Variant } from "./export-report.ts";
 import { createBenchDb, dropBenchDb, seedRows } from "./export-seed.ts";
-import { runBench, verdict } from "./run.ts";
+import { load, runBench, say, verdict } from "./run.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -69,12 +69,6 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1) || sizes.some((n, i) => i >
 const BUCKET = "aos-bench-export";
 const COLUMNS =
   "id, tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id, created_at";
-
-const say = (m: string) => console.log(`  ${m}`);
-const load = () =>
-  `load average ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`;
 
 let baseUrl = "";
 let tmp = "";

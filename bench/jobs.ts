@@ -29,7 +29,7 @@
  * Flags: --items 20000  --finished 100000  --workers 50  --runs 3  --batch 25  --only a,b  --keep
  * A smoke run: --items 2000 --runs 1. The database is dropped at the end, and on Ctrl-C.
  */
-import { cpus, loadavg } from "node:os";
+import { cpus } from "node:os";
 import pg from "pg";
 import { config, setConfig } from "../core/config.ts";
 import { closePool } from "../core/platform/db/index.ts";
@@ -48,7 +48,7 @@ import {
   waitLine,
   waitSampler,
 } from "./jobs-report.ts";
-import { runBench, verdict } from "./run.ts";
+import { load, runBench, say, verdict } from "./run.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -82,12 +82,6 @@ for (const [name, v, min] of [
     process.exit(2);
   }
 }
-
-const say = (m: string) => console.log(`  ${m}`);
-const load = () =>
-  `load average ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`;
 
 let baseUrl = "";
 /** Connections closed and the bench database dropped (runBench calls it once). */

@@ -1,8 +1,19 @@
 /**
  * How a bench starts and ends: `runBench(main, cleanup)` runs `main` and exits with its code (1
  * when it throws), running `cleanup` once at the end or on Ctrl-C (exit 130); `verdict(missed)`
- * prints the targets missed (exit code 1) or that all were met (0).
+ * prints the targets missed (exit code 1) or that all were met (0). And the report's small
+ * parts: `say` (an indented line) and `load` (the load averages).
  */
+import { loadavg } from "node:os";
+
+/** An indented line of a bench's report. */
+export const say = (m: string) => console.log(`  ${m}`);
+
+/** The machine's load averages (1, 5, 15 min), printed around runs: a busy machine explains odd figures. */
+export const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`;
 
 /** Run a bench's `main` and exit with its code; `cleanup` runs once, at the end or on Ctrl-C. */
 export async function runBench(
