@@ -1,11 +1,12 @@
 /**
- * Jobs for tests below HTTP: a tenant with a key and credits (`Who`), and `asKey` to call core
- * as that key. `checkedTenants()` registers, once per file, an afterEach that asserts the credits
+ * Jobs for tests below HTTP: a tenant with a key and credits (`Who`), `asKey` to call core as
+ * that key, and `spawnBody` for a spawn with defaults. `checkedTenants()` registers, once per file, an afterEach that asserts the credits
  * invariants of every tenant it handed out.
  */
 import { randomUUID } from "node:crypto";
 import { afterEach } from "vitest";
 import { type Role, withContext } from "../../core/context.ts";
+import type { JobSpawn } from "../../core/jobs/index.ts";
 import { assertCreditInvariants, grantCredits } from "./credits.ts";
 import { makeKey, makeTenant } from "./tenancy.ts";
 
@@ -46,5 +47,19 @@ export function checkedTenants(): (credits: number) => Promise<Who> {
     const w = await jobsTenant(credits);
     made.push(w.tenantId);
     return w;
+  };
+}
+
+/** A spawn body: `n` external items (inputs `{n: i}` unless `input` says otherwise), 1 credit each, defaults else. */
+export function spawnBody(over: Partial<JobSpawn> & { n?: number; input?: (i: number) => unknown } = {}): JobSpawn {
+  const { n = 3, input = (i: number) => ({ n: i }), ...rest } = over;
+  return {
+    task: "external",
+    items: Array.from({ length: n }, (_, i) => ({ input: input(i) })),
+    parallelism: 10,
+    credits_per_item: 1,
+    max_attempts: 3,
+    item_timeout_s: 60,
+    ...rest,
   };
 }

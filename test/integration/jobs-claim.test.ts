@@ -9,12 +9,12 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
-import { AppError } from "../../core/errors.ts";
-import { JobNotRunningError, type JobSpawn, Jobs } from "../../core/jobs/index.ts";
+import { JobNotRunningError, Jobs } from "../../core/jobs/index.ts";
 import { sql } from "../../core/jobs/work.sql.ts";
 import { clock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { asKey as as, checkedTenants, type Who } from "../factories/jobs.ts";
+import { asKey as as, checkedTenants, spawnBody, type Who } from "../factories/jobs.ts";
+import { caught } from "../setup/errors.ts";
 
 /** A tenant with an agent key and credits, whose invariants are checked after the test. */
 const tenant = checkedTenants();
@@ -24,24 +24,8 @@ const asSystem = <T>(fn: () => Promise<T>) =>
     fn,
   );
 
-async function spawn(
-  w: Who,
-  over: Partial<JobSpawn> & { n?: number; input?: (i: number) => unknown } = {},
-): Promise<string> {
-  const { n = 3, input = (i: number) => ({ n: i }), ...rest } = over;
-  const job = await as(w, () =>
-    Jobs.spawn({
-      task: "external",
-      items: Array.from({ length: n }, (_, i) => ({ input: input(i) })),
-      parallelism: 1000,
-      credits_per_item: 1,
-      max_attempts: 3,
-      item_timeout_s: 60,
-      ...rest,
-    }),
-  );
-  return job.id;
-}
+const spawn = async (w: Who, over: Parameters<typeof spawnBody>[0] = {}): Promise<string> =>
+  (await as(w, () => Jobs.spawn(spawnBody({ parallelism: 1000, ...over })))).id;
 
 const claim = (w: Who, jobId: string, worker: string, max = 1, lease_s?: number) =>
   as(w, () => Jobs.claim(jobId, { worker_id: worker, max_items: max, lease_s }));
@@ -49,15 +33,6 @@ const complete = (w: Who, itemId: string, worker: string) =>
   as(w, () => Jobs.complete(itemId, { worker_id: worker, result: { by: worker } }));
 const fail = (w: Who, itemId: string, worker: string, retryable: boolean) =>
   as(w, () => Jobs.fail(itemId, { worker_id: worker, error: "boom", retryable }));
-
-async function caught(p: Promise<unknown>): Promise<AppError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AppError);
-  return e as AppError;
-}
 
 async function ledgerOf(jobId: string) {
   const { rows } = await query<{ kind: string; n: number; amount: number }>(

@@ -13,23 +13,12 @@ import { finaliseIfFinished } from "../../core/jobs/items.ts";
 import { sql } from "../../core/jobs/work.sql.ts";
 import { clock, ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { asKey as as, checkedTenants, type Who } from "../factories/jobs.ts";
+import { asKey as as, checkedTenants, spawnBody, type Who } from "../factories/jobs.ts";
 
 const tenant = checkedTenants();
 
 const spawn = async (w: Who, n: number) =>
-  (
-    await as(w, () =>
-      Jobs.spawn({
-        task: "external",
-        items: Array.from({ length: n }, (_, i) => ({ input: { n: i } })),
-        parallelism: 1000,
-        credits_per_item: 2,
-        max_attempts: 3,
-        item_timeout_s: 60,
-      }),
-    )
-  ).id;
+  (await as(w, () => Jobs.spawn(spawnBody({ n, parallelism: 1000, credits_per_item: 2 })))).id;
 const claim = async (w: Who, jobId: string, worker: string, max: number, lease_s?: number) =>
   (await as(w, () => Jobs.claim(jobId, { worker_id: worker, max_items: max, lease_s }))).items.map((i) => i.id);
 const jobState = async (jobId: string) =>

@@ -7,39 +7,17 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../core/context.ts";
 import { Credits, InsufficientCreditsError } from "../../core/credits/index.ts";
-import { AppError } from "../../core/errors.ts";
-import { type ItemRecord, type JobRecord, type JobSpawn, Jobs } from "../../core/jobs/index.ts";
+import type { AppError } from "../../core/errors.ts";
+import { type ItemRecord, type JobRecord, Jobs } from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { assertCreditInvariants } from "../factories/credits.ts";
-import { asKey as as, jobsTenant as tenantWith, type Who } from "../factories/jobs.ts";
+import { asKey as as, spawnBody as body, jobsTenant as tenantWith, type Who } from "../factories/jobs.ts";
 import { withConfig } from "../setup/config-override.ts";
+import { caught } from "../setup/errors.ts";
 import { closedPort } from "../setup/net.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
 
-/** A spawn body with the schema's defaults. */
-const body = (over: Partial<JobSpawn> & { n?: number; input?: (i: number) => unknown } = {}): JobSpawn => {
-  const { n = 3, input = (i: number) => ({ n: i }), ...rest } = over;
-  return {
-    task: "external",
-    items: Array.from({ length: n }, (_, i) => ({ input: input(i) })),
-    parallelism: 10,
-    credits_per_item: 1,
-    max_attempts: 3,
-    item_timeout_s: 60,
-    ...rest,
-  };
-};
-
 const kvIncr = (i: number) => ({ op: "incr", key: `k-${i}` });
-
-async function caught(p: Promise<unknown>): Promise<AppError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AppError);
-  return e as AppError;
-}
 
 const fieldsOf = (e: AppError) => (e.details as { fields: { field: string }[] }).fields.map((f) => f.field);
 

@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
-import { AppError } from "../../core/errors.ts";
 import { UpstreamError, UrlBlockedError } from "../../core/skills/errors.ts";
 import { ensureOk, type OutboundRequest, parseRetryAfter, send } from "../../core/skills/outbound.ts";
 import { withRetries } from "../../core/skills/retry.ts";
@@ -17,6 +16,7 @@ import type { SkillContext } from "../../core/skills/types.ts";
 import { webhookSend } from "../../core/skills/webhook-send.ts";
 import { tenantSigningSecret, verifySignature } from "../../core/skills/webhook-signing.ts";
 import { withConfig } from "../setup/config-override.ts";
+import { caught } from "../setup/errors.ts";
 import {
   type ScriptedServer,
   startScriptedServer,
@@ -35,16 +35,6 @@ const guarded = (url: string, extra: Partial<OutboundRequest> = {}): OutboundReq
   timeoutMs: 2000,
   ...extra,
 });
-
-async function caught(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected a rejection");
-}
 
 let local: WebhookReceiver;
 let port: number;
