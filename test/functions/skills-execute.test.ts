@@ -5,28 +5,20 @@
  * identical across two runs, and the m11_* metrics recorded without any skill's own code.
  */
 import { randomUUID } from "node:crypto";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { withContext } from "../../core/context.ts";
 import { Skills } from "../../core/skills/index.ts";
 import { invoke } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
-import { type ScriptedServer, startSlackServer, startWebhookReceiver } from "../setup/external-servers.ts";
+import { closedAfterEach, startSlackServer, startWebhookReceiver } from "../setup/external-servers.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 const MASTER = "m".repeat(40);
 let t: Tenant;
-let servers: ScriptedServer[] = [];
-const track = <S extends ScriptedServer>(s: S): S => {
-  servers.push(s);
-  return s;
-};
+const track = closedAfterEach();
 beforeAll(async () => {
   t = await makeTenantWithKeys();
-});
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
 });
 
 const exec = (skill: string, body: unknown, key = t.keys.agent.key) =>

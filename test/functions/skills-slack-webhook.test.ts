@@ -4,12 +4,12 @@
  * X-AOS-Signature with the tenant's secret from GET /api/v1/webhooks/signing_secret and refuses
  * stale timestamps; SSRF refusal, a missing signing secret and reserved headers as errors.
  */
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { sign } from "../../core/skills/webhook-signing.ts";
 import { invoke } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
-import { type ScriptedServer, startSlackServer, startWebhookReceiver } from "../setup/external-servers.ts";
+import { closedAfterEach, startSlackServer, startWebhookReceiver } from "../setup/external-servers.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 const MASTER = "whsec-master-for-tests-0123456789abcdef0123";
@@ -20,18 +20,10 @@ const fields = (res: { body: any }): string[] => res.body.error.details.fields.m
 
 let t: Tenant;
 let other: Tenant;
-let servers: ScriptedServer[] = [];
-const track = <S extends ScriptedServer>(s: S): S => {
-  servers.push(s);
-  return s;
-};
+const track = closedAfterEach();
 beforeAll(async () => {
   t = await makeTenantWithKeys();
   other = await makeTenantWithKeys();
-});
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
 });
 
 describe("slack_send", () => {

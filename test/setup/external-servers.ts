@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterEach } from "vitest";
 import { type VerifyResult, verifySignature } from "../../core/skills/webhook-signing.ts";
 
 export interface RecordedRequest {
@@ -163,6 +164,22 @@ export interface SlackServer extends ScriptedServer {
 }
 
 /** A plain recording server: every request gets the queued or standing behaviour, else `200 ok`. */
+/**
+ * Call once at a test file's top level: returns `track(server)`, which hands the server back and
+ * closes it after the test that started it.
+ */
+export function closedAfterEach(): <S extends ScriptedServer>(s: S) => S {
+  let servers: ScriptedServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+  });
+  return (s) => {
+    servers.push(s);
+    return s;
+  };
+}
+
 export function startScriptedServer(): Promise<ScriptedServer> {
   const ok: Behaviour = { status: 200, headers: { "content-type": "text/plain" }, body: "ok" };
   return startScripted((_req, res, srv) => srv.answer(res, srv.take() ?? {}, ok));
