@@ -74,7 +74,7 @@ export async function processMessages(messages: readonly ItemQueueMessage[]): Pr
       const ran = await Promise.all(
         items.map((item) => runItem(item, (byItem.get(item.id) as ItemQueueMessage).messageId)),
       );
-      const done = ran.filter((r) => r.ok);
+      const done = ran.filter((r): r is Succeeded => r.ok);
       if (done.length) for (const [id, o] of await recordDone(done)) outcomes.set(id, o);
       for (const r of ran) if (!r.ok) outcomes.set(r.messageId, await recordFailure(r));
     }),
@@ -83,6 +83,7 @@ export async function processMessages(messages: readonly ItemQueueMessage[]): Pr
 }
 
 type Ran = { item: ClaimedItem; messageId: string } & ({ ok: true; result: unknown } | { ok: false; error: unknown });
+type Succeeded = Ran & { ok: true };
 
 /** The context an item's work runs in: the system acting for the item's tenant, logs under its message id. */
 const itemContext = (item: ClaimedItem, messageId: string) => ({
@@ -112,12 +113,12 @@ function runItem(item: ClaimedItem, messageId: string): Promise<Ran> {
 }
 
 /** One job's successes done and charged in one statement; their outcomes by message id. */
-function recordDone(group: Ran[]): Promise<[string, ItemOutcome][]> {
-  const first = group[0] as Ran;
+function recordDone(group: Succeeded[]): Promise<[string, ItemOutcome][]> {
+  const first = group[0] as Succeeded;
   return withContext(itemContext(first.item, first.messageId), async (): Promise<[string, ItemOutcome][]> => {
     try {
       const { refused } = await completeHeld(
-        group.map((r) => ({ id: r.item.id, worker_id: r.item.claimed_by, result: r.ok ? r.result : null })),
+        group.map((r) => ({ id: r.item.id, worker_id: r.item.claimed_by, result: r.result })),
       );
       // The lease ran out while the skill ran: the sweeper or another worker has the item now,
       // and its next run replays this one's stored result.

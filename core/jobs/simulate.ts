@@ -38,7 +38,7 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
       code: "jobs.unknown_task",
       message: `spawn would refuse it: ${unknownTaskIssue(body.task).message}`,
     });
-  if (skill) validateItems(body.task, body.items);
+  const args = skill ? validateItems(body.task, body.items) : [];
 
   const estimated = round(n * body.credits_per_item, 4);
   const { available } = await Credits.balance({});
@@ -57,10 +57,7 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
 
   if (skill) {
     // Every distinct target the items would call (a webhook job may have many), not the first's.
-    const { open, unchecked } = await Skills.breakerStates(
-      body.task,
-      body.items.map((i) => i.input),
-    );
+    const { open, unchecked } = await Skills.breakerStates(body.task, args);
     for (const b of open)
       warnings.push({
         code: "skills.circuit_open",

@@ -43,14 +43,15 @@ export const unknownTaskIssue = (task: string): FieldIssue => ({
 /**
  * Every item's input checked against the skill's input schema up front, so a job never starts
  * with items that can only fail. Throws one ValidationError naming `body.items.<n>.input.<field>`
- * (at most MAX_ISSUES of them, and how many items were refused).
+ * (at most MAX_ISSUES of them, and how many items were refused). Returns the inputs as parsed.
  */
-export function validateItems(task: string, items: readonly { input?: unknown }[]): void {
+export function validateItems(task: string, items: readonly { input?: unknown }[]): unknown[] {
   const issues: FieldIssue[] = [];
+  const parsed: unknown[] = [];
   let bad = 0;
   items.forEach((item, n) => {
     try {
-      Skills.validateArgs(task, item.input, `body.items.${n}.input`);
+      parsed.push(Skills.validateArgs(task, item.input, `body.items.${n}.input`));
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       bad++;
@@ -58,7 +59,7 @@ export function validateItems(task: string, items: readonly { input?: unknown }[
       for (const f of fields) if (issues.length < MAX_ISSUES) issues.push(f);
     }
   });
-  if (bad === 0) return;
+  if (bad === 0) return parsed;
   const more =
     bad > 1 ? ` (${bad} items refused${issues.length >= MAX_ISSUES ? `, first ${MAX_ISSUES} issues listed` : ""})` : "";
   throw new ValidationError(

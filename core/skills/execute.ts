@@ -253,20 +253,19 @@ export function validateArgs(name: string, args: unknown, field = "args"): unkno
 export const MAX_PEEKED_BREAKERS = 50;
 
 /**
- * The breakers calls of `name` with each of `argsList` would go through, each distinct one
- * looked at once (the first MAX_PEEKED_BREAKERS): `{target, state}` of those not CLOSED, and how
- * many distinct ones were not looked at. Empty for a skill without a breaker.
+ * The breakers calls of `name` with each of `parsedArgs` (as `validateArgs` returned them) would
+ * go through, each distinct one looked at once (the first MAX_PEEKED_BREAKERS): `{target, state}`
+ * of those not CLOSED, and how many distinct ones were not looked at. Empty for a skill without a
+ * breaker.
  */
 export async function breakerStates(
   name: string,
-  argsList: readonly unknown[],
+  parsedArgs: readonly unknown[],
 ): Promise<{ open: { target: string; state: Breaker.BreakerState }[]; unchecked: number }> {
-  const skill = getSkill(name);
-  const spec = skill.breaker;
+  const spec = getSkill(name).breaker;
   if (!spec) return { open: [], unchecked: 0 };
   const keys = new Map<string, Breaker.BreakerKey>();
-  for (const args of argsList) {
-    const parsed = parseArgs(skill, args, "args");
+  for (const parsed of parsedArgs) {
     const key = Breaker.breakerKey(spec.scopeFor?.(parsed) ?? spec.scope, spec.target(parsed), useTenant());
     keys.set(`${key.tenantId ?? ""} ${key.target}`, key);
   }
