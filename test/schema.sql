@@ -94,9 +94,11 @@ CREATE TABLE public.credit_ledger (
     reason text,
     actor text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    item_ids uuid[],
     CONSTRAINT credit_ledger_amount_check CHECK ((amount >= (0)::numeric)),
     CONSTRAINT credit_ledger_check CHECK ((((kind = 'grant'::text) AND (balance_delta = amount) AND (reserved_delta = (0)::numeric)) OR ((kind = 'reserve'::text) AND (balance_delta = (0)::numeric) AND (reserved_delta = amount)) OR ((kind = 'charge'::text) AND (balance_delta = (- amount)) AND (reserved_delta = (- amount))) OR ((kind = ANY (ARRAY['release'::text, 'refund'::text])) AND (balance_delta = (0)::numeric) AND (reserved_delta = (- amount))))),
     CONSTRAINT credit_ledger_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200))),
+    CONSTRAINT credit_ledger_item_ids_check CHECK (((item_ids IS NULL) OR ((kind = 'charge'::text) AND (item_id IS NULL) AND (job_id IS NOT NULL) AND ((cardinality(item_ids) >= 2) AND (cardinality(item_ids) <= 1000)) AND (array_position(item_ids, NULL::uuid) IS NULL)))),
     CONSTRAINT credit_ledger_kind_check CHECK ((kind = ANY (ARRAY['grant'::text, 'reserve'::text, 'charge'::text, 'release'::text, 'refund'::text]))),
     CONSTRAINT credit_ledger_reason_check CHECK ((length(reason) <= 500))
 );

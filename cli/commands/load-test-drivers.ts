@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { config, setConfig } from "../../core/config.ts";
 import { type Actor, withContext } from "../../core/context.ts";
-import { Credits, type CreditsReply } from "../../core/credits/index.ts";
+import { Credits, type CreditsReply, entryItemIds, type LedgerEntry } from "../../core/credits/index.ts";
 import { AppError } from "../../core/errors.ts";
 import {
   type ClaimBody,
@@ -138,11 +138,11 @@ export function httpDriver(url: string, key: string | undefined): Driver {
       let cursor: string | null = null;
       do {
         const q = new URLSearchParams({ job_id: jobId, kind: "charge", limit: "1000", ...(cursor ? { cursor } : {}) });
-        const page: { data: { item_id: string | null }[]; next_cursor: string | null } = await call(
+        const page: { data: Pick<LedgerEntry, "item_id" | "item_ids">[]; next_cursor: string | null } = await call(
           "GET",
           `/api/v1/credits/ledger?${q}`,
         );
-        for (const r of page.data) if (r.item_id) ids.push(r.item_id);
+        for (const r of page.data) ids.push(...entryItemIds(r));
         cursor = page.next_cursor;
       } while (cursor);
       return ids;
@@ -225,7 +225,7 @@ export async function inProcessDriver(workers: number): Promise<Driver> {
       let cursor: string | undefined;
       do {
         const page = await as(agent, () => Credits.ledger({ limit: 1000, cursor, kind: "charge", job_id: jobId }));
-        for (const r of page.data) if (r.item_id) ids.push(r.item_id);
+        for (const r of page.data) ids.push(...entryItemIds(r));
         cursor = page.next_cursor ?? undefined;
       } while (cursor);
       return ids;

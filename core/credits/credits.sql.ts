@@ -21,14 +21,26 @@ const insertLedger = `insert into credit_ledger
 
 /**
  * For a caller that finishes items and charges them in ONE statement (so without a transaction's
- * begin and commit round trips): the INSERT of `charge` rows selected from `source`, a query or
- * CTE name with columns tenant_id, job_id, item_id, amount, actor. The same keys as `charge`
- * (`charge:<item id>`), so an item is charged once whichever way it went.
+ * begin and commit round trips): the INSERT of `charge` rows for `source`, a query or CTE name
+ * with columns tenant_id, job_id, item_id, amount, actor. One row per job: a single item's is
+ * keyed `charge:<item id>` (as `charge` keys it) with `item_id`; several items of one job (a
+ * batch completion) share ONE row with their ids in `item_ids` (id order), the sum as `amount`
+ * and the key `charge:<first id>..<last id>`. The caller guarantees an item is in one source
+ * once and is charged once (its move to done is in the same statement).
  */
 export const chargeRowsFrom = (source: string): string => `insert into credit_ledger
-      (tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, idempotency_key, actor)
-    select s.tenant_id, 'charge', s.amount, -s.amount, -s.amount, s.job_id, s.item_id, 'charge:' || s.item_id, s.actor
-    from ${source} s
+      (tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, item_ids, idempotency_key, actor)
+    select g.tenant_id, 'charge', g.amount, -g.amount, -g.amount, g.job_id,
+      case when g.n = 1 then g.ids[1] end,
+      case when g.n > 1 then g.ids end,
+      'charge:' || g.ids[1] || case when g.n > 1 then '..' || g.ids[g.n] else '' end,
+      g.actor
+    from (
+      select s.tenant_id, s.job_id, s.actor, sum(s.amount) as amount, count(*)::integer as n,
+        array_agg(s.item_id order by s.item_id) as ids
+      from ${source} s
+      group by s.tenant_id, s.job_id, s.actor
+    ) g
     on conflict (idempotency_key) do nothing`;
 
 export const sql = {
@@ -100,7 +112,7 @@ export const sql = {
 } as const;
 
 /** The ledger's wire columns (LedgerEntry). */
-export const ledgerColumns = `id, tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, reason,
+export const ledgerColumns = `id, tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, item_ids, reason,
   actor, ${isoUtc("created_at")} as created_at`;
 
 export interface LedgerFilters {
@@ -145,6 +157,8 @@ export interface LedgerRow {
   reserved_delta: string;
   job_id: string | null;
   item_id: string | null;
+  /** The items of a charge for several items of one job (item_id is then null). */
+  item_ids: string[] | null;
   reason: string | null;
   actor: string;
   created_at: string;

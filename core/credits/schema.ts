@@ -48,11 +48,17 @@ export const LedgerEntry = z.object({
   reserved_delta: z.number(),
   job_id: z.nullable(z.uuid()),
   item_id: z.nullable(z.uuid()),
+  /** A charge for several items of one job (a batch completion): their ids; item_id is then null. */
+  item_ids: z.nullable(z.array(z.uuid())),
   reason: z.nullable(z.string()),
   actor: z.string(),
   created_at: z.string(),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntry>;
+
+/** The items a ledger entry concerns: its item_id, or a batch charge's item_ids; none for a job's or tenant's. */
+export const entryItemIds = (e: Pick<LedgerEntry, "item_id" | "item_ids">): string[] =>
+  e.item_ids ?? (e.item_id ? [e.item_id] : []);
 
 /** A job's credits, by kind (GET /api/v1/jobs/{id}). */
 export interface JobCredits {

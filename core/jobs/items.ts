@@ -158,7 +158,7 @@ export async function completeHeld(
     now,
     actorName(useActor()),
     items.map((i) => i.worker_id),
-    items.map((i) => JSON.stringify(i.result ?? null)),
+    JSON.stringify(items.map((i) => i.result ?? null)),
   ]);
   jobMetrics.items.inc({ outcome: "done" }, rows.length);
   const done = new Set(rows.map((r) => r.id));

@@ -32,7 +32,7 @@ const holds = `i.id = $1 and i.tenant_id = $2 and i.claimed_by = $3 and i.lease_
 export const sql = {
   /**
    * Tenant-scoped (another tenant's job is not found), with its items in flight now
-   * (job_items_job_status_idx): one round trip before the claim.
+   * (job_items_claimed_idx): why a claim came back empty.
    */
   jobForClaim: `select j.id, j.status, j.task, j.parallelism, j.item_timeout_s,
       (select count(*) from job_items c where c.job_id = j.id and c.status = 'claimed') as in_flight
@@ -127,23 +127,26 @@ export const sql = {
 
   /**
    * Many items done and charged in ONE statement: `$1` item ids, `$5` their workers, `$6` their
-   * results (JSON texts), `$2` tenant, `$3` now, `$4` actor. Only items held by their worker
-   * change (see `holds`); they are found by primary key and locked in id order, so two calls
-   * over the same items cannot deadlock. Their charges are one multi-row insert with the same
-   * `charge:<item>` keys as a single completion. `pending_left` as in `complete`, on the first
-   * row of each job (null on the others), asked once every item is updated.
+   * results (one JSON array, in the same order), `$2` tenant, `$3` now, `$4` actor. Only items
+   * held by their worker change (see `holds`); they are found by primary key and locked in id
+   * order, so two calls over the same items cannot deadlock. Their charges are one ledger row per
+   * job (chargeRowsFrom). `pending_left` as in `complete`, on the first row of each job (null on
+   * the others), asked once every item is updated. `h` carries ids only and the result is looked
+   * up per row: a join with the results would copy each result into the row kept for rechecks.
    */
   completeMany: prepared(
     "jobs_complete_many",
     `with m as (
-      select * from unnest(CAST($1 AS uuid[]), CAST($5 AS text[]), CAST($6 AS jsonb[])) as m(id, worker, result)
+      select u.id, u.worker, r.value as result
+      from unnest(CAST($1 AS uuid[]), CAST($5 AS text[])) with ordinality as u(id, worker, n)
+      join jsonb_array_elements(CAST($6 AS jsonb)) with ordinality as r(value, n) on r.n = u.n
     ), h as (
-      select i.id, m.result from job_items i join m on m.id = i.id
+      select i.id from job_items i join m on m.id = i.id
       where i.id = any(CAST($1 AS uuid[])) and i.tenant_id = $2 and i.claimed_by = m.worker and i.lease_until > $3
       order by i.id
       for update of i
     ), d as (
-      update job_items i set status = 'done', result = h.result, lease_until = null,
+      update job_items i set status = 'done', result = (select m.result from m where m.id = i.id), lease_until = null,
         finished_at = $3, duration_ms = ${durationMs("$3")}
       from h, jobs j
       where i.id = h.id and j.id = i.job_id

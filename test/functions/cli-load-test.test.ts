@@ -51,8 +51,12 @@ async function tablesOf(jobId: string) {
     [jobId],
   );
   const { rows: ledger } = await query<{ kind: string; n: number; items: number; amount: string }>(
-    `select kind, count(*)::int as n, count(distinct item_id)::int as items, sum(amount) as amount
-     from credit_ledger where job_id = $1 group by kind order by kind`,
+    // n: movements (a batch's charge row counts each of its items); items: distinct items named.
+    `with l as (select kind, amount, coalesce(item_ids, array[item_id]) as ids from credit_ledger where job_id = $1)
+     select kind, sum(cardinality(ids))::int as n,
+       (select count(distinct x)::int from l l2, unnest(l2.ids) as x where l2.kind = l.kind) as items,
+       sum(amount) as amount
+     from l group by kind order by kind`,
     [jobId],
   );
   const { rows: job } = await query<{ tenant_id: string; status: string; settled: boolean }>(

@@ -150,6 +150,7 @@ describe("GET /api/v1/credits/ledger", () => {
       balance_delta: -2,
       reserved_delta: -2,
       job_id: jobId,
+      item_ids: null,
       reason: null,
       actor: "system:worker",
     });

@@ -65,12 +65,23 @@ const counter = (t: Tenant, key: string) =>
     async () => ((await Skills.execute("kv_store", { op: "get", key })).result as { value?: unknown }).value,
   );
 
+/** The job's ledger by kind: `n` movements (a charge of a batch counts each of its items) and the amount. */
 async function ledgerOf(jobId: string) {
   const { rows } = await query<{ kind: string; n: number; amount: number }>(
-    "select kind, count(*)::int as n, sum(amount)::float8 as amount from credit_ledger where job_id = $1 group by kind",
+    `select kind, sum(coalesce(cardinality(item_ids), 1))::int as n, sum(amount)::float8 as amount
+     from credit_ledger where job_id = $1 group by kind`,
     [jobId],
   );
   return Object.fromEntries(rows.map((r) => [r.kind, { n: r.n, amount: r.amount }]));
+}
+
+/** Every item the job's charges name, each as often as it is charged, and the number of charge rows. */
+async function chargedItems(jobId: string): Promise<{ items: string[]; rows: number }> {
+  const { rows } = await query<{ items: string[] }>(
+    "select coalesce(item_ids, array[item_id]) as items from credit_ledger where job_id = $1 and kind = 'charge'",
+    [jobId],
+  );
+  return { items: rows.flatMap((r) => r.items).sort(), rows: rows.length };
 }
 
 /** A sample of the merged metrics (what GET /metrics shows), 0 when absent. */
@@ -154,6 +165,15 @@ describe("HTTP: claim, heartbeat, complete, fail", () => {
       { id: gone, error: { code: "jobs.item_not_found", message: `Item ${gone} not found` } },
     ]);
     expect(await job(t, id)).toMatchObject({ counts: { done: 2, pending: 1 }, credits: { charged: 4 } });
+    // In the ledger: one charge for both, naming them in id order.
+    const ledger = await invoke("GET", "/api/v1/credits/ledger", {
+      key: t.keys.viewer.key,
+      query: { job_id: id, kind: "charge" },
+    });
+    const both = [a.id, b.id].sort();
+    expect(ledger.body.data).toEqual([
+      expect.objectContaining({ kind: "charge", amount: 4, job_id: id, item_id: null, item_ids: both }),
+    ]);
 
     for (const [body, field] of [
       [{ worker_id: "agent-1", items: [] }, "body.items"],
@@ -212,6 +232,8 @@ describe("the JobItems worker", () => {
     expect(await sample('aos_job_items_total{outcome="done"}')).toBe(done + 25);
     expect(await counter(t, key)).toBe(25);
     expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 50 }, charge: { n: 25, amount: 50 } });
+    // Each item charged once, by one charge row per batch of the job's successes (10, 10, 5).
+    expect(await chargedItems(id)).toEqual({ items: messages.map((m) => m.item_id).sort(), rows: 3 });
     expect(await job(t, id)).toMatchObject({
       status: "completed",
       counts: { done: 25 },

@@ -28,12 +28,21 @@ const jobState = async (jobId: string) =>
       [jobId],
     )
   ).rows[0];
-const charges = async (jobId: string) =>
+/** The job's charge rows, oldest first: the items each charges, its amount and its key. */
+const chargeRows = async (jobId: string) =>
   (
-    await query<{ n: number }>("select count(*)::int as n from credit_ledger where job_id = $1 and kind = 'charge'", [
-      jobId,
-    ])
-  ).rows[0]?.n;
+    await query<{ items: string[]; amount: number; key: string }>(
+      `select coalesce(item_ids, array[item_id]) as items, amount::float8 as amount, idempotency_key as key
+       from credit_ledger where job_id = $1 and kind = 'charge' order by id`,
+      [jobId],
+    )
+  ).rows;
+/** How many items the job's charges cover (each item once: checked). */
+const charges = async (jobId: string) => {
+  const items = (await chargeRows(jobId)).flatMap((r) => r.items);
+  expect(new Set(items).size).toBe(items.length);
+  return items.length;
+};
 
 describe("completeMany", () => {
   it("completes and charges the items the worker holds, refuses each other one, and finalises the job", async () => {
@@ -65,7 +74,9 @@ describe("completeMany", () => {
       ]);
       expect(r.refused[0]?.error.message).toContain("another worker holds it");
       expect(r.refused[1]?.error.message).toContain("lease ended");
-      expect(await charges(jobId)).toBe(4);
+      // The four are ONE charge row: their ids in order, their sum, keyed by the first and last.
+      const ids = [...mine].sort();
+      expect(await chargeRows(jobId)).toEqual([{ items: ids, amount: 8, key: `charge:${ids[0]}..${ids[3]}` }]);
 
       // Again: nothing is charged twice, every item is refused.
       const again = await as(w, () =>
@@ -89,6 +100,11 @@ describe("completeMany", () => {
       await as(w, () => Jobs.completeMany({ worker_id: "c", items: rest.map((id) => ({ id, result: "c" })) }));
       expect(await jobState(jobId)).toEqual({ status: "completed", settled: true });
       expect(await charges(jobId)).toBe(6);
+      // A completion of one item is that item's own row, as Jobs.complete writes it.
+      expect((await chargeRows(jobId)).slice(1)).toEqual([
+        { items: [theirs], amount: 2, key: `charge:${theirs}` },
+        { items: rest, amount: 2, key: `charge:${rest[0]}` },
+      ]);
     } finally {
       setClock(systemClock);
       await as(other, () => Jobs.cancel(otherJob, {}));
@@ -190,7 +206,7 @@ describe("plans", () => {
       await c.query("set plan_cache_mode = force_generic_plan");
       for (const [name, text, types] of [
         ["complete", sql.complete.text, "uuid, uuid, text, timestamptz, text, text"],
-        ["complete_many", sql.completeMany.text, "uuid[], uuid, timestamptz, text, text[], jsonb[]"],
+        ["complete_many", sql.completeMany.text, "uuid[], uuid, timestamptz, text, text[], jsonb"],
         ["heartbeat", sql.heartbeat, "uuid, uuid, text, timestamptz, integer"],
         ["fail", sql.fail, "uuid, uuid, text, timestamptz, boolean, text"],
       ] as const) {
