@@ -7,7 +7,7 @@
 import { useTenant } from "../context.ts";
 import { ConflictError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
-import { query } from "../platform/db/index.ts";
+import { inTransaction, query } from "../platform/db/index.ts";
 import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
 import { jobMetrics } from "./metrics.ts";
 import type { ClaimBody, ClaimReply, ItemMessage } from "./schema.ts";
@@ -33,6 +33,7 @@ interface JobForClaim {
  *   const { items } = await Jobs.claim(jobId, { worker_id: "agent-7", max_items: 5, lease_s: 60 });
  */
 export async function claim(jobId: string, body: ClaimBody): Promise<ClaimReply> {
+  ownCommit();
   const stop = jobMetrics.claimSeconds.startTimer({ via: "http" });
   try {
     const tenantId = useTenant();
@@ -49,7 +50,14 @@ export async function claim(jobId: string, body: ClaimBody): Promise<ClaimReply>
   }
 }
 
-/** An item the SQS worker claimed, with what it needs to run it. */
+/**
+ * A claim commits without waiting for its WAL flush (work.sql.ts, claimCommitsAsync), which is
+ * only safe for a transaction that is the claim alone: inside withTx it would cover the rest.
+ */
+function ownCommit(): void {
+  if (inTransaction()) throw new Error("a claim commits on its own: do not call it inside withTx");
+}
+
 /**
  * An empty claim: 404 for a job that is not the tenant's, 409 for one that is not running or runs
  * a skill; otherwise nothing is pending or parallelism is used up, and the empty list stands.
@@ -68,6 +76,7 @@ async function whyNothing(jobId: string, tenantId: string): Promise<void> {
     });
 }
 
+/** An item the SQS worker claimed, with what it needs to run it. */
 export interface ClaimedItem {
   id: string;
   job_id: string;
@@ -93,6 +102,7 @@ export async function claimByIds(
   messages: readonly { messageId: string; body: ItemMessage }[],
 ): Promise<ClaimedItem[]> {
   if (messages.length === 0) return [];
+  ownCommit();
   const stop = jobMetrics.claimSeconds.startTimer({ via: "sqs" });
   try {
     const { rows } = await query<ClaimedItem>(sql.claimByIds, [

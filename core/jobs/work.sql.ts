@@ -29,6 +29,18 @@ const durationMs = (now: string) =>
  */
 const holds = `i.id = $1 and i.tenant_id = $2 and i.claimed_by = $3 and i.lease_until > $4`;
 
+/**
+ * A FROM item that turns synchronous_commit off for the statement's own (implicit) transaction:
+ * a claim's commit does not wait for its WAL to reach disk. Safe for claims only, and only when
+ * the claim is a statement of its own (never inside withTx: the setting would cover the whole
+ * transaction). A crash can lose at most the last fraction of a second of claims: those items are
+ * pending again, exactly as if their leases had run out at the crash, and the worker's completion
+ * is refused (409 lease_lost, nothing charged). Completions commit synchronously, and flushing a
+ * completion's commit flushes every earlier WAL record, so a durable completion never rests on a
+ * lost claim. Decision 0008.
+ */
+const claimCommitsAsync = `(select set_config('synchronous_commit', 'off', true)) as async_commit`;
+
 export const sql = {
   /**
    * Tenant-scoped (another tenant's job is not found), with its items in flight now
@@ -55,7 +67,8 @@ export const sql = {
     `with j as (
       select j.id, j.item_timeout_s,
         least(CAST($3 AS integer), j.parallelism - (select count(*) from job_items c where c.job_id = j.id and c.status = 'claimed')) as n
-      from jobs j where j.id = $1 and j.tenant_id = $2 and j.status = 'running' and j.task = 'external'
+      from jobs j, ${claimCommitsAsync}
+      where j.id = $1 and j.tenant_id = $2 and j.status = 'running' and j.task = 'external'
     ), c as (
       select id from job_items
       where job_id = (select id from j) and status = 'pending'
@@ -84,6 +97,7 @@ export const sql = {
       select i.id, m.worker, i.status = 'pending' as fresh from job_items i
       join m on m.item_id = i.id and m.job_id = i.job_id
       join jobs j on j.id = i.job_id
+      cross join ${claimCommitsAsync}
       where j.status = 'running'
         and (i.status = 'pending' or (i.status = 'claimed' and i.claimed_by = m.worker))
       order by i.id

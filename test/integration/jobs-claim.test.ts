@@ -12,7 +12,7 @@ import { withContext } from "../../core/context.ts";
 import { JobNotRunningError, Jobs } from "../../core/jobs/index.ts";
 import { sql } from "../../core/jobs/work.sql.ts";
 import { clock } from "../../core/platform/clock.ts";
-import { query } from "../../core/platform/db/index.ts";
+import { query, withTx } from "../../core/platform/db/index.ts";
 import { asKey as as, checkedTenants, spawnBody, type Who } from "../factories/jobs.ts";
 import { caught } from "../setup/errors.ts";
 
@@ -137,6 +137,36 @@ describe("claim", () => {
     expect([refused.status, refused.code]).toEqual([409, "jobs.not_running"]);
     for (const i of first.items.slice(1)) await complete(w, i.id, "a");
     await as(w, () => Jobs.cancel(skillJob, {}));
+  });
+
+  it("commits without waiting for its WAL flush, in its own transaction only; never inside withTx", async () => {
+    const w = await tenant(10);
+    const jobId = await spawn(w, { n: 2 });
+    const [second] = (await query<{ id: string }>("select id from job_items where job_id = $1 and idx = 1", [jobId]))
+      .rows;
+    const c = new pg.Client({ connectionString: config().databaseUrl });
+    await c.connect();
+    const setting = async () => (await c.query("select current_setting('synchronous_commit') as s")).rows[0].s;
+    try {
+      for (const [name, text, params] of [
+        ["claimPending", sql.claimPending.text, [jobId, w.tenantId, 1, "raw-a", clock().now(), 60]],
+        ["claimByIds", sql.claimByIds.text, [[second?.id], [jobId], ["sqs:raw-b"], clock().now()]],
+      ] as const) {
+        await c.query("begin");
+        expect((await c.query(text, [...params])).rows, name).toHaveLength(1);
+        // The claim turned it off for its own transaction...
+        expect(await setting(), name).toBe("off");
+        await c.query("commit");
+        // ...and for nothing after it: the connection's next statement commits synchronously.
+        expect(await setting(), name).toBe("on");
+      }
+    } finally {
+      await c.end();
+    }
+    // Inside a transaction it refuses to run (withTx reports it as an internal error, the cause kept).
+    const inTx = await caught(as(w, () => withTx(() => Jobs.claim(jobId, { worker_id: "x", max_items: 1 }))));
+    expect(String(inTx.cause)).toContain("a claim commits on its own");
+    await as(w, () => Jobs.cancel(jobId, {}));
   });
 
   it("walks job_items_pending_idx with SKIP LOCKED", async () => {
