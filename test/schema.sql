@@ -26,6 +26,16 @@ begin
 end
 $$;
 
+CREATE FUNCTION public.uuid7(p_seq integer DEFAULT NULL::integer) RETURNS uuid
+    LANGUAGE sql PARALLEL SAFE
+    AS $$
+  select encode(
+    int8send((floor(extract(epoch from clock_timestamp()) * 1000)::bigint << 16) | 28672 | ((x.s >> 6) & 4095))
+      || set_byte(substring(uuid_send(gen_random_uuid()) from 9 for 8), 0, 128 | (x.s & 63)),
+    'hex')::uuid
+  from (select coalesce(p_seq, floor(random() * 262144)::integer) & 262143 as s) x
+$$;
+
 CREATE TABLE public.api_keys (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     tenant_id uuid NOT NULL,
@@ -126,7 +136,7 @@ CREATE TABLE public.job_cancellations (
 );
 
 CREATE TABLE public.job_items (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    id uuid DEFAULT public.uuid7() NOT NULL,
     job_id uuid NOT NULL,
     tenant_id uuid NOT NULL,
     idx integer NOT NULL,
@@ -151,7 +161,7 @@ CREATE TABLE public.job_items (
 );
 
 CREATE TABLE public.jobs (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    id uuid DEFAULT public.uuid7() NOT NULL,
     tenant_id uuid NOT NULL,
     task text NOT NULL,
     status text DEFAULT 'running'::text NOT NULL,

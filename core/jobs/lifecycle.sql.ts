@@ -32,10 +32,11 @@ export const sql = {
 
   /**
    * Every item of a job in one statement from one JSON array of inputs ($3): 10,000 rows, one
-   * round trip. `idx` is the position in the array.
+   * round trip. `idx` is the position in the array; ids are time-ordered and, within the job,
+   * in idx order (uuid7, migration 0008).
    */
-  insertItems: `insert into job_items (job_id, tenant_id, idx, input)
-    select $1, $2, (x.ord - 1)::integer, x.value
+  insertItems: `insert into job_items (id, job_id, tenant_id, idx, input)
+    select uuid7((x.ord - 1)::integer), $1, $2, (x.ord - 1)::integer, x.value
     from jsonb_array_elements(CAST($3 AS jsonb)) with ordinality as x(value, ord)
     returning id, idx`,
 

@@ -107,6 +107,21 @@ describe("spawn", () => {
       [job.id],
     );
     expect(items).toEqual([0, 1, 2, 3].map((i) => ({ idx: i, input: { n: i }, enqueued: false })));
+    // Ids are UUID version 7 (uuid7, migration 0008): made now, and in idx order within the job.
+    const { rows: ids } = await query<{ id: string }>("select id from job_items where job_id = $1 order by idx", [
+      job.id,
+    ]);
+    const all = [job.id, ...ids.map((r) => r.id)];
+    for (const id of all) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const ms = Number.parseInt(id.replace(/-/g, "").slice(0, 12), 16);
+      expect(Math.abs(ms - Date.now())).toBeLessThan(60_000);
+    }
+    expect(ids.map((r) => r.id)).toEqual(ids.map((r) => r.id).sort());
+    expect(
+      (await query<{ n: number }>("select count(distinct id)::int as n from job_items where job_id = $1", [job.id]))
+        .rows[0]?.n,
+    ).toBe(4);
     expect(await ledgerOf(job.id)).toEqual({ reserve: { n: 1, amount: 10 } });
     const { rows: history } = await query(
       "select old_status, new_status, metadata, actor from status_history where entity_type = 'job' and entity_id = $1",
