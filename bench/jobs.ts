@@ -26,7 +26,10 @@
  * bench database's sessions were (pg_stat_activity samples): CPU, a lock wait, a WAL flush, or
  * idle in a transaction waiting for node.
  *
- * Flags: --items 20000  --finished 100000  --workers 50  --runs 3  --batch 25  --only a,b  --keep
+ * The baseline has one connection per client (50); AOS runs on its own pool as a deployed process
+ * does, DB_POOL_MAX connections (10 unless set; --pool N), its 50 workers' calls queueing for one.
+ *
+ * Flags: --items 20000  --finished 100000  --workers 50  --runs 3  --batch 25  --pool N  --only a,b  --keep
  * A smoke run: --items 2000 --runs 1. The database is dropped at the end, and on Ctrl-C.
  */
 import { cpus } from "node:os";
@@ -61,6 +64,8 @@ const workers = flag("--workers", 50);
 const runs = flag("--runs", 3);
 const batch = flag("--batch", 25);
 const keep = args.includes("--keep");
+/** --pool N: AOS's DB_POOL_MAX for the run (default: its configured value, 10 unless set). */
+const poolArg = flag("--pool", 0);
 /** --only b,c: just these variants (profiling one side); the ratios need both of a pair. */
 const onlyArg = args.indexOf("--only") >= 0 ? args[args.indexOf("--only") + 1] : undefined;
 const only = onlyArg?.split(",");
@@ -76,6 +81,7 @@ for (const [name, v, min] of [
   ["--workers", workers, TENANTS],
   ["--runs", runs, 1],
   ["--batch", batch, 2],
+  ["--pool", poolArg, 0],
 ] as const) {
   if (!Number.isInteger(v) || v < min) {
     console.error(`${name}: a whole number >= ${min}`);
@@ -137,7 +143,7 @@ async function runVariant(url: string, v: Variant, tenants: BenchTenant[]): Prom
   if (v.side === "bare") {
     await addPending(url, n, items);
     await settle(url);
-    // Core's pool closed: the two pools of 50 never hold connections at the same time.
+    // Core's pool closed: the two pools never hold connections at the same time.
     await closePool();
     const pool = await barePool(url, workers);
     try {
@@ -160,7 +166,7 @@ async function runVariant(url: string, v: Variant, tenants: BenchTenant[]): Prom
   }
   const jobs = await spawnJobs(tenants.slice(0, n), items, COST);
   await settle(url);
-  await warmPool(workers);
+  await warmPool(config().dbPoolMax);
   const m = await measure(url, () => runAos(jobs, workers, size));
   await verifyAos(jobs, COST);
   await closePool();
@@ -175,8 +181,17 @@ async function main(): Promise<number> {
   say(
     `${fmt(items)} items per variant, ${fmt(finished)} finished items seeded per side, ${workers} workers, ${TENANTS} tenants, batches of ${batch}, best of ${runs}`,
   );
-  // One connection per worker and a few spare (verification, finalisation after commit).
-  setConfig({ STAGE: "bench", LOG_LEVEL: "silent", DATABASE_URL: url, DB_POOL_MAX: String(workers + 5) });
+  // AOS runs on its own pool, as a deployed process does: DB_POOL_MAX (10 by default) connections
+  // for its 50 workers, whose calls queue for one as concurrent requests to one process would.
+  setConfig({
+    STAGE: "bench",
+    LOG_LEVEL: "silent",
+    DATABASE_URL: url,
+    ...(poolArg ? { DB_POOL_MAX: String(poolArg) } : {}),
+  });
+  say(
+    `AOS's pool: ${config().dbPoolMax} connections (DB_POOL_MAX${poolArg ? ", --pool" : ""}); the baseline's: one per client`,
+  );
   const t = performance.now();
   const credits = finished + items * runs * 3 + 1_000;
   const tenants = await makeTenants(TENANTS, credits);
