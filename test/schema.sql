@@ -379,10 +379,6 @@ CREATE INDEX credit_ledger_tenant_idx ON public.credit_ledger USING btree (tenan
 
 CREATE INDEX job_items_claimed_idx ON public.job_items USING btree (job_id, lease_until) WHERE (status = 'claimed'::text);
 
-CREATE INDEX job_items_done_idx ON public.job_items USING btree (tenant_id, finished_at DESC) WHERE (status = 'done'::text);
-
-CREATE INDEX job_items_job_status_idx ON public.job_items USING btree (job_id, status);
-
 CREATE INDEX job_items_pending_idx ON public.job_items USING btree (job_id, idx) WHERE (status = 'pending'::text);
 
 CREATE INDEX jobs_tenant_created_idx ON public.jobs USING btree (tenant_id, created_at DESC, id DESC);

@@ -28,6 +28,7 @@ import { finalise } from "./finalise.ts";
 import { jobMetrics } from "./metrics.ts";
 import type {
   CompleteBody,
+  CompletedItem,
   CompleteManyBody,
   CompleteManyReply,
   FailBody,
@@ -44,6 +45,8 @@ export const ITEM_QUEUE = "JobItems";
 type Held = ItemRecord & { tenant_id: string; credits_per_item: number };
 /** A completed row: `pending_left` false means this completion may have been the job's last. */
 type Completed = Held & { pending_left: boolean | null };
+/** A row of completeMany: slim, with what finalisation needs. */
+type CompletedMany = CompletedItem & { tenant_id: string; pending_left: boolean | null };
 type Failed = Held & { retried: boolean; task: string };
 type Refused = CompleteManyReply["refused"][number];
 
@@ -152,7 +155,7 @@ export async function completeHeld(
 ): Promise<CompleteManyReply> {
   const tenantId = useTenant();
   const now = clock().now();
-  const { rows } = await query<Completed>(sql.completeMany, [
+  const { rows } = await query<CompletedMany>(sql.completeMany, [
     items.map((i) => i.id),
     tenantId,
     now,
@@ -175,7 +178,16 @@ export async function completeHeld(
   for (const r of rows) if (r.pending_left === false) await finaliseIfFinished(r.job_id);
   const order = new Map(items.map((i, n) => [i.id, n]));
   rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-  return { completed: rows.map(toRecord), refused };
+  return {
+    completed: rows.map((r) => ({
+      id: r.id,
+      job_id: r.job_id,
+      status: "done",
+      finished_at: r.finished_at,
+      duration_ms: r.duration_ms,
+    })),
+    refused,
+  };
 }
 
 /**

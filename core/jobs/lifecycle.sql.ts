@@ -59,7 +59,7 @@ export const sql = {
     order by j.created_at desc, j.id desc
     limit $6`,
 
-  /** Items by state of the jobs in $1: one grouped scan of job_items_job_status_idx. */
+  /** Items by state of the jobs in $1: each job's items through the unique (job_id, idx) index. */
   countItems: `select job_id, status, count(*)::integer as n from job_items
     where job_id = any(CAST($1 AS uuid[])) group by job_id, status`,
 
@@ -72,15 +72,21 @@ export const sql = {
     limit $5`,
 
   /**
-   * The median duration of the tenant's last 1000 done items of task $2 (job_items_done_idx,
-   * newest first), and how many there were.
+   * The median duration of the done items of the tenant's newest jobs of task $2, at most 1000
+   * (the newest jobs through jobs_tenant_created_idx, each job's items through its unique
+   * (job_id, idx) index; it stops once it has 1000), and how many there were.
    */
   durationHistory: `select percentile_cont(0.5) within group (order by d.duration_ms) as p50_ms,
       count(*)::integer as n
     from (
-      select i.duration_ms from job_items i join jobs j on j.id = i.job_id
-      where i.tenant_id = $1 and i.status = 'done' and j.task = $2 and i.duration_ms is not null
-      order by i.finished_at desc
+      select i.duration_ms from jobs j
+      cross join lateral (
+        select i.duration_ms from job_items i
+        where i.job_id = j.id and i.status = 'done' and i.duration_ms is not null
+        limit 1000
+      ) i
+      where j.tenant_id = $1 and j.task = $2
+      order by j.created_at desc
       limit 1000
     ) d`,
 

@@ -119,8 +119,17 @@ export const CompleteManyBody = z.strictObject({
 });
 export type CompleteManyBody = z.output<typeof CompleteManyBody>;
 /** Each item either completed (and charged) or refused with the code a single complete would give. */
+/** An item a batch completion finished: what the worker does not already know (it sent the result). */
+export const CompletedItem = z.object({
+  id: z.uuid(),
+  job_id: z.uuid(),
+  status: z.literal("done"),
+  finished_at: z.string(),
+  duration_ms: z.int(),
+});
+export type CompletedItem = z.infer<typeof CompletedItem>;
 export const CompleteManyReply = z.object({
-  completed: z.array(ItemRecord),
+  completed: z.array(CompletedItem),
   refused: z.array(
     z.object({
       id: z.uuid(),

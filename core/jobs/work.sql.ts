@@ -147,6 +147,7 @@ export const sql = {
    * job (chargeRowsFrom). `pending_left` as in `complete`, on the first row of each job (null on
    * the others), asked once every item is updated. `h` carries ids only and the result is looked
    * up per row: a join with the results would copy each result into the row kept for rechecks.
+   * Rows come back slim (CompletedItem's columns): the caller has the inputs and results.
    */
   completeMany: prepared(
     "jobs_complete_many",
@@ -164,7 +165,7 @@ export const sql = {
         finished_at = $3, duration_ms = ${durationMs("$3")}
       from h, jobs j
       where i.id = h.id and j.id = i.job_id
-      returning ${itemColumns}, i.tenant_id, j.credits_per_item
+      returning i.id, i.job_id, i.status, ${isoUtc("i.finished_at")} as finished_at, i.duration_ms, i.tenant_id, j.credits_per_item
     ), charged as (
       ${chargeRowsFrom("(select tenant_id, job_id, id as item_id, credits_per_item as amount, CAST($4 AS text) as actor from d)")}
     ), n as (

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { Jobs } from "../../core/jobs/index.ts";
 import { finaliseIfFinished } from "../../core/jobs/items.ts";
+import { sql as lifecycleSql } from "../../core/jobs/lifecycle.sql.ts";
 import { sql } from "../../core/jobs/work.sql.ts";
 import { clock, ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
@@ -65,7 +66,17 @@ describe("completeMany", () => {
           items: [...mine, theirs, expired, foreign, unknown].map((id, n) => ({ id: id as string, result: { n } })),
         }),
       );
-      expect(r.completed.map((i) => [i.id, i.status, i.result])).toEqual(mine.map((id, n) => [id, "done", { n }]));
+      expect(r.completed.map((i) => [i.id, i.job_id, i.status])).toEqual(mine.map((id) => [id, jobId, "done"]));
+      for (const i of r.completed) {
+        expect(i.finished_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+        expect(i.duration_ms).toBe(2_000);
+      }
+      // Each item's own result is stored.
+      const stored = await query<{ id: string; result: unknown }>(
+        "select id, result from job_items where id = any($1) order by idx",
+        [mine],
+      );
+      expect(stored.rows).toEqual(mine.map((id, n) => ({ id, result: { n } })));
       expect(r.refused.map((x) => [x.id, x.error.code])).toEqual([
         [theirs, "jobs.lease_lost"],
         [expired, "jobs.lease_lost"],
@@ -195,8 +206,12 @@ describe("finalisation after the last completion", () => {
 
 describe("plans", () => {
   it("complete, completeMany, heartbeat and fail find items by primary key; a claim counts its job's in flight by job", async () => {
-    const w = await tenant(100);
-    const jobId = await spawn(w, 50);
+    // Enough rows over enough jobs that a scan of job_items is never the cheap way, whatever ran
+    // before in the file.
+    const w = await tenant(10_000);
+    const jobIds: string[] = [];
+    for (let k = 0; k < 40; k++) jobIds.push(await spawn(w, 100));
+    const jobId = jobIds[0] as string;
     // The trap: statistics taken while few items are claimed make the partial index of claimed
     // items look like the cheapest way to any claimed item.
     await query("analyze job_items");
@@ -223,9 +238,23 @@ describe("plans", () => {
       const { rows } = await c.query("explain execute claim(null, null, 1, 'w', null, null)");
       const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
       expect(plan).toMatch(/job_items_claimed_idx[^\n]*\n\s*Index Cond: \(job_id = j\.id\)/);
+
+      // The read side without the (job, status) and done-by-tenant indexes (migration 0009): a
+      // job's counts and simulation's history reach items through (job_id, idx), never by a scan.
+      for (const [name, text, types] of [
+        ["counts", lifecycleSql.countItems, "uuid[]"],
+        ["history", lifecycleSql.durationHistory, "uuid, text"],
+      ] as const) {
+        await c.query(`prepare ${name}(${types}) as ${text}`);
+        const n = types.split(",").length;
+        const { rows: r } = await c.query(`explain execute ${name}(${Array(n).fill("null").join(", ")})`);
+        const p = r.map((x) => x["QUERY PLAN"]).join("\n");
+        expect(p, name).toContain("job_items_job_id_idx_key");
+        expect(p, name).not.toMatch(/Seq Scan on job_items/);
+      }
     } finally {
       await c.end();
     }
-    await as(w, () => Jobs.cancel(jobId, {}));
+    for (const id of jobIds) await as(w, () => Jobs.cancel(id, {}));
   });
 });
