@@ -49,7 +49,13 @@ export const LedgerEntry = z.object({
   job_id: z.nullable(z.uuid()),
   item_id: z.nullable(z.uuid()),
   /** A charge for several items of one job (a batch completion): their ids; item_id is then null. */
-  item_ids: z.nullable(z.array(z.uuid())),
+  item_ids: z.nullable(
+    z
+      .array(z.uuid())
+      .check(
+        z.describe("a charge for several items of one job (one completion): their ids in order; item_id is then null"),
+      ),
+  ),
   reason: z.nullable(z.string()),
   actor: z.string(),
   created_at: z.string(),

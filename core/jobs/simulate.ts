@@ -4,9 +4,9 @@
  * the tenant's credits, its recorded item durations of the same task and the breakers of the
  * targets its items would call.
  *
- * Duration: the median of the tenant's last 1000 done items of the task, times the number of
- * waves (`ceil(items / min(parallelism, JOBS_MAX_PARALLELISM))`); with no history, a stated
- * default per item (DEFAULT_ITEM_S). It will grow with cost simulation and the failure catalog.
+ * Duration: the median of up to 1000 done items of the tenant's newest jobs of the task, times
+ * the number of waves (`ceil(items / min(parallelism, JOBS_MAX_PARALLELISM))`); with no history,
+ * a stated default per item (DEFAULT_ITEM_S). It will grow with cost simulation and the failure catalog.
  */
 import { config } from "../config.ts";
 import { useTenant } from "../context.ts";
