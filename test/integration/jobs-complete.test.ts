@@ -211,7 +211,6 @@ describe("plans", () => {
     const w = await tenant(10_000);
     const jobIds: string[] = [];
     for (let k = 0; k < 40; k++) jobIds.push(await spawn(w, 100));
-    const jobId = jobIds[0] as string;
     // The trap: statistics taken while few items are claimed make the partial index of claimed
     // items look like the cheapest way to any claimed item.
     await query("analyze job_items");
