@@ -182,7 +182,7 @@ async function loadTest(p: Plan, say: (line: string) => void): Promise<{ code: n
           charged.every((id) => doneItems.has(id)),
         detail:
           `job ${final.settled_at ? "settled" : "NOT settled"}: reserved ${c.reserved} = charged ${c.charged} + released ${c.released} + refunded ${c.refunded} (expected ${charge} charged); ` +
-          `balance ${before.balance} -> ${after.balance}; ${charged.length} charge rows, ${new Set(charged).size} items`,
+          `balance ${before.balance} -> ${after.balance}; ${charged.length} items charged, ${new Set(charged).size} distinct`,
       },
       {
         name: "no deadlock",
