@@ -4,8 +4,8 @@
  *
  * A worker holds an item while the item is claimed by its worker id and the lease has not ended;
  * otherwise it gets 409 `jobs.lease_lost`. Each change is one conditional UPDATE whose ledger row
- * (`charge:<item>` / `release:<item>`, unique) is written in the same transaction, so a repeated
- * call charges nothing twice. The `jobs` row is never updated per item (a busy job would queue
+ * (`charge:<item>` / `release:<item>`, unique; a batch's one `charge:<first>..<last>` row) is
+ * written in the same transaction, so a repeated call charges nothing twice. The `jobs` row is never updated per item (a busy job would queue
  * every worker on it): finalisation runs after commit, once no item is open.
  *
  * Who checks whether the job is finished: a completion whose own statement still saw a pending
@@ -137,7 +137,8 @@ export async function complete(itemId: string, body: CompleteBody): Promise<Item
  * Many items the worker holds done and charged in one statement (a claim's batch): what one
  * `complete` per item would do, at the price of one. Items the worker does not hold are refused
  * one by one with the code a single complete would give, and change nothing; the others are
- * done all the same. Repeating the call charges nothing twice (each item is refused then).
+ * done all the same, and charged by ONE ledger row per job naming them (`item_ids`). Repeating
+ * the call charges nothing twice (each item is refused then). The reply is slim (CompletedItem).
  *
  * @example
  *   const { completed, refused } = await Jobs.completeMany({

@@ -6,7 +6,7 @@
  *
  * Safe under redelivery: the skill runs with idempotency key `job-item:<itemId>`, so a message
  * delivered again after a crash replays the stored result instead of repeating the side effect,
- * and the item's status plus the unique `charge:<itemId>` ledger key charge it once.
+ * and the item's status, moved to done in the statement that writes its charge, charges it once.
  */
 import { withContext } from "../context.ts";
 import { AppError } from "../errors.ts";

@@ -118,7 +118,6 @@ export const CompleteManyBody = z.strictObject({
   ),
 });
 export type CompleteManyBody = z.output<typeof CompleteManyBody>;
-/** Each item either completed (and charged) or refused with the code a single complete would give. */
 /** An item a batch completion finished: what the worker does not already know (it sent the result). */
 export const CompletedItem = z.object({
   id: z.uuid(),
@@ -128,6 +127,7 @@ export const CompletedItem = z.object({
   duration_ms: z.int(),
 });
 export type CompletedItem = z.infer<typeof CompletedItem>;
+/** Each item either completed (and charged) or refused with the code a single complete would give. */
 export const CompleteManyReply = z.object({
   completed: z.array(CompletedItem),
   refused: z.array(

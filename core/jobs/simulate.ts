@@ -6,7 +6,8 @@
  *
  * Duration: the median of up to 1000 done items of the tenant's newest jobs of the task, times
  * the number of waves (`ceil(items / min(parallelism, JOBS_MAX_PARALLELISM))`); with no history,
- * a stated default per item (DEFAULT_ITEM_S). It will grow with cost simulation and the failure catalog.
+ * a stated default per item (DEFAULT_ITEM_S). It will grow with cost simulation and the failure
+ * catalog.
  */
 import { config } from "../config.ts";
 import { useTenant } from "../context.ts";
