@@ -99,3 +99,16 @@ export async function assertCreditInvariants(tenantId: string): Promise<void> {
   );
   expect(foreign, "a job's ledger rows are its tenant's").toEqual([]);
 }
+
+/**
+ * A job's ledger by kind: `n` movements (a batch's one charge row counts each of its items, as
+ * one row per item would) and the amount.
+ */
+export async function ledgerOf(jobId: string): Promise<Record<string, { n: number; amount: number }>> {
+  const { rows } = await query<{ kind: string; n: number; amount: number }>(
+    `select kind, sum(coalesce(cardinality(item_ids), 1))::int as n, sum(amount)::float8 as amount
+     from credit_ledger where job_id = $1 group by kind`,
+    [jobId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.kind, { n: r.n, amount: r.amount }]));
+}

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach } from "vitest";
 import { type Role, withContext } from "../../core/context.ts";
 import type { JobSpawn } from "../../core/jobs/index.ts";
+import { query } from "../../core/platform/db/index.ts";
 import { assertCreditInvariants, grantCredits } from "./credits.ts";
 import { makeKey, makeTenant } from "./tenancy.ts";
 
@@ -63,3 +64,12 @@ export function spawnBody(over: Partial<JobSpawn> & { n?: number; input?: (i: nu
     ...rest,
   };
 }
+
+/** A job's status and whether it is settled, read from its row. */
+export const jobStatus = async (jobId: string) =>
+  (
+    await query<{ status: string; settled: boolean }>(
+      "select status, settled_at is not null as settled from jobs where id = $1",
+      [jobId],
+    )
+  ).rows[0];

@@ -15,7 +15,7 @@ import { Skills } from "../../core/skills/index.ts";
 import { handler as sweepHandler } from "../../functions/cron/job-sweep.ts";
 import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
 import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
-import { assertCreditInvariants, grantCredits } from "../factories/credits.ts";
+import { assertCreditInvariants, grantCredits, ledgerOf } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
@@ -64,16 +64,6 @@ const counter = (t: Tenant, key: string) =>
     { requestId: randomUUID(), correlationId: "read", actor: { type: "system", name: "test", tenantId: t.tenant.id } },
     async () => ((await Skills.execute("kv_store", { op: "get", key })).result as { value?: unknown }).value,
   );
-
-/** The job's ledger by kind: `n` movements (a charge of a batch counts each of its items) and the amount. */
-async function ledgerOf(jobId: string) {
-  const { rows } = await query<{ kind: string; n: number; amount: number }>(
-    `select kind, sum(coalesce(cardinality(item_ids), 1))::int as n, sum(amount)::float8 as amount
-     from credit_ledger where job_id = $1 group by kind`,
-    [jobId],
-  );
-  return Object.fromEntries(rows.map((r) => [r.kind, { n: r.n, amount: r.amount }]));
-}
 
 /** Every item the job's charges name, each as often as it is charged, and the number of charge rows. */
 async function chargedItems(jobId: string): Promise<{ items: string[]; rows: number }> {

@@ -13,7 +13,8 @@ import { JobNotRunningError, Jobs } from "../../core/jobs/index.ts";
 import { sql } from "../../core/jobs/work.sql.ts";
 import { clock } from "../../core/platform/clock.ts";
 import { query, withTx } from "../../core/platform/db/index.ts";
-import { asKey as as, checkedTenants, spawnBody, type Who } from "../factories/jobs.ts";
+import { ledgerOf } from "../factories/credits.ts";
+import { asKey as as, checkedTenants, jobStatus, spawnBody, type Who } from "../factories/jobs.ts";
 import { caught } from "../setup/errors.ts";
 
 /** A tenant with an agent key and credits, whose invariants are checked after the test. */
@@ -34,21 +35,6 @@ const complete = (w: Who, itemId: string, worker: string) =>
 const fail = (w: Who, itemId: string, worker: string, retryable: boolean) =>
   as(w, () => Jobs.fail(itemId, { worker_id: worker, error: "boom", retryable }));
 
-async function ledgerOf(jobId: string) {
-  const { rows } = await query<{ kind: string; n: number; amount: number }>(
-    "select kind, count(*)::int as n, sum(amount)::float8 as amount from credit_ledger where job_id = $1 group by kind",
-    [jobId],
-  );
-  return Object.fromEntries(rows.map((r) => [r.kind, { n: r.n, amount: r.amount }]));
-}
-
-const jobStatus = async (jobId: string) =>
-  (
-    await query<{ status: string; settled: boolean }>(
-      "select status, settled_at is not null as settled from jobs where id = $1",
-      [jobId],
-    )
-  ).rows[0];
 const itemRow = async (itemId: string) =>
   (
     await query<{ status: string; attempt: number; claimed_by: string | null; error: unknown }>(

@@ -14,7 +14,7 @@ import { sql as lifecycleSql } from "../../core/jobs/lifecycle.sql.ts";
 import { sql } from "../../core/jobs/work.sql.ts";
 import { clock, ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { asKey as as, checkedTenants, spawnBody, type Who } from "../factories/jobs.ts";
+import { asKey as as, checkedTenants, jobStatus, spawnBody, type Who } from "../factories/jobs.ts";
 
 const tenant = checkedTenants();
 
@@ -22,13 +22,6 @@ const spawn = async (w: Who, n: number) =>
   (await as(w, () => Jobs.spawn(spawnBody({ n, parallelism: 1000, credits_per_item: 2 })))).id;
 const claim = async (w: Who, jobId: string, worker: string, max: number, lease_s?: number) =>
   (await as(w, () => Jobs.claim(jobId, { worker_id: worker, max_items: max, lease_s }))).items.map((i) => i.id);
-const jobState = async (jobId: string) =>
-  (
-    await query<{ status: string; settled: boolean }>(
-      "select status, settled_at is not null as settled from jobs where id = $1",
-      [jobId],
-    )
-  ).rows[0];
 /** The job's charge rows, oldest first: the items each charges, its amount and its key. */
 const chargeRows = async (jobId: string) =>
   (
@@ -98,7 +91,7 @@ describe("completeMany", () => {
         mine.map(() => "jobs.lease_lost"),
       ]);
       expect(await charges(jobId)).toBe(4);
-      expect(await jobState(jobId)).toEqual({ status: "running", settled: false });
+      expect(await jobStatus(jobId)).toEqual({ status: "running", settled: false });
 
       // The last two (one re-claimed after its lease ended) complete the job in one call.
       await as(w, () => Jobs.sweep());
@@ -107,9 +100,9 @@ describe("completeMany", () => {
         Jobs.completeMany({ worker_id: "b", items: [{ id: theirs as string, result: "b" }] }),
       );
       expect(last.completed).toHaveLength(1);
-      expect(await jobState(jobId)).toEqual({ status: "running", settled: false });
+      expect(await jobStatus(jobId)).toEqual({ status: "running", settled: false });
       await as(w, () => Jobs.completeMany({ worker_id: "c", items: rest.map((id) => ({ id, result: "c" })) }));
-      expect(await jobState(jobId)).toEqual({ status: "completed", settled: true });
+      expect(await jobStatus(jobId)).toEqual({ status: "completed", settled: true });
       expect(await charges(jobId)).toBe(6);
       // A completion of one item is that item's own row, as Jobs.complete writes it.
       expect((await chargeRows(jobId)).slice(1)).toEqual([
@@ -131,7 +124,7 @@ describe("finalisation after the last completion", () => {
     const [first, second] = await claim(w, jobId, "a", 2);
     // The first completion sees the second item in flight: the job stays open.
     await as(w, () => Jobs.complete(first as string, { worker_id: "a", result: 1 }));
-    expect(await jobState(jobId)).toEqual({ status: "running", settled: false });
+    expect(await jobStatus(jobId)).toEqual({ status: "running", settled: false });
 
     // The second completion's statement has run but not committed: its item is locked.
     const c = new pg.Client({ connectionString: config().databaseUrl });
@@ -152,7 +145,7 @@ describe("finalisation after the last completion", () => {
     } finally {
       await c.end();
     }
-    expect(await jobState(jobId)).toEqual({ status: "completed", settled: true });
+    expect(await jobStatus(jobId)).toEqual({ status: "completed", settled: true });
   });
 
   it("a cancel that takes the pending item a completion counted on finalises the job once that completion commits", async () => {
@@ -183,7 +176,7 @@ describe("finalisation after the last completion", () => {
     } finally {
       await c.end();
     }
-    expect(await jobState(jobId)).toEqual({ status: "cancelled", settled: true });
+    expect(await jobStatus(jobId)).toEqual({ status: "cancelled", settled: true });
     expect(await charges(jobId)).toBe(1);
   });
 

@@ -10,7 +10,7 @@ import { Credits, InsufficientCreditsError } from "../../core/credits/index.ts";
 import type { AppError } from "../../core/errors.ts";
 import { type ItemRecord, type JobRecord, Jobs } from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { assertCreditInvariants } from "../factories/credits.ts";
+import { assertCreditInvariants, ledgerOf } from "../factories/credits.ts";
 import { asKey as as, spawnBody as body, jobsTenant as tenantWith, type Who } from "../factories/jobs.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { caught } from "../setup/errors.ts";
@@ -47,14 +47,6 @@ const complete = (w: Who, itemId: string, worker = "w-1") =>
   as(w, () => Jobs.complete(itemId, { worker_id: worker, result: { ok: true } }));
 const fail = (w: Who, itemId: string, retryable: boolean, worker = "w-1") =>
   as(w, () => Jobs.fail(itemId, { worker_id: worker, error: "boom", retryable }));
-
-async function ledgerOf(jobId: string) {
-  const { rows } = await query<{ kind: string; n: number; amount: number }>(
-    "select kind, count(*)::int as n, sum(amount)::float8 as amount from credit_ledger where job_id = $1 group by kind order by kind",
-    [jobId],
-  );
-  return Object.fromEntries(rows.map((r) => [r.kind, { n: r.n, amount: r.amount }]));
-}
 
 async function jobRow(jobId: string) {
   const { rows } = await query<{ status: string; finished: boolean; settled: boolean }>(
