@@ -46,10 +46,17 @@ module.exports = {
     },
     {
       name: "stacks-only-routes",
-      comment: "stacks/ imports only functions/routes.ts and other stack files",
+      comment: "stacks/ imports only the route table (functions/routes.ts, functions/routes/) and other stack files",
       severity: "error",
       from: { path: "^stacks/" },
-      to: { path: "^(core|local|cli|test)/|^functions/(?!routes\\.ts$)" },
+      to: { path: "^(core|local|cli|test)/|^functions/(?!routes\\.ts$|routes/[^/]+\\.ts$)" },
+    },
+    {
+      name: "routes-are-data",
+      comment: "the route table (functions/routes.ts and its per-domain files) imports nothing but itself",
+      severity: "error",
+      from: { path: "^functions/routes(\\.ts$|/)" },
+      to: { pathNot: "^functions/routes(\\.ts$|/)" },
     },
     {
       name: "nothing-imports-test",

@@ -78,4 +78,20 @@ describe("import boundaries", () => {
       violations("stacks/zz-probe.ts", 'import { config } from "../core/config.ts";\nexport const x = config;\n'),
     ).toContain("stacks-only-routes");
   });
+  it("stacks/ may import a domain's route declarations", () => {
+    expect(
+      violations(
+        "stacks/zz-probe-ok.ts",
+        'import { jobs } from "../functions/routes/jobs.ts";\nexport const x = jobs;\n',
+      ),
+    ).toEqual([]);
+  });
+  it("route declarations may not import core/ (they stay plain data)", () => {
+    expect(
+      violations(
+        "functions/routes/zz-probe.ts",
+        'import { config } from "../../core/config.ts";\nexport const x = config;\n',
+      ),
+    ).toContain("routes-are-data");
+  });
 });

@@ -1,0 +1,32 @@
+/** Tenancy (core/tenancy): tenants, API keys, their events queue and the key usage flush. */
+import { type DomainRoutes, httpRoutes } from "./declare.ts";
+
+export const tenancy: DomainRoutes = {
+  // biome-ignore format: one line per route
+  routes: httpRoutes("tenancy", [
+    ["POST /api/v1/tenants", "tenants/create", "admin", "Create a tenant and, unless told not to, its first operator key (shown once)", { links: ["EventsQueue"] }],
+    ["GET /api/v1/tenants", "tenants/list", "admin", "List tenants"],
+    ["POST /api/v1/keys", "keys/create", "operator", "Create an API key; the key is shown once", { links: ["EventsQueue"] }],
+    ["GET /api/v1/keys", "keys/list", "operator", "List API keys (never the keys themselves)"],
+    ["DELETE /api/v1/keys/{id}", "keys/revoke", "operator", "Revoke an API key", { links: ["EventsQueue"] }],
+  ]),
+  queues: [
+    {
+      name: "Events",
+      handler: "functions/queue/events.handler",
+      batchSize: 10,
+      batchWindowS: 0,
+      visibilityTimeoutS: 60,
+      maxReceiveCount: 5,
+      timeoutS: 30,
+    },
+  ],
+  schedules: [
+    {
+      name: "KeyUsageFlush",
+      schedule: "rate(1 minute)",
+      handler: "functions/cron/key-usage-flush.handler",
+      timeoutS: 60,
+    },
+  ],
+};
