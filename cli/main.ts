@@ -27,6 +27,7 @@ const groups: Record<string, Loader> = {
   keys: () => import("./commands/keys.ts"),
   export: () => import("./commands/export.ts"),
   openapi: () => import("./commands/openapi.ts"),
+  settings: () => import("./commands/settings.ts"),
   api: () => import("./commands/api.ts"),
   health: () => import("./commands/api.ts"),
   "load-test": () => import("./commands/load-test.ts"),
@@ -47,7 +48,7 @@ function help(cmds: CommandSpec[]): string {
     ...cmds.flatMap((c) => [`  aos ${c.usage}`, `      ${c.summary}`]),
     "",
     "Run `aos <command> --help` for a command's options.",
-    "Environment: DATABASE_URL, REDIS_URL, ... as the server (see README); AOS_URL and AOS_KEY for commands that call a running AOS.",
+    "Environment: DATABASE_URL, REDIS_URL, ... as the server (docs/settings.md, `aos settings`); AOS_URL and AOS_KEY for commands that call a running AOS.",
   ].join("\n");
 }
 

@@ -1,0 +1,41 @@
+/** Settings of the platform (core/platform): stage, logs, Postgres, Redis, S3, SQS, metrics. */
+import { bool, declareSettings, int, oneOf, text, url } from "./declare.ts";
+
+/** Read only to learn whether the SDK's default credential chain has something to find. */
+const LIKEWISE = "likewise: only whether it is set is read (see `AWS_ACCESS_KEY_ID`)";
+
+// biome-ignore format: one line per setting
+export const platform = declareSettings("platform", {
+  stage: text("STAGE", "dev", "stage name; prefixes every Redis key (`aos:<stage>:`) and the default bucket name", { pattern: /^[a-z0-9-]+$/ }),
+  logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error", "silent"], "info", "least severe level logged"),
+  databaseUrl: text("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aos", "Postgres; on Neon use the direct URL for migrations (the `-pooler` one cannot hold advisory locks)", { link: "DatabaseUrl.value" }),
+  dbDriver: oneOf("DB_DRIVER", ["pg", "neon"], "pg", "`pg` (node-postgres) or `neon` (`@neondatabase/serverless` WebSocket Pool)"),
+  dbPoolMax: int("DB_POOL_MAX", 10, "connections per process", { min: 1 }),
+  dbStatementTimeoutMs: int("DB_STATEMENT_TIMEOUT_MS", 15_000, "`statement_timeout` of every connection (0: send none, the role's setting applies; for poolers that refuse startup parameters)"),
+  dbTxRetries: int("DB_TX_RETRIES", 5, "retries of a transaction after a serialization failure or deadlock"),
+  /** Send hot-path statements by name (prepared once per connection). */
+  dbPrepare: bool("DB_PREPARE", true, "send the hot statements of claiming and completing items by name (prepared once per connection); `false` for a pooler that cannot keep prepared statements"),
+  redisUrl: text("REDIS_URL", "redis://127.0.0.1:6379", "Redis", { link: "RedisUrl.value" }),
+  s3: {
+    endpoint: url("S3_ENDPOINT", undefined, "S3 endpoint override, e.g. s3rver; implies path-style addressing", { shownDefault: "(AWS)" }),
+    bucket: text("S3_BUCKET", undefined, "bucket of exports", { minLength: 3, link: "Exports.name", shownDefault: "`aos-exports-<stage>`" }),
+    forcePathStyle: bool("S3_FORCE_PATH_STYLE", undefined, "path-style S3 URLs", { shownDefault: "`true` when `S3_ENDPOINT` is set" }),
+    presignTtlS: int("PRESIGN_TTL_S", 3600, "lifetime of presigned download URLs (status history downloads)", { min: 1 }),
+  },
+  sqs: {
+    endpoint: url("SQS_ENDPOINT", undefined, "SQS endpoint override, e.g. fauxqs", { shownDefault: "(AWS)" }),
+    queueUrls: text("QUEUE_URLS", "{}", 'JSON object queue name -> URL (`{"Events":"http://..."}`); set by `npm start` and the tests; when deployed, each linked `<Name>Queue` adds its URL'),
+  },
+  aws: {
+    region: text("AWS_REGION", "us-east-1", "region of S3 and SQS"),
+    accessKeyId: text("AWS_ACCESS_KEY_ID", undefined, "only whether it is set is read (likewise the four below): with none of them and an endpoint override, S3 and SQS sign with dummy keys (S3RVER/S3RVER)"),
+    profile: text("AWS_PROFILE", undefined, LIKEWISE),
+    webIdentityTokenFile: text("AWS_WEB_IDENTITY_TOKEN_FILE", undefined, LIKEWISE),
+    containerCredentialsFullUri: text("AWS_CONTAINER_CREDENTIALS_FULL_URI", undefined, LIKEWISE),
+    containerCredentialsRelativeUri: text("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", undefined, LIKEWISE),
+  },
+  metrics: {
+    enabled: bool("METRICS_ENABLED", true, "record and flush metrics"),
+    maxLabelValues: int("METRICS_MAX_LABEL_VALUES", 50, "distinct values a metric label may take before new ones become `other`", { min: 1 }),
+  },
+});
