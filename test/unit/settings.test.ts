@@ -9,6 +9,21 @@ import { renderSettingsDoc, SETTINGS_DOC } from "../../cli/settings-doc.ts";
 import { ConfigError, parseConfig } from "../../core/config.ts";
 import { declareSettings, int, list, parseSettings, required, text } from "../../core/settings/declare.ts";
 import { type SettingsSection, sections, settingsOf } from "../../core/settings/index.ts";
+import { queues, routes, schedules } from "../../functions/routes.ts";
+
+/** The SST resources a function can be linked to: the two every function gets and those the route table names. */
+const linkable = new Set<string>([
+  "DatabaseUrl",
+  "RedisUrl",
+  ...[...routes, ...queues, ...schedules].flatMap((e) => e.links ?? []),
+]);
+/** Settings whose SST link or secret names a resource no function is ever linked to. */
+const unlinkable = (all: readonly SettingsSection[]) =>
+  all
+    .flatMap((s) => settingsOf(s.tree))
+    .map(({ setting: { env, options } }) => ({ env, resource: options.secret ?? options.link?.split(".")[0] }))
+    .filter((x) => x.resource !== undefined && !linkable.has(x.resource))
+    .map((x) => `${x.env}: ${x.resource}`);
 
 /** What is wrong with a set of declarations, one line per problem (empty = fine). */
 function problems(all: readonly SettingsSection[]): string[] {
@@ -48,6 +63,12 @@ describe("settings declarations", () => {
       "b: config key x is another section's",
       "lower_case: not UPPER_SNAKE_CASE",
     ]);
+  });
+
+  it("take SST links and secrets only from resources a function of the route table can be linked to", () => {
+    expect(unlinkable(sections)).toEqual([]);
+    const typo = declareSettings("t", { t: text("T_SECRET", undefined, "a secret", { secret: "SlackWebhookURL" }) });
+    expect(unlinkable([typo])).toEqual(["T_SECRET: SlackWebhookURL"]);
   });
 
   it("parse a required setting only when it is set, an optional one to undefined, a list to words", () => {
