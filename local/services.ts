@@ -1,5 +1,6 @@
 /**
- * Make sure Postgres and Redis answer before AOS (or the test suite) starts.
+ * Make sure Postgres and Redis answer before AOS (or the test suite) starts, and that the
+ * Prometheus tools the monitoring tests run are installed.
  *
  * Order of attempts for each: it already answers -> start a private instance under `.aos/` with
  * the binaries this machine has -> install them with apt when running as root -> give up with a
@@ -214,6 +215,24 @@ export async function ensureRedis(url: string, dataDir: string, say: Say = () =>
   }
   await waitFor(() => tcpAnswers(host, port), "Redis");
   return "started";
+}
+
+/**
+ * Ensure Prometheus' `promtool` and Alertmanager's `amtool` are on PATH (the monitoring rules'
+ * checks and unit tests run them): installs Debian's `prometheus` and `prometheus-alertmanager`
+ * with apt when one is missing and this runs as root; otherwise throws, saying what to install.
+ * Returns the command names, for `execFile`.
+ */
+export function ensurePrometheusTools(say: Say = () => {}): { promtool: string; amtool: string } {
+  const missing = () => ["promtool", "amtool"].filter((c) => spawnSync(c, ["--version"]).status !== 0);
+  if (missing().length && isRoot()) aptInstall(["prometheus", "prometheus-alertmanager"], say);
+  const still = missing();
+  if (still.length) {
+    throw new ServiceError(
+      `${still.join(" and ")} not found. Install them (apt-get install prometheus prometheus-alertmanager) and run again.`,
+    );
+  }
+  return { promtool: "promtool", amtool: "amtool" };
 }
 
 /** Stop the private Postgres and Redis under `dataDir`, if they run. Returns what was stopped. */

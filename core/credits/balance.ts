@@ -3,11 +3,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { ValidationError } from "../errors.ts";
-import { query, withTx } from "../platform/db/index.ts";
+import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import { Tenancy } from "../tenancy/index.ts";
 import { type FiguresRow, type LedgerRow, ledgerPageSql, sql, toAmount } from "./credits.sql.ts";
 import { ledgerParams } from "./ledger.ts";
+import { creditMetrics } from "./metrics.ts";
 import type { CreditsQuery, CreditsReply, GrantBody, LedgerEntry, LedgerQuery } from "./schema.ts";
 
 /**
@@ -39,6 +40,10 @@ export async function grant(body: GrantBody): Promise<CreditsReply> {
       sql.insertLedger,
       ledgerParams(tenantId, "grant", body.amount, `grant:${randomUUID()}`, { reason: body.reason }),
     );
+    afterCommit(() => {
+      creditMetrics.grants.inc();
+      creditMetrics.granted.inc(body.amount);
+    });
     return liveBalance(tenantId);
   });
 }

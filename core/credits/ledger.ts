@@ -57,7 +57,7 @@ export async function reserve(tenantId: string, jobId: string, amount: number): 
     const { rowCount } = await query<FiguresRow>(sql.reserve, [tenantId, amount]);
     if (rowCount === 0) {
       const { rows } = await query<{ available: string }>(sql.available, [tenantId]);
-      creditMetrics.insufficient.inc();
+      creditMetrics.refusals.inc();
       throw new InsufficientCreditsError(amount, toAmount(rows[0]?.available ?? "0"));
     }
     await query(sql.insertLedger, ledgerParams(tenantId, "reserve", amount, `reserve:${jobId}`, { jobId }));

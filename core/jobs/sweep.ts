@@ -4,13 +4,15 @@
  *   1. claims whose lease ended go back to pending (attempts left, job running; a skill job's
  *      item gets a new message) or fail, their credits released in the same transaction;
  *   2. pending items of running skill jobs whose message looks lost are sent again;
- *   3. unsettled jobs with no item pending or in flight are finalised.
+ *   3. unsettled jobs with no item pending or in flight are finalised;
+ *   4. the backlog gauges are set (backlog.ts).
  * Runs as the system (no tenant): every statement names its rows by id.
  */
 import { Credits } from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
+import { recordBacklog } from "./backlog.ts";
 import { finalise } from "./finalise.ts";
 import { enqueueItems } from "./items.ts";
 import { jobMetrics } from "./metrics.ts";
@@ -72,6 +74,7 @@ export async function sweep(): Promise<SweepResult> {
     if (!full || sent === 0) break;
   }
   result.finalised = await finaliseFinished();
+  await recordBacklog();
   return result;
 }
 

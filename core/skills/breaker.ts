@@ -94,7 +94,7 @@ export async function recordTransition({ row, from, reason, metadata }: Transiti
  * silently stopped protecting would otherwise go unnoticed.
  */
 function storeFailed(op: string, key: BreakerKey, err: unknown): void {
-  m.breakerStoreErrors.inc({ target: key.target });
+  m.breakerStoreErrors.inc({ op });
   log.warn("circuit breaker store failed; the call goes ahead (fail open)", { op, target: key.target, err });
 }
 

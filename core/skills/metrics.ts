@@ -1,9 +1,12 @@
 /**
- * The fifteen `m11_*` metrics of the M11 seed (PIN-060), declared once. The execution path
- * (execute.ts), the breaker (breaker.ts) and the idempotency store record them, so a skill gets
- * them without code of its own. The replay metrics are declared here, with their seed names, and
- * recorded by workflow replay. `aos_skill_breaker_store_errors_total` is ours: a breaker whose
- * own store fails lets calls through (fails open), and that must be visible.
+ * The `m11_*` metrics of the M11 seed (PIN-060) that skills record, declared once with their seed
+ * names. The execution path (execute.ts), the breaker (breaker.ts) and the idempotency store
+ * record them, so a skill gets them without code of its own. The seed's four replay metrics
+ * (`m11_replay_*`) are not declared here: no code records them until workflow replay exists, and
+ * the workflows issue declares them where replay records them (docs/metrics.md).
+ * `aos_skill_breaker_store_errors_total` is ours: a breaker whose own store fails lets calls
+ * through (fails open), and that must be visible; it is labelled by operation, not by target
+ * (targets include tenants' webhook hosts, which grow with users' data).
  */
 import { counter, gauge, histogram } from "../platform/metrics/index.ts";
 
@@ -34,17 +37,14 @@ export const skillMetrics = {
   breakerRejected: counter("m11_circuit_breaker_rejected_total", "Calls refused by an open circuit breaker", [
     "target",
   ]),
-  auditOps: counter("m11_audit_ops_total", "Skill executions recorded in the execution log", ["skill", "status"]),
-  replayRuns: counter("m11_replay_runs_total", "Replay runs by mode and outcome", ["mode", "status"]),
-  replayOpsVerified: counter("m11_replay_ops_verified_total", "Operations a replay verified", []),
-  replayOpsMismatched: counter("m11_replay_ops_mismatched_total", "Operations whose replay did not match", []),
-  replaySeconds: histogram("m11_replay_verification_seconds", "Replay verification latency", [], {
-    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+  auditOps: counter("m11_audit_ops_total", "Skill executions recorded in the execution log", ["skill", "status"], {
+    allow: { status: ["succeeded", "failed"] },
   }),
   breakerStoreErrors: counter(
     "aos_skill_breaker_store_errors_total",
-    "Breaker store failures; the call went ahead (fail open)",
-    ["target"],
+    "Breaker store failures by operation; the call went ahead (fail open)",
+    ["op"],
+    { allow: { op: ["acquire", "fail", "succeed", "peek"] } },
   ),
 };
 

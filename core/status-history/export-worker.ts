@@ -15,12 +15,13 @@
 import { config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
-import { coerceError, query, withTx } from "../platform/db/index.ts";
+import { afterCommit, coerceError, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { deleteObjects } from "../platform/storage.ts";
 import { ExportBusyError, ExportNotFoundError } from "./errors.ts";
 import { manifestKeyOf, type StreamedExport, streamExport } from "./export-stream.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
+import { statusHistoryMetrics } from "./metrics.ts";
 import { record } from "./record.ts";
 import type { ExportMessage } from "./schema.ts";
 
@@ -94,7 +95,10 @@ async function claim(msg: ExportMessage): Promise<ExportRow | undefined> {
       // The last attempt's worker died and no attempt is left.
       const error = `attempt ${row.attempts} did not finish before its lease ended`;
       const { rows: failed } = await query<ExportRow>(sql.failAbandoned, [row.id, row.tenant_id, now, error]);
-      if (failed[0]) await history(failed[0], "running", "failed", { reason: error });
+      if (failed[0]) {
+        await history(failed[0], "running", "failed", { reason: error });
+        afterCommit(() => statusHistoryMetrics.exports.inc({ outcome: "failed" }));
+      }
       return undefined;
     }
     throw new ExportBusyError(row.id, row.status, row.lease_until);
@@ -124,6 +128,7 @@ async function finish(row: ExportRow, out: StreamedExport): Promise<void> {
       return;
     }
     await history(row, "running", "ready", { metadata: { row_count: out.rowCount, bytes: out.bytes } });
+    afterCommit(() => statusHistoryMetrics.exports.inc({ outcome: "ready" }));
   });
 }
 
@@ -150,6 +155,7 @@ async function failAttempt(row: ExportRow, e: unknown): Promise<void> {
   });
   // Lost the lease meanwhile: the attempt that took over owns the outcome.
   if (!marked) return;
+  statusHistoryMetrics.exports.inc({ outcome: last ? "failed" : "retried" });
   if (last) {
     // Nothing of a failed export stays downloadable (an upload that completed before a later step failed).
     await deleteObjects([row.object_key, manifestKeyOf(row.object_key)]).catch((err: unknown) =>

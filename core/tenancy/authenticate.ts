@@ -12,6 +12,7 @@ import { log } from "../platform/logger.ts";
 import { redis } from "../platform/redis.ts";
 import { ExpiredKeyError, InvalidKeyError, RevokedKeyError, TenantSuspendedError } from "./errors.ts";
 import { authCacheKey, hashKey, KEY_PATTERN } from "./keys.ts";
+import { tenancyMetrics } from "./metrics.ts";
 import type { Role } from "./schema.ts";
 import { type KeyAuthRow, sql } from "./tenancy.sql.ts";
 
@@ -64,15 +65,22 @@ async function lookup(prefix: string): Promise<Cached | null> {
   return value;
 }
 
+/** Count a refusal by reason, then throw it. */
+function refuse(reason: "invalid" | "revoked" | "expired" | "suspended", err: Error): never {
+  tenancyMetrics.authFailures.inc({ reason });
+  throw err;
+}
+
 export async function authenticate(key: string): Promise<KeyActor> {
   const m = KEY_PATTERN.exec(key);
-  if (!m?.[1]) throw new InvalidKeyError();
+  if (!m?.[1]) refuse("invalid", new InvalidKeyError());
   const found = await lookup(m[1]);
-  if (!found || !timingSafeEqual(Buffer.from(found.keyHash, "hex"), hashKey(key))) throw new InvalidKeyError();
-  if (found.revokedAt !== null) throw new RevokedKeyError();
+  if (!found || !timingSafeEqual(Buffer.from(found.keyHash, "hex"), hashKey(key)))
+    refuse("invalid", new InvalidKeyError());
+  if (found.revokedAt !== null) refuse("revoked", new RevokedKeyError());
   const now = clock().nowMs();
-  if (found.expiresAt !== null && found.expiresAt <= now) throw new ExpiredKeyError();
-  if (found.tenantStatus !== "active") throw new TenantSuspendedError();
+  if (found.expiresAt !== null && found.expiresAt <= now) refuse("expired", new ExpiredKeyError());
+  if (found.tenantStatus !== "active") refuse("suspended", new TenantSuspendedError());
   void redis()
     .hset(KEY_USAGE_HASH, found.id, String(now))
     .catch(() => {});

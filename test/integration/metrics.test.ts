@@ -364,6 +364,27 @@ describe("flush failures", () => {
     expect(sampleValue(f, "aos_metrics_flush_failures_total")).toBe(before + 1);
   });
 
+  it("drops batches beyond its bound while Redis is away and counts them once Redis is back", async () => {
+    const before = sampleValue((await scrape()).families, "aos_metrics_dropped_batches_total") ?? 0;
+    let client = redisAt(await closedPort());
+    const m = createMetrics({ redis: () => client, maxPendingBatches: 2 });
+    const c = m.counter("t_dropped_total", "Dropped", []);
+    for (let i = 0; i < 4; i++) {
+      c.inc(1);
+      await m.flush();
+    }
+    expect(m.recorder.stats()).toMatchObject({ flushFailures: 4, pendingBatches: 2 });
+    expect(m.recorder.stats().droppedBatches).toBeGreaterThanOrEqual(2);
+
+    client = redis();
+    await m.flush();
+    await m.flush(); // the drop counted during the previous flush travels with this one
+    const { droppedBatches } = m.recorder.stats();
+    expect(sampleValue((await scrape()).families, "aos_metrics_dropped_batches_total")).toBe(before + droppedBatches);
+    // What was dropped is lost, what was kept arrives: fewer than the 4 increments.
+    expect(sampleValue((await scrape()).families, "t_dropped_total")).toBeLessThan(4);
+  });
+
   it("gives up after its timeout when Redis accepts but never answers", async () => {
     const silent = createServer(() => {}); // accepts connections, never replies
     await listen(silent);

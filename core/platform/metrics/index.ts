@@ -19,9 +19,10 @@
  *   skillRuns.inc({ skill: "kv_store" });
  *   await flushMetrics(); // the handler factory does this after every invocation
  */
+import type { MetricDef } from "./definitions.ts";
 import { createMetrics, type Metrics } from "./instruments.ts";
 
-export type { Labels } from "./definitions.ts";
+export type { Labels, MetricDef } from "./definitions.ts";
 export { OTHER } from "./definitions.ts";
 export type { Counter, Gauge, Histogram, Metrics } from "./instruments.ts";
 export { createMetrics } from "./instruments.ts";
@@ -56,6 +57,15 @@ export function flushMetrics(): Promise<void> {
 export async function renderMetrics(of: Metrics = metrics): Promise<{ contentType: string; body: string }> {
   const { renderMerged } = await import("./render.ts");
   return renderMerged(of.recorder.client(), of.recorder.definitions());
+}
+
+/**
+ * Every metric this process declared (name, type, help, labels, buckets, allowlists): the built-in
+ * HTTP / queue / cron / flush metrics and those of each `metrics.ts` module imported so far. The
+ * metric-name test imports every such module and checks each definition against docs/metrics.md.
+ */
+export function metricDefinitions(): readonly MetricDef[] {
+  return metrics.recorder.definitions();
 }
 
 /** Local flush counters of this process (failures, dropped batches), for logs and tests. */

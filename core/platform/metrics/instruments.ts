@@ -63,8 +63,13 @@ export function createMetrics(recorderOrOptions: MetricsRecorder | RecorderOptio
     };
   }
 
-  function gauge(name: string, help: string, labelNames: readonly string[]): Gauge {
-    const def = recorder.define("gauge", name, help, labelNames);
+  function gauge(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    opts?: { allow?: Record<string, readonly string[]> },
+  ): Gauge {
+    const def = recorder.define("gauge", name, help, labelNames, opts);
     return { set: (labels, value) => recorder.set(def, labels, value) };
   }
 

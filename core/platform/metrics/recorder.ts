@@ -8,7 +8,7 @@
  * remembers, so a batch whose reply was lost is not counted twice). At most `maxPendingBatches` batches, none older than
  * `maxPendingAgeMs`, are kept; older ones are dropped, logged and counted. Every failed flush
  * increments `aos_metrics_flush_failures_total`, which reaches Redis with the next good flush, and
- * `stats().flushFailures` locally. Dropping at once would lose every blip's data; keeping without
+ * `stats().flushFailures` locally; dropped batches likewise `aos_metrics_dropped_batches_total`. Dropping at once would lose every blip's data; keeping without
  * a bound would grow a Lambda's memory while Redis is down.
  */
 import { randomUUID } from "node:crypto";
@@ -49,6 +49,7 @@ export class MetricsRecorder {
   private flushing: Promise<void> = Promise.resolve();
   private readonly counts = { flushes: 0, flushFailures: 0, droppedBatches: 0 };
   private readonly failuresDef: MetricDef;
+  private readonly droppedDef: MetricDef;
   private readonly id = randomUUID();
   private seq = 0;
 
@@ -57,6 +58,12 @@ export class MetricsRecorder {
       "counter",
       "aos_metrics_flush_failures_total",
       "Metric flushes to Redis that failed in this process (their deltas are retried with the next flush)",
+      [],
+    );
+    this.droppedDef = this.define(
+      "counter",
+      "aos_metrics_dropped_batches_total",
+      "Metric batches dropped unsent after failed flushes (too old or too many pending): their data is lost",
       [],
     );
   }
@@ -209,6 +216,7 @@ export class MetricsRecorder {
     const dropped = this.batches.length - keep.length;
     if (dropped > 0) {
       this.counts.droppedBatches += dropped;
+      this.inc(this.droppedDef, undefined, dropped);
       log.warn("metrics batches dropped after failed flushes", { dropped });
     }
     this.batches = keep;
