@@ -12,3 +12,15 @@ export function sqlLiteral(value: string): string {
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(value)) throw new Error(`not a state name: ${JSON.stringify(value)}`);
   return `'${value}'`;
 }
+
+/**
+ * Every name of a set of states as a SQL literal, keyed alike.
+ *
+ * @example
+ *   const I = sqlLiterals(ItemStates); // I.pending === "'pending'"
+ */
+export function sqlLiterals<T extends Record<string, string>>(states: T): { readonly [K in keyof T]: string } {
+  return Object.fromEntries(Object.entries(states).map(([k, v]) => [k, sqlLiteral(v)])) as {
+    [K in keyof T]: string;
+  };
+}
