@@ -53,6 +53,19 @@ export function useTenant(explicit?: string): string {
   return actor.tenantId;
 }
 
+/**
+ * How an actor is written where an action is recorded (status_history's and the ledger's `actor`
+ * column): `key:<id>`, `system:<name>` or `public`.
+ *
+ * @example
+ *   actorName(useActor()); // "key:0193..."
+ */
+export function actorName(a: Actor): string {
+  if (a.type === "key") return `key:${a.keyId}`;
+  if (a.type === "system") return `system:${a.name}`;
+  return "public";
+}
+
 export function isAdmin(): boolean {
   const a = useActor();
   return a.type === "system" || (a.type === "key" && a.role === "admin");

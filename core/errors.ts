@@ -1,3 +1,5 @@
+import type { $ZodError } from "zod/v4/core";
+
 /**
  * The one error tree. Every error that reaches a client is an `AppError`: a `kind` that decides
  * the HTTP status (see `functions/_lib/errors.ts`), a dotted `code` clients can branch on
@@ -74,6 +76,30 @@ export class ValidationError extends AppError {
   constructor(message: string, issues: FieldIssue[] = [], code = "validation.invalid_input") {
     super("validation", code, message, { details: { fields: issues } });
   }
+}
+
+/**
+ * The one mapping of zod issues to fields: `{ field: "body.items.0.input", message }`, the path
+ * prefixed by where the value came from (`body`, `query`, `body.args`, an entry's index). A strict
+ * object names each unknown field itself, so a typo'd filter is pointed at.
+ *
+ * @example
+ *   const r = safeParse(schema, raw);
+ *   if (!r.success) throw validationError(fieldIssues("body", r.error));
+ */
+export function fieldIssues(where: string | number, err: $ZodError): FieldIssue[] {
+  return err.issues.flatMap((i) => {
+    const at = [String(where), ...i.path.map(String)];
+    if (i.code === "unrecognized_keys")
+      return i.keys.map((k) => ({ field: [...at, k].join("."), message: "unknown field" }));
+    return [{ field: at.join("."), message: i.message }];
+  });
+}
+
+/** A 400 listing every bad field: `<what>: body.a, query.b`. */
+export function validationError(issues: FieldIssue[], what = "Invalid request"): ValidationError {
+  const fields = [...new Set(issues.map((i) => i.field))];
+  return new ValidationError(`${what}: ${fields.join(", ")}`, issues);
 }
 
 export class UnauthorizedError extends AppError {

@@ -66,10 +66,16 @@ CREATE TABLE public.circuit_breaker_state (
     probe_id uuid,
     probe_until timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    kind text DEFAULT 'skill'::text NOT NULL,
+    version bigint DEFAULT 0 NOT NULL,
+    recent_failures timestamp with time zone[],
     CONSTRAINT circuit_breaker_state_failure_count_check CHECK ((failure_count >= 0)),
+    CONSTRAINT circuit_breaker_state_kind_check CHECK ((kind ~ '^[a-z][a-z0-9_]{0,62}$'::text)),
     CONSTRAINT circuit_breaker_state_last_error_check CHECK ((length(last_error) <= 1000)),
+    CONSTRAINT circuit_breaker_state_recent_failures_check CHECK ((cardinality(recent_failures) <= 1000)),
     CONSTRAINT circuit_breaker_state_state_check CHECK ((state = ANY (ARRAY['CLOSED'::text, 'OPEN'::text, 'HALF_OPEN'::text]))),
-    CONSTRAINT circuit_breaker_state_target_check CHECK (((length(target) >= 1) AND (length(target) <= 300)))
+    CONSTRAINT circuit_breaker_state_target_check CHECK (((length(target) >= 1) AND (length(target) <= 300))),
+    CONSTRAINT circuit_breaker_state_version_check CHECK ((version >= 0))
 );
 
 ALTER TABLE public.circuit_breaker_state ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -318,10 +324,10 @@ ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_prefix_key UNIQUE (prefix);
 
 ALTER TABLE ONLY public.circuit_breaker_state
-    ADD CONSTRAINT circuit_breaker_state_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT circuit_breaker_state_kind_tenant_id_target_key UNIQUE NULLS NOT DISTINCT (kind, tenant_id, target);
 
 ALTER TABLE ONLY public.circuit_breaker_state
-    ADD CONSTRAINT circuit_breaker_state_tenant_id_target_key UNIQUE NULLS NOT DISTINCT (tenant_id, target);
+    ADD CONSTRAINT circuit_breaker_state_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_pkey PRIMARY KEY (tenant_id);

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { ValidationError } from "../errors.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import { Tenancy } from "../tenancy/index.ts";
 import { type FiguresRow, type LedgerRow, ledgerPageSql, sql, toAmount } from "./credits.sql.ts";
 import { ledgerParams } from "./ledger.ts";
@@ -55,12 +55,7 @@ export async function balance(q: CreditsQuery): Promise<CreditsReply> {
 
 /** The cursor of the ledger is `[id]` of a page's last row: ids only grow, so newest first is id desc. */
 function beforeId(cursor: string | undefined): number | undefined {
-  const key = decodeCursor(cursor, ["number"]);
-  if (!key) return undefined;
-  const id = key[0] as number;
-  if (!Number.isSafeInteger(id) || id < 1)
-    throw new ValidationError("Invalid cursor", [{ field: "query.cursor", message: "not a cursor this API returned" }]);
-  return id;
+  return decodeCursor(cursor, [cursorPart.int(1)])?.[0];
 }
 
 /** The tenant's ledger, newest first, filtered by kind and job, keyset-paginated. */

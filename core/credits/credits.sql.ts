@@ -36,7 +36,7 @@ export const chargeRowsFrom = (source: string): string => `insert into credit_le
       'charge:' || g.ids[1] || case when g.n > 1 then '..' || g.ids[g.n] else '' end,
       g.actor
     from (
-      select s.tenant_id, s.job_id, s.actor, sum(s.amount) as amount, count(*)::integer as n,
+      select s.tenant_id, s.job_id, s.actor, sum(s.amount) as amount, CAST(count(*) AS integer) as n,
         array_agg(s.item_id order by s.item_id) as ids
       from ${source} s
       group by s.tenant_id, s.job_id, s.actor
@@ -132,9 +132,9 @@ export function ledgerPageSql(f: LedgerFilters): { text: string; params: unknown
     params.push(value);
     where.push(cond(`$${params.length}`));
   };
-  if (f.kind !== undefined) add((p) => `kind = ${p}::text`, f.kind);
-  if (f.jobId !== undefined) add((p) => `job_id = ${p}::uuid`, f.jobId);
-  if (f.beforeId !== undefined) add((p) => `id < ${p}::bigint`, f.beforeId);
+  if (f.kind !== undefined) add((p) => `kind = CAST(${p} AS text)`, f.kind);
+  if (f.jobId !== undefined) add((p) => `job_id = CAST(${p} AS uuid)`, f.jobId);
+  if (f.beforeId !== undefined) add((p) => `id < CAST(${p} AS bigint)`, f.beforeId);
   params.push(f.limit);
   return {
     text: `select ${ledgerColumns} from credit_ledger where ${where.join(" and ")} order by id desc limit $${params.length}`,

@@ -6,10 +6,9 @@
  * Only `reserve`, `refund` and `settle` touch the balance row, once per job each: per-item rows
  * are ledger inserts keyed by the item, so a busy tenant's workers never queue on its row.
  */
-import { useActor } from "../context.ts";
+import { actorName, useActor } from "../context.ts";
 import { InternalError } from "../errors.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { actorName } from "../status-history/index.ts";
 import { type FiguresRow, sql, toAmount } from "./credits.sql.ts";
 import { InsufficientCreditsError } from "./errors.ts";
 import { creditMetrics } from "./metrics.ts";

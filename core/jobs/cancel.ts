@@ -7,17 +7,18 @@
  *
  * The job_cancellations row makes a repeated cancel answer the same and refund nothing twice.
  */
-import { useActor, useTenant } from "../context.ts";
+import { actorName, useActor, useTenant } from "../context.ts";
 import { Credits } from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { actorName, StatusHistory } from "../status-history/index.ts";
+import { StatusHistory } from "../status-history/index.ts";
 import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
 import { finaliseIfFinished } from "./items.ts";
 import { type ItemTally, type LockedJob, sql } from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 import type { CancelBody, CancelReply } from "./schema.ts";
+import { JobStates } from "./states.ts";
 
 /**
  * Cancel job `id` of the context's tenant: 404 when it is not the tenant's, 409
@@ -35,11 +36,12 @@ export async function cancel(id: string, body: CancelBody): Promise<CancelReply>
     if (!job) throw new JobNotFoundError(id);
     const before = await query<CancelReply>(sql.getCancellation, [id]);
     if (before.rows[0]) return before.rows[0];
-    if (job.status !== "running") throw new JobNotRunningError(id, job.status);
+    if (job.status !== JobStates.running) throw new JobNotRunningError(id, job.status);
     // Every item already finished, only its finalisation is still to come: the job is not
     // running any more, whatever its row says; settle it (after this transaction) and refuse.
     const open = (await query<ItemTally>(sql.itemTally, [id])).rows[0] as ItemTally;
-    if (open.pending === 0 && open.claimed === 0) return { finishedAs: open.failed > 0 ? "failed" : "completed" };
+    if (open.pending === 0 && open.claimed === 0)
+      return { finishedAs: open.failed > 0 ? JobStates.failed : JobStates.completed };
 
     const now = clock().now();
     const cancelled = ((await query<{ n: number }>(sql.cancelPending, [id, now])).rows[0]?.n ?? 0) as number;
@@ -63,8 +65,8 @@ export async function cancel(id: string, body: CancelBody): Promise<CancelReply>
     await StatusHistory.record({
       entity_type: "job",
       entity_id: id,
-      old_status: "running",
-      new_status: "cancelled",
+      old_status: JobStates.running,
+      new_status: JobStates.cancelled,
       reason: body.reason ?? null,
       metadata: {
         completed_items: reply.completed_items,

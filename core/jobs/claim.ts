@@ -12,6 +12,7 @@ import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
 import { jobMetrics } from "./metrics.ts";
 import type { ClaimBody, ClaimReply, ItemMessage } from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
+import { JobStates } from "./states.ts";
 import { sql } from "./work.sql.ts";
 
 interface JobForClaim {
@@ -69,7 +70,7 @@ function ownCommit(): void {
 async function whyNothing(jobId: string, tenantId: string): Promise<void> {
   const job = (await query<JobForClaim>(sql.jobForClaim, [jobId, tenantId])).rows[0];
   if (!job) throw new JobNotFoundError(jobId);
-  if (job.status !== "running") throw new JobNotRunningError(jobId, job.status);
+  if (job.status !== JobStates.running) throw new JobNotRunningError(jobId, job.status);
   if (job.task !== EXTERNAL_TASK)
     throw new ConflictError("jobs.not_external", `Job ${jobId} runs skill ${job.task}: its items go to SQS workers`, {
       details: { job_id: jobId, task: job.task },

@@ -11,6 +11,7 @@ import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { StatusHistory } from "../status-history/index.ts";
 import { type ItemTally, type LockedJob, sql } from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
+import { JobStates } from "./states.ts";
 
 /**
  * Settle and close job `jobId`; false when it still has pending or claimed items, is settled
@@ -28,7 +29,8 @@ export async function finalise(jobId: string): Promise<boolean> {
     const tally = (await query<ItemTally>(sql.itemTally, [jobId])).rows[0] as ItemTally;
     if (tally.pending > 0 || tally.claimed > 0) return false;
     await Credits.settle(job.tenant_id, jobId);
-    const status = job.status === "running" ? (tally.failed > 0 ? "failed" : "completed") : job.status;
+    const status =
+      job.status === JobStates.running ? (tally.failed > 0 ? JobStates.failed : JobStates.completed) : job.status;
     const now = clock().now();
     await query(sql.markSettled, [jobId, status, now]);
     if (status !== job.status)

@@ -8,9 +8,14 @@
  * job's `created_at`: the order of listings, to the microsecond.
  */
 import { isoUtc } from "../platform/db/index.ts";
+import { sqlLiterals } from "../platform/db/literal.ts";
+import { ItemStates, type JobState, JobStates } from "./states.ts";
+
+const J = sqlLiterals(JobStates);
+const I = sqlLiterals(ItemStates);
 
 /** A job row in wire shape, alias `j`, without its counts and credits. */
-const jobColumns = `j.id, j.tenant_id, j.task, j.status, j.parallelism, j.credits_per_item::float8 as credits_per_item,
+const jobColumns = `j.id, j.tenant_id, j.task, j.status, j.parallelism, CAST(j.credits_per_item AS float8) as credits_per_item,
   j.max_attempts, j.item_timeout_s, j.items_total, j.metadata, j.created_by, ${isoUtc("j.created_at")} as created_at,
   ${isoUtc("j.finished_at")} as finished_at, ${isoUtc("j.settled_at")} as settled_at`;
 
@@ -28,7 +33,7 @@ export const sql = {
       items_total, credits_reserved, metadata, created_by)
     values ($1, $2, $3, CAST($4 AS numeric), $5, $6, $7, CAST($7 AS integer) * CAST($4 AS numeric),
       CAST($8 AS jsonb), $9)
-    returning id, credits_reserved::float8 as credits_reserved`,
+    returning id, CAST(credits_reserved AS float8) as credits_reserved`,
 
   /**
    * Every item of a job in one statement from one JSON array of inputs ($3): 10,000 rows, one
@@ -36,7 +41,7 @@ export const sql = {
    * in idx order (uuid7, migration 0008).
    */
   insertItems: `insert into job_items (id, job_id, tenant_id, idx, input)
-    select uuid7((x.ord - 1)::integer), $1, $2, (x.ord - 1)::integer, x.value
+    select uuid7(CAST(x.ord - 1 AS integer)), $1, $2, CAST(x.ord - 1 AS integer), x.value
     from jsonb_array_elements(CAST($3 AS jsonb)) with ordinality as x(value, ord)
     returning id, idx`,
 
@@ -60,7 +65,7 @@ export const sql = {
     limit $6`,
 
   /** Items by state of the jobs in $1: each job's items through the unique (job_id, idx) index. */
-  countItems: `select job_id, status, count(*)::integer as n from job_items
+  countItems: `select job_id, status, CAST(count(*) AS integer) as n from job_items
     where job_id = any(CAST($1 AS uuid[])) group by job_id, status`,
 
   /** A page of job $1's items (tenant $2) in order, after idx $4; $5 is the page size plus one. */
@@ -77,12 +82,12 @@ export const sql = {
    * (job_id, idx) index; it stops once it has 1000), and how many there were.
    */
   durationHistory: `select percentile_cont(0.5) within group (order by d.duration_ms) as p50_ms,
-      count(*)::integer as n
+      CAST(count(*) AS integer) as n
     from (
       select i.duration_ms from jobs j
       cross join lateral (
         select i.duration_ms from job_items i
-        where i.job_id = j.id and i.status = 'done' and i.duration_ms is not null
+        where i.job_id = j.id and i.status = ${I.done} and i.duration_ms is not null
         limit 1000
       ) i
       where j.tenant_id = $1 and j.task = $2
@@ -91,39 +96,39 @@ export const sql = {
     ) d`,
 
   /** The job row locked for cancellation or finalisation ($2: its tenant, null for the system). */
-  lockJob: `select j.id, j.tenant_id, j.status, j.credits_per_item::float8 as credits_per_item, j.created_at,
+  lockJob: `select j.id, j.tenant_id, j.status, CAST(j.credits_per_item AS float8) as credits_per_item, j.created_at,
       j.finished_at, j.settled_at
     from jobs j where j.id = $1 and (CAST($2 AS uuid) is null or j.tenant_id = $2)
     for update`,
 
-  getCancellation: `select job_id, 'cancelled' as status, completed_items, cancelled_items, in_flight_items,
-      credits_refunded::float8 as credits_refunded
+  getCancellation: `select job_id, ${J.cancelled} as status, completed_items, cancelled_items, in_flight_items,
+      CAST(credits_refunded AS float8) as credits_refunded
     from job_cancellations where job_id = $1`,
 
   /** Pending items of job $1 cancelled at $2; how many. */
   cancelPending: `with c as (
-      update job_items set status = 'cancelled', finished_at = $2
-      where job_id = $1 and status = 'pending'
+      update job_items set status = ${I.cancelled}, finished_at = $2
+      where job_id = $1 and status = ${I.pending}
       returning 1
     )
-    select count(*)::integer as n from c`,
+    select CAST(count(*) AS integer) as n from c`,
 
   /** Open and finished items of job $1 by state. */
-  itemTally: `select count(*) filter (where status = 'pending')::integer as pending,
-      count(*) filter (where status = 'claimed')::integer as claimed,
-      count(*) filter (where status = 'done')::integer as done,
-      count(*) filter (where status = 'failed')::integer as failed
+  itemTally: `select CAST(count(*) filter (where status = ${I.pending}) AS integer) as pending,
+      CAST(count(*) filter (where status = ${I.claimed}) AS integer) as claimed,
+      CAST(count(*) filter (where status = ${I.done}) AS integer) as done,
+      CAST(count(*) filter (where status = ${I.failed}) AS integer) as failed
     from job_items where job_id = $1`,
 
   /** $1 job, $2 finished_at (null while items are in flight). */
-  markCancelled: `update jobs set status = 'cancelled', finished_at = $2 where id = $1`,
+  markCancelled: `update jobs set status = ${J.cancelled}, finished_at = $2 where id = $1`,
 
   /** $1 job, $2 tenant, $3 completed, $4 cancelled, $5 in flight, $6 credits_per_item, $7 reason, $8 actor, $9 now */
   insertCancellation: `insert into job_cancellations (job_id, tenant_id, completed_items, cancelled_items,
       in_flight_items, credits_refunded, reason, cancelled_by, created_at)
     values ($1, $2, $3, $4, $5, CAST($4 AS integer) * CAST($6 AS numeric), $7, $8, $9)
-    returning job_id, 'cancelled' as status, completed_items, cancelled_items, in_flight_items,
-      credits_refunded::float8 as credits_refunded`,
+    returning job_id, ${J.cancelled} as status, completed_items, cancelled_items, in_flight_items,
+      CAST(credits_refunded AS float8) as credits_refunded`,
 
   /** $1 job, $2 status, $3 now: closed and settled. */
   markSettled: `update jobs set status = $2, finished_at = coalesce(finished_at, $3), settled_at = $3 where id = $1`,
@@ -135,7 +140,7 @@ export interface JobRow {
   id: string;
   tenant_id: string;
   task: string;
-  status: "running" | "completed" | "failed" | "cancelled";
+  status: JobState;
   parallelism: number;
   credits_per_item: number;
   max_attempts: number;

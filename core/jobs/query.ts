@@ -5,19 +5,14 @@
  */
 
 import { Credits } from "../credits/index.ts";
-import { ValidationError } from "../errors.ts";
 import { query } from "../platform/db/index.ts";
-import { decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import { Tenancy } from "../tenancy/index.ts";
 import { JobNotFoundError } from "./errors.ts";
 import { type JobRow, sql } from "./lifecycle.sql.ts";
 import type { ItemListQuery, ItemRecord, JobListQuery, JobRecord } from "./schema.ts";
 
 type Counts = JobRecord["counts"];
-const WIRE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const badCursor = () =>
-  new ValidationError("Invalid cursor", [{ field: "query.cursor", message: "not a cursor this API returned" }]);
 
 const noItems = (): Counts => ({ pending: 0, claimed: 0, done: 0, failed: 0, cancelled: 0 });
 
@@ -58,11 +53,7 @@ export async function get(id: string, tenant?: string): Promise<JobRecord> {
 
 /** A cursor is `[created_at, id]` of the last job of a page, created_at as wire text (microseconds). */
 function jobKey(cursor: string | undefined): [string, string] | [null, null] {
-  const key = decodeCursor(cursor, ["string", "string"]);
-  if (!key) return [null, null];
-  const [at, id] = key as [string, string];
-  if (!WIRE_TIME.test(at) || Number.isNaN(new Date(at).getTime()) || !UUID.test(id)) throw badCursor();
-  return [at, id];
+  return decodeCursor(cursor, [cursorPart.wireTime, cursorPart.uuid]) ?? [null, null];
 }
 
 /** The tenant's jobs, newest first, filtered by status and task. */
@@ -79,9 +70,7 @@ export async function items(jobId: string, q: ItemListQuery): Promise<Page<ItemR
   const tenantId = await Tenancy.resolveTenant(q.tenant);
   const job = await query(sql.getJob, [jobId, tenantId]);
   if (!job.rows[0]) throw new JobNotFoundError(jobId);
-  const key = decodeCursor(q.cursor, ["number"]);
-  const after = key ? (key[0] as number) : -1;
-  if (!Number.isSafeInteger(after) || after < -1) throw badCursor();
+  const after = decodeCursor(q.cursor, [cursorPart.int(0)])?.[0] ?? -1;
   const { rows } = await query<ItemRecord>(sql.listItems, [jobId, tenantId, q.status ?? null, after, q.limit + 1]);
   return toPage(rows, q.limit, (r) => [r.idx]);
 }

@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { Amount } from "../credits/index.ts";
 import { PageQuery } from "../platform/pagination.ts";
 import { TenantRef } from "../tenancy/index.ts";
+import { ItemStates, JobStates } from "./states.ts";
 
 /** A skill's name, or `external`: items processed by agents that claim them over HTTP. */
 export const Task = z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/, "a skill name or external"));
@@ -23,8 +24,14 @@ export const JobSpawn = z.strictObject({
 });
 export type JobSpawn = z.output<typeof JobSpawn>;
 
-export const JobStatus = z.enum(["running", "completed", "failed", "cancelled"]);
-export const ItemStatus = z.enum(["pending", "claimed", "done", "failed", "cancelled"]);
+export const JobStatus = z.enum([JobStates.running, JobStates.completed, JobStates.failed, JobStates.cancelled]);
+export const ItemStatus = z.enum([
+  ItemStates.pending,
+  ItemStates.claimed,
+  ItemStates.done,
+  ItemStates.failed,
+  ItemStates.cancelled,
+]);
 
 export const JobRecord = z.object({
   id: z.uuid(),

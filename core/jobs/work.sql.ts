@@ -9,6 +9,11 @@
 
 import { chargeRowsFrom } from "../credits/index.ts";
 import { isoUtc, prepared } from "../platform/db/index.ts";
+import { sqlLiterals } from "../platform/db/literal.ts";
+import { ItemStates, JobStates } from "./states.ts";
+
+const J = sqlLiterals(JobStates);
+const I = sqlLiterals(ItemStates);
 
 /** An ItemRecord in wire shape (alias `i`). */
 export const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.claimed_by,
@@ -47,7 +52,7 @@ export const sql = {
    * (job_items_claimed_idx): why a claim came back empty.
    */
   jobForClaim: `select j.id, j.status, j.task, j.parallelism, j.item_timeout_s,
-      (select count(*) from job_items c where c.job_id = j.id and c.status = 'claimed') as in_flight
+      (select count(*) from job_items c where c.job_id = j.id and c.status = ${I.claimed}) as in_flight
     from jobs j where j.id = $1 and j.tenant_id = $2`,
 
   /**
@@ -66,17 +71,17 @@ export const sql = {
     "jobs_claim_pending",
     `with j as (
       select j.id, j.item_timeout_s,
-        least(CAST($3 AS integer), j.parallelism - (select count(*) from job_items c where c.job_id = j.id and c.status = 'claimed')) as n
+        least(CAST($3 AS integer), j.parallelism - (select count(*) from job_items c where c.job_id = j.id and c.status = ${I.claimed})) as n
       from jobs j, ${claimCommitsAsync}
-      where j.id = $1 and j.tenant_id = $2 and j.status = 'running' and j.task = 'external'
+      where j.id = $1 and j.tenant_id = $2 and j.status = ${J.running} and j.task = 'external'
     ), c as (
       select id from job_items
-      where job_id = (select id from j) and status = 'pending'
+      where job_id = (select id from j) and status = ${I.pending}
       order by idx
       limit coalesce((select greatest(n, 0) from j), 0)
       for update skip locked
     )
-    update job_items i set status = 'claimed', claimed_by = $4,
+    update job_items i set status = ${I.claimed}, claimed_by = $4,
       lease_until = CAST($5 AS timestamptz) + make_interval(secs => coalesce(CAST($6 AS integer), (select item_timeout_s from j))),
       attempt = i.attempt + 1, claimed_at = $5
     from c where i.id = c.id
@@ -94,16 +99,16 @@ export const sql = {
     `with m as (
       select * from unnest(CAST($1 AS uuid[]), CAST($2 AS uuid[]), CAST($3 AS text[])) as m(item_id, job_id, worker)
     ), c as (
-      select i.id, m.worker, i.status = 'pending' as fresh from job_items i
+      select i.id, m.worker, i.status = ${I.pending} as fresh from job_items i
       join m on m.item_id = i.id and m.job_id = i.job_id
       join jobs j on j.id = i.job_id
       cross join ${claimCommitsAsync}
-      where j.status = 'running'
-        and (i.status = 'pending' or (i.status = 'claimed' and i.claimed_by = m.worker))
+      where j.status = ${J.running}
+        and (i.status = ${I.pending} or (i.status = ${I.claimed} and i.claimed_by = m.worker))
       order by i.id
       for update of i skip locked
     )
-    update job_items i set status = 'claimed', claimed_by = c.worker,
+    update job_items i set status = ${I.claimed}, claimed_by = c.worker,
       lease_until = CAST($4 AS timestamptz) + make_interval(secs => j.item_timeout_s),
       attempt = case when c.fresh then i.attempt + 1 else i.attempt end,
       claimed_at = case when c.fresh then CAST($4 AS timestamptz) else i.claimed_at end
@@ -128,7 +133,7 @@ export const sql = {
   complete: prepared(
     "jobs_complete",
     `with d as (
-      update job_items i set status = 'done', result = CAST($5 AS jsonb), lease_until = null,
+      update job_items i set status = ${I.done}, result = CAST($5 AS jsonb), lease_until = null,
         finished_at = $4, duration_ms = ${durationMs("$4")}
       from jobs j
       where ${holds} and j.id = i.job_id
@@ -161,7 +166,7 @@ export const sql = {
       order by i.id
       for update of i
     ), d as (
-      update job_items i set status = 'done', result = (select m.result from m where m.id = i.id), lease_until = null,
+      update job_items i set status = ${I.done}, result = (select m.result from m where m.id = i.id), lease_until = null,
         finished_at = $3, duration_ms = ${durationMs("$3")}
       from h, jobs j
       where i.id = h.id and j.id = i.job_id
@@ -191,14 +196,14 @@ export const sql = {
    * failed. `$5` retryable, `$6` error. Returns `retried`, the job's task and item cost.
    */
   fail: `with t as (
-      select i.id, (CAST($5 AS boolean) and i.attempt < j.max_attempts and j.status = 'running') as retried,
-        j.task, j.credits_per_item::float8 as credits_per_item
+      select i.id, (CAST($5 AS boolean) and i.attempt < j.max_attempts and j.status = ${J.running}) as retried,
+        j.task, CAST(j.credits_per_item AS float8) as credits_per_item
       from job_items i join jobs j on j.id = i.job_id
       where ${holds}
       for update of i
     )
     update job_items i set
-      status = case when t.retried then 'pending' else 'failed' end,
+      status = case when t.retried then ${I.pending} else ${I.failed} end,
       claimed_by = case when t.retried then null else i.claimed_by end,
       lease_until = null,
       error = CAST($6 AS jsonb),
@@ -211,7 +216,7 @@ export const sql = {
   itemState: `select status, claimed_by, lease_until from job_items where id = $1 and tenant_id = $2`,
 
   /** The queue message was sent (`$1` item ids, `$2` now). */
-  markEnqueued: `update job_items set enqueued_at = $2 where id = any(CAST($1 AS uuid[])) and status = 'pending'`,
+  markEnqueued: `update job_items set enqueued_at = $2 where id = any(CAST($1 AS uuid[])) and status = ${I.pending}`,
 
   /**
    * An item of job `$1` still pending or in flight, read after WAITING for every transaction
@@ -221,31 +226,31 @@ export const sql = {
    */
   openItem: prepared(
     "jobs_open_item",
-    `select id from job_items where job_id = $1 and status in ('pending', 'claimed') limit 1 for share`,
+    `select id from job_items where job_id = $1 and status in (${I.pending}, ${I.claimed}) limit 1 for share`,
   ),
 
   // --- the sweeper ---
 
   /** Claims whose lease ended before `$1`, oldest first, locked (skipping those a worker is finishing). */
   expiredLeases: `select id, job_id, tenant_id, attempt from job_items
-    where status = 'claimed' and lease_until < $1
+    where status = ${I.claimed} and lease_until < $1
     order by lease_until
     limit $2
     for update skip locked`,
 
   /** The jobs of expired items, locked FOR SHARE (see lockItemJob), in id order. */
-  lockJobs: `select id, status, task, max_attempts, credits_per_item::float8 as credits_per_item from jobs
+  lockJobs: `select id, status, task, max_attempts, CAST(credits_per_item AS float8) as credits_per_item from jobs
     where id = any(CAST($1 AS uuid[])) order by id for share`,
 
   /** Back to pending after a lost lease: the claim's worker is forgotten, its attempt counted. */
-  requeue: `update job_items set status = 'pending', claimed_by = null, lease_until = null, error = CAST($2 AS jsonb)
-    where id = any(CAST($1 AS uuid[])) and status = 'claimed'
+  requeue: `update job_items set status = ${I.pending}, claimed_by = null, lease_until = null, error = CAST($2 AS jsonb)
+    where id = any(CAST($1 AS uuid[])) and status = ${I.claimed}
     returning id, job_id`,
 
   /** Failed after a lost lease with no attempt left (or the job no longer running). */
-  expireFailed: `update job_items i set status = 'failed', lease_until = null, error = CAST($2 AS jsonb),
+  expireFailed: `update job_items i set status = ${I.failed}, lease_until = null, error = CAST($2 AS jsonb),
       finished_at = $3, duration_ms = ${durationMs("$3")}
-    where i.id = any(CAST($1 AS uuid[])) and i.status = 'claimed'
+    where i.id = any(CAST($1 AS uuid[])) and i.status = ${I.claimed}
     returning i.id, i.job_id, i.tenant_id`,
 
   /**
@@ -255,8 +260,8 @@ export const sql = {
    * job's pending items (job_items_pending_idx).
    */
   staleMessages: `select i.id, i.job_id from jobs j
-    join job_items i on i.job_id = j.id and i.status = 'pending'
-    where j.settled_at is null and j.status = 'running' and j.task <> 'external'
+    join job_items i on i.job_id = j.id and i.status = ${I.pending}
+    where j.settled_at is null and j.status = ${J.running} and j.task <> 'external'
       and (i.enqueued_at < CAST($1 AS timestamptz) - make_interval(secs => greatest(2 * j.item_timeout_s, $2))
         or (i.enqueued_at is null and j.created_at < CAST($1 AS timestamptz) - make_interval(secs => $3)))
     limit $4`,
@@ -264,7 +269,7 @@ export const sql = {
   /** Unsettled jobs with no item pending or in flight: finalisation is due. */
   finalisable: `select j.id from jobs j
     where j.settled_at is null
-      and not exists (select 1 from job_items i where i.job_id = j.id and i.status in ('pending', 'claimed'))
+      and not exists (select 1 from job_items i where i.job_id = j.id and i.status in (${I.pending}, ${I.claimed}))
     order by j.created_at
     limit $1`,
 };

@@ -2,13 +2,10 @@
  * The breakers on the wire: listing (the tenant's own and the shared ones) and the admin reset.
  * A tenant-scoped breaker names a host only that tenant calls, so no other tenant ever sees it.
  */
-import { clock } from "../platform/clock.ts";
-import { query, withTx } from "../platform/db/index.ts";
+import { type BreakerRow, closeBreaker, listBreakers as listOfKind } from "../platform/breaker/index.ts";
 import { Tenancy } from "../tenancy/index.ts";
-import { recordTransition } from "./breaker.ts";
-import { type BreakerRow, sql } from "./breakers.sql.ts";
+import { skillBreaker } from "./breaker.ts";
 import { BreakerNotFoundError } from "./errors.ts";
-import { skillMetrics as m } from "./metrics.ts";
 import type { BreakerInfo, BreakerListQuery, BreakerResetBody } from "./schema.ts";
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -37,7 +34,7 @@ function toInfo(r: BreakerRow): BreakerInfo {
  */
 export async function listBreakers(q: BreakerListQuery): Promise<{ data: BreakerInfo[] }> {
   const tenantId = await Tenancy.resolveTenant(q.tenant);
-  const { rows } = await query<BreakerRow>(sql.list, [tenantId, q.state ?? null]);
+  const rows = await listOfKind(skillBreaker, { tenantId, ...(q.state ? { state: q.state } : {}) });
   return { data: rows.map(toInfo) };
 }
 
@@ -51,20 +48,8 @@ export async function listBreakers(q: BreakerListQuery): Promise<{ data: Breaker
  */
 export async function resetBreaker(target: string, body: BreakerResetBody): Promise<BreakerInfo> {
   const tenantId = body.tenant === undefined ? null : await Tenancy.resolveTenant(body.tenant);
-  const { row, from } = await withTx(async () => {
-    const { rows: locked } = await query<BreakerRow>(sql.lock, [target, tenantId]);
-    const before = locked[0];
-    if (!before) throw new BreakerNotFoundError(target);
-    const { rows } = await query<BreakerRow>(sql.reset, [before.id, clock().now()]);
-    const after = rows[0] as BreakerRow;
-    await recordTransition({
-      row: after,
-      from: before.state,
-      reason: `reset by an admin${body.reason ? `: ${body.reason}` : ""}`,
-      metadata: { failure_count_before: before.failure_count },
-    });
-    return { row: after, from: before.state };
-  });
-  if (from !== "CLOSED") m.breakerCloses.inc({ target });
-  return toInfo(row);
+  const reason = `reset by an admin${body.reason ? `: ${body.reason}` : ""}`;
+  const closed = await closeBreaker(skillBreaker, { tenantId, target }, { reason });
+  if (!closed) throw new BreakerNotFoundError(target);
+  return toInfo(closed.row);
 }

@@ -13,7 +13,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { safeParse } from "zod/mini";
 import { config } from "../config.ts";
 import { useContext, useTenant } from "../context.ts";
-import { AppError, InternalError, ValidationError } from "../errors.ts";
+import { AppError, fieldIssues, InternalError, validationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { inTransaction } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
@@ -57,16 +57,7 @@ export const hashArgs = (args: unknown): string => createHash("sha256").update(c
 export function parseArgs(skill: SkillDefinition, raw: unknown, field: string): unknown {
   const r = safeParse(skill.input, raw);
   if (r.success) return r.data;
-  const fields = r.error.issues.flatMap((i) => {
-    const at = [field, ...i.path.map(String)];
-    if (i.code === "unrecognized_keys")
-      return i.keys.map((k) => ({ field: [...at, k].join("."), message: "unknown field" }));
-    return [{ field: at.join("."), message: i.message }];
-  });
-  throw new ValidationError(
-    `Invalid args for ${skill.name}: ${[...new Set(fields.map((f) => f.field))].join(", ")}`,
-    fields,
-  );
+  throw validationError(fieldIssues(field, r.error), `Invalid args for ${skill.name}`);
 }
 
 /** `run` racing the deadline; the signal tells the skill's requests to stop. */

@@ -5,12 +5,16 @@
  * decided by `clock()` in JS, never Postgres' `now()`, so leases and retention follow a
  * ManualClock in tests. Every statement but the sweep is scoped to the tenant.
  */
+import { sqlLiterals } from "../platform/db/literal.ts";
+import { type ExecutionState, ExecutionStates } from "./states.ts";
+
+const E = sqlLiterals(ExecutionStates);
 
 /** A row as `begin` reads it; column aliases are already camelCase. */
 export interface ExecutionRow {
   id: string;
   argsHash: string;
-  status: "running" | "succeeded" | "failed";
+  status: ExecutionState;
   result: unknown;
   error: Record<string, unknown> | null;
   attempts: number;
@@ -26,7 +30,7 @@ export const sql = {
    */
   insert: `insert into skill_executions
       (tenant_id, skill, skill_version, idempotency_key, args_hash, status, attempts, lease_until, created_at)
-    values ($1, $2, $3, $4, $5, 'running', 1, $7, $6)
+    values ($1, $2, $3, $4, $5, ${E.running}, 1, $7, $6)
     on conflict (tenant_id, skill, idempotency_key) do nothing
     returning id, attempts`,
 
@@ -43,7 +47,7 @@ export const sql = {
    */
   takeOver: `update skill_executions
     set attempts = attempts + 1, lease_until = $4, skill_version = $5
-    where id = $1 and tenant_id = $2 and status = 'running' and lease_until <= $3
+    where id = $1 and tenant_id = $2 and status = ${E.running} and lease_until <= $3
     returning id, attempts`,
 
   /**
@@ -51,17 +55,17 @@ export const sql = {
    * $6 duration ms. `attempts` fences a caller whose lease was taken over: it stores nothing.
    */
   succeed: `update skill_executions
-    set status = 'succeeded', result = CAST($4 AS jsonb), completed_at = $5, duration_ms = $6
-    where id = $1 and tenant_id = $2 and status = 'running' and attempts = $3`,
+    set status = ${E.succeeded}, result = CAST($4 AS jsonb), completed_at = $5, duration_ms = $6
+    where id = $1 and tenant_id = $2 and status = ${E.running} and attempts = $3`,
 
   /** Store a final failure: $1 id, $2 tenant, $3 attempts, $4 error (JSON text), $5 completed at, $6 ms. */
   failFinal: `update skill_executions
-    set status = 'failed', error = CAST($4 AS jsonb), completed_at = $5, duration_ms = $6
-    where id = $1 and tenant_id = $2 and status = 'running' and attempts = $3`,
+    set status = ${E.failed}, error = CAST($4 AS jsonb), completed_at = $5, duration_ms = $6
+    where id = $1 and tenant_id = $2 and status = ${E.running} and attempts = $3`,
 
   /** Free the key after a retryable failure: $1 id, $2 tenant, $3 attempts (same fencing). */
   release: `delete from skill_executions
-    where id = $1 and tenant_id = $2 and status = 'running' and attempts = $3`,
+    where id = $1 and tenant_id = $2 and status = ${E.running} and attempts = $3`,
 
   /**
    * One batch of the retention sweep, across tenants: $1 cut-off, $2 batch size. Finished rows
@@ -74,7 +78,7 @@ export const sql = {
   sweepBatch: `delete from skill_executions
     where id in (
       select id from skill_executions
-      where created_at < $1 and (status <> 'running' or lease_until < $1)
+      where created_at < $1 and (status <> ${E.running} or lease_until < $1)
       order by created_at
       limit $2
       for update skip locked

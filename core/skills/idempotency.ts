@@ -22,6 +22,7 @@ import { query } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { ExecutionInProgressError, IdempotencyConflictError } from "./errors.ts";
 import { type ExecutionRow, sql } from "./idempotency.sql.ts";
+import { ExecutionStates } from "./states.ts";
 
 export interface BeginInput {
   skill: string;
@@ -87,7 +88,7 @@ export async function begin(input: BeginInput): Promise<Claim> {
     const row = rows[0];
     if (!row) continue; // freed between the conflict and the read: try to claim it again
     if (row.argsHash !== input.argsHash) throw new IdempotencyConflictError(input.skill, input.key);
-    if (row.status === "succeeded")
+    if (row.status === ExecutionStates.succeeded)
       return {
         kind: "replay",
         id: row.id,
@@ -95,7 +96,8 @@ export async function begin(input: BeginInput): Promise<Claim> {
         durationMs: row.durationMs,
         completedAt: (row.completedAt ?? new Date(now)).toISOString(),
       };
-    if (row.status === "failed") return { kind: "replay_error", id: row.id, error: storedError(row.error) };
+    if (row.status === ExecutionStates.failed)
+      return { kind: "replay_error", id: row.id, error: storedError(row.error) };
 
     const leftMs = row.leaseUntil.getTime() - now;
     if (leftMs > 0) throw new ExecutionInProgressError(input.skill, input.key, Math.max(1, Math.ceil(leftMs / 1000)));

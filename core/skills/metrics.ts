@@ -47,6 +47,3 @@ export const skillMetrics = {
     { allow: { op: ["acquire", "fail", "succeed", "peek"] } },
   ),
 };
-
-/** Gauge value of a breaker state. */
-export const breakerStateValue = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 } as const;

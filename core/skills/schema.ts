@@ -3,6 +3,7 @@
  * and a breaker's state. Each skill's own argument and result schemas live beside its `run`.
  */
 import * as z from "zod/mini";
+import { BreakerStates } from "../platform/breaker/states.ts";
 import { TenantRef } from "../tenancy/index.ts";
 
 export const SkillName = z.string().check(z.regex(/^[a-z][a-z0-9_]{0,62}$/, "a skill name, e.g. kv_store"));
@@ -61,7 +62,7 @@ export const SkillInfo = z.object({
 export type SkillInfo = z.infer<typeof SkillInfo>;
 export const SkillList = z.object({ data: z.array(SkillInfo) });
 
-export const BreakerStateName = z.enum(["CLOSED", "OPEN", "HALF_OPEN"]);
+export const BreakerStateName = z.enum([BreakerStates.closed, BreakerStates.open, BreakerStates.halfOpen]);
 
 /** A breaker on the wire. */
 export const BreakerInfo = z.object({

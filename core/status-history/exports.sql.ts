@@ -7,6 +7,11 @@
  * filter values arrive as transaction-local settings (see core/platform/db/copy.ts).
  */
 
+import { sqlLiterals } from "../platform/db/literal.ts";
+import { ExportStates } from "./export-states.ts";
+
+const X = sqlLiterals(ExportStates);
+
 type ExportFormat = "csv" | "jsonl";
 
 /** The columns of an export, in file order (CSV header, JSONL keys): the API's HistoryRecord. */
@@ -41,7 +46,7 @@ type Column = (typeof EXPORT_COLUMNS)[number];
  * which at a million rows is most of the distance between this export and a bare COPY. Needs
  * DateStyle ISO, which streamExport sets for the COPY's transaction.
  */
-export const createdAtExport = "replace((h.created_at at time zone 'UTC')::text, ' ', 'T') || 'Z'";
+export const createdAtExport = "replace(CAST(h.created_at at time zone 'UTC' AS text), ' ', 'T') || 'Z'";
 
 /**
  * Each column as CSV cell text. entity_type needs no neutralising: its check constraint
@@ -56,7 +61,7 @@ const csvCell: Record<Column, string> = {
   new_status: neutralised("h.new_status"),
   actor: neutralised("h.actor"),
   reason: neutralised("h.reason"),
-  metadata: "h.metadata::text",
+  metadata: "CAST(h.metadata AS text)",
   correlation_id: neutralised("h.correlation_id"),
   created_at: createdAtExport,
 };
@@ -69,16 +74,16 @@ const csvSelect = EXPORT_COLUMNS.map((c) => `${csvCell[c]} as ${c}`).join(", ");
  * from the literals around them.
  */
 const jsonValue: Record<Column, { sql: string; quoted?: true }> = {
-  id: { sql: "h.id::text" },
-  tenant_id: { sql: "h.tenant_id::text", quoted: true },
+  id: { sql: "CAST(h.id AS text)" },
+  tenant_id: { sql: "CAST(h.tenant_id AS text)", quoted: true },
   entity_type: { sql: "h.entity_type", quoted: true },
-  entity_id: { sql: "to_json(h.entity_id)::text" },
-  old_status: { sql: "coalesce(to_json(h.old_status)::text, 'null')" },
-  new_status: { sql: "to_json(h.new_status)::text" },
-  actor: { sql: "to_json(h.actor)::text" },
-  reason: { sql: "coalesce(to_json(h.reason)::text, 'null')" },
-  metadata: { sql: "h.metadata::text" },
-  correlation_id: { sql: "coalesce(to_json(h.correlation_id)::text, 'null')" },
+  entity_id: { sql: "CAST(to_json(h.entity_id) AS text)" },
+  old_status: { sql: "coalesce(CAST(to_json(h.old_status) AS text), 'null')" },
+  new_status: { sql: "CAST(to_json(h.new_status) AS text)" },
+  actor: { sql: "CAST(to_json(h.actor) AS text)" },
+  reason: { sql: "coalesce(CAST(to_json(h.reason) AS text), 'null')" },
+  metadata: { sql: "CAST(h.metadata AS text)" },
+  correlation_id: { sql: "coalesce(CAST(to_json(h.correlation_id) AS text), 'null')" },
   created_at: { sql: createdAtExport, quoted: true },
 };
 
@@ -124,10 +129,10 @@ const exportColumns = `e.id, e.tenant_id, e.status, e.format, e.gzip, e.filters,
 
 export const sql = {
   /** Serialises the open-export count check of one tenant's concurrent requests. */
-  lockTenant: "select pg_advisory_xact_lock(hashtext('status_history_exports'), hashtext($1::text))",
+  lockTenant: "select pg_advisory_xact_lock(hashtext('status_history_exports'), hashtext(CAST($1 AS text)))",
 
-  openCount: `select count(*)::int as n from status_history_exports
-    where tenant_id = $1 and status in ('pending', 'running')`,
+  openCount: `select CAST(count(*) AS int) as n from status_history_exports
+    where tenant_id = $1 and status in (${X.pending}, ${X.running})`,
 
   maxId: "select coalesce(max(id), 0) as max_id from status_history",
 
@@ -145,38 +150,38 @@ export const sql = {
    * Returns the status it had, for the history row.
    */
   claim: `update status_history_exports e
-      set status = 'running', attempts = e.attempts + 1, lease_until = $4, started_at = $3, updated_at = $3
+      set status = ${X.running}, attempts = e.attempts + 1, lease_until = $4, started_at = $3, updated_at = $3
     from (select id, status from status_history_exports where id = $1 and tenant_id = $2 for update) old
     where e.id = old.id
-      and (old.status = 'pending' or (old.status = 'running' and e.lease_until < $3 and e.attempts < $5))
+      and (old.status = ${X.pending} or (old.status = ${X.running} and e.lease_until < $3 and e.attempts < $5))
     returning ${exportColumns}, old.status as previous_status`,
 
   /** Finish the attempt `$3` if it still owns the export (a worker that lost its lease changes nothing). */
   markReady: `update status_history_exports e
-      set status = 'ready', row_count = $4, bytes = $5, sha256 = $6, completed_at = $7, expires_at = $8,
+      set status = ${X.ready}, row_count = $4, bytes = $5, sha256 = $6, completed_at = $7, expires_at = $8,
         lease_until = null, last_error = null, updated_at = $7
-    where e.id = $1 and e.tenant_id = $2 and e.status = 'running' and e.attempts = $3
+    where e.id = $1 and e.tenant_id = $2 and e.status = ${X.running} and e.attempts = $3
     returning ${exportColumns}`,
 
   /** Attempt `$3` failed: `$4` is 'pending' (SQS retries) or 'failed' (no attempt left). */
   markAttemptFailed: `update status_history_exports e
       set status = $4, last_error = $5, lease_until = null, updated_at = $6,
-        completed_at = case when $4 = 'failed' then $6::timestamptz end
-    where e.id = $1 and e.tenant_id = $2 and e.status = 'running' and e.attempts = $3
+        completed_at = case when $4 = ${X.failed} then CAST($6 AS timestamptz) end
+    where e.id = $1 and e.tenant_id = $2 and e.status = ${X.running} and e.attempts = $3
     returning ${exportColumns}`,
 
   /** A running export whose lease ended with no attempt left: failed without another try. */
   failAbandoned: `update status_history_exports e
-      set status = 'failed', last_error = $4, lease_until = null, updated_at = $3, completed_at = $3
-    where e.id = $1 and e.tenant_id = $2 and e.status = 'running' and e.lease_until < $3
+      set status = ${X.failed}, last_error = $4, lease_until = null, updated_at = $3, completed_at = $3
+    where e.id = $1 and e.tenant_id = $2 and e.status = ${X.running} and e.lease_until < $3
     returning ${exportColumns}`,
 
   /** Ready exports past their TTL, oldest first. */
   dueForExpiry: `select e.id, e.tenant_id, e.object_key from status_history_exports e
-    where e.status = 'ready' and e.expires_at <= $1 order by e.expires_at limit $2`,
+    where e.status = ${X.ready} and e.expires_at <= $1 order by e.expires_at limit $2`,
 
-  markExpired: `update status_history_exports e set status = 'expired', updated_at = $2
-    where e.id = any($1::uuid[]) and e.status = 'ready'
+  markExpired: `update status_history_exports e set status = ${X.expired}, updated_at = $2
+    where e.id = any(CAST($1 AS uuid[])) and e.status = ${X.ready}
     returning e.id, e.tenant_id`,
 
   /**
@@ -185,13 +190,13 @@ export const sql = {
    * re-driven since (then again whenever untouched since `$1`).
    */
   stale: `select e.id, e.tenant_id from status_history_exports e
-    where e.status in ('pending', 'running')
-      and ((e.status = 'pending' and e.updated_at < $1)
-        or (e.status = 'running' and e.lease_until < $2 and (e.updated_at <= e.lease_until or e.updated_at < $1)))
+    where e.status in (${X.pending}, ${X.running})
+      and ((e.status = ${X.pending} and e.updated_at < $1)
+        or (e.status = ${X.running} and e.lease_until < $2 and (e.updated_at <= e.lease_until or e.updated_at < $1)))
     order by e.updated_at limit $3`,
 
   touch: `update status_history_exports e set updated_at = $2
-    where e.id = any($1::uuid[]) and e.status in ('pending', 'running')`,
+    where e.id = any(CAST($1 AS uuid[])) and e.status in (${X.pending}, ${X.running})`,
 } as const;
 
 export interface ExportRow {

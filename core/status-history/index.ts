@@ -25,7 +25,8 @@ export const StatusHistory = {
   sweepExports,
 };
 
+// Until jobs/spawn.ts and jobs/items.ts (being rewritten on another branch) import it from core/context.ts.
+export { actorName } from "../context.ts";
 export * from "./errors.ts";
-export { actorName } from "./record.ts";
 export * from "./schema.ts";
 export type { HistoryRow } from "./status-history.sql.ts";

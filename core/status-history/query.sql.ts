@@ -59,16 +59,16 @@ export function statsSql(where: string, p: Placeholder, tenantId: string, since:
   const item = (keys: string[]) => `json_build_object(${keys.map((k) => `'${k}', ${k}`).join(", ")}, 'count', count)`;
   const agg = (keys: string[]) =>
     `(select coalesce(json_agg(${item(keys)} order by count desc, ${keys.join(", ")}), '[]')
-      from (select ${keys.join(", ")}, sum(count)::bigint as count from pairs group by ${keys.join(", ")}) x)`;
+      from (select ${keys.join(", ")}, CAST(sum(count) AS bigint) as count from pairs group by ${keys.join(", ")}) x)`;
   return `with base as (
       select h.entity_type, h.new_status,
         date_trunc('hour', h.created_at at time zone 'UTC') at time zone 'UTC' as hour, count(*) as count
       from status_history h where ${where}
       group by 1, 2, 3
     ),
-    pairs as (select entity_type, new_status, sum(count)::bigint as count from base group by 1, 2),
+    pairs as (select entity_type, new_status, CAST(sum(count) AS bigint) as count from base group by 1, 2),
     hours as (
-      select g.hour, coalesce(sum(b.count), 0)::bigint as count
+      select g.hour, CAST(coalesce(sum(b.count), 0) AS bigint) as count
       from generate_series(date_trunc('hour', ${s} at time zone 'UTC') at time zone 'UTC', ${u}, interval '1 hour')
         as g(hour)
       left join base b on b.hour = g.hour
@@ -76,7 +76,7 @@ export function statsSql(where: string, p: Placeholder, tenantId: string, since:
       group by g.hour
     )
     select ${p(tenantId, "uuid")} as tenant_id, ${isoUtc(s)} as since, ${isoUtc(u)} as until,
-      (select coalesce(sum(count), 0)::bigint from pairs) as total,
+      (select CAST(coalesce(sum(count), 0) AS bigint) from pairs) as total,
       ${agg(["entity_type"])} as by_entity_type,
       ${agg(["new_status"])} as by_new_status,
       ${agg(["entity_type", "new_status"])} as by_entity_type_and_status,

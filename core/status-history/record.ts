@@ -4,18 +4,14 @@
  * UPDATE that changes the status; outside a transaction each call commits on its own.
  */
 import { safeParse } from "zod/mini";
-import { type Actor, useActor, useContext, useTenant } from "../context.ts";
-import { ValidationError } from "../errors.ts";
+import { actorName, useActor, useContext, useTenant } from "../context.ts";
+import { fieldIssues, ValidationError } from "../errors.ts";
 import { query } from "../platform/db/index.ts";
 import { HistoryEntry } from "./schema.ts";
 import { type HistoryRow, sql } from "./status-history.sql.ts";
 
-/** How an actor is written in the `actor` column. */
-export function actorName(a: Actor): string {
-  if (a.type === "key") return `key:${a.keyId}`;
-  if (a.type === "system") return `system:${a.name}`;
-  return "public";
-}
+// Until exports.ts (being rewritten on another branch) imports it from core/context.ts.
+export { actorName } from "../context.ts";
 
 /**
  * Append one change, or many in one statement. Entries are validated (a bad entity type or an
@@ -31,8 +27,7 @@ export async function record(entries: HistoryEntry | readonly HistoryEntry[]): P
   const list = (Array.isArray(entries) ? entries : [entries]).map((e, n) => {
     const r = safeParse(HistoryEntry, e);
     if (r.success) return r.data;
-    const fields = r.error.issues.map((i) => ({ field: [n, ...i.path.map(String)].join("."), message: i.message }));
-    throw new ValidationError("Invalid status history entry", fields, "status_history.invalid_entry");
+    throw new ValidationError("Invalid status history entry", fieldIssues(n, r.error), "status_history.invalid_entry");
   });
   if (list.length === 0) return [];
   const actor = actorName(useActor());

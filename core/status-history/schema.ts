@@ -5,6 +5,7 @@
 import * as z from "zod/mini";
 import { PageQuery } from "../platform/pagination.ts";
 import { TenantRef } from "../tenancy/index.ts";
+import { ExportStates } from "./export-states.ts";
 
 const Timestamp = z.string().check(z.describe("ISO 8601 timestamp"));
 /** An ISO 8601 instant with an explicit offset, as a query value; anything Date cannot read is a 400. */
@@ -111,7 +112,13 @@ export const StatsReply = z.object({
 export type StatsReply = z.infer<typeof StatsReply>;
 
 export const ExportFormat = z.enum(["csv", "jsonl"]);
-export const ExportStatus = z.enum(["pending", "running", "ready", "failed", "expired"]);
+export const ExportStatus = z.enum([
+  ExportStates.pending,
+  ExportStates.running,
+  ExportStates.ready,
+  ExportStates.failed,
+  ExportStates.expired,
+]);
 
 export const ExportCreate = z.strictObject({
   format: ExportFormat,

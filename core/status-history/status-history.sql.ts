@@ -2,7 +2,7 @@
  * Status history's SQL. Rows come back in the API's wire shape (snake_case).
  *
  * Filters become SQL through `filterSql`, which never inlines a value: each one goes through a
- * placeholder function, a bind parameter (`$3::uuid`) for ordinary queries, or a transaction-local
+ * placeholder function, a bind parameter (`CAST($3 AS uuid)`) for ordinary queries, or a transaction-local
  * setting read with `current_setting(...)` for COPY, which takes no bind parameters.
  */
 import type { HistoryFilters } from "./schema.ts";
@@ -11,11 +11,11 @@ export type SqlType = "uuid" | "text" | "timestamptz" | "bigint";
 /** Returns the SQL text that stands for `value` (already cast to `type`). */
 export type Placeholder = (value: string | number | Date, type: SqlType) => string;
 
-/** Bind parameters: pushes onto `params` and returns `$n::type`. */
+/** Bind parameters: pushes onto `params` and returns `CAST($n AS type)`. */
 export function bindParams(params: unknown[]): Placeholder {
   return (value, type) => {
     params.push(value);
-    return `$${params.length}::${type}`;
+    return `CAST($${params.length} AS ${type})`;
   };
 }
 
@@ -42,8 +42,8 @@ export const sql = {
   /** One row per element of the arrays: a whole batch of changes in one round trip. */
   insertMany: `insert into status_history
       (tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id)
-    select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-      $8::jsonb[], $9::text[])
+    select * from unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS text[]),
+      CAST($8 AS jsonb[]), CAST($9 AS text[]))
     returning ${historyColumns}`,
 } as const;
 

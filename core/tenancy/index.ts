@@ -27,4 +27,5 @@ export type { KeyActor } from "./authenticate.ts";
 export * from "./errors.ts";
 export { TenancyEvent } from "./events.ts";
 export * from "./schema.ts";
+export { SYSTEM_TENANT_ID } from "./system.ts";
 export type { KeyRow, TenantRow } from "./tenancy.sql.ts";

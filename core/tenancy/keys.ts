@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { isAdmin, useActor } from "../context.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import { redis } from "../platform/redis.ts";
 import { KeyNotFoundError, RoleNotGrantableError } from "./errors.ts";
 import { emitAfterCommit } from "./events.ts";
@@ -70,7 +70,7 @@ export async function createKey(input: KeyCreate): Promise<CreatedKey> {
 
 export async function listKeys(q: KeyListQuery): Promise<Page<KeyRow>> {
   const tenantId = await resolveTenant(q.tenant);
-  const after = decodeCursor(q.cursor, ["string", "string"]);
+  const after = decodeCursor(q.cursor, [cursorPart.isoTime, cursorPart.uuid]);
   const { rows } = await query<KeyRow>(sql.listKeys, [
     tenantId,
     q.include_revoked,

@@ -11,10 +11,10 @@ export const sql = {
     returning id, slug, name, status, created_at`,
 
   tenantByRef: `select id, slug, name, status, created_at from tenants
-    where slug = $1 or (id::text = $1)`,
+    where slug = $1 or (CAST(id AS text) = $1)`,
 
   listTenants: `select id, slug, name, status, created_at from tenants
-    where ($1::timestamptz is null or (created_at, id) < ($1::timestamptz, $2::uuid))
+    where (CAST($1 AS timestamptz) is null or (created_at, id) < (CAST($1 AS timestamptz), CAST($2 AS uuid)))
     order by created_at desc, id desc limit $3`,
 
   insertKey: `insert into api_keys (tenant_id, name, role, prefix, key_hash, created_by, expires_at)
@@ -22,8 +22,8 @@ export const sql = {
     returning id, tenant_id, name, role, 'aos_' || prefix as prefix, created_at, expires_at, last_used_at, revoked_at`,
 
   listKeys: `select ${keyColumns} from api_keys k
-    where k.tenant_id = $1 and ($2::boolean or k.revoked_at is null)
-      and ($3::timestamptz is null or (k.created_at, k.id) < ($3::timestamptz, $4::uuid))
+    where k.tenant_id = $1 and (CAST($2 AS boolean) or k.revoked_at is null)
+      and (CAST($3 AS timestamptz) is null or (k.created_at, k.id) < (CAST($3 AS timestamptz), CAST($4 AS uuid)))
     order by k.created_at desc, k.id desc limit $5`,
 
   /** Tenant-scoped: a key of another tenant is "not found", never "forbidden". */

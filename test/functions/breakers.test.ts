@@ -7,9 +7,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { safeParse } from "zod/mini";
 import { withContext } from "../../core/context.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { acquire, breakerKey, fail, SYSTEM_TENANT_ID, succeed } from "../../core/skills/breaker.ts";
+import { acquire, breakerKey, fail, succeed } from "../../core/skills/breaker.ts";
 import { UpstreamError } from "../../core/skills/errors.ts";
 import { BreakerList } from "../../core/skills/schema.ts";
+import { SYSTEM_TENANT_ID } from "../../core/tenancy/index.ts";
 import { invoke } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 

@@ -55,6 +55,48 @@ describe("tenants", () => {
   });
 });
 
+describe("cursors", () => {
+  const cursorOf = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString("base64url");
+  const id = "0193a5d2-7c4e-7000-8000-000000000001";
+  // Dates that do not exist: JS rolls them over, Postgres refuses them (which was a 500).
+  const impossible = ["2026-02-30T10:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-02-28T25:00:00.000Z"];
+
+  for (const path of ["/api/v1/tenants", "/api/v1/keys"]) {
+    it(`GET ${path} answers 400 on query.cursor for an impossible date or a malformed id, 200 for its own cursor`, async () => {
+      const first = await invoke("GET", path, { key: t.keys.admin.key, query: { limit: "1" } });
+      expect(first.status).toBe(200);
+      expect(first.body.next_cursor).toEqual(expect.any(String));
+      const next = await invoke("GET", path, {
+        key: t.keys.admin.key,
+        query: { limit: "1", cursor: first.body.next_cursor },
+      });
+      expect(next.status).toBe(200);
+      expect(next.body.data[0].id).not.toBe(first.body.data[0].id);
+
+      for (const cursor of [
+        ...impossible.map((at) => cursorOf([at, id])),
+        cursorOf(["2026-02-01T10:00:00.000Z", "x"]),
+      ]) {
+        const res = await invoke("GET", path, { key: t.keys.admin.key, query: { cursor } });
+        expect(res.status, cursor).toBe(400);
+        expect(res.body.error.code).toBe("validation.invalid_input");
+        expect(res.body.error.details.fields).toEqual([
+          { field: "query.cursor", message: "not a cursor this API returned" },
+        ]);
+      }
+    });
+  }
+
+  it("GET /api/v1/jobs answers 400, not 500, for an impossible date in its cursor", async () => {
+    const res = await invoke("GET", "/api/v1/jobs", {
+      key: t.keys.viewer.key,
+      query: { cursor: cursorOf(["2026-02-30T10:00:00.000000Z", id]) },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(["query.cursor"]);
+  });
+});
+
 describe("keys", () => {
   it("an operator creates, lists and revokes keys of its tenant", async () => {
     const created = await invoke("POST", "/api/v1/keys", {

@@ -19,10 +19,10 @@ import {
   fail,
   type Permit,
   PROBE_LEASE_MS,
-  SYSTEM_TENANT_ID,
   succeed,
 } from "../../core/skills/breaker.ts";
 import { CircuitOpenError, UpstreamError } from "../../core/skills/errors.ts";
+import { SYSTEM_TENANT_ID } from "../../core/tenancy/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 
@@ -303,7 +303,7 @@ describe("shared state", () => {
     await as(a, () => failTimes(breakerKey("global", shared, a.tenant.id), 5));
     await as(b, async () => {
       const mine = breakerKey("tenant", target, b.tenant.id);
-      expect(await acquire(mine)).toEqual({ key: mine, probeId: null });
+      expect(await acquire(mine)).toEqual({ key: mine, probeId: null, failuresSeen: 0 });
       await fail(await acquire(mine), boom(target));
       expect(await stateOf(mine)).toMatchObject({ state: "CLOSED", failure_count: 1 });
       expect(await rejection(acquire(breakerKey("global", shared, b.tenant.id)))).toBeInstanceOf(CircuitOpenError);

@@ -108,6 +108,7 @@ export const domainPrefixes: Record<string, string> = {
   queue: "functions/_lib/sqs.ts via core/platform/metrics",
   cron: "functions/_lib/cron.ts via core/platform/metrics",
   metrics: "core/platform/metrics (the recorder itself)",
+  breaker: "core/platform/breaker (every breaker kind but skills, which keep the seed's m11_circuit_breaker_*)",
   job: "core/jobs",
   credit: "core/credits",
   skill: "core/skills",
@@ -137,6 +138,8 @@ export const codeBoundedLabels: Record<string, string> = {
   route: "route keys of functions/routes.ts (allowRoutes at handler start; anything else is `other`)",
   queue: "queue names of functions/routes.ts",
   name: "schedule names of functions/routes.ts (cron metrics)",
+  breaker: "breaker kinds, each defined once in code (defineBreaker)",
+  circuit: "the targets a breaker kind names in code (costsim_v2, failure_persistence): never users' data",
   skill: "skill names of the registry (core/skills/registry.ts; an unknown skill is refused before any metric)",
 };
 

@@ -7,7 +7,7 @@
  * snapshot from the first row to the last) with no statement timeout. COPY takes no bind
  * parameters, so values never go into the SQL text: `settingPlaceholder` turns each into a
  * transaction-local setting (`set_config(name, value, true)`) that the statement reads back with
- * `current_setting(name)::type`.
+ * `CAST(current_setting(name) AS type)`.
  *
  * @example
  *   const settings: CopySetting[] = [];
@@ -35,7 +35,7 @@ const SQL_TYPE = /^[a-z][a-z0-9 ]*(\[\])?$/;
 
 /**
  * A placeholder function for COPY statements: pushes `[<prefix><n>, value]` onto `settings` and
- * returns `current_setting('<prefix><n>')::<type>`. Dates travel as ISO 8601, numbers as text.
+ * returns `CAST(current_setting('<prefix><n>') AS <type>)`. Dates travel as ISO 8601, numbers as text.
  * Only the generated name and the type (both from code, both checked) enter the SQL text.
  */
 export function settingPlaceholder(
@@ -47,7 +47,7 @@ export function settingPlaceholder(
     if (!SETTING_PREFIX.test(name)) throw new Error(`invalid setting name ${name}`);
     if (!SQL_TYPE.test(type)) throw new Error(`invalid SQL type ${type}`);
     settings.push([name, value instanceof Date ? value.toISOString() : String(value)]);
-    return `current_setting('${name}')::${type}`;
+    return `CAST(current_setting('${name}') AS ${type})`;
   };
 }
 
@@ -80,7 +80,7 @@ export async function copyOut<T>(
     const settings = spec.settings ?? [];
     if (settings.length > 0) {
       await client.query(
-        "select set_config(s.name, s.value, true) from unnest($1::text[], $2::text[]) as s(name, value)",
+        "select set_config(s.name, s.value, true) from unnest(CAST($1 AS text[]), CAST($2 AS text[])) as s(name, value)",
         [settings.map((s) => s[0]), settings.map((s) => s[1])],
       );
     }

@@ -21,6 +21,7 @@ import { createPool, type Pool, type PoolClient, type Queryable, type QueryResul
 export { type CopyOutResult, type CopyOutSpec, type CopySetting, copyOut, settingPlaceholder } from "./copy.ts";
 export { coerceError, isRetryableTxError, pgCode, pgErrorTable } from "./errors.ts";
 export { ISO_UTC_PATTERN, isoUtc } from "./iso.ts";
+export { sqlLiteral, sqlLiterals } from "./literal.ts";
 export type { Pool, PoolClient, Queryable, QueryResult } from "./pool.ts";
 export { createPool } from "./pool.ts";
 
