@@ -2,7 +2,6 @@
  * Grants, the live balance and the ledger listing: what the credits routes call.
  */
 import { randomUUID } from "node:crypto";
-import { ValidationError } from "../errors.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import { Tenancy } from "../tenancy/index.ts";
