@@ -7,6 +7,8 @@
  * filter values arrive as transaction-local settings (see core/platform/db/copy.ts).
  */
 
+import type { OutboxTable } from "../platform/outbox.sql.ts";
+
 type ExportFormat = "csv" | "jsonl";
 
 /** The columns of an export, in file order (CSV header, JSONL keys): the API's HistoryRecord. */
@@ -178,20 +180,6 @@ export const sql = {
   markExpired: `update status_history_exports e set status = 'expired', updated_at = $2
     where e.id = any($1::uuid[]) and e.status = 'ready'
     returning e.id, e.tenant_id`,
-
-  /**
-   * Exports whose queue message may be lost: pending and untouched since `$1` (longer ago than
-   * the queue's visibility timeout), or running with a lease that ended before `$2` and not
-   * re-driven since (then again whenever untouched since `$1`).
-   */
-  stale: `select e.id, e.tenant_id from status_history_exports e
-    where e.status in ('pending', 'running')
-      and ((e.status = 'pending' and e.updated_at < $1)
-        or (e.status = 'running' and e.lease_until < $2 and (e.updated_at <= e.lease_until or e.updated_at < $1)))
-    order by e.updated_at limit $3`,
-
-  touch: `update status_history_exports e set updated_at = $2
-    where e.id = any($1::uuid[]) and e.status in ('pending', 'running')`,
 } as const;
 
 export interface ExportRow {
@@ -214,3 +202,19 @@ export interface ExportRow {
   completed_at: Date | null;
   expires_at: Date | null;
 }
+
+/**
+ * The export outbox's table (export-outbox.ts): a pending export wants a message, and so does a
+ * running one whose lease ended a minute ago (its worker died; SQS usually redelivers by then).
+ * One sent is presumed lost after 20 minutes (more than the queue's 960 s visibility timeout), and
+ * a running export whose lease ended gets a new one once, whenever it was last sent before the lease end.
+ */
+export const exportOutboxTable: OutboxTable = {
+  table: "status_history_exports",
+  columns: "t.id, t.tenant_id",
+  waiting: `t.status = 'pending'
+    or (t.status = 'running' and t.lease_until < CAST($1 AS timestamptz) - interval '60 seconds')`,
+  createdAt: "t.created_at",
+  resendAfterS: 1200,
+  needsMessageSince: "case when t.status = 'running' then t.lease_until end",
+};

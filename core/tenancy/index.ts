@@ -25,6 +25,6 @@ export const Tenancy = {
 
 export type { KeyActor } from "./authenticate.ts";
 export * from "./errors.ts";
-export { TenancyEvent } from "./events.ts";
+export { TenancyEvent, TenancyEventIn } from "./events.ts";
 export * from "./schema.ts";
 export type { KeyRow, TenantRow } from "./tenancy.sql.ts";
