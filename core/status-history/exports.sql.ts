@@ -1,6 +1,7 @@
 /**
  * The SQL of status history exports: the `status_history_exports` rows (create, claim, finish,
- * expire, re-drive) and the COPY statements that stream an export's rows out of Postgres.
+ * expire; re-sends through the export outbox's table) and the COPY statements that stream an
+ * export's rows out of Postgres.
  *
  * Every instant is a parameter decided by `clock()` in JS, never Postgres' `now()`, so TTLs,
  * leases and the sweeper follow a ManualClock in tests. COPY takes no bind parameters: its
