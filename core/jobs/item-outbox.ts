@@ -1,9 +1,9 @@
 /**
- * The item outbox (core/platform/outbox.ts over job_items): a pending item of a running skill job
+ * The item outbox (core/platform/outbox/ over job_items): a pending item of a running skill job
  * wants a JobItems message. Spawn sends every item's after commit, a retryable failure and an
  * expired lease send the item's again; the sweeper (sweep.ts) re-sends what looks lost.
  */
-import { defineOutbox } from "../platform/outbox.ts";
+import { defineOutbox } from "../platform/outbox/index.ts";
 import type { ItemMessage } from "./schema.ts";
 import { itemOutboxTable } from "./work.sql.ts";
 

@@ -21,7 +21,7 @@ import type { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { enqueueAfterCommit } from "../platform/outbox.ts";
+import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { actorName } from "../status-history/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { finalise } from "./finalise.ts";

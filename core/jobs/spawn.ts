@@ -9,7 +9,7 @@ import { useActor, useTenant } from "../context.ts";
 import { Credits } from "../credits/index.ts";
 import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
 import { query, withTx } from "../platform/db/index.ts";
-import { enqueueAfterCommit } from "../platform/outbox.ts";
+import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { type SkillInfo, Skills } from "../skills/index.ts";
 import { actorName, StatusHistory } from "../status-history/index.ts";
 import { itemOutbox } from "./item-outbox.ts";

@@ -4,7 +4,7 @@
  *   1. claims whose lease ended go back to pending (attempts left, job running; a skill job's
  *      item gets a new message) or fail, their credits released in the same transaction;
  *   2. pending items of running skill jobs whose message looks lost are sent again (the item
- *      outbox's sweeper, item-outbox.ts and core/platform/outbox.ts);
+ *      outbox's sweeper, item-outbox.ts and core/platform/outbox/);
  *   3. unsettled jobs with no item pending or in flight are finalised.
  * Runs as the system (no tenant): every statement names its rows by id.
  */
@@ -12,7 +12,7 @@ import { Credits } from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { enqueueNow, sweepOutbox } from "../platform/outbox.ts";
+import { enqueueNow, sweepOutbox } from "../platform/outbox/index.ts";
 import { finalise } from "./finalise.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";

@@ -9,7 +9,7 @@
 
 import { chargeRowsFrom } from "../credits/index.ts";
 import { isoUtc, prepared } from "../platform/db/index.ts";
-import type { OutboxTable } from "../platform/outbox.sql.ts";
+import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
 
 /** An ItemRecord in wire shape (alias `i`). */
 export const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.claimed_by,

@@ -1,9 +1,9 @@
 /**
- * The export outbox (core/platform/outbox.ts over status_history_exports): an export's message
+ * The export outbox (core/platform/outbox/ over status_history_exports): an export's message
  * goes out after the commit of its row; the exports' sweeper (export-sweep.ts) re-sends the
  * message of an export nobody picked up, or whose worker died.
  */
-import { defineOutbox } from "../platform/outbox.ts";
+import { defineOutbox } from "../platform/outbox/index.ts";
 import { exportOutboxTable } from "./exports.sql.ts";
 import type { ExportMessage } from "./schema.ts";
 

@@ -4,12 +4,12 @@
  *      expired (downloads answer 410); the bucket's lifecycle rule is only the backstop;
  *   2. exports whose queue message was lost (pending and sent longer ago than the queue's
  *      visibility timeout, or running with a lease that ended): their message is sent again, by
- *      the export outbox's sweeper (export-outbox.ts, core/platform/outbox.ts).
+ *      the export outbox's sweeper (export-outbox.ts, core/platform/outbox/).
  */
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { sweepOutbox } from "../platform/outbox.ts";
+import { sweepOutbox } from "../platform/outbox/index.ts";
 import { deleteObjects } from "../platform/storage.ts";
 import { exportOutbox } from "./export-outbox.ts";
 import { manifestKeyOf } from "./export-stream.ts";

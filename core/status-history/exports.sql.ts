@@ -8,7 +8,7 @@
  * filter values arrive as transaction-local settings (see core/platform/db/copy.ts).
  */
 
-import type { OutboxTable } from "../platform/outbox.sql.ts";
+import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
 
 type ExportFormat = "csv" | "jsonl";
 

@@ -7,7 +7,7 @@ import { useActor } from "../context.ts";
 import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
-import { enqueueAfterCommit } from "../platform/outbox.ts";
+import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { presignGet } from "../platform/storage.ts";
 import { Tenancy } from "../tenancy/index.ts";
 import { ExportExpiredError, ExportNotFoundError, ExportNotReadyError, TooManyExportsError } from "./errors.ts";

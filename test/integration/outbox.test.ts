@@ -1,5 +1,5 @@
 /**
- * The one outbox (core/platform/outbox.ts) as jobs and exports use it, against real Postgres and
+ * The one outbox (core/platform/outbox/) as jobs and exports use it, against real Postgres and
  * fauxqs: a send lost after commit is re-sent by the sweeper, a crash between send and stamp
  * costs one harmless duplicate, two sweepers never send a row twice, a sweeper's failed send is
  * unstamped and tried again, and the outbox metrics say so.

@@ -13,7 +13,7 @@
  * twice, and a sweeper that dies mid-send leaves the row to the next `resendAfterS`.
  *
  * An outbox adds no table: it is declared over the domain's table (outbox.sql.ts), so a job's
- * spawn writes one row per item, as before (decision 0009).
+ * spawn writes one row per item, as before (decision 0009). Metrics in metrics.ts.
  *
  * Metrics: `aos_outbox_resent_total{outbox}`, `aos_outbox_send_failures_total{outbox,path}`
  * (`path` commit or sweep), `aos_outbox_oldest_unsent_age_seconds{outbox}` (set by each sweep).
@@ -26,12 +26,12 @@
  *   await withTx(async () => { ...insert...; enqueueAfterCommit(exportsOutbox, [row]); });
  *   await sweepOutbox(exportsOutbox); // from the domain's cron
  */
-import { clock } from "./clock.ts";
-import { afterCommit, query } from "./db/index.ts";
-import { log } from "./logger.ts";
-import { counter, gauge } from "./metrics/index.ts";
+import { clock } from "../clock.ts";
+import { afterCommit, query } from "../db/index.ts";
+import { log } from "../logger.ts";
+import { sendMessages } from "../queue.ts";
+import { allowOutbox, outboxMetrics as metrics } from "./metrics.ts";
 import { type OutboxStatements, type OutboxTable, outboxStatements } from "./outbox.sql.ts";
-import { sendMessages } from "./queue.ts";
 
 export interface OutboxSpec<Row extends { id: string }> extends OutboxTable {
   /** The `outbox` label of the metrics, and the logs' name: `job_items`. */
@@ -60,23 +60,9 @@ export interface SweepOutboxResult {
   failed: number;
 }
 
-const metrics = {
-  resent: counter("aos_outbox_resent_total", "Outbox messages the sweeper sent again", ["outbox"]),
-  sendFailures: counter(
-    "aos_outbox_send_failures_total",
-    "Outbox messages SQS did not accept (left for the sweeper)",
-    ["outbox", "path"],
-    { allow: { path: ["commit", "sweep"] } },
-  ),
-  oldestUnsent: gauge(
-    "aos_outbox_oldest_unsent_age_seconds",
-    "Age of the oldest row still waiting for its first accepted message (0: none), set by each sweep",
-    ["outbox"],
-  ),
-};
-
 /** Declare an outbox over a domain's table; its statements are built once. */
 export function defineOutbox<Row extends { id: string }>(spec: OutboxSpec<Row>): Outbox<Row> {
+  allowOutbox(spec.name);
   return { spec, sql: outboxStatements(spec) };
 }
 
