@@ -33,7 +33,8 @@ let result: Record<string, unknown>;
 const t = performance.now();
 if (mode === "run") {
   const [exportId, tenantId] = args as [string, string];
-  await asSystem(tenantId, () => StatusHistory.runExport({ exportId, tenantId }));
+  const outcome = await asSystem(tenantId, () => StatusHistory.runExport({ v: 1, exportId, tenantId }));
+  if (outcome.outcome !== "done") throw new Error(`export ${exportId}: ${JSON.stringify(outcome)}`);
   result = { ms: performance.now() - t };
 } else if (mode === "stage") {
   const [name, tenantId, format, gzip] = args as [StageName, string, "csv" | "jsonl", string];

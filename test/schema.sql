@@ -290,6 +290,7 @@ CREATE TABLE public.status_history_exports (
     started_at timestamp with time zone,
     completed_at timestamp with time zone,
     expires_at timestamp with time zone,
+    enqueued_at timestamp with time zone,
     CONSTRAINT status_history_exports_check CHECK (((status <> 'ready'::text) OR ((row_count IS NOT NULL) AND (bytes IS NOT NULL) AND (sha256 IS NOT NULL) AND (expires_at IS NOT NULL)))),
     CONSTRAINT status_history_exports_filters_check CHECK ((jsonb_typeof(filters) = 'object'::text)),
     CONSTRAINT status_history_exports_format_check CHECK ((format = ANY (ARRAY['csv'::text, 'jsonl'::text]))),

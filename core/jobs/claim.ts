@@ -10,7 +10,7 @@ import { clock } from "../platform/clock.ts";
 import { inTransaction, query } from "../platform/db/index.ts";
 import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
 import { jobMetrics } from "./metrics.ts";
-import type { ClaimBody, ClaimReply, ItemMessage } from "./schema.ts";
+import type { ClaimBody, ClaimReply, ItemMessageIn } from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { JobStates } from "./states.ts";
 import { sql } from "./work.sql.ts";
@@ -100,15 +100,15 @@ export const sqsWorkerId = (messageId: string) => `sqs:${messageId}`;
  * runs as the system: a message names no tenant, the item row does.
  */
 export async function claimByIds(
-  messages: readonly { messageId: string; body: ItemMessage }[],
+  messages: readonly { messageId: string; body: ItemMessageIn }[],
 ): Promise<ClaimedItem[]> {
   if (messages.length === 0) return [];
   ownCommit();
   const stop = jobMetrics.claimSeconds.startTimer({ via: "sqs" });
   try {
     const { rows } = await query<ClaimedItem>(sql.claimByIds, [
-      messages.map((m) => m.body.item_id),
-      messages.map((m) => m.body.job_id),
+      messages.map((m) => m.body.itemId),
+      messages.map((m) => m.body.jobId),
       messages.map((m) => sqsWorkerId(m.messageId)),
       clock().now(),
     ]);

@@ -19,12 +19,13 @@ import { useActor, useTenant } from "../context.ts";
 import { Credits } from "../credits/index.ts";
 import type { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
-import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { sendMessages } from "../platform/queue.ts";
+import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { actorName } from "../status-history/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
+import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import type {
   CompleteBody,
@@ -33,14 +34,10 @@ import type {
   CompleteManyReply,
   FailBody,
   HeartbeatBody,
-  ItemMessage,
   ItemRecord,
 } from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { sql } from "./work.sql.ts";
-
-/** The queue of item messages (functions/routes.ts). */
-export const ITEM_QUEUE = "JobItems";
 
 type Held = ItemRecord & { tenant_id: string; credits_per_item: number };
 /** A completed row: `pending_left` false means this completion may have been the job's last. */
@@ -217,34 +214,13 @@ export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> 
     const r = rows[0];
     if (!r) throw await refusal(itemId, tenantId, body.worker_id, now);
     if (!r.retried) await Credits.release(tenantId, r.job_id, r.id, r.credits_per_item);
-    else if (r.task !== EXTERNAL_TASK) afterCommit(() => enqueueItems([{ id: r.id, job_id: r.job_id }]));
+    else if (r.task !== EXTERNAL_TASK)
+      enqueueAfterCommit(itemOutbox, [{ id: r.id, job_id: r.job_id, tenant_id: r.tenant_id }]);
     return r;
   });
   jobMetrics.items.inc({ outcome: row.retried ? "retried" : "failed" });
   if (!row.retried) await finaliseIfFinished(row.job_id);
   return toRecord(row);
-}
-
-/**
- * Send one queue message per item and stamp `enqueued_at` on those SQS accepted. A failure is
- * logged, not thrown: the rows are committed and the sweeper re-sends messages that look lost.
- * Returns how many were sent.
- */
-export async function enqueueItems(items: readonly { id: string; job_id: string }[]): Promise<number> {
-  if (items.length === 0) return 0;
-  try {
-    const bodies: ItemMessage[] = items.map((i) => ({ job_id: i.job_id, item_id: i.id }));
-    const { failed } = await sendMessages(ITEM_QUEUE, bodies);
-    const notSent = new Set(failed.map((f) => f.index));
-    if (failed.length) log.warn("item messages not sent; the sweeper re-sends them", { failed: failed.slice(0, 10) });
-    const sent = items.filter((_, i) => !notSent.has(i)).map((i) => i.id);
-    // Sent first, stamped after: a crash in between only means one more (harmless) message later.
-    if (sent.length) await query(sql.markEnqueued, [sent, clock().now()]);
-    return sent.length;
-  } catch (e) {
-    log.error("item messages not sent; the sweeper re-sends them", { count: items.length, err: e });
-    return 0;
-  }
 }
 
 /**

@@ -45,10 +45,6 @@ export const sql = {
     from jsonb_array_elements(CAST($3 AS jsonb)) with ordinality as x(value, ord)
     returning id, idx`,
 
-  /** After the fan-out: every item of job $1 whose message SQS accepted (all but the idx in $2). */
-  markEnqueued: `update job_items set enqueued_at = $3
-    where job_id = $1 and not (idx = any(CAST($2 AS integer[])))`,
-
   /** One job of tenant $2. */
   getJob: `select ${jobColumns} from jobs j where j.id = $1 and j.tenant_id = $2`,
 

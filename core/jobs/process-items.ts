@@ -1,5 +1,5 @@
 /**
- * The SQS worker's core: a batch of item messages (`{job_id, item_id}`, wake-up calls for rows
+ * The SQS worker's core: a batch of item messages (`{v, tenantId, jobId, itemId}`, wake-up calls for rows
  * that already exist) is claimed in one statement, each claimed item's skill runs concurrently,
  * the successes are done and charged in one statement (`completeHeld`, as `completeMany` for an
  * external agent) and each failure goes through the same `fail` as an external agent's.
@@ -15,14 +15,14 @@ import { Skills } from "../skills/index.ts";
 import { type ClaimedItem, claimByIds } from "./claim.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { completeHeld, fail } from "./items.ts";
-import type { ItemMessage } from "./schema.ts";
+import type { ItemMessageIn } from "./schema.ts";
 
 /** What the SQS worker reports per record: done (acknowledge) or retry (SQS redelivers). */
 export type ItemOutcome = "done" | "retry";
 
 export interface ItemQueueMessage {
   messageId: string;
-  body: ItemMessage;
+  body: ItemMessageIn;
 }
 
 /**
@@ -45,13 +45,13 @@ export function skillTimeoutMs(itemTimeoutS: number): number {
  * again at once.
  *
  * @example
- *   const outcomes = await Jobs.processMessages([{ messageId, body: { job_id, item_id } }]);
+ *   const outcomes = await Jobs.processMessages([{ messageId, body: { v: 1, tenantId, jobId, itemId } }]);
  */
 export async function processMessages(messages: readonly ItemQueueMessage[]): Promise<Map<string, ItemOutcome>> {
   const outcomes = new Map<string, ItemOutcome>(messages.map((m) => [m.messageId, "done"]));
   // One claim per item: a second message for the same item in this batch is acknowledged.
   const byItem = new Map<string, ItemQueueMessage>();
-  for (const m of messages) if (!byItem.has(m.body.item_id)) byItem.set(m.body.item_id, m);
+  for (const m of messages) if (!byItem.has(m.body.itemId)) byItem.set(m.body.itemId, m);
   const unique = [...byItem.values()];
   let claimed: ClaimedItem[];
   try {

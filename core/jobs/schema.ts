@@ -181,6 +181,19 @@ export const SimulateReply = z.object({
 });
 export type SimulateReply = z.infer<typeof SimulateReply>;
 
-/** The SQS message of one item: a wake-up call for a row that already exists. */
-export const ItemMessage = z.object({ job_id: z.uuid(), item_id: z.uuid() });
+/** The SQS message of one item (v1): a wake-up call for a row that already exists. */
+export const ItemMessage = z.object({ v: z.literal(1), tenantId: z.uuid(), jobId: z.uuid(), itemId: z.uuid() });
 export type ItemMessage = z.infer<typeof ItemMessage>;
+
+/**
+ * What the JobItems worker accepts: v1, and for one release v0 (`{job_id, item_id}`, sent before
+ * issue 13), read as `{v: 0, jobId, itemId}` with no tenant (the item's row names it).
+ */
+export const ItemMessageIn = z.union([
+  ItemMessage,
+  z.pipe(
+    z.object({ job_id: z.uuid(), item_id: z.uuid() }),
+    z.transform((m) => ({ v: 0 as const, tenantId: undefined, jobId: m.job_id, itemId: m.item_id })),
+  ),
+]);
+export type ItemMessageIn = z.output<typeof ItemMessageIn>;

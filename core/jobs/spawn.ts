@@ -2,22 +2,21 @@
  * `spawn`: a job of N items in one transaction (job row, every item in one statement, the credits
  * reserve, a status_history row), then, after commit, one SQS message per item of a skill task.
  *
- * The messages are only wake-up calls for rows that already exist: a send that fails after the
- * commit loses nothing, the sweeper re-sends pending items whose message looks lost.
+ * The messages are only wake-up calls for rows that already exist (the item outbox,
+ * item-outbox.ts): a send that fails after the commit loses nothing, the sweeper re-sends it.
  */
 import { useActor, useTenant } from "../context.ts";
 import { Credits } from "../credits/index.ts";
 import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
-import { clock } from "../platform/clock.ts";
-import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { log } from "../platform/logger.ts";
-import { sendMessages } from "../platform/queue.ts";
+import { query, withTx } from "../platform/db/index.ts";
+import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { type SkillInfo, Skills } from "../skills/index.ts";
 import { actorName, StatusHistory } from "../status-history/index.ts";
+import { itemOutbox } from "./item-outbox.ts";
 import { sql } from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 import { get } from "./query.ts";
-import type { ItemMessage, JobRecord, JobSpawn } from "./schema.ts";
+import type { JobRecord, JobSpawn } from "./schema.ts";
 
 /** The task of items that external agents claim over HTTP instead of a skill. */
 export const EXTERNAL_TASK = "external";
@@ -111,8 +110,12 @@ export async function spawn(body: JobSpawn): Promise<JobRecord> {
         metadata: { task: body.task, items: body.items.length },
       });
       if (skill) {
+        // One message per item, in idx order, once committed (the item outbox stamps enqueued_at).
         const ordered = items.rows.sort((a, b) => a.idx - b.idx);
-        afterCommit(() => fanOut(job.id, ordered));
+        enqueueAfterCommit(
+          itemOutbox,
+          ordered.map((i) => ({ id: i.id, job_id: job.id, tenant_id: tenantId })),
+        );
       }
       return job.id;
     });
@@ -120,29 +123,4 @@ export async function spawn(body: JobSpawn): Promise<JobRecord> {
   } finally {
     stop();
   }
-}
-
-/**
- * One message per item, in idx order (so a failure's index is the item's idx); the items SQS
- * accepted get `enqueued_at`. A failure is logged, not thrown: the job is committed and the
- * sweeper re-sends what has no `enqueued_at`.
- */
-async function fanOut(jobId: string, items: readonly { id: string; idx: number }[]): Promise<void> {
-  const bodies: ItemMessage[] = items.map((i) => ({ job_id: jobId, item_id: i.id }));
-  let failedIdx: number[];
-  try {
-    const r = await sendMessages("JobItems", bodies);
-    failedIdx = r.failed.map((f) => f.index);
-    if (failedIdx.length)
-      log.warn("job items not enqueued; the sweeper re-sends them", {
-        jobId,
-        failed: failedIdx.length,
-        first: r.failed[0],
-      });
-  } catch (e) {
-    log.error("job fan-out failed; the sweeper re-sends its items", { jobId, err: e });
-    return;
-  }
-  if (failedIdx.length === items.length) return;
-  await query(sql.markEnqueued, [jobId, failedIdx, clock().now()]);
 }

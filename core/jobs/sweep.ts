@@ -3,7 +3,8 @@
  * a send fails after commit:
  *   1. claims whose lease ended go back to pending (attempts left, job running; a skill job's
  *      item gets a new message) or fail, their credits released in the same transaction;
- *   2. pending items of running skill jobs whose message looks lost are sent again;
+ *   2. pending items of running skill jobs whose message looks lost are sent again (the item
+ *      outbox's sweeper, item-outbox.ts and core/platform/outbox/);
  *   3. unsettled jobs with no item pending or in flight are finalised;
  *   4. the backlog gauges are set (backlog.ts).
  * Runs as the system (no tenant): every statement names its rows by id.
@@ -12,25 +13,18 @@ import { Credits } from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
+import { enqueueNow, sweepOutbox } from "../platform/outbox/index.ts";
 import { recordBacklog } from "./backlog.ts";
 import { finalise } from "./finalise.ts";
-import { enqueueItems } from "./items.ts";
+import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { sql } from "./work.sql.ts";
 
-/** Items per transaction of step 1 and per send of step 2. */
+/** Items per transaction of step 1. */
 const BATCH = 200;
-/** Batches per step and run at most, so one run stays well inside the cron's 60 s. */
+/** Batches of step 1 per run at most, so one run stays well inside the cron's 60 s. */
 const MAX_BATCHES = 10;
-/**
- * A message is presumed lost once sent longer ago than twice the item timeout and at least this
- * long: more than the JobItems queue's visibility timeout (150 s), so a message SQS is about to
- * redeliver is not doubled.
- */
-const RESEND_MIN_S = 300;
-/** An item never sent is left alone this long after its job's spawn (whose fan-out may still run). */
-const UNSENT_GRACE_S = 60;
 /** Jobs finalised per run at most. */
 const FINALISE_LIMIT = 500;
 
@@ -68,11 +62,7 @@ export async function sweep(): Promise<SweepResult> {
     result.leasesExpired += expired;
     if (!full) break;
   }
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const { sent, full } = await resendBatch();
-    result.resent += sent;
-    if (!full || sent === 0) break;
-  }
+  result.resent = (await sweepOutbox(itemOutbox)).resent;
   result.finalised = await finaliseFinished();
   await recordBacklog();
   return result;
@@ -98,7 +88,7 @@ async function expireBatch(): Promise<{ expired: number; full: boolean }> {
     if (back.length) await query(sql.requeue, [back.map((d) => d.id), error]);
     const requeued = back
       .filter((d) => jobs.get(d.job_id)?.task !== EXTERNAL_TASK)
-      .map((d) => ({ id: d.id, job_id: d.job_id }));
+      .map((d) => ({ id: d.id, job_id: d.job_id, tenant_id: d.tenant_id }));
     const failing = due.filter((d) => !retry(d));
     if (failing.length) await query(sql.expireFailed, [failing.map((d) => d.id), error, now]);
     for (const d of failing)
@@ -110,22 +100,8 @@ async function expireBatch(): Promise<{ expired: number; full: boolean }> {
     if (failed) jobMetrics.items.inc({ outcome: "failed" }, failed);
     log.info("job item leases expired", { expired: due.length, failed });
   }
-  await enqueueItems(requeued);
+  await enqueueNow(itemOutbox, requeued);
   return { expired: due.length, full: due.length === BATCH };
-}
-
-/** Step 2 on up to BATCH items whose message looks lost. */
-async function resendBatch(): Promise<{ sent: number; full: boolean }> {
-  const { rows } = await query<{ id: string; job_id: string }>(sql.staleMessages, [
-    clock().now(),
-    RESEND_MIN_S,
-    UNSENT_GRACE_S,
-    BATCH,
-  ]);
-  if (rows.length === 0) return { sent: 0, full: false };
-  const sent = await enqueueItems(rows);
-  log.info("re-sent job item messages that looked lost", { found: rows.length, sent });
-  return { sent, full: rows.length === BATCH };
 }
 
 /** Step 3: each unsettled job with nothing open is finalised; one failing does not stop the rest. */

@@ -10,6 +10,7 @@
 import { chargeRowsFrom } from "../credits/index.ts";
 import { isoUtc, prepared } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
+import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
 import { ItemStates, JobStates } from "./states.ts";
 
 const J = sqlLiterals(JobStates);
@@ -215,9 +216,6 @@ export const sql = {
   /** Why a worker does not hold an item (tenant-scoped: another tenant's item is not found). */
   itemState: `select status, claimed_by, lease_until from job_items where id = $1 and tenant_id = $2`,
 
-  /** The queue message was sent (`$1` item ids, `$2` now). */
-  markEnqueued: `update job_items set enqueued_at = $2 where id = any(CAST($1 AS uuid[])) and status = ${I.pending}`,
-
   /**
    * An item of job `$1` still pending or in flight, read after WAITING for every transaction
    * changing one of them (FOR SHARE): an item whose completion is being committed right now
@@ -253,23 +251,25 @@ export const sql = {
     where i.id = any(CAST($1 AS uuid[])) and i.status = ${I.claimed}
     returning i.id, i.job_id, i.tenant_id`,
 
-  /**
-   * Pending items of running skill jobs whose message looks lost: sent longer ago than twice the
-   * item timeout (at least `$2` seconds), or never sent although the job is older than `$3`
-   * seconds (its spawn's send failed after commit). Driven by the unsettled jobs, then each
-   * job's pending items (job_items_pending_idx).
-   */
-  staleMessages: `select i.id, i.job_id from jobs j
-    join job_items i on i.job_id = j.id and i.status = ${I.pending}
-    where j.settled_at is null and j.status = ${J.running} and j.task <> 'external'
-      and (i.enqueued_at < CAST($1 AS timestamptz) - make_interval(secs => greatest(2 * j.item_timeout_s, $2))
-        or (i.enqueued_at is null and j.created_at < CAST($1 AS timestamptz) - make_interval(secs => $3)))
-    limit $4`,
-
   /** Unsettled jobs with no item pending or in flight: finalisation is due. */
   finalisable: `select j.id from jobs j
     where j.settled_at is null
       and not exists (select 1 from job_items i where i.job_id = j.id and i.status in (${I.pending}, ${I.claimed}))
     order by j.created_at
     limit $1`,
+};
+
+/**
+ * The item outbox's table (item-outbox.ts): a pending item of a running, unsettled skill job wants
+ * a message. One sent is presumed lost after twice the item timeout and at least 300 s: more than
+ * the JobItems queue's visibility timeout (150 s), so a message SQS is about to redeliver is not
+ * doubled. The job's spawn is when its items were written.
+ */
+export const itemOutboxTable: OutboxTable = {
+  table: "job_items",
+  join: "join jobs j on j.id = t.job_id",
+  columns: "t.id, t.job_id, t.tenant_id",
+  waiting: `t.status = ${I.pending} and j.settled_at is null and j.status = ${J.running} and j.task <> 'external'`,
+  createdAt: "j.created_at",
+  resendAfterS: "greatest(2 * j.item_timeout_s, 300)",
 };

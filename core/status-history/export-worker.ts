@@ -4,26 +4,29 @@
  * call, so any delivery can be repeated:
  *
  *   - a delivery for an export already ready, failed or expired does nothing (no second object);
- *   - one for an export another worker holds a live lease on throws a retryable error, so SQS
- *     delivers it again after the visibility timeout;
- *   - a failed attempt puts the export back to pending and throws a retryable error (SQS
- *     redelivers), until EXPORT_MAX_ATTEMPTS, when the export is failed and the message acknowledged.
+ *   - one for an export another worker holds a live lease on answers `retry`, so SQS delivers it
+ *     again after the visibility timeout;
+ *   - one for an export that does not exist (of that tenant) answers `permanent`;
+ *   - a failed attempt puts the export back to pending and answers `retry` (SQS redelivers),
+ *     until EXPORT_MAX_ATTEMPTS, when the export is failed and the message acknowledged.
+ * The outcome is a value (core/platform/queue-outcome.ts); only a failure of the bookkeeping
+ * itself (the database down) throws, and the queue factory retries the record.
  *
  * Each attempt is numbered (`attempts`); a worker only finishes the attempt it claimed, so one
  * whose lease ran out and was taken over changes nothing.
  */
 import { config } from "../config.ts";
-import { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, coerceError, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
+import { done, permanent, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
 import { deleteObjects } from "../platform/storage.ts";
 import { ExportBusyError, ExportNotFoundError } from "./errors.ts";
 import { manifestKeyOf, type StreamedExport, streamExport } from "./export-stream.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
 import { statusHistoryMetrics } from "./metrics.ts";
 import { record } from "./record.ts";
-import type { ExportMessage } from "./schema.ts";
+import type { ExportMessageIn } from "./schema.ts";
 
 /** An attempt owns its export this long: the queue's visibility timeout (functions/routes.ts). */
 export const LEASE_S = 960;
@@ -47,9 +50,16 @@ function describeFailure(e: unknown): string {
   return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 
-export async function runExport(msg: ExportMessage): Promise<void> {
-  const row = await claim(msg);
-  if (!row) return;
+/**
+ * Run one delivery of an export's message; the record's outcome.
+ *
+ * @example
+ *   const outcome = await StatusHistory.runExport({ v: 1, tenantId, exportId });
+ */
+export async function runExport(msg: ExportMessageIn): Promise<QueueOutcome> {
+  const claimed = await claim(msg);
+  if (!("row" in claimed)) return claimed.outcome;
+  const { row } = claimed;
   let out: StreamedExport;
   try {
     out = await streamExport(row);
@@ -61,10 +71,11 @@ export async function runExport(msg: ExportMessage): Promise<void> {
   } catch (e) {
     return failAttempt(row, e);
   }
+  return done();
 }
 
-/** Take the export for one attempt, or decide there is nothing to do (undefined) or not yet (throws). */
-async function claim(msg: ExportMessage): Promise<ExportRow | undefined> {
+/** Take the export for one attempt (`row`), or the record's outcome: nothing to do, not yet, never. */
+async function claim(msg: ExportMessageIn): Promise<{ row: ExportRow } | { outcome: QueueOutcome }> {
   const now = clock().now();
   const leaseEnd = new Date(now.getTime() + LEASE_S * 1000);
   const max = config().exports.maxAttempts;
@@ -81,15 +92,18 @@ async function claim(msg: ExportMessage): Promise<ExportRow | undefined> {
       const { previous_status: from, ...row } = claimed;
       const reason = from === "running" ? `the lease of attempt ${row.attempts - 1} ended; taken over` : undefined;
       await history(row, from, "running", { reason });
-      return row;
+      return { row };
     }
     const { rows: found } = await query<ExportRow>(sql.get, [msg.exportId, msg.tenantId]);
     const row = found[0];
-    // Permanent: sqsHandler records it in queue_failures and acknowledges it.
-    if (!row) throw new ExportNotFoundError(msg.exportId);
+    // Permanent: the queue factory records it in queue_failures and acknowledges it.
+    if (!row) {
+      const e = new ExportNotFoundError(msg.exportId);
+      return { outcome: permanent(e.code, e.message) };
+    }
     if (row.status === "ready" || row.status === "failed" || row.status === "expired") {
       log.info("export already finished; duplicate delivery ignored", { exportId: row.id, status: row.status });
-      return undefined;
+      return { outcome: done() };
     }
     if (row.status === "running" && row.lease_until !== null && row.lease_until < now) {
       // The last attempt's worker died and no attempt is left.
@@ -99,9 +113,9 @@ async function claim(msg: ExportMessage): Promise<ExportRow | undefined> {
         await history(failed[0], "running", "failed", { reason: error });
         afterCommit(() => statusHistoryMetrics.exports.inc({ outcome: "failed" }));
       }
-      return undefined;
+      return { outcome: done() };
     }
-    throw new ExportBusyError(row.id, row.status, row.lease_until);
+    return { outcome: retry(new ExportBusyError(row.id, row.status, row.lease_until).message) };
   });
 }
 
@@ -133,10 +147,10 @@ async function finish(row: ExportRow, out: StreamedExport): Promise<void> {
 }
 
 /**
- * Record a failed attempt: back to pending and a retryable error (SQS redelivers the message),
- * or failed once EXPORT_MAX_ATTEMPTS attempts failed (the message is acknowledged).
+ * Record a failed attempt: back to pending and `retry` (SQS redelivers the message), or failed
+ * once EXPORT_MAX_ATTEMPTS attempts failed, and `done` (the message is acknowledged).
  */
-async function failAttempt(row: ExportRow, e: unknown): Promise<void> {
+async function failAttempt(row: ExportRow, e: unknown): Promise<QueueOutcome> {
   const error = describeFailure(e);
   const last = row.attempts >= config().exports.maxAttempts;
   const to = last ? "failed" : "pending";
@@ -154,18 +168,14 @@ async function failAttempt(row: ExportRow, e: unknown): Promise<void> {
     return rows[0] !== undefined;
   });
   // Lost the lease meanwhile: the attempt that took over owns the outcome.
-  if (!marked) return;
+  if (!marked) return done();
   statusHistoryMetrics.exports.inc({ outcome: last ? "failed" : "retried" });
   if (last) {
     // Nothing of a failed export stays downloadable (an upload that completed before a later step failed).
     await deleteObjects([row.object_key, manifestKeyOf(row.object_key)]).catch((err: unknown) =>
       log.warn("could not delete a failed export's objects; the bucket lifecycle rule will", { err }),
     );
-    return;
+    return done();
   }
-  throw new AppError("unavailable", "status_history.export_attempt_failed", `Export attempt failed: ${error}`, {
-    cause: e,
-    retryable: true,
-    details: { export_id: row.id, attempt: row.attempts },
-  });
+  return retry(`export ${row.id} attempt ${row.attempts} failed: ${error}`);
 }

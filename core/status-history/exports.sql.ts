@@ -1,6 +1,7 @@
 /**
  * The SQL of status history exports: the `status_history_exports` rows (create, claim, finish,
- * expire, re-drive) and the COPY statements that stream an export's rows out of Postgres.
+ * expire; re-sends through the export outbox's table) and the COPY statements that stream an
+ * export's rows out of Postgres.
  *
  * Every instant is a parameter decided by `clock()` in JS, never Postgres' `now()`, so TTLs,
  * leases and the sweeper follow a ManualClock in tests. COPY takes no bind parameters: its
@@ -8,6 +9,7 @@
  */
 
 import { sqlLiterals } from "../platform/db/literal.ts";
+import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
 import { ExportStates } from "./export-states.ts";
 
 const X = sqlLiterals(ExportStates);
@@ -183,20 +185,6 @@ export const sql = {
   markExpired: `update status_history_exports e set status = ${X.expired}, updated_at = $2
     where e.id = any(CAST($1 AS uuid[])) and e.status = ${X.ready}
     returning e.id, e.tenant_id`,
-
-  /**
-   * Exports whose queue message may be lost: pending and untouched since `$1` (longer ago than
-   * the queue's visibility timeout), or running with a lease that ended before `$2` and not
-   * re-driven since (then again whenever untouched since `$1`).
-   */
-  stale: `select e.id, e.tenant_id from status_history_exports e
-    where e.status in (${X.pending}, ${X.running})
-      and ((e.status = ${X.pending} and e.updated_at < $1)
-        or (e.status = ${X.running} and e.lease_until < $2 and (e.updated_at <= e.lease_until or e.updated_at < $1)))
-    order by e.updated_at limit $3`,
-
-  touch: `update status_history_exports e set updated_at = $2
-    where e.id = any(CAST($1 AS uuid[])) and e.status in (${X.pending}, ${X.running})`,
 } as const;
 
 export interface ExportRow {
@@ -219,3 +207,19 @@ export interface ExportRow {
   completed_at: Date | null;
   expires_at: Date | null;
 }
+
+/**
+ * The export outbox's table (export-outbox.ts): a pending export wants a message, and so does a
+ * running one whose lease ended a minute ago (its worker died; SQS usually redelivers by then).
+ * One sent is presumed lost after 20 minutes (more than the queue's 960 s visibility timeout), and
+ * a running export whose lease ended gets a new one once, whenever it was last sent before the lease end.
+ */
+export const exportOutboxTable: OutboxTable = {
+  table: "status_history_exports",
+  columns: "t.id, t.tenant_id",
+  waiting: `t.status = ${X.pending}
+    or (t.status = ${X.running} and t.lease_until < CAST($1 AS timestamptz) - interval '60 seconds')`,
+  createdAt: "t.created_at",
+  resendAfterS: 1200,
+  needsMessageSince: `case when t.status = ${X.running} then t.lease_until end`,
+};

@@ -6,16 +6,16 @@ import { randomUUID } from "node:crypto";
 import { useActor } from "../context.ts";
 import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
-import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { sendMessage } from "../platform/queue.ts";
+import { query, withTx } from "../platform/db/index.ts";
+import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { presignGet } from "../platform/storage.ts";
 import { Tenancy } from "../tenancy/index.ts";
 import { ExportExpiredError, ExportNotFoundError, ExportNotReadyError, TooManyExportsError } from "./errors.ts";
+import { exportOutbox } from "./export-outbox.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
 import { actorName, record } from "./record.ts";
-import type { ExportCreate, ExportMessage, ExportRecord } from "./schema.ts";
+import type { ExportCreate, ExportRecord } from "./schema.ts";
 
-export const EXPORT_QUEUE = "StatusHistoryExports";
 /** Exports of one tenant that may be pending or running at once; the next request is a 429. */
 export const MAX_OPEN_EXPORTS = 5;
 
@@ -49,7 +49,7 @@ export function toRecord(row: ExportRow, now = clock().now()): ExportRecord {
 /**
  * Ask for an export: `until` is fixed at now when not given and the rows are bounded by the
  * largest id committed now, so every attempt of the export reads the same rows. The message goes
- * out once the row is committed; if it is lost, the sweeper sends it again.
+ * out once the row is committed (the export outbox); if it is lost, the sweeper sends it again.
  */
 export async function createExport(body: ExportCreate): Promise<ExportRecord> {
   const now = clock().now();
@@ -86,8 +86,7 @@ export async function createExport(body: ExportCreate): Promise<ExportRecord> {
       old_status: null,
       new_status: "pending",
     });
-    const message: ExportMessage = { exportId: id, tenantId };
-    afterCommit(() => sendMessage(EXPORT_QUEUE, message));
+    enqueueAfterCommit(exportOutbox, [{ id, tenant_id: tenantId }]);
     return toRecord(rows[0] as ExportRow, now);
   });
 }

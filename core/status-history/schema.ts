@@ -4,6 +4,7 @@
  */
 import * as z from "zod/mini";
 import { PageQuery } from "../platform/pagination.ts";
+import { acceptV0 } from "../platform/queue-message.ts";
 import { TenantRef } from "../tenancy/index.ts";
 import { ExportStates } from "./export-states.ts";
 
@@ -151,6 +152,10 @@ export const ExportRecord = z.object({
 });
 export type ExportRecord = z.infer<typeof ExportRecord>;
 
-/** The message of the StatusHistoryExports queue: a wake-up call for an export row. */
-export const ExportMessage = z.object({ exportId: z.uuid(), tenantId: z.uuid() });
+/** The message of the StatusHistoryExports queue (v1): a wake-up call for an export row. */
+export const ExportMessage = z.object({ v: z.literal(1), tenantId: z.uuid(), exportId: z.uuid() });
 export type ExportMessage = z.infer<typeof ExportMessage>;
+
+/** What the export worker accepts: v1, and for one release v0 (the same body without `v`). */
+export const ExportMessageIn = acceptV0(ExportMessage);
+export type ExportMessageIn = z.output<typeof ExportMessageIn>;

@@ -25,7 +25,7 @@ export const Tenancy = {
 
 export type { KeyActor } from "./authenticate.ts";
 export * from "./errors.ts";
-export { TenancyEvent } from "./events.ts";
+export { TenancyEvent, TenancyEventIn } from "./events.ts";
 export * from "./schema.ts";
 export { SYSTEM_TENANT_ID } from "./system.ts";
 export type { KeyRow, TenantRow } from "./tenancy.sql.ts";

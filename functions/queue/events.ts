@@ -1,9 +1,15 @@
 import { log } from "../../core/platform/logger.ts";
-import { Tenancy, TenancyEvent } from "../../core/tenancy/index.ts";
-import { sqsHandler } from "../_lib/sqs.ts";
+import { done } from "../../core/platform/queue-outcome.ts";
+import { Tenancy, TenancyEventIn } from "../../core/tenancy/index.ts";
+import { sqsBatchHandler } from "../_lib/sqs.ts";
 
 /** Tenancy events: a revoked key is evicted from the auth cache (again); the rest are logged. */
-export const handler = sqsHandler({ queue: "Events", body: TenancyEvent }, async (event) => {
-  if (event.type === "key.revoked") await Tenancy.evictKeyCache(event.prefix);
-  log.info("event", { type: event.type, tenantId: event.tenantId });
+export const handler = sqsBatchHandler({
+  queue: "Events",
+  schema: TenancyEventIn,
+  handle: async (event) => {
+    if (event.type === "key.revoked") await Tenancy.evictKeyCache(event.prefix);
+    log.info("event", { type: event.type, tenantId: event.tenantId, v: event.v });
+    return done();
+  },
 });

@@ -1,48 +1,23 @@
 /**
- * The JobItems worker. The factory hands each record to the callback separately, all in the same
- * turn of the event loop; they are gathered and given to `Jobs.processMessages` together, so the
- * batch's items are claimed in one statement. A record whose outcome could not be recorded is
- * thrown back as retryable: reported in batchItemFailures, SQS redelivers it.
+ * The JobItems worker. The factory groups the batch by tenant (a v0 message, which names none, by
+ * job) and hands each group to `Jobs.processMessages` together, so a group's items are claimed in
+ * one statement. An item whose outcome could not be recorded is retried: SQS redelivers it.
  */
-import { UnavailableError } from "../../core/errors.ts";
-import { ItemMessage, type ItemOutcome, Jobs } from "../../core/jobs/index.ts";
-import { sqsHandler } from "../_lib/sqs.ts";
-
-interface Waiting {
-  messageId: string;
-  body: ItemMessage;
-  resolve: (o: ItemOutcome) => void;
-  reject: (e: unknown) => void;
-}
-
-let gathering: Waiting[] | undefined;
-
-/** This record's outcome, processed with every record handed over in the same turn. */
-function processTogether(messageId: string, body: ItemMessage): Promise<ItemOutcome> {
-  return new Promise((resolve, reject) => {
-    if (!gathering) {
-      const batch: Waiting[] = [];
-      gathering = batch;
-      setImmediate(() => {
-        gathering = undefined;
-        Jobs.processMessages(batch.map((w) => ({ messageId: w.messageId, body: w.body }))).then(
-          (outcomes) => {
-            for (const w of batch) w.resolve(outcomes.get(w.messageId) ?? "retry");
-          },
-          (e: unknown) => {
-            for (const w of batch) w.reject(e);
-          },
-        );
-      });
-    }
-    gathering.push({ messageId, body, resolve, reject });
-  });
-}
+import { ItemMessageIn, Jobs } from "../../core/jobs/index.ts";
+import { done, retry } from "../../core/platform/queue-outcome.ts";
+import { sqsBatchHandler } from "../_lib/sqs.ts";
 
 /** Every record of a batch at once (routes.ts: batchSize 10). */
-export const handler = sqsHandler({ queue: "JobItems", body: ItemMessage, concurrency: 10 }, async (body, record) => {
-  const outcome = await processTogether(record.messageId, body);
-  if (outcome === "retry") {
-    throw new UnavailableError("jobs.item_not_recorded", `Item ${body.item_id}: its outcome was not recorded`);
-  }
+export const handler = sqsBatchHandler({
+  queue: "JobItems",
+  schema: ItemMessageIn,
+  groupBy: (m) => m.tenantId ?? `job:${m.jobId}`,
+  handleGroup: async (records) => {
+    const outcomes = await Jobs.processMessages(records.map((r) => ({ messageId: r.record.messageId, body: r.body })));
+    return records.map((r) =>
+      outcomes.get(r.record.messageId) === "done"
+        ? done()
+        : retry(`item ${r.body.itemId}: its outcome was not recorded`),
+    );
+  },
 });

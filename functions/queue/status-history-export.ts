@@ -1,7 +1,10 @@
-import { ExportMessage, StatusHistory } from "../../core/status-history/index.ts";
-import { sqsHandler } from "../_lib/sqs.ts";
+import { ExportMessageIn, StatusHistory } from "../../core/status-history/index.ts";
+import { sqsBatchHandler } from "../_lib/sqs.ts";
 
 /** One export at a time: it streams for minutes and owns the function's memory. */
-export const handler = sqsHandler({ queue: "StatusHistoryExports", body: ExportMessage, concurrency: 1 }, (msg) =>
-  StatusHistory.runExport(msg),
-);
+export const handler = sqsBatchHandler({
+  queue: "StatusHistoryExports",
+  schema: ExportMessageIn,
+  concurrency: 1,
+  handle: (msg) => StatusHistory.runExport(msg),
+});

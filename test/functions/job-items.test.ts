@@ -21,7 +21,7 @@ import { withConfig } from "../setup/config-override.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
-type Message = { job_id: string; item_id: string };
+type Message = { v: number; tenantId: string; jobId: string; itemId: string };
 
 const checked: string[] = [];
 afterEach(async () => {
@@ -223,7 +223,7 @@ describe("the JobItems worker", () => {
     expect(await counter(t, key)).toBe(25);
     expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 50 }, charge: { n: 25, amount: 50 } });
     // Each item charged once, by one charge row per batch of the job's successes (10, 10, 5).
-    expect(await chargedItems(id)).toEqual({ items: messages.map((m) => m.item_id).sort(), rows: 3 });
+    expect(await chargedItems(id)).toEqual({ items: messages.map((m) => m.itemId).sort(), rows: 3 });
     expect(await job(t, id)).toMatchObject({
       status: "completed",
       counts: { done: 25 },
@@ -235,6 +235,43 @@ describe("the JobItems worker", () => {
     );
     expect(rows[0]?.claimed_by).toMatch(/^sqs:/);
     expect(rows[0]?.result).toMatchObject({ op: "incr" });
+  });
+
+  it("groups a batch by tenant: one claim per tenant, each tenant's items done and charged to it", async () => {
+    const [t1, t2] = [await tenant(), await tenant()];
+    const [k1, k2] = [`g1-${tag()}`, `g2-${tag()}`];
+    const id1 = await spawn(t1, { task: "kv_store", items: [1, 2, 3].map(() => ({ input: { op: "incr", key: k1 } })) });
+    const m1 = await drain(3);
+    const id2 = await spawn(t2, { task: "kv_store", items: [1, 2].map(() => ({ input: { op: "incr", key: k2 } })) });
+    const m2 = await drain(2);
+    expect(new Set(m1.map((m) => m.tenantId))).toEqual(new Set([t1.tenant.id]));
+    const claims = await sample('aos_job_claim_seconds_count{via="sqs"}');
+    // One batch, the tenants interleaved.
+    expect(await work([m1[0]!, m2[0]!, m1[1]!, m2[1]!, m1[2]!])).toEqual([]);
+    expect(await sample('aos_job_claim_seconds_count{via="sqs"}')).toBe(claims + 2);
+    expect([await counter(t1, k1), await counter(t2, k2)]).toEqual([3, 2]);
+    expect(await ledgerOf(id1)).toEqual({ reserve: { n: 1, amount: 3 }, charge: { n: 3, amount: 3 } });
+    expect(await ledgerOf(id2)).toEqual({ reserve: { n: 1, amount: 2 }, charge: { n: 2, amount: 2 } });
+  });
+
+  it("accepts v0 messages still in the queue after a deploy ({job_id, item_id}), and records poison with its tenant", async () => {
+    const t = await tenant();
+    const key = `v0-${tag()}`;
+    const id = await spawn(t, {
+      task: "kv_store",
+      items: [{ input: { op: "incr", key } }, { input: { op: "incr", key } }],
+    });
+    const messages = await drain(2);
+    const v0 = messages.map((m) => ({ job_id: m.jobId, item_id: m.itemId }));
+    const poison = { v: 1, tenantId: t.tenant.id, jobId: id, itemId: "not-a-uuid" };
+    const event = sqsEvent([...v0, poison]);
+    expect((await itemsHandler(event, lambdaContext())).batchItemFailures).toEqual([]);
+    expect(await counter(t, key)).toBe(2);
+    expect(await job(t, id)).toMatchObject({ status: "completed", counts: { done: 2 } });
+    const { rows } = await query("select tenant_id, error_code from queue_failures where message_id = $1", [
+      event.Records[2]!.messageId,
+    ]);
+    expect(rows).toEqual([{ tenant_id: t.tenant.id, error_code: "validation.invalid_input" }]);
   });
 
   it("a duplicate delivery (again, at once, or in the same batch) runs the skill once and charges once", async () => {
@@ -278,11 +315,11 @@ describe("the JobItems worker", () => {
     await query(
       `update job_items set status = 'claimed', claimed_by = $2, attempt = 1, claimed_at = now(),
          lease_until = now() + interval '1 minute' where id = $1`,
-      [message.item_id, `sqs:${messageId}`],
+      [message.itemId, `sqs:${messageId}`],
     );
     await withContext(
       { requestId: "dead", correlationId: "dead", actor: { type: "system", name: "job-items", tenantId: t.tenant.id } },
-      () => Skills.execute("kv_store", { op: "incr", key }, { idempotencyKey: `job-item:${message.item_id}` }),
+      () => Skills.execute("kv_store", { op: "incr", key }, { idempotencyKey: `job-item:${message.itemId}` }),
     );
     // Another message of the item finds it held (a live lease elsewhere): acknowledged, nothing run.
     expect(await work([message])).toEqual([]);
@@ -321,7 +358,7 @@ describe("the JobItems worker", () => {
       ["pending", 1, "skills.kv_unavailable"],
     ]);
     const resent = await drain(2);
-    expect(resent.map((m) => m.item_id).sort()).toEqual(messages.map((m) => m.item_id).sort());
+    expect(resent.map((m) => m.itemId).sort()).toEqual(messages.map((m) => m.itemId).sort());
     // Redis back: the counter item succeeds; the other's incr of a text is final (400), so it fails.
     expect(await work(resent)).toEqual([]);
     expect(await counter(t, key)).toBe(1);

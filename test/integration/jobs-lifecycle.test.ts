@@ -58,7 +58,8 @@ async function jobRow(jobId: string) {
 
 // ---- SQS: what the spawn sent, read by a client of the test's own --------------------------------
 
-const receiveAll = (want: number) => takeMessages<{ job_id: string; item_id: string }>("JobItems", want);
+const receiveAll = (want: number) =>
+  takeMessages<{ v: number; tenantId: string; jobId: string; itemId: string }>("JobItems", want);
 
 const checked: string[] = [];
 afterEach(async () => {
@@ -134,8 +135,10 @@ describe("spawn", () => {
       "select id, enqueued_at is not null as enqueued from job_items where job_id = $1",
       [job.id],
     );
-    expect(msgs.map((m) => m.item_id).sort()).toEqual(rows.map((r) => r.id).sort());
-    expect(new Set(msgs.map((m) => m.job_id))).toEqual(new Set([job.id]));
+    expect(msgs.map((m) => m.itemId).sort()).toEqual(rows.map((r) => r.id).sort());
+    expect(new Set(msgs.map((m) => m.jobId))).toEqual(new Set([job.id]));
+    // v1 bodies: camelCase, the tenant, the version.
+    expect(msgs[0]).toEqual({ v: 1, tenantId: w.tenantId, jobId: job.id, itemId: expect.any(String) });
     expect(rows.every((r) => r.enqueued)).toBe(true);
   });
 

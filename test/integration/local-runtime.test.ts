@@ -13,6 +13,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { query } from "../../core/platform/db/index.ts";
 import type { HttpRoute, QueueConsumer } from "../../functions/routes.ts";
 import { ensureQueues, localCredentials } from "../../local/emulators.ts";
 import { createHttpServer, type LocalHttpServer } from "../../local/http-server.ts";
@@ -21,6 +22,7 @@ import { startScheduler } from "../../local/scheduler.ts";
 import { interpretBatchResponse } from "../../local/sqs-event.ts";
 import { runPoller } from "../../local/sqs-poller.ts";
 import * as sqsFixture from "../fixtures/handlers/sqs-batch.ts";
+import * as factoryFixture from "../fixtures/handlers/sqs-factory.ts";
 
 const F = "test/fixtures/handlers/http-echo";
 const route = (method: HttpRoute["method"], path: string, handler: string, timeoutS?: number): HttpRoute => ({
@@ -403,6 +405,65 @@ describe("local SQS poller (Lambda event source mapping)", () => {
       q.stop.abort();
       await polling;
       await sqs.send(new PurgeQueueCommand({ QueueUrl: q.queueUrl })).catch(() => {});
+    }
+  });
+
+  it("a factory-made consumer: done is deleted, a throwing group is redelivered then dead-lettered, poison is recorded once and acked", async () => {
+    factoryFixture.state.seen = [];
+    const consumer: QueueConsumer = {
+      name: `F${++n}`,
+      handler: "test/fixtures/handlers/sqs-factory.handler",
+      batchSize: 10,
+      batchWindowS: 0,
+      visibilityTimeoutS: 1,
+      maxReceiveCount: 2,
+      timeoutS: 5,
+    };
+    const urls = await ensureQueues(
+      { endpoint: env.sqsEndpoint, region, credentials: localCredentials() },
+      [consumer],
+      prefix,
+    );
+    const queueUrl = urls[consumer.name] as string;
+    const dlqUrl = urls[`${consumer.name}Dlq`] as string;
+    const invoker = new Invoker(async () => factoryFixture.handler as LambdaHandler, {
+      app: "aos",
+      stage: "test",
+      region,
+    });
+    const stop = new AbortController();
+    const tenant = crypto.randomUUID();
+    const mark = randomBytes(4).toString("hex");
+    const bodies = [
+      { n: 1, group: "a" },
+      { n: 2, group: "a" },
+      { n: -1, group: "b" },
+      { n: 3, group: "b" },
+      { n: 0, group: "c", tenantId: tenant, mark },
+      { n: "poison", group: "c", tenantId: tenant, mark },
+    ].map((b) => JSON.stringify(b));
+    await send(queueUrl, bodies);
+    const polling = runPoller({ consumer, queueUrl, sqs, invoker, region, signal: stop.signal });
+    try {
+      await until("group b in the DLQ", async () => (await counts(dlqUrl)).visible === 2);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await counts(queueUrl)).toEqual({ visible: 0, inFlight: 0 });
+      const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10 }));
+      expect(dead.Messages?.map((m) => JSON.parse(m.Body as string).n).sort()).toEqual([-1, 3]);
+      const seen = factoryFixture.state.seen;
+      // Group a once; group b twice (its throw retried both of its records, then the DLQ); 0 once.
+      expect([1, 2, -1, 3, 0].map((x) => seen.filter((y) => y === x).length)).toEqual([1, 1, 2, 2, 1]);
+      const { rows } = await query<{ tenant_id: string; error_code: string; receive_count: number }>(
+        "select tenant_id, error_code, receive_count from queue_failures where queue = 'Fixture' and body like $1 order by error_code",
+        [`%${mark}%`],
+      );
+      expect(rows).toEqual([
+        { tenant_id: tenant, error_code: "fixture.zero", receive_count: 1 },
+        { tenant_id: tenant, error_code: "validation.invalid_input", receive_count: 1 },
+      ]);
+    } finally {
+      stop.abort();
+      await polling;
     }
   });
 

@@ -116,6 +116,6 @@ describe("migrations", () => {
     const { pool } = await freshDb();
     const [x, y] = await Promise.all([new Migrator(pool, "migrations").up(), new Migrator(pool, "migrations").up()]);
     const files = await loadMigrations("migrations");
-    expect([...x, ...y].sort((p, q) => p - q)).toEqual(files.map((f) => f.version));
+    expect([...x, ...y].sort((a, b) => a - b)).toEqual(files.map((f) => f.version));
   });
 });

@@ -89,10 +89,10 @@ const sqs = () =>
   });
 
 /** Every message waiting on the exports queue (deleted as read). */
-async function drainQueue(): Promise<{ exportId: string; tenantId: string }[]> {
+async function drainQueue(): Promise<{ v: number; exportId: string; tenantId: string }[]> {
   const client = sqs();
   const url = config().sqs.queueUrls.StatusHistoryExports as string;
-  const out: { exportId: string; tenantId: string }[] = [];
+  const out: { v: number; exportId: string; tenantId: string }[] = [];
   for (;;) {
     const r = await client.send(
       new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
@@ -114,7 +114,7 @@ async function create(body: Record<string, unknown>, key = t.keys.operator.key) 
 }
 
 const deliver = (exportId: string, tenantId = t.tenant.id) =>
-  exportHandler(sqsEvent([{ exportId, tenantId }]), lambdaContext());
+  exportHandler(sqsEvent([{ v: 1, tenantId, exportId }]), lambdaContext());
 
 const row = async (id: string) =>
   (await query<any>("select * from status_history_exports where id = $1", [id])).rows[0];
@@ -177,7 +177,7 @@ describe("export files", () => {
         expect(created).toMatchObject({ status: "pending", tenant_id: t.tenant.id, format, gzip, row_count: null });
         // The message really went to the queue; deliver what SQS holds.
         const sent = await drainQueue();
-        expect(sent).toEqual([{ exportId: created.id, tenantId: t.tenant.id }]);
+        expect(sent).toEqual([{ v: 1, tenantId: t.tenant.id, exportId: created.id }]);
         expect((await exportHandler(sqsEvent(sent), lambdaContext())).batchItemFailures).toEqual([]);
 
         const got = await invoke("GET", `/api/v1/status_history/exports/${created.id}`, { key: t.keys.viewer.key });
@@ -466,11 +466,24 @@ describe("failures and redelivery", () => {
     }
   });
 
+  it("runs a v0 message ({exportId, tenantId}, no v) still in the queue after a deploy; refuses an unknown version", async () => {
+    const created = await create({ format: "csv" });
+    const event = sqsEvent([{ exportId: created.id, tenantId: t.tenant.id }]);
+    expect((await exportHandler(event, lambdaContext())).batchItemFailures).toEqual([]);
+    expect(await row(created.id)).toMatchObject({ status: "ready", attempts: 1 });
+    const v2 = sqsEvent([{ v: 2, exportId: created.id, tenantId: t.tenant.id }]);
+    expect((await exportHandler(v2, lambdaContext())).batchItemFailures).toEqual([]);
+    const { rows } = await query("select tenant_id, error_code from queue_failures where message_id = $1", [
+      v2.Records[0]?.messageId,
+    ]);
+    expect(rows).toEqual([{ tenant_id: t.tenant.id, error_code: "validation.invalid_input" }]);
+  });
+
   it("a message for an export that does not exist is a permanent failure, recorded and acknowledged", async () => {
     const ghost = randomUUID();
     expect((await deliver(ghost)).batchItemFailures).toEqual([]);
-    const { rows } = await query("select error_code from queue_failures where body like $1", [`%${ghost}%`]);
-    expect(rows).toEqual([{ error_code: "status_history.export_not_found" }]);
+    const { rows } = await query("select tenant_id, error_code from queue_failures where body like $1", [`%${ghost}%`]);
+    expect(rows).toEqual([{ tenant_id: t.tenant.id, error_code: "status_history.export_not_found" }]);
   });
 });
 
@@ -525,13 +538,13 @@ describe("sweeper", () => {
   it("re-sends the message of a pending export nobody picked up, and of a running one whose worker died", async () => {
     await drainQueue();
     const lost = await create({ format: "csv" });
-    expect(await drainQueue()).toEqual([{ exportId: lost.id, tenantId: t.tenant.id }]); // the message is lost
+    expect(await drainQueue()).toEqual([{ v: 1, tenantId: t.tenant.id, exportId: lost.id }]); // the message is lost
     await sweep();
     expect(await drainQueue()).toEqual([]);
     clock.advance(21 * 60_000);
     expect((await sweep()).redriven).toBeGreaterThanOrEqual(1);
-    expect(await drainQueue()).toContainEqual({ exportId: lost.id, tenantId: t.tenant.id });
-    expect((await row(lost.id)).updated_at).toEqual(clock.now());
+    expect(await drainQueue()).toContainEqual({ v: 1, tenantId: t.tenant.id, exportId: lost.id });
+    expect((await row(lost.id)).enqueued_at).toEqual(clock.now());
     await sweep();
     expect(await drainQueue()).toEqual([]);
     expect((await deliver(lost.id)).batchItemFailures).toEqual([]);
@@ -549,12 +562,12 @@ describe("sweeper", () => {
     expect(await drainQueue()).toEqual([]);
     clock.advance(31_000);
     await sweep();
-    expect(await drainQueue()).toEqual([{ exportId: died.id, tenantId: t.tenant.id }]);
+    expect(await drainQueue()).toEqual([{ v: 1, tenantId: t.tenant.id, exportId: died.id }]);
     await sweep();
     expect(await drainQueue()).toEqual([]);
     clock.advance(21 * 60_000);
     await sweep();
-    expect(await drainQueue()).toEqual([{ exportId: died.id, tenantId: t.tenant.id }]);
+    expect(await drainQueue()).toEqual([{ v: 1, tenantId: t.tenant.id, exportId: died.id }]);
     expect((await deliver(died.id)).batchItemFailures).toEqual([]);
     expect(await row(died.id)).toMatchObject({ status: "ready", attempts: 2 });
   });

@@ -108,6 +108,7 @@ export const domainPrefixes: Record<string, string> = {
   queue: "functions/_lib/sqs.ts via core/platform/metrics",
   cron: "functions/_lib/cron.ts via core/platform/metrics",
   metrics: "core/platform/metrics (the recorder itself)",
+  outbox: "core/platform/outbox (each domain's outbox, labelled by its name)",
   breaker: "core/platform/breaker (every breaker kind but skills, which keep the seed's m11_circuit_breaker_*)",
   job: "core/jobs",
   credit: "core/credits",
