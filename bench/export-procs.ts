@@ -154,8 +154,34 @@ export function cpuSampler(match: (pid: number, comm: string) => boolean): { sto
   };
 }
 
-/** Every Postgres process of the machine (other databases' work included: run the bench alone). */
-export const postgresCpu = () => cpuSampler((_pid, comm) => comm === "postgres");
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+};
+
+/**
+ * The Postgres processes working for database `db`: its backends (`postgres: <user> <db> <host>
+ * ...` in their command line) and their parallel workers (`postgres: parallel worker for PID
+ * <backend>`), so the work of other databases on the same server (tests running beside the
+ * bench) does not count. Without `db`, every Postgres process of the machine.
+ */
+export function postgresCpu(db?: string) {
+  const backends = new Set<number>();
+  return cpuSampler((pid, comm) => {
+    if (comm !== "postgres") return false;
+    if (db === undefined) return true;
+    const line = cmdline(pid);
+    if (line.split(" ").includes(db)) {
+      backends.add(pid);
+      return true;
+    }
+    const leader = /parallel worker for PID (\d+)/.exec(line)?.[1];
+    return leader !== undefined && backends.has(Number(leader));
+  });
+}
 
 export interface S3Child {
   endpoint: string;
@@ -163,11 +189,21 @@ export interface S3Child {
   stop(): Promise<void>;
 }
 
-/** s3rver in a child process on 127.0.0.1, storing to `dir`, with `bucket` created. */
-export function startS3Child(dir: string, bucket: string): Promise<S3Child> {
+/**
+ * Where the exports go: `null` (bench/export-null-s3.ts: S3's API, bodies read and discarded,
+ * the counterpart of psql's /dev/null) or `s3rver` (a real emulator that stores the objects).
+ */
+export type Sink = "null" | "s3rver";
+
+/** The sink in a child process on 127.0.0.1 with `bucket`; s3rver stores to `dir`. */
+export function startS3Child(sink: Sink, dir: string, bucket: string): Promise<S3Child> {
+  const script =
+    sink === "null"
+      ? [resolve(root, "bench/export-null-s3.ts"), bucket]
+      : [resolve(root, "bench/export-s3.ts"), dir, bucket];
   return new Promise((ready, fail) => {
     const env = childEnv({ LOG_LEVEL: "silent" });
-    const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "bench/export-s3.ts"), dir, bucket], {
+    const child = spawn(process.execPath, ["--import", "tsx", ...script], {
       cwd: root,
       env,
       stdio: ["ignore", "pipe", "inherit"],
@@ -195,6 +231,6 @@ export function startS3Child(dir: string, bucket: string): Promise<S3Child> {
       });
     });
     child.on("error", fail);
-    void exited.then(() => fail(new Error("s3rver child exited before it was ready")));
+    void exited.then(() => fail(new Error(`the ${sink} S3 child exited before it was ready`)));
   });
 }
