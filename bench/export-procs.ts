@@ -113,9 +113,10 @@ function ticksOf(pid: string): { comm: string; ticks: number } | undefined {
 /**
  * CPU seconds (user + system) of the processes `match` picks, while some work runs: /proc is
  * sampled every 100 ms, so a process that starts and exits meanwhile (a Postgres backend of a
- * connection that closes) counts up to its last sample. Linux only; NaN elsewhere.
+ * connection that closes) counts up to its last sample. Linux only; NaN elsewhere. `match`
+ * answers undefined for a process it cannot tell yet (asked again at the next sample).
  */
-export function cpuSampler(match: (pid: number, comm: string) => boolean): { stop(): number } {
+export function cpuSampler(match: (pid: number, comm: string) => boolean | undefined): { stop(): number } {
   const base = new Map<string, number>();
   const last = new Map<string, number>();
   const skip = new Set<string>();
@@ -132,7 +133,9 @@ export function cpuSampler(match: (pid: number, comm: string) => boolean): { sto
     for (const pid of pids) {
       const p = ticksOf(pid);
       if (!p) continue;
-      if (!match(Number(pid), p.comm)) {
+      const picked = match(Number(pid), p.comm);
+      if (picked === undefined) continue;
+      if (!picked) {
         skip.add(pid);
         continue;
       }
@@ -174,12 +177,16 @@ export function postgresCpu(db?: string) {
     if (comm !== "postgres") return false;
     if (db === undefined) return true;
     const line = cmdline(pid);
+    // A backend just forked still shows the postmaster's command line: not known yet.
+    if (!line.startsWith("postgres: ")) return undefined;
     if (line.split(" ").includes(db)) {
       backends.add(pid);
       return true;
     }
+    // A worker seen before its leader is asked about again at the next sample.
     const leader = /parallel worker for PID (\d+)/.exec(line)?.[1];
-    return leader !== undefined && backends.has(Number(leader));
+    if (leader === undefined) return false;
+    return backends.has(Number(leader)) ? true : undefined;
   });
 }
 
