@@ -113,9 +113,10 @@ function ticksOf(pid: string): { comm: string; ticks: number } | undefined {
 /**
  * CPU seconds (user + system) of the processes `match` picks, while some work runs: /proc is
  * sampled every 100 ms, so a process that starts and exits meanwhile (a Postgres backend of a
- * connection that closes) counts up to its last sample. Linux only; NaN elsewhere.
+ * connection that closes) counts up to its last sample. Linux only; NaN elsewhere. `match`
+ * answers undefined for a process it cannot tell yet (asked again at the next sample).
  */
-export function cpuSampler(match: (pid: number, comm: string) => boolean): { stop(): number } {
+export function cpuSampler(match: (pid: number, comm: string) => boolean | undefined): { stop(): number } {
   const base = new Map<string, number>();
   const last = new Map<string, number>();
   const skip = new Set<string>();
@@ -132,7 +133,9 @@ export function cpuSampler(match: (pid: number, comm: string) => boolean): { sto
     for (const pid of pids) {
       const p = ticksOf(pid);
       if (!p) continue;
-      if (!match(Number(pid), p.comm)) {
+      const picked = match(Number(pid), p.comm);
+      if (picked === undefined) continue;
+      if (!picked) {
         skip.add(pid);
         continue;
       }
@@ -154,8 +157,38 @@ export function cpuSampler(match: (pid: number, comm: string) => boolean): { sto
   };
 }
 
-/** Every Postgres process of the machine (other databases' work included: run the bench alone). */
-export const postgresCpu = () => cpuSampler((_pid, comm) => comm === "postgres");
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+};
+
+/**
+ * The Postgres processes working for database `db`: its backends (`postgres: <user> <db> <host>
+ * ...` in their command line) and their parallel workers (`postgres: parallel worker for PID
+ * <backend>`), so the work of other databases on the same server (tests running beside the
+ * bench) does not count. Without `db`, every Postgres process of the machine.
+ */
+export function postgresCpu(db?: string) {
+  const backends = new Set<number>();
+  return cpuSampler((pid, comm) => {
+    if (comm !== "postgres") return false;
+    if (db === undefined) return true;
+    const line = cmdline(pid);
+    // A backend just forked still shows the postmaster's command line: not known yet.
+    if (!line.startsWith("postgres: ")) return undefined;
+    if (line.split(" ").includes(db)) {
+      backends.add(pid);
+      return true;
+    }
+    // A worker seen before its leader is asked about again at the next sample.
+    const leader = /parallel worker for PID (\d+)/.exec(line)?.[1];
+    if (leader === undefined) return false;
+    return backends.has(Number(leader)) ? true : undefined;
+  });
+}
 
 export interface S3Child {
   endpoint: string;
@@ -163,11 +196,21 @@ export interface S3Child {
   stop(): Promise<void>;
 }
 
-/** s3rver in a child process on 127.0.0.1, storing to `dir`, with `bucket` created. */
-export function startS3Child(dir: string, bucket: string): Promise<S3Child> {
+/**
+ * Where the exports go: `null` (bench/export-null-s3.ts: S3's API, bodies read and discarded,
+ * the counterpart of psql's /dev/null) or `s3rver` (a real emulator that stores the objects).
+ */
+export type Sink = "null" | "s3rver";
+
+/** The sink in a child process on 127.0.0.1 with `bucket`; s3rver stores to `dir`. */
+export function startS3Child(sink: Sink, dir: string, bucket: string): Promise<S3Child> {
+  const script =
+    sink === "null"
+      ? [resolve(root, "bench/export-null-s3.ts"), bucket]
+      : [resolve(root, "bench/export-s3.ts"), dir, bucket];
   return new Promise((ready, fail) => {
     const env = childEnv({ LOG_LEVEL: "silent" });
-    const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "bench/export-s3.ts"), dir, bucket], {
+    const child = spawn(process.execPath, ["--import", "tsx", ...script], {
       cwd: root,
       env,
       stdio: ["ignore", "pipe", "inherit"],
@@ -195,6 +238,6 @@ export function startS3Child(dir: string, bucket: string): Promise<S3Child> {
       });
     });
     child.on("error", fail);
-    void exited.then(() => fail(new Error("s3rver child exited before it was ready")));
+    void exited.then(() => fail(new Error(`the ${sink} S3 child exited before it was ready`)));
   });
 }

@@ -19,6 +19,8 @@ export interface Result {
   variant: Variant;
   baselineS: number;
   bestS: number;
+  /** psql's runs, each just before the AOS run of the same index. */
+  baseTimes: number[];
   times: number[];
   maxRssMb: number;
   bytes: number;
@@ -37,6 +39,7 @@ export function table(results: Result[]): void {
     "target",
     "peak RSS MB",
     "file MB",
+    "psql runs s",
     "AOS runs s",
   ];
   const lines = results.map((r) => [
@@ -48,6 +51,7 @@ export function table(results: Result[]): void {
     `>= ${r.variant.target}x`,
     fmt(r.maxRssMb, 1),
     fmt(r.bytes / 1024 / 1024, 1),
+    r.baseTimes.map((t) => t.toFixed(2)).join(" "),
     r.times.map((t) => t.toFixed(2)).join(" "),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));

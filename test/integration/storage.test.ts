@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { crc32 } from "node:zlib";
 import S3rver from "s3rver";
 import { afterAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
@@ -108,6 +109,36 @@ describe("uploadStream", () => {
     const back = await getObject("small.txt");
     expect(Buffer.concat(await back.body.toArray()).toString()).toBe("hello world");
     expect((await headObject("empty.txt")).bytes).toBe(0);
+  });
+
+  it("sends parts and a single PutObject with UNSIGNED-PAYLOAD and a signed CRC32 of the body, not a SHA-256", async () => {
+    const proxy = await proxiedS3();
+    await withConfig({ S3_ENDPOINT: proxy.url }, async () => {
+      await uploadStream("unsigned/parts.bin", randomStream(7 * MiB, createHash("sha256")), {
+        contentType: "application/octet-stream",
+        partSizeBytes: 5 * MiB,
+      });
+      await uploadStream(
+        "unsigned/one.txt",
+        (async function* () {
+          yield Buffer.from("one put");
+        })(),
+        { contentType: "text/plain" },
+      );
+    });
+    const bodies = proxy.requests.filter((r) => r.method === "PUT");
+    expect(bodies).toHaveLength(3);
+    for (const r of bodies) {
+      expect(r.headers["x-amz-content-sha256"]).toBe("UNSIGNED-PAYLOAD");
+      // The body's integrity rests on the CRC32 S3 checks it against, and that header is signed
+      // (s3rver checks neither CRC32 nor SigV4 signatures, so only what is sent can be checked here).
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(r.body));
+      expect(r.headers["x-amz-checksum-crc32"]).toBe(crc.toString("base64"));
+      const signed = /SignedHeaders=([^,]+)/.exec(String(r.headers.authorization))?.[1]?.split(";");
+      expect(signed).toEqual(expect.arrayContaining(["x-amz-checksum-crc32", "x-amz-content-sha256"]));
+    }
+    expect((await headObject("unsigned/parts.bin")).bytes).toBe(7 * MiB);
   });
 
   it("rejects and leaves no object when the source stream fails mid-way, aborting the multipart upload", async () => {
