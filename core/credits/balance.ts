@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { ValidationError } from "../errors.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { decodeCursor, type Page, toPage } from "../platform/pagination.ts";
-import { Tenancy } from "../tenancy/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
 import { type FiguresRow, type LedgerRow, ledgerPageSql, sql, toAmount } from "./credits.sql.ts";
 import { ledgerParams } from "./ledger.ts";
 import type { CreditsQuery, CreditsReply, GrantBody, LedgerEntry, LedgerQuery } from "./schema.ts";

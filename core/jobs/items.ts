@@ -16,7 +16,7 @@
  * cancels with items in flight always check (they are rare); lease expiries are the sweeper's.
  */
 import { useActor, useTenant } from "../context.ts";
-import { Credits } from "../credits/index.ts";
+import * as Credits from "../credits/index.ts";
 import type { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";

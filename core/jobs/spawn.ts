@@ -6,14 +6,16 @@
  * commit loses nothing, the sweeper re-sends pending items whose message looks lost.
  */
 import { useActor, useTenant } from "../context.ts";
-import { Credits } from "../credits/index.ts";
+import * as Credits from "../credits/index.ts";
 import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { sendMessages } from "../platform/queue.ts";
-import { type SkillInfo, Skills } from "../skills/index.ts";
-import { actorName, StatusHistory } from "../status-history/index.ts";
+import type { SkillInfo } from "../skills/index.ts";
+import * as Skills from "../skills/index.ts";
+import * as StatusHistory from "../status-history/index.ts";
+import { actorName } from "../status-history/index.ts";
 import { sql } from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 import { get } from "./query.ts";

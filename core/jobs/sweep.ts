@@ -7,7 +7,7 @@
  *   3. unsettled jobs with no item pending or in flight are finalised.
  * Runs as the system (no tenant): every statement names its rows by id.
  */
-import { Credits } from "../credits/index.ts";
+import * as Credits from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";

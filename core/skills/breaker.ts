@@ -19,7 +19,7 @@ import { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { StatusHistory } from "../status-history/index.ts";
+import * as StatusHistory from "../status-history/index.ts";
 import { type BreakerRow, sql } from "./breakers.sql.ts";
 import { CircuitOpenError } from "./errors.ts";
 import { breakerStateValue, skillMetrics as m } from "./metrics.ts";

@@ -4,7 +4,7 @@
  */
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
-import { Tenancy } from "../tenancy/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
 import { recordTransition } from "./breaker.ts";
 import { type BreakerRow, sql } from "./breakers.sql.ts";
 import { BreakerNotFoundError } from "./errors.ts";

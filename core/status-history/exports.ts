@@ -9,7 +9,7 @@ import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { sendMessage } from "../platform/queue.ts";
 import { presignGet } from "../platform/storage.ts";
-import { Tenancy } from "../tenancy/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
 import { ExportExpiredError, ExportNotFoundError, ExportNotReadyError, TooManyExportsError } from "./errors.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
 import { actorName, record } from "./record.ts";

@@ -6,6 +6,7 @@ import * as z from "zod/mini";
 import { config } from "../config.ts";
 import { afterCommit } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
+import { sendMessage } from "../platform/queue.ts";
 
 export const TenancyEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("tenant.created"), tenantId: z.uuid(), slug: z.string() }),
@@ -20,8 +21,6 @@ export function emitAfterCommit(event: TenancyEvent): void {
     log.debug("no Events queue configured; event not sent", { type: event.type });
     return;
   }
-  afterCommit(async () => {
-    const { sendMessage } = await import("../platform/queue.ts");
-    await sendMessage("Events", event);
-  });
+  // queue.ts loads the SQS SDK on the first send: importing it here costs nothing at cold start.
+  afterCommit(() => sendMessage("Events", event));
 }

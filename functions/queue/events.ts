@@ -1,5 +1,6 @@
 import { log } from "../../core/platform/logger.ts";
-import { Tenancy, TenancyEvent } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
+import { TenancyEvent } from "../../core/tenancy/index.ts";
 import { sqsHandler } from "../_lib/sqs.ts";
 
 /** Tenancy events: a revoked key is evicted from the auth cache (again); the rest are logged. */

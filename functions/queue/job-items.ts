@@ -5,7 +5,8 @@
  * thrown back as retryable: reported in batchItemFailures, SQS redelivers it.
  */
 import { UnavailableError } from "../../core/errors.ts";
-import { ItemMessage, type ItemOutcome, Jobs } from "../../core/jobs/index.ts";
+import * as Jobs from "../../core/jobs/index.ts";
+import { ItemMessage, type ItemOutcome } from "../../core/jobs/index.ts";
 import { sqsHandler } from "../_lib/sqs.ts";
 
 interface Waiting {

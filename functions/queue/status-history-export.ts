@@ -1,4 +1,5 @@
-import { ExportMessage, StatusHistory } from "../../core/status-history/index.ts";
+import * as StatusHistory from "../../core/status-history/index.ts";
+import { ExportMessage } from "../../core/status-history/index.ts";
 import { sqsHandler } from "../_lib/sqs.ts";
 
 /** One export at a time: it streams for minutes and owns the function's memory. */

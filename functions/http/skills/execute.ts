@@ -1,4 +1,5 @@
-import { ExecuteBody, ExecuteResult, SkillPath, Skills } from "../../../core/skills/index.ts";
+import * as Skills from "../../../core/skills/index.ts";
+import { ExecuteBody, ExecuteResult, SkillPath } from "../../../core/skills/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 type Content = Record<string, { schema: { properties?: Record<string, unknown> } }> | undefined;
