@@ -12,7 +12,6 @@ import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { sendMessages } from "../platform/queue.ts";
-import type { SkillInfo } from "../skills/index.ts";
 import * as Skills from "../skills/index.ts";
 import * as StatusHistory from "../status-history/index.ts";
 import { actorName } from "../status-history/index.ts";
@@ -27,10 +26,10 @@ export const EXTERNAL_TASK = "external";
 const MAX_ISSUES = 20;
 
 /** The skill a task names, undefined for `external`; null when no skill has that name. */
-export function taskSkill(task: string): SkillInfo | undefined | null {
+export function taskSkill(task: string): ReturnType<typeof Skills.spec> | undefined | null {
   if (task === EXTERNAL_TASK) return undefined;
   try {
-    return Skills.describe(task);
+    return Skills.spec(task);
   } catch (e) {
     if (e instanceof AppError && e.code === "skills.not_found") return null;
     throw e;

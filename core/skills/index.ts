@@ -12,10 +12,12 @@
  */
 
 import { listBreakers, resetBreaker } from "./breakers.ts";
+import { describeByName, listSkills } from "./describe.ts";
 import { breakerStates, execute, validateArgs } from "./execute.ts";
 import { sweep } from "./idempotency.ts";
-import { describeSkill, getSkill, listSkills } from "./registry.ts";
+import { DEFAULT_SKILL_TIMEOUT_MS, getSpec } from "./registry.ts";
 import type { SkillInfo } from "./schema.ts";
+import type { SkillSpec } from "./types.ts";
 import { webhookSigningSecret } from "./webhook-signing.ts";
 
 export {
@@ -37,12 +39,21 @@ export {
   webhookSigningSecret,
 };
 
-/** One skill's description; throws SkillNotFoundError for an unknown name. */
+/** One skill's description (with the JSON Schemas of its input and output); throws SkillNotFoundError. */
 export function describe(name: string): SkillInfo {
-  return describeSkill(getSkill(name));
+  return describeByName(name);
+}
+
+/**
+ * What a skill declares, its timeout resolved (job spawn and simulation): no JSON Schema is
+ * built and no skill's code is needed. Throws SkillNotFoundError for an unknown name.
+ */
+export function spec(name: string): SkillSpec & { timeoutMs: number } {
+  const s = getSpec(name);
+  return { ...s, timeoutMs: s.timeoutMs ?? DEFAULT_SKILL_TIMEOUT_MS };
 }
 
 export * from "./errors.ts";
 export type { ExecuteOptions } from "./execute.ts";
 export * from "./schema.ts";
-export type { CostModel, SkillContext, SkillDefinition } from "./types.ts";
+export type { CostModel, SkillContext, SkillDefinition, SkillSpec } from "./types.ts";
