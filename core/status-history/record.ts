@@ -7,7 +7,7 @@ import { safeParse } from "zod/mini";
 import { type Actor, useActor, useContext, useTenant } from "../context.ts";
 import { ValidationError } from "../errors.ts";
 import { query } from "../platform/db/index.ts";
-import { HistoryEntry } from "./schema.ts";
+import { HistoryEntry } from "./entry.ts";
 import { type HistoryRow, sql } from "./status-history.sql.ts";
 
 /** How an actor is written in the `actor` column. */
