@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { withContext } from "../core/context.ts";
 import { closePool } from "../core/platform/db/index.ts";
 import { closeS3 } from "../core/platform/storage.ts";
-import { StatusHistory } from "../core/status-history/index.ts";
+import * as StatusHistory from "../core/status-history/index.ts";
 import { runStage, type StageName } from "./export-stages.ts";
 
 const [mode, ...args] = process.argv.slice(2);

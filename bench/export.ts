@@ -40,8 +40,8 @@ import { config, setConfig } from "../core/config.ts";
 import { withContext } from "../core/context.ts";
 import { closePool, query } from "../core/platform/db/index.ts";
 import { closeS3, deleteObjects, headObject } from "../core/platform/storage.ts";
-import { StatusHistory } from "../core/status-history/index.ts";
-import { Tenancy } from "../core/tenancy/index.ts";
+import * as StatusHistory from "../core/status-history/index.ts";
+import * as Tenancy from "../core/tenancy/index.ts";
 import {
   childEnv,
   cpuSampler,

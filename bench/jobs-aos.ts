@@ -8,11 +8,12 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { type Actor, withContext } from "../core/context.ts";
-import { Credits } from "../core/credits/index.ts";
+import * as Credits from "../core/credits/index.ts";
 import { AppError } from "../core/errors.ts";
-import { type JobRecord, Jobs } from "../core/jobs/index.ts";
+import type { JobRecord } from "../core/jobs/index.ts";
+import * as Jobs from "../core/jobs/index.ts";
 import { pool } from "../core/platform/db/index.ts";
-import { Tenancy } from "../core/tenancy/index.ts";
+import * as Tenancy from "../core/tenancy/index.ts";
 
 export interface BenchTenant {
   id: string;

@@ -10,8 +10,18 @@ import * as z from "zod";
 import type { $ZodType } from "zod/v4/core";
 import type { HttpHandler } from "../functions/_lib/http.ts";
 import { type HttpRoute, handlerFile, routes } from "../functions/routes.ts";
+import { documentSkills } from "./openapi-skills.ts";
 
 type Json = Record<string, unknown>;
+
+/**
+ * Refinements of a route's generated operation where a zod schema cannot say it all, by handler:
+ * they may change the operation and add to `schemas` (components.schemas). Kept here, not in the
+ * handler's spec, so documentation code never lands in a Lambda bundle.
+ */
+const refinements: Readonly<Record<string, (operation: Json, schemas: Json) => void>> = {
+  "functions/http/skills/execute.handler": documentSkills,
+};
 
 const ErrorEnvelope = z.object({
   error: z.object({
@@ -87,7 +97,7 @@ async function operation(route: HttpRoute, schemas: Json): Promise<Json> {
       : {}),
     responses,
   };
-  spec.openapi?.(op, schemas);
+  refinements[route.handler]?.(op, schemas);
   return op;
 }
 

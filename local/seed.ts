@@ -9,7 +9,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { withContext } from "../core/context.ts";
-import { Tenancy, TenantExistsError, TenantNotFoundError } from "../core/tenancy/index.ts";
+import * as Tenancy from "../core/tenancy/index.ts";
+import { TenantExistsError, TenantNotFoundError } from "../core/tenancy/index.ts";
 
 export const DEV_TENANT = { slug: "dev", name: "Local development" } as const;
 

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
-import { KeyCreate, Tenancy } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
+import { KeyCreate } from "../../core/tenancy/index.ts";
 import { asSystem } from "../context.ts";
 import type { CommandSpec } from "../main.ts";
 

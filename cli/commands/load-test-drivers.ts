@@ -7,8 +7,10 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { config, setConfig } from "../../core/config.ts";
 import { type Actor, withContext } from "../../core/context.ts";
-import { Credits, type CreditsReply, entryItemIds, type LedgerEntry } from "../../core/credits/index.ts";
+import * as Credits from "../../core/credits/index.ts";
+import { type CreditsReply, entryItemIds, type LedgerEntry } from "../../core/credits/index.ts";
 import { AppError } from "../../core/errors.ts";
+import * as Jobs from "../../core/jobs/index.ts";
 import {
   type ClaimBody,
   type ClaimReply,
@@ -17,13 +19,12 @@ import {
   type CompleteManyReply,
   type JobRecord,
   JobSpawn,
-  Jobs,
 } from "../../core/jobs/index.ts";
 import { closePool, pool } from "../../core/platform/db/index.ts";
 import { Migrator } from "../../core/platform/db/migrator.ts";
 import { setLogSink } from "../../core/platform/logger.ts";
 import { closeRedis } from "../../core/platform/redis.ts";
-import { Tenancy } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
 import { AosUnreachableError, requestAos } from "../http.ts";
 
 /** An outcome with its exit code; `lines` go to stderr. */

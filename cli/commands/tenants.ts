@@ -1,4 +1,5 @@
-import { Tenancy, TenantCreate } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
+import { TenantCreate } from "../../core/tenancy/index.ts";
 import { asSystem } from "../context.ts";
 import type { CommandSpec } from "../main.ts";
 

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
-import { Tenancy } from "../tenancy/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
 import { type FiguresRow, type LedgerRow, ledgerPageSql, sql, toAmount } from "./credits.sql.ts";
 import { ledgerParams } from "./ledger.ts";
 import { creditMetrics } from "./metrics.ts";

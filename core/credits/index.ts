@@ -6,40 +6,42 @@
  * never per item: an item's charge or release is only a ledger row, applied to the balance when
  * its job settles. So a busy tenant's items never queue on its balance row, and the live figures
  * (`balance()`) add the unsettled rows of open jobs to the row.
+ *
+ * The public face is this index of named exports, imported as a namespace
+ * (`import * as Credits from ".../core/credits/index.ts"`, then `Credits.reserve(...)`).
  */
 
 import { balance, grant, ledger } from "./balance.ts";
 import { charge, jobCredits, jobsCredits, refund, release, reserve, settle } from "./ledger.ts";
 
-export const Credits = {
-  /** Admin: add credits to a tenant (its own when `tenant_id` is absent). */
-  grant,
+export { chargeRowsFrom } from "./credits.sql.ts";
+export * from "./errors.ts";
+export * from "./schema.ts";
+export {
   /** Live balance, reserved and available of the tenant (admins may name one). */
   balance,
+  /** Inside the caller's transaction: an item done costs `amount` (`charge:<itemId>`); false if already charged. */
+  charge,
+  /** Admin: add credits to a tenant (its own when `tenant_id` is absent). */
+  grant,
+  /** A job's reserved, charged, released and refunded credits, from the ledger (only `tenantId`'s rows when given). */
+  jobCredits,
+  /** Several jobs' credits in one query. */
+  jobsCredits,
   /** The tenant's ledger, newest first, keyset-paginated. */
   ledger,
+  /** Inside the caller's transaction: cancelled items' cost goes back at once (`refund:<jobId>`); false if already refunded. */
+  refund,
+  /** Inside the caller's transaction: an item failed, its cost goes back (`release:<itemId>`); false if already released. */
+  release,
   /**
    * Inside the caller's transaction: hold `amount` for job `jobId` (ledger `reserve:<jobId>`).
    * Throws InsufficientCreditsError (402, details {required, available}) and writes nothing.
    */
   reserve,
-  /** Inside the caller's transaction: an item done costs `amount` (`charge:<itemId>`); false if already charged. */
-  charge,
-  /** Inside the caller's transaction: an item failed, its cost goes back (`release:<itemId>`); false if already released. */
-  release,
-  /** Inside the caller's transaction: cancelled items' cost goes back at once (`refund:<jobId>`); false if already refunded. */
-  refund,
   /**
    * Inside the caller's transaction, once per job (its finalisation, with the job row locked):
    * apply the job's charges and releases to the balance row.
    */
   settle,
-  /** A job's reserved, charged, released and refunded credits, from the ledger (only `tenantId`'s rows when given). */
-  jobCredits,
-  /** Several jobs' credits in one query. */
-  jobsCredits,
 };
-
-export { chargeRowsFrom } from "./credits.sql.ts";
-export * from "./errors.ts";
-export * from "./schema.ts";

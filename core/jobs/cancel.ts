@@ -8,10 +8,10 @@
  * The job_cancellations row makes a repeated cancel answer the same and refund nothing twice.
  */
 import { actorName, useActor, useTenant } from "../context.ts";
-import { Credits } from "../credits/index.ts";
+import * as Credits from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { StatusHistory } from "../status-history/index.ts";
+import * as StatusHistory from "../status-history/index.ts";
 import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
 import { finaliseIfFinished } from "./items.ts";

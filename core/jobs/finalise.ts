@@ -5,10 +5,10 @@
  * item finished), by cancel when nothing is in flight, and by the sweeper. The job row is locked
  * FOR UPDATE and `settled_at` checked under the lock, so two callers racing settle it once.
  */
-import { Credits } from "../credits/index.ts";
+import * as Credits from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { StatusHistory } from "../status-history/index.ts";
+import * as StatusHistory from "../status-history/index.ts";
 import { type ItemTally, type LockedJob, sql } from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 import { JobStates } from "./states.ts";

@@ -6,6 +6,11 @@
  * Lifecycle: spawn.ts, query.ts, simulate.ts, cancel.ts, finalise.ts (SQL in lifecycle.sql.ts).
  * Work: claim.ts, items.ts (heartbeat, complete, fail), process-items.ts (the SQS worker),
  * sweep.ts (SQL in work.sql.ts). Design: docs/decisions/0007-jobs-and-credits.md.
+ *
+ * The public face is this index of named exports, imported as a namespace
+ * (`import * as Jobs from ".../core/jobs/index.ts"`, then `Jobs.spawn(...)`): esbuild keeps only
+ * what a handler calls, so `GET /api/v1/jobs` does not carry the skills domain that spawn and the
+ * SQS worker need.
  */
 import { cancel } from "./cancel.ts";
 import { claim } from "./claim.ts";
@@ -26,33 +31,35 @@ export interface SweepResult {
   finalised: number;
 }
 
-export const Jobs = {
-  /** Reserve credits, insert job + items + status_history in one transaction; after commit, fan out. */
-  spawn,
-  get,
-  list,
-  items,
-  /** The spawn body, executed not at all: estimated credits and duration, warnings, risks. */
-  simulate,
+export * from "./errors.ts";
+export * from "./schema.ts";
+export {
   /** Cancel unclaimed items and refund them; twice gives the same answer and refunds once. */
   cancel,
-  /** Settle and close a job with no open items; false if it has some or is settled already. */
-  finalise,
   /** External agents: claim up to max_items pending items of the job with a lease. */
   claim,
-  /** Extend the lease of an item the worker holds (409 jobs.lease_lost otherwise). */
-  heartbeat,
   /** Done and charged, in one transaction; the job finalised after commit once nothing is open. */
   complete,
   /** Many held items done and charged in one statement; the others refused one by one. */
   completeMany,
   /** Back to pending while attempts remain (retryable), else failed and released. */
   fail,
+  /** Settle and close a job with no open items; false if it has some or is settled already. */
+  finalise,
+  /** A job with its items counted by state and its credits. */
+  get,
+  /** Extend the lease of an item the worker holds (409 jobs.lease_lost otherwise). */
+  heartbeat,
+  /** A job's items in order (keyset pagination). */
+  items,
+  /** The tenant's jobs, newest first (keyset pagination). */
+  list,
   /** The SQS worker: claim the batch's items, run their skill, complete or fail each. */
   processMessages,
+  /** The spawn body, executed not at all: estimated credits and duration, warnings, risks. */
+  simulate,
+  /** Reserve credits, insert job + items + status_history in one transaction; after commit, fan out. */
+  spawn,
   /** Every minute: expired leases back to pending (or failed), lost messages re-sent, jobs finalised. */
   sweep,
 };
-
-export * from "./errors.ts";
-export * from "./schema.ts";

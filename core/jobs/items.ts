@@ -15,14 +15,13 @@
  * job is still finalised the moment its last item is (no sweeper needed). Final failures and
  * cancels with items in flight always check (they are rare); lease expiries are the sweeper's.
  */
-import { useActor, useTenant } from "../context.ts";
-import { Credits } from "../credits/index.ts";
+import { actorName, useActor, useTenant } from "../context.ts";
+import * as Credits from "../credits/index.ts";
 import type { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
-import { actorName } from "../status-history/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
 import { itemOutbox } from "./item-outbox.ts";

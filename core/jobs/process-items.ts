@@ -11,7 +11,7 @@
 import { withContext } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../platform/logger.ts";
-import { Skills } from "../skills/index.ts";
+import * as Skills from "../skills/index.ts";
 import { type ClaimedItem, claimByIds } from "./claim.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { completeHeld, fail } from "./items.ts";

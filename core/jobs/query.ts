@@ -4,10 +4,10 @@
  * another tenant is a 404, never a 403, so its existence does not leak.
  */
 
-import { Credits } from "../credits/index.ts";
+import * as Credits from "../credits/index.ts";
 import { query } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
-import { Tenancy } from "../tenancy/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
 import { JobNotFoundError } from "./errors.ts";
 import { type JobRow, sql } from "./lifecycle.sql.ts";
 import type { ItemListQuery, ItemRecord, JobListQuery, JobRecord } from "./schema.ts";

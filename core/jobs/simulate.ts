@@ -11,9 +11,9 @@
  */
 import { config } from "../config.ts";
 import { useTenant } from "../context.ts";
-import { Credits } from "../credits/index.ts";
+import * as Credits from "../credits/index.ts";
 import { query } from "../platform/db/index.ts";
-import { Skills } from "../skills/index.ts";
+import * as Skills from "../skills/index.ts";
 import { sql } from "./lifecycle.sql.ts";
 import type { JobSpawn, SimulateReply } from "./schema.ts";
 import { EXTERNAL_TASK, taskSkill, unknownTaskIssue, validateItems } from "./spawn.ts";
@@ -83,20 +83,20 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
       message: `no done item of ${body.task} recorded for this tenant: the duration assumes a default of ${fallbackS} s per item`,
     });
 
-  if (skill?.side_effects && body.max_attempts > 1)
+  if (skill?.sideEffects && body.max_attempts > 1)
     risks.push({
       code: "jobs.side_effect_retry",
       message: `${body.task} has side effects and max_attempts is ${body.max_attempts}: a retried item may repeat its side effect unless the receiver de-duplicates`,
     });
-  if (skill && body.item_timeout_s * 1000 < skill.timeout_ms)
+  if (skill && body.item_timeout_s * 1000 < skill.timeoutMs)
     risks.push({
       code: "jobs.lease_shorter_than_skill",
-      message: `item_timeout_s ${body.item_timeout_s} is shorter than ${body.task}'s timeout (${skill.timeout_ms / 1000} s): a slow item's lease may expire while it runs, and another worker run it again`,
+      message: `item_timeout_s ${body.item_timeout_s} is shorter than ${body.task}'s timeout (${skill.timeoutMs / 1000} s): a slow item's lease may expire while it runs, and another worker run it again`,
     });
-  if (skill && body.credits_per_item < skill.cost.base_credits)
+  if (skill && body.credits_per_item < skill.cost.base)
     risks.push({
       code: "jobs.below_cost_model",
-      message: `credits_per_item ${body.credits_per_item} is below ${body.task}'s cost model (${skill.cost.base_credits} per call)`,
+      message: `credits_per_item ${body.credits_per_item} is below ${body.task}'s cost model (${skill.cost.base} per call)`,
     });
   if (n > LARGE_JOB_ITEMS)
     risks.push({

@@ -5,13 +5,13 @@
  * The messages are only wake-up calls for rows that already exist (the item outbox,
  * item-outbox.ts): a send that fails after the commit loses nothing, the sweeper re-sends it.
  */
-import { useActor, useTenant } from "../context.ts";
-import { Credits } from "../credits/index.ts";
+import { actorName, useActor, useTenant } from "../context.ts";
+import * as Credits from "../credits/index.ts";
 import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
-import { type SkillInfo, Skills } from "../skills/index.ts";
-import { actorName, StatusHistory } from "../status-history/index.ts";
+import * as Skills from "../skills/index.ts";
+import * as StatusHistory from "../status-history/index.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import { sql } from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
@@ -24,10 +24,10 @@ export const EXTERNAL_TASK = "external";
 const MAX_ISSUES = 20;
 
 /** The skill a task names, undefined for `external`; null when no skill has that name. */
-export function taskSkill(task: string): SkillInfo | undefined | null {
+export function taskSkill(task: string): ReturnType<typeof Skills.spec> | undefined | null {
   if (task === EXTERNAL_TASK) return undefined;
   try {
-    return Skills.describe(task);
+    return Skills.spec(task);
   } catch (e) {
     if (e instanceof AppError && e.code === "skills.not_found") return null;
     throw e;

@@ -9,7 +9,7 @@
  *   4. the backlog gauges are set (backlog.ts).
  * Runs as the system (no tenant): every statement names its rows by id.
  */
-import { Credits } from "../credits/index.ts";
+import * as Credits from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";

@@ -12,7 +12,7 @@ import { isAppError } from "../errors.ts";
 import { query } from "./db/index.ts";
 import { checkSqs } from "./queue.ts";
 import { redis } from "./redis.ts";
-import { checkS3 } from "./storage.ts";
+import { checkS3 } from "./s3-health.ts";
 
 export type CheckName = "postgres" | "redis" | "s3" | "sqs";
 

@@ -1,6 +1,6 @@
 /**
  * S3 storage: streaming multipart upload, plain put/get/head/delete, presigned GET links and a
- * health check, against `config().s3` (endpoint override and path style for s3rver locally).
+ * health check (s3-health.ts, without the SDK), against `config().s3` (endpoint override and path style for s3rver locally).
  *
  * The SDK is loaded with `import()` on the first call and the client is created once per
  * process, so a handler that imports this module but never touches S3 does not parse the SDK at
@@ -17,6 +17,7 @@ import { ValidationError } from "../errors.ts";
 import { MAX_PRESIGN_TTL_S, type StoredObject, s3, s3Error, unquote } from "./s3-client.ts";
 
 export { closeS3, MIN_PART_BYTES, type StoredObject, s3Error } from "./s3-client.ts";
+export { checkS3 } from "./s3-health.ts";
 export { type UploadOptions, uploadStream } from "./s3-upload.ts";
 
 export interface PutOptions {
@@ -183,14 +184,4 @@ function contentDisposition(filename: string): string {
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
   return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
-}
-
-/** Health: the bucket exists and answers (HeadBucket). Throws an AppError otherwise. */
-export async function checkS3(signal?: AbortSignal): Promise<void> {
-  const { sdk, client, bucket } = await s3();
-  try {
-    await client.send(new sdk.HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
-  } catch (e) {
-    throw s3Error(e, "HeadBucket");
-  }
 }

@@ -19,7 +19,7 @@ import {
   peekBreaker,
   type Transition,
 } from "../platform/breaker/index.ts";
-import { StatusHistory } from "../status-history/index.ts";
+import * as StatusHistory from "../status-history/index.ts";
 import { SYSTEM_TENANT_ID } from "../tenancy/index.ts";
 import { CircuitOpenError } from "./errors.ts";
 import { skillMetrics as m } from "./metrics.ts";

@@ -3,7 +3,7 @@
  * A tenant-scoped breaker names a host only that tenant calls, so no other tenant ever sees it.
  */
 import { type BreakerRow, closeBreaker, listBreakers as listOfKind } from "../platform/breaker/index.ts";
-import { Tenancy } from "../tenancy/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
 import { skillBreaker } from "./breaker.ts";
 import { BreakerNotFoundError } from "./errors.ts";
 import type { BreakerInfo, BreakerListQuery, BreakerResetBody } from "./schema.ts";

@@ -21,10 +21,11 @@ import * as Breaker from "./breaker.ts";
 import { SkillTimeoutError, UpstreamError } from "./errors.ts";
 import * as Idempotency from "./idempotency.ts";
 import { skillMetrics as m } from "./metrics.ts";
-import { DEFAULT_SKILL_TIMEOUT_MS, getSkill } from "./registry.ts";
+import { DEFAULT_SKILL_TIMEOUT_MS, getSpec } from "./registry.ts";
 import { type RetryRecord, withRetries } from "./retry.ts";
+import { getSkill } from "./runnable.ts";
 import type { ExecuteResult } from "./schema.ts";
-import type { SkillContext, SkillDefinition } from "./types.ts";
+import type { SkillContext, SkillSpec } from "./types.ts";
 
 export interface ExecuteOptions {
   idempotencyKey?: string | undefined;
@@ -54,7 +55,7 @@ export function canonicalJson(v: unknown): string {
 export const hashArgs = (args: unknown): string => createHash("sha256").update(canonicalJson(args)).digest("hex");
 
 /** Args checked against the skill's input schema; a ValidationError names each bad field under `field`. */
-export function parseArgs(skill: SkillDefinition, raw: unknown, field: string): unknown {
+export function parseArgs(skill: SkillSpec, raw: unknown, field: string): unknown {
   const r = safeParse(skill.input, raw);
   if (r.success) return r.data;
   throw validationError(fieldIssues(field, r.error), `Invalid args for ${skill.name}`);
@@ -237,7 +238,7 @@ async function keep(fn: () => Promise<boolean>): Promise<boolean> {
 
 /** Throws SkillNotFoundError or a ValidationError naming `${field}.<path>`; returns the parsed args. */
 export function validateArgs(name: string, args: unknown, field = "args"): unknown {
-  return parseArgs(getSkill(name), args, field);
+  return parseArgs(getSpec(name), args, field);
 }
 
 /** At most this many distinct breakers are looked at by one `breakerStates` call. */
@@ -253,7 +254,7 @@ export async function breakerStates(
   name: string,
   parsedArgs: readonly unknown[],
 ): Promise<{ open: { target: string; state: Breaker.BreakerState }[]; unchecked: number }> {
-  const spec = getSkill(name).breaker;
+  const spec = getSpec(name).breaker;
   if (!spec) return { open: [], unchecked: 0 };
   const keys = new Map<string, Breaker.BreakerKey>();
   for (const parsed of parsedArgs) {

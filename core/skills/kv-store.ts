@@ -16,7 +16,7 @@ import * as z from "zod/mini";
 import { config } from "../config.ts";
 import { AppError, InternalError, UnavailableError, ValidationError } from "../errors.ts";
 import { redis } from "../platform/redis.ts";
-import { defineSkill } from "./types.ts";
+import { defineSkill, defineSpec } from "./types.ts";
 
 const Key = z.string().check(
   z.minLength(1),
@@ -56,7 +56,8 @@ export const KvStoreResult = z.object({
 });
 export type KvStoreResult = z.output<typeof KvStoreResult>;
 
-export const kvStore = defineSkill({
+/** What kvStore declares (spawn and simulation read only this). */
+export const kvStoreSpec = defineSpec({
   name: "kv_store",
   version: "1.0.0",
   description: "Get, set (with TTL), delete, incr, exists and mget on a key-value store private to the tenant",
@@ -65,6 +66,9 @@ export const kvStore = defineSkill({
   deterministic: false,
   sideEffects: true,
   cost: { base: 1, units: () => 0 },
+});
+
+export const kvStore = /* @__PURE__ */ defineSkill(kvStoreSpec, {
   async run(args, ctx) {
     const k = (key: string) => kvKey(ctx.tenantId, key);
     const f = ctx.argsField;

@@ -9,7 +9,7 @@ import * as z from "zod/mini";
 import { config } from "../config.ts";
 import { SkillNotConfiguredError } from "./errors.ts";
 import { ensureOk, send } from "./outbound.ts";
-import { defineSkill } from "./types.ts";
+import { defineSkill, defineSpec } from "./types.ts";
 
 export const SlackSendArgs = z.strictObject({
   text: z.string().check(z.minLength(1), z.maxLength(40_000)),
@@ -26,7 +26,8 @@ export const SlackSendResult = z.object({
   status: z.int(),
 });
 
-export const slackSend = defineSkill({
+/** What slackSend declares (spawn and simulation read only this). */
+export const slackSendSpec = defineSpec({
   name: "slack_send",
   version: "1.0.0",
   description: "Post a message to a Slack incoming webhook",
@@ -42,6 +43,9 @@ export const slackSend = defineSkill({
     scopeFor: (args) => (args.webhook_url ? "tenant" : "global"),
   },
   cost: { base: 1, units: () => 0 },
+});
+
+export const slackSend = /* @__PURE__ */ defineSkill(slackSendSpec, {
   async run(args, ctx) {
     // A URL from the request is checked against the SSRF rules; the configured one is trusted.
     const url = args.webhook_url ?? config().skills.slack.webhookUrl;

@@ -47,7 +47,12 @@ export interface SkillContext {
   retry<T>(step: number, fn: (attempt: number) => Promise<T>): Promise<T>;
 }
 
-export interface SkillDefinition<I extends $ZodType = $ZodType, O extends $ZodType = $ZodType> {
+/**
+ * What a skill declares, without the code that runs it: enough to validate args, look at its
+ * breaker, describe it and price it (job spawn and simulation need no more, and so do not bundle
+ * any skill's `run` and what it calls).
+ */
+export interface SkillSpec<I extends $ZodType = $ZodType, O extends $ZodType = $ZodType> {
   /** `^[a-z][a-z0-9_]*$`, the path segment of `POST /api/v1/skills/{name}/execute`. */
   name: string;
   /** Semver of the skill's behaviour; stored with each idempotent execution. */
@@ -64,10 +69,26 @@ export interface SkillDefinition<I extends $ZodType = $ZodType, O extends $ZodTy
   /** Longest a call may take, retries and backoff included (default: the execution path's). */
   timeoutMs?: number;
   cost: CostModel<output<I>>;
+}
+
+/** A skill AOS can run: its spec and the code that does the work. */
+export interface SkillDefinition<I extends $ZodType = $ZodType, O extends $ZodType = $ZodType> extends SkillSpec<I, O> {
   run(args: output<I>, ctx: SkillContext): Promise<output<O>>;
 }
 
-/** Type-checks a skill's `run` against its schemas; returns the definition unchanged. */
-export function defineSkill<I extends $ZodType, O extends $ZodType>(def: SkillDefinition<I, O>): SkillDefinition {
-  return def as unknown as SkillDefinition;
+/** Type-checks a skill's spec (its breaker and cost read the parsed args); returns it unchanged. */
+export function defineSpec<I extends $ZodType, O extends $ZodType>(spec: SkillSpec<I, O>): SkillSpec<I, O> {
+  return spec;
+}
+
+/**
+ * A spec and its `run`, type-checked against the spec's schemas. Write the call as
+ * `/* @__PURE__ *\/ defineSkill(spec, { run })`: esbuild then drops it (and everything `run`
+ * calls) from a bundle that only needs the spec.
+ */
+export function defineSkill<I extends $ZodType, O extends $ZodType>(
+  spec: SkillSpec<I, O>,
+  impl: { run(args: output<I>, ctx: SkillContext): Promise<output<O>> },
+): SkillDefinition {
+  return { ...spec, run: impl.run } as unknown as SkillDefinition;
 }

@@ -21,7 +21,7 @@ import * as z from "zod/mini";
 import { config } from "../config.ts";
 import { SkillNotConfiguredError, UpstreamError } from "./errors.ts";
 import { ensureOk, send } from "./outbound.ts";
-import { defineSkill } from "./types.ts";
+import { defineSkill, defineSpec } from "./types.ts";
 
 export const VoyageEmbedArgs = z.strictObject({
   input: z.array(z.string().check(z.minLength(1), z.maxLength(100_000))).check(z.minLength(1), z.maxLength(10_000)),
@@ -39,7 +39,8 @@ export const VoyageEmbedResult = z.object({
   batches: z.int(),
 });
 
-export const voyageEmbed = defineSkill({
+/** What voyageEmbed declares (spawn and simulation read only this). */
+export const voyageEmbedSpec = defineSpec({
   name: "voyage_embed",
   version: "1.0.0",
   description: "Embed texts with the Voyage AI embeddings API (batched), returning vectors and token usage",
@@ -49,6 +50,9 @@ export const voyageEmbed = defineSkill({
   sideEffects: false,
   breaker: { scope: "global", target: () => "voyage" },
   cost: { base: 1, perUnit: { unit: "input", credits: 0.1 }, units: (args) => args.input.length },
+});
+
+export const voyageEmbed = /* @__PURE__ */ defineSkill(voyageEmbedSpec, {
   async run(args, ctx) {
     const v = config().skills.voyage;
     if (!v.apiKey) throw new SkillNotConfiguredError("voyage_embed", "VOYAGE_API_KEY");

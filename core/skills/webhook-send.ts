@@ -12,7 +12,7 @@ import * as z from "zod/mini";
 import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { ensureOk, send } from "./outbound.ts";
-import { defineSkill } from "./types.ts";
+import { defineSkill, defineSpec } from "./types.ts";
 import { sign, tenantSigningSecret } from "./webhook-signing.ts";
 
 /** Headers AOS owns: framing, identity, and its own signature headers cannot be set by a caller. */
@@ -77,7 +77,8 @@ export const WebhookSendResult = z.object({
   response_body: z.string(),
 });
 
-export const webhookSend = defineSkill({
+/** What webhookSend declares (spawn and simulation read only this). */
+export const webhookSendSpec = defineSpec({
   name: "webhook_send",
   version: "1.0.0",
   description: "POST a JSON payload to a URL, signed with HMAC-SHA256 (X-AOS-Timestamp, X-AOS-Signature: v1=<hex>)",
@@ -87,6 +88,9 @@ export const webhookSend = defineSkill({
   sideEffects: true,
   breaker: { scope: "tenant", target: (args) => `webhook:${new URL(args.url).host}` },
   cost: { base: 1, units: () => 0 },
+});
+
+export const webhookSend = /* @__PURE__ */ defineSkill(webhookSendSpec, {
   async run(args, ctx) {
     const extra = extraHeaders(args.headers, ctx.argsField);
     // Throws SkillNotConfiguredError without WEBHOOK_SIGNING_SECRET: nothing unsigned goes out.

@@ -3,17 +3,17 @@
  * back, and get a presigned download link once the worker (export-worker.ts) made it ready.
  */
 import { randomUUID } from "node:crypto";
-import { useActor } from "../context.ts";
+import { actorName, useActor } from "../context.ts";
 import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { presignGet } from "../platform/storage.ts";
-import { Tenancy } from "../tenancy/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
 import { ExportExpiredError, ExportNotFoundError, ExportNotReadyError, TooManyExportsError } from "./errors.ts";
 import { exportOutbox } from "./export-outbox.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
-import { actorName, record } from "./record.ts";
+import { record } from "./record.ts";
 import type { ExportCreate, ExportRecord } from "./schema.ts";
 
 /** Exports of one tenant that may be pending or running at once; the next request is a 429. */

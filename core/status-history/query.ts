@@ -7,7 +7,7 @@ import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, invalidCursor, type Page, toPage } from "../platform/pagination.ts";
-import { Tenancy } from "../tenancy/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
 import { type Order, type PageKey, pageSql, statsSql } from "./query.sql.ts";
 import type { EntityQuery, HistoryFilters, HistoryListQuery, HistoryRecord, StatsQuery, StatsReply } from "./schema.ts";
 import { bindParams, filterSql } from "./status-history.sql.ts";

@@ -7,11 +7,8 @@ import { safeParse } from "zod/mini";
 import { actorName, useActor, useContext, useTenant } from "../context.ts";
 import { fieldIssues, ValidationError } from "../errors.ts";
 import { query } from "../platform/db/index.ts";
-import { HistoryEntry } from "./schema.ts";
+import { HistoryEntry } from "./entry.ts";
 import { type HistoryRow, sql } from "./status-history.sql.ts";
-
-// Until exports.ts (being rewritten on another branch) imports it from core/context.ts.
-export { actorName } from "../context.ts";
 
 /**
  * Append one change, or many in one statement. Entries are validated (a bad entity type or an

@@ -6,6 +6,10 @@ import * as z from "zod/mini";
 import { PageQuery } from "../platform/pagination.ts";
 import { acceptV0 } from "../platform/queue-message.ts";
 import { TenantRef } from "../tenancy/index.ts";
+import { Actor, EntityId, EntityType, Status } from "./entry.ts";
+
+export { EntityId, EntityType, HistoryEntry, Status } from "./entry.ts";
+
 import { ExportStates } from "./export-states.ts";
 
 const Timestamp = z.string().check(z.describe("ISO 8601 timestamp"));
@@ -14,28 +18,6 @@ const Instant = z.pipe(
   z.iso.datetime({ offset: true }).check(z.describe("ISO 8601 instant, e.g. 2026-11-22T10:00:00Z")),
   z.transform((v) => new Date(v)),
 );
-
-export const EntityType = z
-  .string()
-  .check(z.regex(/^[a-z][a-z0-9_]{0,62}$/, "lower-case letters, digits and underscores, starting with a letter"));
-export const EntityId = z.string().check(z.minLength(1), z.maxLength(200));
-export const Status = z.string().check(z.minLength(1), z.maxLength(64));
-const Actor = z.string().check(z.minLength(1), z.maxLength(200));
-
-/** One status change, as core code records it (actor, tenant and correlation id come from the context). */
-export const HistoryEntry = z.object({
-  entity_type: EntityType,
-  entity_id: EntityId,
-  old_status: z.optional(z.nullable(Status)),
-  new_status: Status,
-  reason: z.optional(z.nullable(z.string().check(z.maxLength(2000)))),
-  metadata: z.optional(z.record(z.string(), z.unknown())),
-  /** Defaults to the context's actor (`key:<id>`, `system:<name>`). */
-  actor: z.optional(Actor),
-  /** Defaults to the context's tenant. */
-  tenant_id: z.optional(z.uuid()),
-});
-export type HistoryEntry = z.input<typeof HistoryEntry>;
 
 /** Filters shared by listing, stats and exports. `since` is inclusive, `until` exclusive. */
 export const filterShape = {

@@ -7,6 +7,7 @@ import * as z from "zod/mini";
 import { config } from "../config.ts";
 import { afterCommit } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
+import { sendMessage } from "../platform/queue.ts";
 import { acceptV0 } from "../platform/queue-message.ts";
 
 export const TenancyEvent = z.discriminatedUnion("type", [
@@ -32,10 +33,8 @@ export function emitAfterCommit(event: DistributiveOmit<TenancyEvent, "v">): voi
     return;
   }
   const body = { v: 1, ...event } as TenancyEvent;
-  afterCommit(async () => {
-    const { sendMessage } = await import("../platform/queue.ts");
-    await sendMessage("Events", body);
-  });
+  // queue.ts loads the SQS SDK on the first send: importing it here costs nothing at cold start.
+  afterCommit(() => sendMessage("Events", body));
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -4,7 +4,7 @@
  */
 import { type Role, setActor } from "../../core/context.ts";
 import { ForbiddenError, UnauthorizedError } from "../../core/errors.ts";
-import { Tenancy } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
 import type { RouteRole } from "../routes.ts";
 
 const rank: Record<Role, number> = { viewer: 1, agent: 2, operator: 3, admin: 4 };

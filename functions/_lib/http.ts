@@ -36,12 +36,6 @@ export interface HttpSpec<P extends Schema | undefined, Q extends Schema | undef
   description?: string;
   /** Documents the error replies particular to this route (409, 410, 429 ...), status -> meaning. */
   errors?: Readonly<Record<number, string>>;
-  /**
-   * Refines the route's generated OpenAPI operation where a zod schema cannot say it all (the
-   * execute route documents each skill's args): may change `operation` and add to `schemas`
-   * (components.schemas).
-   */
-  openapi?: (operation: Record<string, unknown>, schemas: Record<string, unknown>) => void;
 }
 
 export interface HttpRequest<P, Q, B> {

@@ -1,4 +1,4 @@
-import { Tenancy } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
 import { cronHandler } from "../_lib/cron.ts";
 
 /** Every minute: move key-use marks from Redis into api_keys.last_used_at. */

@@ -1,4 +1,4 @@
-import { StatusHistory } from "../../core/status-history/index.ts";
+import * as StatusHistory from "../../core/status-history/index.ts";
 import { cronHandler } from "../_lib/cron.ts";
 
 /** Every 5 minutes: expire exports past their TTL (objects deleted), re-send lost export messages. */

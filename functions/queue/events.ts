@@ -1,6 +1,7 @@
 import { log } from "../../core/platform/logger.ts";
 import { done } from "../../core/platform/queue-outcome.ts";
-import { Tenancy, TenancyEventIn } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
+import { TenancyEventIn } from "../../core/tenancy/index.ts";
 import { sqsBatchHandler } from "../_lib/sqs.ts";
 
 /** Tenancy events: a revoked key is evicted from the auth cache (again); the rest are logged. */

@@ -3,7 +3,8 @@
  * job) and hands each group to `Jobs.processMessages` together, so a group's items are claimed in
  * one statement. An item whose outcome could not be recorded is retried: SQS redelivers it.
  */
-import { ItemMessageIn, Jobs } from "../../core/jobs/index.ts";
+import * as Jobs from "../../core/jobs/index.ts";
+import { ItemMessageIn } from "../../core/jobs/index.ts";
 import { done, retry } from "../../core/platform/queue-outcome.ts";
 import { sqsBatchHandler } from "../_lib/sqs.ts";
 

@@ -1,4 +1,5 @@
-import { ExportMessageIn, StatusHistory } from "../../core/status-history/index.ts";
+import * as StatusHistory from "../../core/status-history/index.ts";
+import { ExportMessageIn } from "../../core/status-history/index.ts";
 import { sqsBatchHandler } from "../_lib/sqs.ts";
 
 /** One export at a time: it streams for minutes and owns the function's memory. */

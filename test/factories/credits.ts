@@ -5,7 +5,8 @@
  */
 import { expect } from "vitest";
 import { withContext } from "../../core/context.ts";
-import { Credits, type CreditsReply } from "../../core/credits/index.ts";
+import type { CreditsReply } from "../../core/credits/index.ts";
+import * as Credits from "../../core/credits/index.ts";
 import { query } from "../../core/platform/db/index.ts";
 
 const asSystem = <T>(fn: () => Promise<T>) =>

@@ -7,7 +7,8 @@
 import { randomBytes } from "node:crypto";
 import { withContext } from "../../core/context.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { type HistoryEntry, type HistoryRow, StatusHistory } from "../../core/status-history/index.ts";
+import type { HistoryEntry, HistoryRow } from "../../core/status-history/index.ts";
+import * as StatusHistory from "../../core/status-history/index.ts";
 
 export const asSystem = <T>(fn: () => Promise<T>, correlationId = "factory") =>
   withContext({ requestId: "factory", correlationId, actor: { type: "system", name: "test" } }, fn);

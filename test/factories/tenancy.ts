@@ -1,7 +1,8 @@
 /** Row factories for tenancy: `makeTenant()`, `makeKey({ role })`. */
 import { randomBytes } from "node:crypto";
 import { withContext } from "../../core/context.ts";
-import { type Role, Tenancy, type TenantRow } from "../../core/tenancy/index.ts";
+import type { Role, TenantRow } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
 
 const asSystem = <T>(fn: () => Promise<T>) =>
   withContext({ requestId: "factory", correlationId: "factory", actor: { type: "system", name: "test" } }, fn);

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
-import { Tenancy } from "../../core/tenancy/index.ts";
+import * as Tenancy from "../../core/tenancy/index.ts";
 
 const run = promisify(execFile);
 const aos = async (...args: string[]) => {

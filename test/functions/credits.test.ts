@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { withContext } from "../../core/context.ts";
-import { Credits } from "../../core/credits/index.ts";
+import * as Credits from "../../core/credits/index.ts";
 import { encodeCursor } from "../../core/platform/pagination.ts";
 import { invoke } from "../events/index.ts";
 import { assertCreditInvariants, grantCredits, insertBareJob } from "../factories/credits.ts";

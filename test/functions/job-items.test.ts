@@ -11,7 +11,7 @@ import { withContext } from "../../core/context.ts";
 import type { JobSpawn } from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { renderMetrics } from "../../core/platform/metrics/index.ts";
-import { Skills } from "../../core/skills/index.ts";
+import * as Skills from "../../core/skills/index.ts";
 import { handler as sweepHandler } from "../../functions/cron/job-sweep.ts";
 import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
 import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { withContext } from "../../core/context.ts";
-import { Skills } from "../../core/skills/index.ts";
+import * as Skills from "../../core/skills/index.ts";
 import { invoke } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";

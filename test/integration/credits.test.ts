@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { type RequestContext, withContext } from "../../core/context.ts";
-import { Credits, InsufficientCreditsError } from "../../core/credits/index.ts";
+import * as Credits from "../../core/credits/index.ts";
+import { InsufficientCreditsError } from "../../core/credits/index.ts";
 import { AppError } from "../../core/errors.ts";
 import { pool, query, withTx } from "../../core/platform/db/index.ts";
 import { assertCreditInvariants, grantCredits, insertBareJob } from "../factories/credits.ts";

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { withContext } from "../../core/context.ts";
 import { recordBacklog, STUCK_AFTER_S } from "../../core/jobs/backlog.ts";
-import { Jobs } from "../../core/jobs/index.ts";
+import * as Jobs from "../../core/jobs/index.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { asKey as as, spawnBody as body, checkedTenants } from "../factories/jobs.ts";

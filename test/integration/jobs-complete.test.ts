@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
-import { Jobs } from "../../core/jobs/index.ts";
+import * as Jobs from "../../core/jobs/index.ts";
 import { finaliseIfFinished } from "../../core/jobs/items.ts";
 import { sql as lifecycleSql } from "../../core/jobs/lifecycle.sql.ts";
 import { sql } from "../../core/jobs/work.sql.ts";

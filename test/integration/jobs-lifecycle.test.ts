@@ -6,9 +6,11 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../core/context.ts";
-import { Credits, InsufficientCreditsError } from "../../core/credits/index.ts";
+import * as Credits from "../../core/credits/index.ts";
+import { InsufficientCreditsError } from "../../core/credits/index.ts";
 import type { AppError } from "../../core/errors.ts";
-import { type ItemRecord, type JobRecord, Jobs } from "../../core/jobs/index.ts";
+import type { ItemRecord, JobRecord } from "../../core/jobs/index.ts";
+import * as Jobs from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { assertCreditInvariants, ledgerOf } from "../factories/credits.ts";
 import { asKey as as, spawnBody as body, jobsTenant as tenantWith, type Who } from "../factories/jobs.ts";

@@ -10,7 +10,7 @@ import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { renderMetrics } from "../../core/platform/metrics/index.ts";
-import { Skills } from "../../core/skills/index.ts";
+import * as Skills from "../../core/skills/index.ts";
 import { handler as jobSweep } from "../../functions/cron/job-sweep.ts";
 import { handler as exportSweep } from "../../functions/cron/status-history-export-sweep.ts";
 import { handler as itemsHandler } from "../../functions/queue/job-items.ts";

@@ -10,7 +10,7 @@ import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { AppError } from "../../core/errors.ts";
 import { redis } from "../../core/platform/redis.ts";
-import { Skills } from "../../core/skills/index.ts";
+import * as Skills from "../../core/skills/index.ts";
 import { kvKey } from "../../core/skills/kv-store.ts";
 import { invoke } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
-import { StatusHistory } from "../../core/status-history/index.ts";
+import * as StatusHistory from "../../core/status-history/index.ts";
 import { handler as exportHandler } from "../../functions/queue/status-history-export.ts";
 import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";

@@ -15,7 +15,7 @@ import { withContext } from "../../core/context.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { type CopySetting, copyOut, pool, query, settingPlaceholder } from "../../core/platform/db/index.ts";
 import { getObject, headObject } from "../../core/platform/storage.ts";
-import { StatusHistory } from "../../core/status-history/index.ts";
+import * as StatusHistory from "../../core/status-history/index.ts";
 import { handler as sweepHandler } from "../../functions/cron/status-history-export-sweep.ts";
 import { handler as exportHandler } from "../../functions/queue/status-history-export.ts";
 import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";

@@ -9,7 +9,7 @@ import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { ValidationError } from "../../core/errors.ts";
 import { pool, query, withTx } from "../../core/platform/db/index.ts";
-import { StatusHistory } from "../../core/status-history/index.ts";
+import * as StatusHistory from "../../core/status-history/index.ts";
 import { asSystem, change, recordHistory } from "../factories/status-history.ts";
 import { makeKey, makeTenant } from "../factories/tenancy.ts";
 

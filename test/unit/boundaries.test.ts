@@ -61,7 +61,7 @@ describe("import boundaries", () => {
     expect(
       violations(
         "core/zz-probe-b/b2.ts",
-        'import { Tenancy } from "../tenancy/index.ts";\nexport const x = Tenancy;\n',
+        'import * as Tenancy from "../tenancy/index.ts";\nexport const x = Tenancy;\n',
       ),
     ).toEqual([]);
   });

@@ -55,34 +55,35 @@ describe("cold-start import probe", () => {
   });
 });
 
-describe("cold-start targets", () => {
+describe("cold-start budget", () => {
   const KB = 1024;
-  const built = (cls: "hot-path" | "sqs" | "other", kb: number, problems: string[] = []) => ({
+  const built = (kb: number, lazyKb?: number, problems: string[] = []) => ({
     kind: "http" as const,
-    cls,
     bytes: kb * KB,
+    lazyBytes: lazyKb === undefined ? undefined : lazyKb * KB,
     problems,
   });
 
-  it("passes handlers within their class's limits", () => {
-    expect(missesOf(built("hot-path", 300, []), 3.5)).toEqual([]);
-    expect(missesOf(built("sqs", 800, []), 9)).toEqual([]);
-    expect(missesOf(built("other", 1024, []), 9)).toEqual([]);
+  it("passes a handler within 400 KB at import, 3.0x pg and 1 MB with every chunk", () => {
+    expect(missesOf(built(400, 1024), 3.0)).toEqual([]);
+    expect(missesOf(built(120), 1)).toEqual([]);
   });
 
-  it("fails a hot-path handler over 300 KB or 3.5x pg, an SQS one over 800 KB, any over 1 MB", () => {
-    expect(missesOf(built("hot-path", 301, []), 1)).toEqual(["hot path > 300.0 KB"]);
-    expect(missesOf(built("hot-path", 100, []), 3.6)).toEqual(["hot path > 3.5x pg import"]);
-    expect(missesOf(built("hot-path", 100, []), Number.NaN)).toEqual(["hot path > 3.5x pg import"]);
-    expect(missesOf(built("sqs", 801, []), 1)).toEqual(["sqs > 800.0 KB when sending"]);
-    expect(missesOf(built("other", 1025, []), 1)).toEqual(["> 1024.0 KB with every lazy chunk (1025.0)"]);
+  it("fails a handler over 400 KB at import, over 3.0x pg (or not timed), or over 1 MB with its chunks", () => {
+    expect(missesOf(built(401), 1)).toEqual(["> 400.0 KB at import (401.0)"]);
+    expect(missesOf(built(100), 3.01)).toEqual(["> 3x pg import time"]);
+    expect(missesOf(built(100), Number.NaN)).toEqual(["> 3x pg import time"]);
+    expect(missesOf(built(300, 1025), 1)).toEqual(["> 1024.0 KB with every chunk (1025.0)"]);
+    expect(missesOf(built(401, 1025, ["opens connections at import: 127.0.0.1:9"]), 4)).toEqual([
+      "opens connections at import: 127.0.0.1:9",
+      "> 400.0 KB at import (401.0)",
+      "> 3x pg import time",
+      "> 1024.0 KB with every chunk (1025.0)",
+    ]);
   });
 
-  it("counts lazily loaded chunks: what a send to SQS loads, and everything a handler can load", () => {
-    const lazy = { kind: "http" as const, cls: "hot-path" as const, bytes: 250 * KB, problems: [] };
-    expect(missesOf({ ...lazy, lazyBytes: 900 * KB, sendBytes: 700 * KB }, 1)).toEqual([]);
-    expect(missesOf({ ...lazy, lazyBytes: 900 * KB, sendBytes: 801 * KB }, 1)).toEqual(["sqs > 800.0 KB when sending"]);
-    expect(missesOf({ ...lazy, lazyBytes: 1025 * KB }, 1)).toEqual(["> 1024.0 KB with every lazy chunk (1025.0)"]);
+  it("never fails the baseline", () => {
+    expect(missesOf({ kind: "baseline", bytes: 900 * KB, problems: [] }, 1)).toEqual([]);
   });
 
   it("fails a handler whose file is missing", async () => {

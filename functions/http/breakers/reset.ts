@@ -1,4 +1,5 @@
-import { BreakerInfo, BreakerPath, BreakerResetBody, Skills } from "../../../core/skills/index.ts";
+import * as Skills from "../../../core/skills/index.ts";
+import { BreakerInfo, BreakerPath, BreakerResetBody } from "../../../core/skills/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** Admin: close a breaker now (failures forgotten); recorded in status_history. */

@@ -1,4 +1,5 @@
-import { Credits, CreditsQuery, CreditsReply } from "../../../core/credits/index.ts";
+import * as Credits from "../../../core/credits/index.ts";
+import { CreditsQuery, CreditsReply } from "../../../core/credits/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 export const handler = httpHandler({ query: CreditsQuery, response: CreditsReply }, ({ query }) =>

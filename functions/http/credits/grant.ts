@@ -1,4 +1,5 @@
-import { Credits, CreditsReply, GrantBody } from "../../../core/credits/index.ts";
+import * as Credits from "../../../core/credits/index.ts";
+import { CreditsReply, GrantBody } from "../../../core/credits/index.ts";
 import { created, httpHandler } from "../../_lib/http.ts";
 
 /** 201 with the tenant's live figures after the grant. */

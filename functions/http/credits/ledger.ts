@@ -1,4 +1,5 @@
-import { Credits, LedgerEntry, LedgerQuery } from "../../../core/credits/index.ts";
+import * as Credits from "../../../core/credits/index.ts";
+import { LedgerEntry, LedgerQuery } from "../../../core/credits/index.ts";
 import { page } from "../../../core/platform/pagination.ts";
 import { httpHandler } from "../../_lib/http.ts";
 

@@ -1,4 +1,5 @@
-import { CompleteManyBody, CompleteManyReply, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { CompleteManyBody, CompleteManyReply } from "../../../core/jobs/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /**

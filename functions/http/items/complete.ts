@@ -1,4 +1,5 @@
-import { CompleteBody, ItemPath, ItemReply, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { CompleteBody, ItemPath, ItemReply } from "../../../core/jobs/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** The item done with its result, charged once; a late worker (lease lost) gets 409 and changes nothing. */

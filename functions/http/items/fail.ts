@@ -1,4 +1,5 @@
-import { FailBody, ItemPath, ItemReply, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { FailBody, ItemPath, ItemReply } from "../../../core/jobs/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** Retryable with attempts left: back to pending (status pending); otherwise failed and its credits released. */

@@ -1,4 +1,5 @@
-import { HeartbeatBody, ItemPath, ItemReply, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { HeartbeatBody, ItemPath, ItemReply } from "../../../core/jobs/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** Extends the lease by lease_s (default: the job's item_timeout_s) from now. */

@@ -1,4 +1,5 @@
-import { CancelBody, CancelReply, JobPath, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { CancelBody, CancelReply, JobPath } from "../../../core/jobs/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** Pending items cancelled and refunded at once; items in flight may finish. A second cancel answers the same. */

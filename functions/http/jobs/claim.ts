@@ -1,4 +1,5 @@
-import { ClaimBody, ClaimReply, JobPath, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { ClaimBody, ClaimReply, JobPath } from "../../../core/jobs/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** The next pending items of an external job, each leased to the worker; an empty list when none is free. */

@@ -1,4 +1,5 @@
-import { JobRecord, JobSpawn, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { JobRecord, JobSpawn } from "../../../core/jobs/index.ts";
 import { HttpReply, httpHandler } from "../../_lib/http.ts";
 
 /** 201 with the job (running, its credits reserved); skill items are fanned out over SQS after commit. */

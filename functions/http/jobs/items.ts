@@ -1,4 +1,5 @@
-import { ItemListQuery, ItemRecord, JobPath, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { ItemListQuery, ItemRecord, JobPath } from "../../../core/jobs/index.ts";
 import { page } from "../../../core/platform/pagination.ts";
 import { httpHandler } from "../../_lib/http.ts";
 

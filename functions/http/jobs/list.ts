@@ -1,4 +1,5 @@
-import { JobListQuery, JobRecord, Jobs } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { JobListQuery, JobRecord } from "../../../core/jobs/index.ts";
 import { page } from "../../../core/platform/pagination.ts";
 import { httpHandler } from "../../_lib/http.ts";
 

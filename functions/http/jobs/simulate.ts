@@ -1,4 +1,5 @@
-import { JobSpawn, Jobs, SimulateReply } from "../../../core/jobs/index.ts";
+import * as Jobs from "../../../core/jobs/index.ts";
+import { JobSpawn, SimulateReply } from "../../../core/jobs/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** The spawn body, executed not at all: estimated credits and duration, warnings and risks; writes nothing. */

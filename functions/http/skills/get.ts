@@ -1,4 +1,5 @@
-import { SkillInfo, SkillPath, Skills } from "../../../core/skills/index.ts";
+import * as Skills from "../../../core/skills/index.ts";
+import { SkillInfo, SkillPath } from "../../../core/skills/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 export const handler = httpHandler({ path: SkillPath, response: SkillInfo }, async ({ path }) =>

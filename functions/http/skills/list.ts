@@ -1,4 +1,5 @@
-import { SkillList, Skills } from "../../../core/skills/index.ts";
+import * as Skills from "../../../core/skills/index.ts";
+import { SkillList } from "../../../core/skills/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** Every skill with the JSON Schemas of its input and output, its flags and its cost model. */

@@ -1,4 +1,5 @@
-import { ExportIdPath, ExportQuery, StatusHistory } from "../../../core/status-history/index.ts";
+import * as StatusHistory from "../../../core/status-history/index.ts";
+import { ExportIdPath, ExportQuery } from "../../../core/status-history/index.ts";
 import { HttpReply, httpHandler } from "../../_lib/http.ts";
 
 /** 302 to a presigned S3 URL (PRESIGN_TTL_S); the link itself is the credential, so never cached. */

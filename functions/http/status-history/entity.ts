@@ -1,5 +1,6 @@
 import { page } from "../../../core/platform/pagination.ts";
-import { EntityPath, EntityQuery, HistoryRecord, StatusHistory } from "../../../core/status-history/index.ts";
+import * as StatusHistory from "../../../core/status-history/index.ts";
+import { EntityPath, EntityQuery, HistoryRecord } from "../../../core/status-history/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** An entity nobody recorded a change of has an empty history (200), not a 404. */

@@ -1,4 +1,5 @@
-import { ExportCreate, ExportRecord, StatusHistory } from "../../../core/status-history/index.ts";
+import * as StatusHistory from "../../../core/status-history/index.ts";
+import { ExportCreate, ExportRecord } from "../../../core/status-history/index.ts";
 import { HttpReply, httpHandler } from "../../_lib/http.ts";
 
 /** 202 with the export (pending) and where to follow it; the queue worker produces the file. */

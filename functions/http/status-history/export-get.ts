@@ -1,4 +1,5 @@
-import { ExportIdPath, ExportQuery, ExportRecord, StatusHistory } from "../../../core/status-history/index.ts";
+import * as StatusHistory from "../../../core/status-history/index.ts";
+import { ExportIdPath, ExportQuery, ExportRecord } from "../../../core/status-history/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 export const handler = httpHandler(

@@ -1,4 +1,5 @@
-import { StatsQuery, StatsReply, StatusHistory } from "../../../core/status-history/index.ts";
+import * as StatusHistory from "../../../core/status-history/index.ts";
+import { StatsQuery, StatsReply } from "../../../core/status-history/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 export const handler = httpHandler({ query: StatsQuery, response: StatsReply }, ({ query }) =>

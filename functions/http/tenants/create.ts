@@ -1,4 +1,5 @@
-import { Tenancy, TenantCreate, TenantCreated } from "../../../core/tenancy/index.ts";
+import * as Tenancy from "../../../core/tenancy/index.ts";
+import { TenantCreate, TenantCreated } from "../../../core/tenancy/index.ts";
 import { created, httpHandler } from "../../_lib/http.ts";
 
 export const handler = httpHandler({ body: TenantCreate, response: TenantCreated, status: 201 }, async ({ body }) =>

@@ -1,4 +1,5 @@
-import { Skills, WebhookSigningSecret } from "../../../core/skills/index.ts";
+import * as Skills from "../../../core/skills/index.ts";
+import { WebhookSigningSecret } from "../../../core/skills/index.ts";
 import { httpHandler } from "../../_lib/http.ts";
 
 /** The tenant's webhook signing secret, for its receivers to check X-AOS-Signature. */

@@ -1,7 +1,7 @@
 /** Cross-tenant cases of the credits routes (see ../cross-tenant.test.ts). */
 import { expect } from "vitest";
 import { withContext } from "../../../core/context.ts";
-import { Credits } from "../../../core/credits/index.ts";
+import * as Credits from "../../../core/credits/index.ts";
 import { invoke } from "../../events/index.ts";
 import { assertCreditInvariants, grantCredits, insertBareJob } from "../../factories/credits.ts";
 import type { Cases, Fixture } from "./fixture.ts";

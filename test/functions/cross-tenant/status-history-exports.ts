@@ -1,7 +1,7 @@
 /** Cross-tenant cases of the status history export routes (see ../cross-tenant.test.ts). */
 import { expect } from "vitest";
 import { withContext } from "../../../core/context.ts";
-import { StatusHistory } from "../../../core/status-history/index.ts";
+import * as StatusHistory from "../../../core/status-history/index.ts";
 import { handler as exportHandler } from "../../../functions/queue/status-history-export.ts";
 import { invoke, lambdaContext, sqsEvent } from "../../events/index.ts";
 import type { Cases, Fixture } from "./fixture.ts";

@@ -1,0 +1,202 @@
+/**
+ * Every Lambda bundles only what its paths call (issue 13, docs/decisions/0004-cold-start.md).
+ * Each handler is bundled as SST does (bench/cold-start.ts's esbuild options) and its metafile
+ * read: a domain (`core/<domain>/`) or an AWS client / database driver in the bundle that the
+ * table below does not give the handler fails, and so does any AWS client loaded at import.
+ *
+ * What a handler's paths call:
+ * - domains: the reviewed table `domains` (every HTTP route also gets tenancy: httpHandler
+ *   authenticates every request);
+ * - `@aws-sdk/client-sqs`: only lazily, and only where routes.ts links the function to a queue
+ *   (`*Queue`: the IAM permission to send);
+ * - `@aws-sdk/client-s3`: only lazily, only for the paths that read or write objects (`s3Paths`,
+ *   each linked to `Exports`); `GET /health` probes S3 without the client;
+ * - `@aws-sdk/s3-request-presigner`: only lazily, only for the download route;
+ * - Neon's driver and `ws`: only lazily (loaded when DB_DRIVER=neon), never at import.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Allowed, bundleContents, type Contents, unexpected } from "../../bench/bundle-contents.ts";
+import { handlerFile, type LinkName, queues, routes, schedules } from "../../functions/routes.ts";
+
+type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits";
+
+/** The domains each handler's paths call, beside tenancy for HTTP routes. Reviewed: keep it narrow. */
+const domains: Readonly<Record<string, readonly Domain[]>> = {
+  // Platform routes call no domain.
+  "functions/http/health/get.ts": [],
+  "functions/http/openapi/get.ts": [],
+  "functions/http/metrics/get.ts": [],
+  "functions/http/tenants/create.ts": [],
+  "functions/http/tenants/list.ts": [],
+  "functions/http/keys/create.ts": [],
+  "functions/http/keys/list.ts": [],
+  "functions/http/keys/revoke.ts": [],
+  "functions/http/status-history/list.ts": ["status-history"],
+  "functions/http/status-history/entity.ts": ["status-history"],
+  "functions/http/status-history/stats.ts": ["status-history"],
+  "functions/http/status-history/export-create.ts": ["status-history"],
+  "functions/http/status-history/export-get.ts": ["status-history"],
+  "functions/http/status-history/download.ts": ["status-history"],
+  "functions/http/skills/list.ts": ["skills"],
+  "functions/http/skills/get.ts": ["skills"],
+  // A breaker's transitions are recorded in status history.
+  "functions/http/skills/execute.ts": ["skills", "status-history"],
+  "functions/http/breakers/list.ts": ["skills"],
+  "functions/http/breakers/reset.ts": ["skills", "status-history"],
+  "functions/http/webhooks/signing-secret.ts": ["skills"],
+  // Jobs reserve and settle credits; status changes are recorded. Only spawn and simulate (and the
+  // SQS worker) need skills: spawn validates item inputs, simulate prices them and looks at breakers.
+  "functions/http/jobs/create.ts": ["jobs", "credits", "status-history", "skills"],
+  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills"],
+  "functions/http/jobs/list.ts": ["jobs", "credits"],
+  "functions/http/jobs/get.ts": ["jobs", "credits"],
+  "functions/http/jobs/items.ts": ["jobs", "credits"],
+  "functions/http/jobs/cancel.ts": ["jobs", "credits", "status-history"],
+  "functions/http/jobs/claim.ts": ["jobs", "credits"],
+  "functions/http/items/heartbeat.ts": ["jobs", "credits"],
+  "functions/http/items/complete.ts": ["jobs", "credits", "status-history"],
+  "functions/http/items/complete-many.ts": ["jobs", "credits", "status-history"],
+  "functions/http/items/fail.ts": ["jobs", "credits", "status-history"],
+  "functions/http/credits/grant.ts": ["credits", "status-history"],
+  "functions/http/credits/get.ts": ["credits"],
+  "functions/http/credits/ledger.ts": ["credits"],
+  "functions/queue/events.ts": ["tenancy"],
+  "functions/queue/status-history-export.ts": ["status-history", "tenancy"],
+  "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy"],
+  "functions/cron/key-usage-flush.ts": ["tenancy"],
+  "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
+  "functions/cron/skill-idempotency-sweep.ts": ["skills"],
+  "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy"],
+};
+
+/** The paths that read or write S3 objects (upload, delete, presign). */
+const s3Paths = [
+  "functions/http/status-history/download.ts",
+  "functions/queue/status-history-export.ts",
+  "functions/cron/status-history-export-sweep.ts",
+];
+const presignPaths = ["functions/http/status-history/download.ts"];
+
+interface Handler {
+  file: string;
+  http: boolean;
+  links: readonly LinkName[];
+}
+const handlers: Handler[] = [
+  ...routes.map((r) => ({ file: handlerFile(r.handler), http: true, links: r.links ?? [] })),
+  ...[...queues, ...schedules].map((q) => ({ file: handlerFile(q.handler), http: false, links: q.links ?? [] })),
+];
+
+function allowedFor(h: Handler, table: Readonly<Record<string, readonly Domain[]>> = domains): Allowed {
+  const lazy: string[] = ["@neondatabase/serverless", "ws"];
+  if (h.links.some((l) => l.endsWith("Queue"))) lazy.push("@aws-sdk/client-sqs");
+  if (s3Paths.includes(h.file)) lazy.push("@aws-sdk/client-s3");
+  if (presignPaths.includes(h.file)) lazy.push("@aws-sdk/s3-request-presigner");
+  return { atImport: [...(table[h.file] ?? []), ...(h.http ? ["tenancy"] : [])], lazy };
+}
+
+const built = new Map<string, Contents>();
+beforeAll(async () => {
+  const files = [...new Set(handlers.map((h) => h.file))];
+  const contents = await Promise.all(files.map((f) => bundleContents(f)));
+  for (const [i, f] of files.entries()) built.set(f, contents[i] as Contents);
+}, 300_000);
+
+describe("what each handler's bundle carries", () => {
+  it("the table names every handler of routes.ts, and nothing else", () => {
+    expect(Object.keys(domains).sort()).toEqual([...new Set(handlers.map((h) => h.file))].sort());
+  });
+
+  it("only functions linked to the Exports bucket may carry the S3 client", () => {
+    for (const file of s3Paths) expect(handlers.find((h) => h.file === file)?.links).toContain("Exports");
+  });
+
+  it.each(handlers.map((h) => [h.file, h] as const))("%s carries only what its paths call", (_, h) => {
+    const c = built.get(h.file) as Contents;
+    expect(unexpected(c, allowedFor(h))).toEqual([]);
+  });
+
+  it("GET /health carries no S3 client at all, and no handler loads an AWS client at import", () => {
+    expect([...(built.get("functions/http/health/get.ts") as Contents).lazy]).not.toContain("@aws-sdk/client-s3");
+    for (const [file, c] of built) {
+      expect({ file, atImport: [...c.atImport].filter((t) => t.startsWith("@") || t === "ws") }).toEqual({
+        file,
+        atImport: [],
+      });
+    }
+  });
+});
+
+describe("the check fails when a bundle carries more than its paths call", () => {
+  const dir = resolve(import.meta.dirname, "../../.aos/bundle-probe");
+  const probe = (name: string, source: string) => {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, name);
+    writeFileSync(file, source);
+    return file;
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const jobsOnly: Allowed = {
+    atImport: ["jobs", "credits", "tenancy", "status-history"],
+    lazy: ["@aws-sdk/client-sqs", "@neondatabase/serverless", "ws"],
+  };
+
+  it("rejects the create handler when the table no longer gives it skills", () => {
+    const h = handlers.find((x) => x.file === "functions/http/jobs/create.ts") as Handler;
+    const narrowed = { ...domains, [h.file]: ["jobs", "credits", "status-history"] as Domain[] };
+    expect(unexpected(built.get(h.file) as Contents, allowedFor(h, narrowed))).toEqual(["skills (at import)"]);
+  });
+
+  it("rejects a health handler given the S3 client it does not need", async () => {
+    const file = probe(
+      "health-with-s3.ts",
+      'import { checkS3 } from "../../core/platform/s3-health.ts";\n' +
+        'import { headObject } from "../../core/platform/storage.ts";\n' +
+        "export const handler = async () => { await checkS3(); return headObject('k'); };\n",
+    );
+    const c = await bundleContents(file);
+    expect(unexpected(c, { atImport: [], lazy: ["@neondatabase/serverless", "ws"] })).toEqual([
+      "@aws-sdk/client-s3 (lazy)",
+    ]);
+  });
+
+  it("rejects an AWS client imported at module scope, even where the lazy chunk would be allowed", async () => {
+    const file = probe(
+      "eager-sqs.ts",
+      'import { SQSClient } from "@aws-sdk/client-sqs";\nexport const handler = () => new SQSClient({});\n',
+    );
+    const c = await bundleContents(file);
+    expect(unexpected(c, jobsOnly)).toEqual(["@aws-sdk/client-sqs (at import)"]);
+  });
+
+  it("a namespace import keeps what is called: Jobs.list carries no skills, Jobs.spawn does", async () => {
+    const list = await bundleContents(
+      probe(
+        "jobs-list.ts",
+        'import * as Jobs from "../../core/jobs/index.ts";\nexport const handler = (q: never) => Jobs.list(q);\n',
+      ),
+    );
+    expect(unexpected(list, jobsOnly)).toEqual([]);
+    const spawn = await bundleContents(
+      probe(
+        "jobs-spawn.ts",
+        'import * as Jobs from "../../core/jobs/index.ts";\nexport const handler = (b: never) => Jobs.spawn(b);\n',
+      ),
+    );
+    expect(unexpected(spawn, jobsOnly)).toEqual(["skills (at import)"]);
+  });
+
+  it("an object-literal face is not tree-shaken: calling only list still carries skills", async () => {
+    const c = await bundleContents(
+      probe(
+        "object-face.ts",
+        'import * as J from "../../core/jobs/index.ts";\n' +
+          "const Jobs = { list: J.list, spawn: J.spawn, processMessages: J.processMessages };\n" +
+          "export const handler = (q: never) => Jobs.list(q);\n",
+      ),
+    );
+    expect(unexpected(c, jobsOnly)).toContain("skills (at import)");
+  });
+});
