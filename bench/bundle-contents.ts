@@ -30,10 +30,13 @@ export interface Contents {
 
 const root = resolve(import.meta.dirname, "..");
 
+/** Folders of core/ that are not domains: the platform and the settings declarations (config). */
+const notDomains = new Set(["platform", "settings"]);
+
 /** `core/jobs/spawn.ts` -> `jobs`; `node_modules/@aws-sdk/client-s3/...` -> `@aws-sdk/client-s3`. */
 export function tagOf(input: string): string | undefined {
   const domain = /^core\/([^/]+)\//.exec(input)?.[1];
-  if (domain && domain !== "platform") return domain;
+  if (domain && !notDomains.has(domain)) return domain;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
   return clients.find((c) => c === pkg);
 }

@@ -43,13 +43,15 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/skills/get.ts": ["skills"],
   // A breaker's transitions are recorded in status history.
   "functions/http/skills/execute.ts": ["skills", "status-history"],
-  "functions/http/breakers/list.ts": ["skills"],
+  // The skill breaker's kind (core/skills/breaker.ts) is defined with its status history hook,
+  // so reading breakers carries status history too (a few KB; reads never record).
+  "functions/http/breakers/list.ts": ["skills", "status-history"],
   "functions/http/breakers/reset.ts": ["skills", "status-history"],
   "functions/http/webhooks/signing-secret.ts": ["skills"],
   // Jobs reserve and settle credits; status changes are recorded. Only spawn and simulate (and the
   // SQS worker) need skills: spawn validates item inputs, simulate prices them and looks at breakers.
   "functions/http/jobs/create.ts": ["jobs", "credits", "status-history", "skills"],
-  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills"],
+  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills", "status-history"],
   "functions/http/jobs/list.ts": ["jobs", "credits"],
   "functions/http/jobs/get.ts": ["jobs", "credits"],
   "functions/http/jobs/items.ts": ["jobs", "credits"],
