@@ -9,7 +9,7 @@ import { type Role, withContext } from "../../core/context.ts";
 import type { JobSpawn } from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { assertCreditInvariants, grantCredits } from "./credits.ts";
-import { makeKey, makeTenant } from "./tenancy.ts";
+import { makeKey, makeTenant, makeTenantWithKeys } from "./tenancy.ts";
 
 export interface Who {
   tenantId: string;
@@ -48,6 +48,24 @@ export function checkedTenants(): (credits: number) => Promise<Who> {
     const w = await jobsTenant(credits);
     made.push(w.tenantId);
     return w;
+  };
+}
+
+/**
+ * `checkedTenants` for tests that go through HTTP: returns `tenant(credits = 100)`, a tenant with
+ * its keys (`makeTenantWithKeys`) and `credits` granted, whose credits invariants are asserted
+ * after the test that made it.
+ */
+export function checkedKeyedTenants(): (credits?: number) => ReturnType<typeof makeTenantWithKeys> {
+  const made: string[] = [];
+  afterEach(async () => {
+    for (const t of made.splice(0)) await assertCreditInvariants(t);
+  });
+  return async (credits = 100) => {
+    const t = await makeTenantWithKeys();
+    await grantCredits(t.tenant.id, credits);
+    made.push(t.tenant.id);
+    return t;
   };
 }
 

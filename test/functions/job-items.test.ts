@@ -5,7 +5,7 @@
  * recovered by the sweeper; the credits invariants are checked after every scenario.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import type { JobSpawn } from "../../core/jobs/index.ts";
@@ -15,25 +15,16 @@ import * as Skills from "../../core/skills/index.ts";
 import { handler as sweepHandler } from "../../functions/cron/job-sweep.ts";
 import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
 import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
-import { assertCreditInvariants, grantCredits, ledgerOf } from "../factories/credits.ts";
-import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { ledgerOf } from "../factories/credits.ts";
+import { checkedKeyedTenants } from "../factories/jobs.ts";
+import type { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 type Message = { v: number; tenantId: string; jobId: string; itemId: string };
 
-const checked: string[] = [];
-afterEach(async () => {
-  for (const t of checked.splice(0)) await assertCreditInvariants(t);
-});
-
-async function tenant(credits = 100): Promise<Tenant> {
-  const t = await makeTenantWithKeys();
-  await grantCredits(t.tenant.id, credits);
-  checked.push(t.tenant.id);
-  return t;
-}
+const tenant = checkedKeyedTenants();
 
 const tag = () => randomBytes(4).toString("hex");
 

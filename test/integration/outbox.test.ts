@@ -5,7 +5,7 @@
  * unstamped and tried again, and the outbox metrics say so.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { query } from "../../core/platform/db/index.ts";
@@ -15,7 +15,8 @@ import { handler as jobSweep } from "../../functions/cron/job-sweep.ts";
 import { handler as exportSweep } from "../../functions/cron/status-history-export-sweep.ts";
 import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
 import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
-import { assertCreditInvariants, grantCredits, ledgerOf } from "../factories/credits.ts";
+import { ledgerOf } from "../factories/credits.ts";
+import { checkedKeyedTenants } from "../factories/jobs.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
@@ -23,17 +24,7 @@ import { takeMessages } from "../setup/sqs-reader.ts";
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 type ItemMessage = { v: number; tenantId: string; jobId: string; itemId: string };
 
-const checked: string[] = [];
-afterEach(async () => {
-  for (const t of checked.splice(0)) await assertCreditInvariants(t);
-});
-
-async function tenant(credits = 100): Promise<Tenant> {
-  const t = await makeTenantWithKeys();
-  await grantCredits(t.tenant.id, credits);
-  checked.push(t.tenant.id);
-  return t;
-}
+const tenant = checkedKeyedTenants();
 
 const tag = () => randomBytes(4).toString("hex");
 
