@@ -36,6 +36,7 @@ import type {
   ItemRecord,
 } from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
+import { ItemStates } from "./states.ts";
 import { sql } from "./work.sql.ts";
 
 type Held = ItemRecord & { tenant_id: string; credits_per_item: number };
@@ -74,7 +75,7 @@ interface ItemState {
 /** Why the worker does not hold an item in `row` (undefined: not the tenant's): 404 or 409 lease_lost. */
 function refusalOf(itemId: string, row: ItemState | undefined, workerId: string, now: Date): AppError {
   if (!row) return new ItemNotFoundError(itemId);
-  if (row.status !== "claimed") return new LeaseLostError(itemId, `it is ${row.status}`);
+  if (row.status !== ItemStates.claimed) return new LeaseLostError(itemId, `it is ${row.status}`);
   if (row.claimed_by !== workerId) return new LeaseLostError(itemId, "another worker holds it");
   return new LeaseLostError(
     itemId,
@@ -179,7 +180,7 @@ export async function completeHeld(
     completed: rows.map((r) => ({
       id: r.id,
       job_id: r.job_id,
-      status: "done",
+      status: ItemStates.done,
       finished_at: r.finished_at,
       duration_ms: r.duration_ms,
     })),

@@ -17,6 +17,7 @@ import { sql } from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 import { get } from "./query.ts";
 import type { JobRecord, JobSpawn } from "./schema.ts";
+import { JobStates } from "./states.ts";
 
 /** The task of items that external agents claim over HTTP instead of a skill. */
 export const EXTERNAL_TASK = "external";
@@ -106,7 +107,7 @@ export async function spawn(body: JobSpawn): Promise<JobRecord> {
         entity_type: "job",
         entity_id: job.id,
         old_status: null,
-        new_status: "running",
+        new_status: JobStates.running,
         metadata: { task: body.task, items: body.items.length },
       });
       if (skill) {

@@ -19,6 +19,7 @@ import { finalise } from "./finalise.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
+import { JobStates } from "./states.ts";
 import { sql } from "./work.sql.ts";
 
 /** Items per transaction of step 1. */
@@ -81,7 +82,7 @@ async function expireBatch(): Promise<{ expired: number; full: boolean }> {
     const jobs = new Map(jobRows.map((j) => [j.id, j]));
     const retry = (d: DueItem) => {
       const j = jobs.get(d.job_id);
-      return j?.status === "running" && d.attempt < j.max_attempts;
+      return j?.status === JobStates.running && d.attempt < j.max_attempts;
     };
     const error = JSON.stringify({ code: "jobs.lease_expired", message: "The lease ended before the item finished" });
     const back = due.filter(retry);

@@ -12,6 +12,7 @@ import { log } from "../platform/logger.ts";
 import { sweepOutbox } from "../platform/outbox/index.ts";
 import { deleteObjects } from "../platform/storage.ts";
 import { exportOutbox } from "./export-outbox.ts";
+import { ExportStates } from "./export-states.ts";
 import { manifestKeyOf } from "./export-stream.ts";
 import { sql } from "./exports.sql.ts";
 import { record } from "./record.ts";
@@ -57,8 +58,8 @@ async function expireBatch(): Promise<{ expired: number; failed: number; full: b
         tenant_id: r.tenant_id,
         entity_type: "export",
         entity_id: r.id,
-        old_status: "ready",
-        new_status: "expired",
+        old_status: ExportStates.ready,
+        new_status: ExportStates.expired,
         reason: "past its TTL; objects deleted",
       })),
     );

@@ -22,6 +22,7 @@ import { log } from "../platform/logger.ts";
 import { done, permanent, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
 import { deleteObjects } from "../platform/storage.ts";
 import { ExportBusyError, ExportNotFoundError } from "./errors.ts";
+import { ExportStates } from "./export-states.ts";
 import { manifestKeyOf, type StreamedExport, streamExport } from "./export-stream.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
 import { statusHistoryMetrics } from "./metrics.ts";
@@ -90,8 +91,9 @@ async function claim(msg: ExportMessageIn): Promise<{ row: ExportRow } | { outco
     const claimed = rows[0];
     if (claimed) {
       const { previous_status: from, ...row } = claimed;
-      const reason = from === "running" ? `the lease of attempt ${row.attempts - 1} ended; taken over` : undefined;
-      await history(row, from, "running", { reason });
+      const reason =
+        from === ExportStates.running ? `the lease of attempt ${row.attempts - 1} ended; taken over` : undefined;
+      await history(row, from, ExportStates.running, { reason });
       return { row };
     }
     const { rows: found } = await query<ExportRow>(sql.get, [msg.exportId, msg.tenantId]);
@@ -101,16 +103,20 @@ async function claim(msg: ExportMessageIn): Promise<{ row: ExportRow } | { outco
       const e = new ExportNotFoundError(msg.exportId);
       return { outcome: permanent(e.code, e.message) };
     }
-    if (row.status === "ready" || row.status === "failed" || row.status === "expired") {
+    if (
+      row.status === ExportStates.ready ||
+      row.status === ExportStates.failed ||
+      row.status === ExportStates.expired
+    ) {
       log.info("export already finished; duplicate delivery ignored", { exportId: row.id, status: row.status });
       return { outcome: done() };
     }
-    if (row.status === "running" && row.lease_until !== null && row.lease_until < now) {
+    if (row.status === ExportStates.running && row.lease_until !== null && row.lease_until < now) {
       // The last attempt's worker died and no attempt is left.
       const error = `attempt ${row.attempts} did not finish before its lease ended`;
       const { rows: failed } = await query<ExportRow>(sql.failAbandoned, [row.id, row.tenant_id, now, error]);
       if (failed[0]) {
-        await history(failed[0], "running", "failed", { reason: error });
+        await history(failed[0], ExportStates.running, ExportStates.failed, { reason: error });
         afterCommit(() => statusHistoryMetrics.exports.inc({ outcome: "failed" }));
       }
       return { outcome: done() };
@@ -141,7 +147,9 @@ async function finish(row: ExportRow, out: StreamedExport): Promise<void> {
       });
       return;
     }
-    await history(row, "running", "ready", { metadata: { row_count: out.rowCount, bytes: out.bytes } });
+    await history(row, ExportStates.running, ExportStates.ready, {
+      metadata: { row_count: out.rowCount, bytes: out.bytes },
+    });
     afterCommit(() => statusHistoryMetrics.exports.inc({ outcome: "ready" }));
   });
 }
@@ -153,7 +161,7 @@ async function finish(row: ExportRow, out: StreamedExport): Promise<void> {
 async function failAttempt(row: ExportRow, e: unknown): Promise<QueueOutcome> {
   const error = describeFailure(e);
   const last = row.attempts >= config().exports.maxAttempts;
-  const to = last ? "failed" : "pending";
+  const to = last ? ExportStates.failed : ExportStates.pending;
   log.warn("export attempt failed", { exportId: row.id, attempt: row.attempts, final: last, err: e });
   const marked = await withTx(async () => {
     const { rows } = await query<ExportRow>(sql.markAttemptFailed, [
@@ -164,7 +172,7 @@ async function failAttempt(row: ExportRow, e: unknown): Promise<QueueOutcome> {
       error,
       clock().now(),
     ]);
-    if (rows[0]) await history(row, "running", to, { reason: `attempt ${row.attempts} failed: ${error}` });
+    if (rows[0]) await history(row, ExportStates.running, to, { reason: `attempt ${row.attempts} failed: ${error}` });
     return rows[0] !== undefined;
   });
   // Lost the lease meanwhile: the attempt that took over owns the outcome.

@@ -12,6 +12,7 @@ import { presignGet } from "../platform/storage.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import { ExportExpiredError, ExportNotFoundError, ExportNotReadyError, TooManyExportsError } from "./errors.ts";
 import { exportOutbox } from "./export-outbox.ts";
+import { ExportStates } from "./export-states.ts";
 import { type ExportRow, sql } from "./exports.sql.ts";
 import { record } from "./record.ts";
 import type { ExportCreate, ExportRecord } from "./schema.ts";
@@ -27,11 +28,11 @@ const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 /** The wire shape; a ready export past its TTL reads as expired even before the sweeper ran. */
 export function toRecord(row: ExportRow, now = clock().now()): ExportRecord {
-  const lapsed = row.status === "ready" && row.expires_at !== null && row.expires_at <= now;
+  const lapsed = row.status === ExportStates.ready && row.expires_at !== null && row.expires_at <= now;
   return {
     id: row.id,
     tenant_id: row.tenant_id,
-    status: lapsed ? "expired" : row.status,
+    status: lapsed ? ExportStates.expired : row.status,
     format: row.format,
     gzip: row.gzip,
     filters: row.filters,
@@ -84,7 +85,7 @@ export async function createExport(body: ExportCreate): Promise<ExportRecord> {
       entity_type: "export",
       entity_id: id,
       old_status: null,
-      new_status: "pending",
+      new_status: ExportStates.pending,
     });
     enqueueAfterCommit(exportOutbox, [{ id, tenant_id: tenantId }]);
     return toRecord(rows[0] as ExportRow, now);
@@ -110,10 +111,10 @@ export async function getExport(id: string, tenant?: string): Promise<ExportReco
 export async function downloadUrl(id: string, tenant?: string): Promise<string> {
   const row = await findExport(id, tenant);
   const now = clock().now();
-  if (row.status === "expired" || (row.expires_at !== null && row.expires_at <= now)) {
+  if (row.status === ExportStates.expired || (row.expires_at !== null && row.expires_at <= now)) {
     throw new ExportExpiredError(id, row.expires_at ?? now);
   }
-  if (row.status !== "ready") throw new ExportNotReadyError(id, row.status);
+  if (row.status !== ExportStates.ready) throw new ExportNotReadyError(id, row.status);
   const ext = `${row.format}${row.gzip ? ".gz" : ""}`;
   return presignGet(row.object_key, { filename: `status-history-${id}.${ext}` });
 }
