@@ -23,26 +23,6 @@ export interface StreamedExport {
 
 const contentTypes = { csv: "text/csv; charset=utf-8", jsonl: "application/x-ndjson; charset=utf-8" } as const;
 
-/**
- * COPY hands over one small chunk per few rows (7.8 KB at the median); zlib compresses 256 KB
- * pieces in about 60% of the CPU time it needs for the same bytes in such small ones.
- */
-const GZIP_INPUT_BYTES = 256 * 1024;
-async function* coalesce(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of source) {
-    parts.push(chunk);
-    size += chunk.length;
-    if (size >= GZIP_INPUT_BYTES) {
-      yield Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-    }
-  }
-  if (size > 0) yield Buffer.concat(parts, size);
-}
-
 export const manifestKeyOf = (objectKey: string) => `${objectKey}.manifest.json`;
 
 /**
@@ -68,7 +48,7 @@ export async function streamExport(row: ExportRow): Promise<StreamedExport> {
   const { rowCount } = await copyOut(await pool(), { text: copySql(row.format, where), settings }, async (rows) => {
     const upload = (source: AsyncIterable<Buffer>) =>
       uploadStream(row.object_key, source, { contentType, metadata: { "export-id": row.id } });
-    if (row.gzip) await pipeline(rows, coalesce, createGzip({ level: 1, chunkSize: 64 * 1024 }), measure, upload);
+    if (row.gzip) await pipeline(rows, createGzip({ level: 1, chunkSize: 64 * 1024 }), measure, upload);
     else await pipeline(rows, measure, upload);
   });
   const sha256 = hash.digest("hex");

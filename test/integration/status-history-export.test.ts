@@ -624,6 +624,46 @@ describe("copyOut", () => {
     expect((await query("select 1 as one")).rows).toEqual([{ one: 1 }]);
   });
 
+  it("hands over every byte of a long COPY in order, in chunks of at most 256 KB, then reuses the connection", async () => {
+    // Rows of 1 to 300 bytes: message headers fall across socket reads at every offset.
+    const n = 120_000;
+    const sql = `copy (select g, repeat(chr(97 + g % 26), g % 300) from generate_series(1, ${n}) g) to stdout`;
+    const sizes: number[] = [];
+    const out = await copyOut(await pool(), { text: sql }, async (rows) => {
+      const chunks: Buffer[] = [];
+      for await (const c of rows) {
+        sizes.push(c.length);
+        chunks.push(c);
+      }
+      return Buffer.concat(chunks).toString("utf8");
+    });
+    let expected = "";
+    for (let g = 1; g <= n; g++) expected += `${g}\t${String.fromCharCode(97 + (g % 26)).repeat(g % 300)}\n`;
+    expect(out.rowCount).toBe(n);
+    expect(out.result.length).toBe(expected.length);
+    expect(out.result === expected).toBe(true);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
+    expect(sizes.length).toBeLessThan(expected.length / (64 * 1024));
+    expect((await query("select 3 as three")).rows).toEqual([{ three: 3 }]);
+  });
+
+  it("rejects with the database's error when the COPY fails mid-stream; the pool keeps working", async () => {
+    let received = 0;
+    const err = await copyOut(
+      await pool(),
+      { text: "copy (select g, repeat('y', 200), 1 / (g - 150000) from generate_series(1, 200000) g) to stdout" },
+      async (rows) => {
+        for await (const c of rows) received += c.length;
+      },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(JSON.stringify({ message: (err as Error).message, cause: String((err as Error).cause) })).toContain(
+      "division by zero",
+    );
+    expect(received).toBeGreaterThan(0);
+    expect((await query("select 4 as four")).rows).toEqual([{ four: 4 }]);
+  });
+
   it("refuses a consumer that returns before reading to the end", async () => {
     await expect(
       copyOut(

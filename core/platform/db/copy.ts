@@ -17,7 +17,7 @@
  */
 import type { Readable } from "node:stream";
 import type pg from "pg";
-import { to as copyTo } from "pg-copy-streams";
+import { CopyOutStream } from "./copy-out-stream.ts";
 import { coerceError } from "./errors.ts";
 import type { Pool } from "./pool.ts";
 
@@ -84,7 +84,8 @@ export async function copyOut<T>(
         [settings.map((s) => s[0]), settings.map((s) => s[1])],
       );
     }
-    const copy = (client as unknown as pg.PoolClient).query(copyTo(spec.text));
+    const copy = new CopyOutStream(spec.text);
+    (client as unknown as pg.PoolClient).query(copy as unknown as pg.Submittable);
     stream = copy;
     // The connection may still report an error after the consumer gave up (when it is closed
     // below); that must not become an unhandled 'error' event.
