@@ -4,10 +4,14 @@
  * invariants of every tenant it handed out.
  */
 import { randomUUID } from "node:crypto";
+import type { SQSRecord } from "aws-lambda";
 import { afterEach } from "vitest";
 import { type Role, withContext } from "../../core/context.ts";
 import type { JobSpawn } from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
+import * as Skills from "../../core/skills/index.ts";
+import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
+import { lambdaContext, sqsEvent } from "../events/index.ts";
 import { assertCreditInvariants, grantCredits } from "./credits.ts";
 import { makeKey, makeTenant, makeTenantWithKeys } from "./tenancy.ts";
 
@@ -91,3 +95,20 @@ export const jobStatus = async (jobId: string) =>
       [jobId],
     )
   ).rows[0];
+
+/** The JobItems worker over `messages`, ten per batch as routes.ts configures it; the records to retry. */
+export async function workItems(messages: readonly unknown[], overrides: Partial<SQSRecord> = {}): Promise<string[]> {
+  const failures: string[] = [];
+  for (let i = 0; i < messages.length; i += 10) {
+    const r = await itemsHandler(sqsEvent(messages.slice(i, i + 10) as unknown[], overrides), lambdaContext());
+    failures.push(...r.batchItemFailures.map((f) => f.itemIdentifier));
+  }
+  return failures;
+}
+
+/** A kv_store counter of the tenant, read the way a skill reads it (the items' side effect in tests). */
+export const kvCounter = (tenantId: string, key: string) =>
+  withContext(
+    { requestId: randomUUID(), correlationId: "read", actor: { type: "system", name: "test", tenantId } },
+    async () => ((await Skills.execute("kv_store", { op: "get", key })).result as { value?: unknown }).value,
+  );

@@ -16,7 +16,7 @@ import { handler as sweepHandler } from "../../functions/cron/job-sweep.ts";
 import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
 import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
 import { ledgerOf } from "../factories/credits.ts";
-import { checkedKeyedTenants } from "../factories/jobs.ts";
+import { checkedKeyedTenants, kvCounter, workItems } from "../factories/jobs.ts";
 import type { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
@@ -39,22 +39,8 @@ const post = (t: Tenant, path: string, body: unknown) => invoke("POST", path, { 
 /** What the JobItems queue holds now (read and deleted). */
 const drain = (want = 0) => takeMessages<Message>("JobItems", want);
 
-/** The worker over `messages`, ten per batch as routes.ts configures it; the records to retry. */
-async function work(messages: readonly Message[], overrides = {}): Promise<string[]> {
-  const failures: string[] = [];
-  for (let i = 0; i < messages.length; i += 10) {
-    const r = await itemsHandler(sqsEvent(messages.slice(i, i + 10), overrides), lambdaContext());
-    failures.push(...r.batchItemFailures.map((f) => f.itemIdentifier));
-  }
-  return failures;
-}
-
-/** A kv_store counter of the tenant, read the way a skill reads it. */
-const counter = (t: Tenant, key: string) =>
-  withContext(
-    { requestId: randomUUID(), correlationId: "read", actor: { type: "system", name: "test", tenantId: t.tenant.id } },
-    async () => ((await Skills.execute("kv_store", { op: "get", key })).result as { value?: unknown }).value,
-  );
+const work = workItems;
+const counter = (t: Tenant, key: string) => kvCounter(t.tenant.id, key);
 
 /** Every item the job's charges name, each as often as it is charged, and the number of charge rows. */
 async function chargedItems(jobId: string): Promise<{ items: string[]; rows: number }> {

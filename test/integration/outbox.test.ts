@@ -4,19 +4,16 @@
  * costs one harmless duplicate, two sweepers never send a row twice, a sweeper's failed send is
  * unstamped and tried again, and the outbox metrics say so.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
-import { withContext } from "../../core/context.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { renderMetrics } from "../../core/platform/metrics/index.ts";
-import * as Skills from "../../core/skills/index.ts";
 import { handler as jobSweep } from "../../functions/cron/job-sweep.ts";
 import { handler as exportSweep } from "../../functions/cron/status-history-export-sweep.ts";
-import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
-import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
+import { invoke, lambdaContext, scheduledEvent } from "../events/index.ts";
 import { ledgerOf } from "../factories/credits.ts";
-import { checkedKeyedTenants } from "../factories/jobs.ts";
+import { checkedKeyedTenants, kvCounter, workItems } from "../factories/jobs.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
@@ -50,20 +47,8 @@ const age = (jobId: string) =>
 const sweepJobs = () => jobSweep(scheduledEvent(), lambdaContext()) as Promise<{ resent: number }>;
 const drainItems = (want = 0) => takeMessages<ItemMessage>("JobItems", want);
 
-async function work(messages: readonly unknown[]): Promise<string[]> {
-  const failures: string[] = [];
-  for (let i = 0; i < messages.length; i += 10) {
-    const r = await itemsHandler(sqsEvent(messages.slice(i, i + 10) as unknown[]), lambdaContext());
-    failures.push(...r.batchItemFailures.map((f) => f.itemIdentifier));
-  }
-  return failures;
-}
-
-const counter = (t: Tenant, key: string) =>
-  withContext(
-    { requestId: randomUUID(), correlationId: "read", actor: { type: "system", name: "test", tenantId: t.tenant.id } },
-    async () => ((await Skills.execute("kv_store", { op: "get", key })).result as { value?: unknown }).value,
-  );
+const work = workItems;
+const counter = (t: Tenant, key: string) => kvCounter(t.tenant.id, key);
 
 async function unsent(jobId: string): Promise<number> {
   const { rows } = await query<{ n: number }>(
