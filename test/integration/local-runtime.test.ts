@@ -280,11 +280,11 @@ describe("local SQS poller (Lambda event source mapping)", () => {
   const prefix = `lr-${randomBytes(4).toString("hex")}-`;
   let n = 0;
 
-  async function setup(mode: typeof sqsFixture.state.mode) {
-    sqsFixture.reset(mode);
+  /** A queue and its DLQ (redrive after 2 receives, 1 s visibility) consumed by `handler`. */
+  async function queueFor(name: string, handler: string) {
     const consumer: QueueConsumer = {
-      name: `Q${++n}`,
-      handler: "test/fixtures/handlers/sqs-batch.handler",
+      name,
+      handler,
       batchSize: 10,
       batchWindowS: 0,
       visibilityTimeoutS: 1,
@@ -296,8 +296,12 @@ describe("local SQS poller (Lambda event source mapping)", () => {
       [consumer],
       prefix,
     );
-    const queueUrl = urls[consumer.name] as string;
-    const dlqUrl = urls[`${consumer.name}Dlq`] as string;
+    return { consumer, queueUrl: urls[consumer.name] as string, dlqUrl: urls[`${consumer.name}Dlq`] as string };
+  }
+
+  async function setup(mode: typeof sqsFixture.state.mode) {
+    sqsFixture.reset(mode);
+    const { consumer, queueUrl, dlqUrl } = await queueFor(`Q${++n}`, "test/fixtures/handlers/sqs-batch.handler");
     const invoker = new Invoker(loader, { app: "aos", stage: "test", region });
     const stop = new AbortController();
     const start = () => runPoller({ consumer, queueUrl, sqs, invoker, region, signal: stop.signal });
@@ -410,22 +414,7 @@ describe("local SQS poller (Lambda event source mapping)", () => {
 
   it("a factory-made consumer: done is deleted, a throwing group is redelivered then dead-lettered, poison is recorded once and acked", async () => {
     factoryFixture.state.seen = [];
-    const consumer: QueueConsumer = {
-      name: `F${++n}`,
-      handler: "test/fixtures/handlers/sqs-factory.handler",
-      batchSize: 10,
-      batchWindowS: 0,
-      visibilityTimeoutS: 1,
-      maxReceiveCount: 2,
-      timeoutS: 5,
-    };
-    const urls = await ensureQueues(
-      { endpoint: env.sqsEndpoint, region, credentials: localCredentials() },
-      [consumer],
-      prefix,
-    );
-    const queueUrl = urls[consumer.name] as string;
-    const dlqUrl = urls[`${consumer.name}Dlq`] as string;
+    const { consumer, queueUrl, dlqUrl } = await queueFor(`F${++n}`, "test/fixtures/handlers/sqs-factory.handler");
     const invoker = new Invoker(async () => factoryFixture.handler as LambdaHandler, {
       app: "aos",
       stage: "test",
