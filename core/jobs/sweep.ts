@@ -19,7 +19,7 @@ import { finalise } from "./finalise.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
-import { sql } from "./work.sql.ts";
+import * as sql from "./work.sql.ts";
 
 /** Items per transaction of step 1. */
 const BATCH = 200;

@@ -13,7 +13,7 @@ import { sweepOutbox } from "../platform/outbox/index.ts";
 import { deleteObjects } from "../platform/storage.ts";
 import { exportOutbox } from "./export-outbox.ts";
 import { manifestKeyOf } from "./export-stream.ts";
-import { sql } from "./exports.sql.ts";
+import * as sql from "./exports.sql.ts";
 import { record } from "./record.ts";
 
 const BATCH = 500;

@@ -23,7 +23,8 @@ import { done, permanent, type QueueOutcome, retry } from "../platform/queue-out
 import { deleteObjects } from "../platform/storage.ts";
 import { ExportBusyError, ExportNotFoundError } from "./errors.ts";
 import { manifestKeyOf, type StreamedExport, streamExport } from "./export-stream.ts";
-import { type ExportRow, sql } from "./exports.sql.ts";
+import type { ExportRow } from "./exports.sql.ts";
+import * as sql from "./exports.sql.ts";
 import { statusHistoryMetrics } from "./metrics.ts";
 import { record } from "./record.ts";
 import type { ExportMessageIn } from "./schema.ts";
