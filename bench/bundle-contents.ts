@@ -5,7 +5,7 @@
  * only in a chunk loaded on first use (a dynamic import). test/unit/handler-bundles.test.ts holds
  * what each handler's paths call and fails on anything else.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { build, type Metafile } from "esbuild";
@@ -26,14 +26,26 @@ export interface Contents {
   atImport: Set<string>;
   /** Those only in chunks loaded on first use. */
   lazy: Set<string>;
+  /** Our own files (`core/skills/kv-store.ts`) with code in what is loaded at import. */
+  filesAtImport: Set<string>;
 }
 
 const root = resolve(import.meta.dirname, "..");
+const domains = new Map<string, boolean>();
+const isDomain = (folder: string): boolean => {
+  if (!domains.has(folder)) domains.set(folder, existsSync(join(root, "core", folder, "errors.ts")));
+  return domains.get(folder) as boolean;
+};
 
-/** `core/jobs/spawn.ts` -> `jobs`; `node_modules/@aws-sdk/client-s3/...` -> `@aws-sdk/client-s3`. */
+/**
+ * `core/jobs/spawn.ts` -> `jobs`; `node_modules/@aws-sdk/client-s3/...` -> `@aws-sdk/client-s3`.
+ * A domain is a `core/` folder with an errors.ts (the monitoring test's rule): `core/platform`
+ * and `core/settings` (every domain's setting declarations, read by core/config.ts in every
+ * handler) are not domains.
+ */
 export function tagOf(input: string): string | undefined {
   const domain = /^core\/([^/]+)\//.exec(input)?.[1];
-  if (domain && domain !== "platform") return domain;
+  if (domain && isDomain(domain)) return domain;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
   return clients.find((c) => c === pkg);
 }
@@ -71,9 +83,17 @@ export async function bundleContents(file: string): Promise<Contents> {
     const meta = result.metafile as Metafile;
     const out = Object.keys(meta.outputs).find((o) => meta.outputs[o]?.entryPoint === entry);
     if (!out) throw new Error(`${file}: no entry output`);
-    const atImport = tags(meta, reachable(meta, out, false));
+    const eager = reachable(meta, out, false);
+    const atImport = tags(meta, eager);
     const lazy = new Set([...tags(meta, reachable(meta, out, true))].filter((t) => !atImport.has(t)));
-    return { atImport, lazy };
+    const filesAtImport = new Set(
+      [...eager].flatMap((o) =>
+        Object.entries(meta.outputs[o]?.inputs ?? {})
+          .filter(([input, { bytesInOutput }]) => bytesInOutput > 0 && !input.includes("node_modules/"))
+          .map(([input]) => input),
+      ),
+    );
+    return { atImport, lazy, filesAtImport };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
