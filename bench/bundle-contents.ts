@@ -5,11 +5,11 @@
  * only in a chunk loaded on first use (a dynamic import). test/unit/handler-bundles.test.ts holds
  * what each handler's paths call and fails on anything else.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { build, type Metafile } from "esbuild";
-import { sstOptions } from "./cold-start.ts";
+import { closure as reachable, sstOptions } from "./cold-start.ts";
 
 /** The clients and drivers whose presence is checked (each costs 30 to 200 KB). */
 export const clients = [
@@ -26,32 +26,28 @@ export interface Contents {
   atImport: Set<string>;
   /** Those only in chunks loaded on first use. */
   lazy: Set<string>;
+  /** Our own files (`core/skills/kv-store.ts`) with code in what is loaded at import. */
+  filesAtImport: Set<string>;
 }
 
 const root = resolve(import.meta.dirname, "..");
+const domains = new Map<string, boolean>();
+const isDomain = (folder: string): boolean => {
+  if (!domains.has(folder)) domains.set(folder, existsSync(join(root, "core", folder, "errors.ts")));
+  return domains.get(folder) as boolean;
+};
 
-/** Folders of core/ that are not domains: the platform and the settings declarations (config). */
-const notDomains = new Set(["platform", "settings"]);
-
-/** `core/jobs/spawn.ts` -> `jobs`; `node_modules/@aws-sdk/client-s3/...` -> `@aws-sdk/client-s3`. */
+/**
+ * `core/jobs/spawn.ts` -> `jobs`; `node_modules/@aws-sdk/client-s3/...` -> `@aws-sdk/client-s3`.
+ * A domain is a `core/` folder with an errors.ts (the monitoring test's rule): `core/platform`
+ * and `core/settings` (every domain's setting declarations, read by core/config.ts in every
+ * handler) are not domains.
+ */
 export function tagOf(input: string): string | undefined {
   const domain = /^core\/([^/]+)\//.exec(input)?.[1];
-  if (domain && !notDomains.has(domain)) return domain;
+  if (domain && isDomain(domain)) return domain;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
   return clients.find((c) => c === pkg);
-}
-
-function reachable(meta: Metafile, start: string, dynamic: boolean): Set<string> {
-  const seen = new Set<string>();
-  const todo = [start];
-  while (todo.length) {
-    const at = todo.pop() as string;
-    if (seen.has(at) || !meta.outputs[at]) continue;
-    seen.add(at);
-    for (const imp of meta.outputs[at].imports)
-      if (imp.kind === "import-statement" || (dynamic && imp.kind === "dynamic-import")) todo.push(imp.path);
-  }
-  return seen;
 }
 
 function tags(meta: Metafile, outs: Set<string>): Set<string> {
@@ -74,9 +70,17 @@ export async function bundleContents(file: string): Promise<Contents> {
     const meta = result.metafile as Metafile;
     const out = Object.keys(meta.outputs).find((o) => meta.outputs[o]?.entryPoint === entry);
     if (!out) throw new Error(`${file}: no entry output`);
-    const atImport = tags(meta, reachable(meta, out, false));
+    const eager = reachable(meta, out, false);
+    const atImport = tags(meta, eager);
     const lazy = new Set([...tags(meta, reachable(meta, out, true))].filter((t) => !atImport.has(t)));
-    return { atImport, lazy };
+    const filesAtImport = new Set(
+      [...eager].flatMap((o) =>
+        Object.entries(meta.outputs[o]?.inputs ?? {})
+          .filter(([input, { bytesInOutput }]) => bytesInOutput > 0 && !input.includes("node_modules/"))
+          .map(([input]) => input),
+      ),
+    );
+    return { atImport, lazy, filesAtImport };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

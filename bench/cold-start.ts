@@ -122,7 +122,7 @@ function byPackage(meta: Metafile, outs: Set<string>): [string, number][] {
 }
 
 /** Outputs reachable from `start`: through static imports only, or through dynamic ones too. */
-function closure(meta: Metafile, start: string, dynamic: boolean): Set<string> {
+export function closure(meta: Metafile, start: string, dynamic: boolean): Set<string> {
   const seen = new Set<string>();
   const todo = [start];
   while (todo.length) {

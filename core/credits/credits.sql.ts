@@ -7,12 +7,13 @@
  * grant); per-item movements are ledger rows only, and `live` adds those of unsettled jobs.
  */
 import { isoUtc } from "../platform/db/index.ts";
+import { statement } from "../platform/db/statement.ts";
 
 /**
  * The ledger's deltas follow from the kind (the table's CHECK says the same): written here once
  * so no caller can get a sign wrong.
  */
-const insertLedger = `insert into credit_ledger
+const insertLedgerInto = `insert into credit_ledger
       (tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, idempotency_key, reason, actor)
     values (CAST($1 AS uuid), CAST($2 AS text), CAST($3 AS numeric),
       case CAST($2 AS text) when 'grant' then CAST($3 AS numeric) when 'charge' then -CAST($3 AS numeric) else 0 end,
@@ -42,32 +43,32 @@ export const chargeRowsFrom = (source: string): string => `insert into credit_le
       group by s.tenant_id, s.job_id, s.actor
     ) g
     on conflict (idempotency_key) do nothing`;
-
-export const sql = {
-  /** The one conditional UPDATE of a reservation: no row updated means not enough available. */
-  reserve: `update credit_balances set reserved = reserved + CAST($2 AS numeric), updated_at = now()
+/** The one conditional UPDATE of a reservation: no row updated means not enough available. */
+export const reserve = `update credit_balances set reserved = reserved + CAST($2 AS numeric), updated_at = now()
     where tenant_id = CAST($1 AS uuid) and balance - reserved >= CAST($2 AS numeric)
-    returning balance, reserved`,
+    returning balance, reserved`;
 
-  /** What the row has available (0 without a row): the figure a refused reservation names. */
-  available: `select coalesce((select balance - reserved from credit_balances where tenant_id = CAST($1 AS uuid)), 0)
-    as available`,
+/** What the row has available (0 without a row): the figure a refused reservation names. */
+export const available = `select coalesce((select balance - reserved from credit_balances where tenant_id = CAST($1 AS uuid)), 0)
+    as available`;
 
-  /** A ledger row; a duplicate idempotency key is an error (grant, reserve: keys are fresh). */
-  insertLedger: `${insertLedger} returning id`,
+/** A ledger row; a duplicate idempotency key is an error (grant, reserve: keys are fresh). */
+export const insertLedger = /* @__PURE__ */ statement(() => `${insertLedgerInto} returning id`);
 
-  /** A ledger row, or nothing when its idempotency key is already there (charge, release, refund). */
-  insertLedgerOnce: `${insertLedger} on conflict (idempotency_key) do nothing returning id`,
+/** A ledger row, or nothing when its idempotency key is already there (charge, release, refund). */
+export const insertLedgerOnce = /* @__PURE__ */ statement(
+  () => `${insertLedgerInto} on conflict (idempotency_key) do nothing returning id`,
+);
 
-  /** A cancellation's refund, applied at once (a job is cancelled once). */
-  refund: `update credit_balances set reserved = reserved - CAST($2 AS numeric), updated_at = now()
-    where tenant_id = CAST($1 AS uuid) returning balance, reserved`,
+/** A cancellation's refund, applied at once (a job is cancelled once). */
+export const refund = `update credit_balances set reserved = reserved - CAST($2 AS numeric), updated_at = now()
+    where tenant_id = CAST($1 AS uuid) returning balance, reserved`;
 
-  /**
-   * Finalisation: the job's charges and releases applied to the row in one statement. The caller
-   * holds the job row lock, and every item is finished, so no charge of this job arrives later.
-   */
-  settle: `with s as (
+/**
+ * Finalisation: the job's charges and releases applied to the row in one statement. The caller
+ * holds the job row lock, and every item is finished, so no charge of this job arrives later.
+ */
+export const settle = `with s as (
       select coalesce(sum(amount) filter (where kind = 'charge'), 0) as charged,
         coalesce(sum(amount) filter (where kind = 'release'), 0) as released
       from credit_ledger where job_id = CAST($2 AS uuid) and tenant_id = CAST($1 AS uuid) and kind in ('charge', 'release')
@@ -77,29 +78,29 @@ export const sql = {
       from s where b.tenant_id = CAST($1 AS uuid) and (s.charged > 0 or s.released > 0)
       returning 1
     )
-    select s.charged, s.released, (select count(*) from u) as updated from s`,
+    select s.charged, s.released, (select count(*) from u) as updated from s`;
 
-  /** Jobs' credits by kind (tenant-scoped when $2 is given), one row per job that has ledger rows. */
-  jobsCredits: `select job_id,
+/** Jobs' credits by kind (tenant-scoped when $2 is given), one row per job that has ledger rows. */
+export const jobsCredits = `select job_id,
       coalesce(sum(amount) filter (where kind = 'reserve'), 0) as reserved,
       coalesce(sum(amount) filter (where kind = 'charge'), 0) as charged,
       coalesce(sum(amount) filter (where kind = 'release'), 0) as released,
       coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunded
     from credit_ledger where job_id = any(CAST($1 AS uuid[])) and (CAST($2 AS uuid) is null or tenant_id = CAST($2 AS uuid))
-    group by job_id`,
+    group by job_id`;
 
-  /** A grant: the row created or credited. */
-  grant: `insert into credit_balances (tenant_id, balance) values (CAST($1 AS uuid), CAST($2 AS numeric))
+/** A grant: the row created or credited. */
+export const grant = `insert into credit_balances (tenant_id, balance) values (CAST($1 AS uuid), CAST($2 AS numeric))
     on conflict (tenant_id) do update set balance = credit_balances.balance + excluded.balance, updated_at = now()
-    returning balance, reserved`,
+    returning balance, reserved`;
 
-  /**
-   * Live figures: the row, minus the charges and releases of the tenant's unsettled jobs (already
-   * in the ledger, not yet in the row). The jobs are found through jobs_unsettled_idx or the
-   * tenant's index, their ledger rows through credit_ledger_job_idx alone: a job's rows are its
-   * tenant's, and a condition on l.tenant_id made the planner AND in the tenant's whole ledger.
-   */
-  live: `select coalesce(b.balance, 0) - u.charged as balance,
+/**
+ * Live figures: the row, minus the charges and releases of the tenant's unsettled jobs (already
+ * in the ledger, not yet in the row). The jobs are found through jobs_unsettled_idx or the
+ * tenant's index, their ledger rows through credit_ledger_job_idx alone: a job's rows are its
+ * tenant's, and a condition on l.tenant_id made the planner AND in the tenant's whole ledger.
+ */
+export const live = `select coalesce(b.balance, 0) - u.charged as balance,
       coalesce(b.reserved, 0) - u.charged - u.released as reserved
     from (select CAST($1 AS uuid) as tenant_id) t
     left join credit_balances b on b.tenant_id = t.tenant_id
@@ -108,8 +109,7 @@ export const sql = {
         coalesce(sum(l.amount) filter (where l.kind = 'release'), 0) as released
       from jobs j join credit_ledger l on l.job_id = j.id
       where j.tenant_id = t.tenant_id and j.settled_at is null and l.kind in ('charge', 'release')
-    ) u`,
-} as const;
+    ) u`;
 
 /** The ledger's wire columns (LedgerEntry). */
 export const ledgerColumns = `id, tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, item_ids, reason,

@@ -9,7 +9,8 @@
 import { actorName, useActor } from "../context.ts";
 import { InternalError } from "../errors.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { type FiguresRow, sql, toAmount } from "./credits.sql.ts";
+import * as sql from "./credits.sql.ts";
+import { type FiguresRow, toAmount } from "./credits.sql.ts";
 import { InsufficientCreditsError } from "./errors.ts";
 import { creditMetrics } from "./metrics.ts";
 import type { JobCredits } from "./schema.ts";

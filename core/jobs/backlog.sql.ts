@@ -4,15 +4,13 @@
  * items comes from the unsettled jobs' index. `$1` is the instant before which an ended lease
  * counts as stuck (decided by `clock()` in JS).
  */
-export const sql = {
-  backlog: `select
+export const backlog = `select
       (select CAST(count(*) AS integer) from job_items where status = 'pending') as pending,
       (select CAST(count(*) AS integer) from job_items where status = 'claimed') as claimed,
       (select CAST(count(*) AS integer) from job_items where status = 'claimed' and lease_until < $1) as stuck,
       (select min(j.created_at) from jobs j
         where j.settled_at is null and j.status = 'running'
-          and exists (select 1 from job_items i where i.job_id = j.id and i.status = 'pending')) as oldest`,
-};
+          and exists (select 1 from job_items i where i.job_id = j.id and i.status = 'pending')) as oldest`;
 
 export interface BacklogRow {
   pending: number;

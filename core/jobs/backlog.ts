@@ -6,7 +6,8 @@
 import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { type BacklogRow, sql } from "./backlog.sql.ts";
+import type { BacklogRow } from "./backlog.sql.ts";
+import * as sql from "./backlog.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 
 /**

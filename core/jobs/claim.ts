@@ -13,7 +13,7 @@ import { jobMetrics } from "./metrics.ts";
 import type { ClaimBody, ClaimReply, ItemMessageIn } from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { JobStates } from "./states.ts";
-import { sql } from "./work.sql.ts";
+import * as sql from "./work.sql.ts";
 
 interface JobForClaim {
   id: string;

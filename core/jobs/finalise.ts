@@ -9,7 +9,8 @@ import * as Credits from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import * as StatusHistory from "../status-history/index.ts";
-import { type ItemTally, type LockedJob, sql } from "./lifecycle.sql.ts";
+import type { ItemTally, LockedJob } from "./lifecycle.sql.ts";
+import * as sql from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 import { JobStates } from "./states.ts";
 

@@ -37,7 +37,7 @@ import type {
 } from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { ItemStates } from "./states.ts";
-import { sql } from "./work.sql.ts";
+import * as sql from "./work.sql.ts";
 
 type Held = ItemRecord & { tenant_id: string; credits_per_item: number };
 /** A completed row: `pending_left` false means this completion may have been the job's last. */

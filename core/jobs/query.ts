@@ -9,7 +9,8 @@ import { query } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import { JobNotFoundError } from "./errors.ts";
-import { type JobRow, sql } from "./lifecycle.sql.ts";
+import type { JobRow } from "./lifecycle.sql.ts";
+import * as sql from "./lifecycle.sql.ts";
 import type { ItemListQuery, ItemRecord, JobListQuery, JobRecord } from "./schema.ts";
 
 type Counts = JobRecord["counts"];

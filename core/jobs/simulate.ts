@@ -14,7 +14,7 @@ import { useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
 import { query } from "../platform/db/index.ts";
 import * as Skills from "../skills/index.ts";
-import { sql } from "./lifecycle.sql.ts";
+import * as sql from "./lifecycle.sql.ts";
 import type { JobSpawn, SimulateReply } from "./schema.ts";
 import { EXTERNAL_TASK, taskSkill, unknownTaskIssue, validateItems } from "./spawn.ts";
 

@@ -13,7 +13,7 @@ import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import * as Skills from "../skills/index.ts";
 import * as StatusHistory from "../status-history/index.ts";
 import { itemOutbox } from "./item-outbox.ts";
-import { sql } from "./lifecycle.sql.ts";
+import * as sql from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
 import { get } from "./query.ts";
 import type { JobRecord, JobSpawn } from "./schema.ts";

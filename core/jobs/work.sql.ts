@@ -10,6 +10,7 @@
 import { chargeRowsFrom } from "../credits/index.ts";
 import { isoUtc, prepared } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
+import { statement } from "../platform/db/statement.ts";
 import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
 import { ItemStates, JobStates } from "./states.ts";
 
@@ -46,29 +47,30 @@ const holds = `i.id = $1 and i.tenant_id = $2 and i.claimed_by = $3 and i.lease_
  * lost claim. Decision 0008.
  */
 const claimCommitsAsync = `(select set_config('synchronous_commit', 'off', true)) as async_commit`;
-
-export const sql = {
-  /**
-   * Tenant-scoped (another tenant's job is not found), with its items in flight now
-   * (job_items_claimed_idx): why a claim came back empty.
-   */
-  jobForClaim: `select j.id, j.status, j.task, j.parallelism, j.item_timeout_s,
+/**
+ * Tenant-scoped (another tenant's job is not found), with its items in flight now
+ * (job_items_claimed_idx): why a claim came back empty.
+ */
+export const jobForClaim = /* @__PURE__ */ statement(
+  () => `select j.id, j.status, j.task, j.parallelism, j.item_timeout_s,
       (select count(*) from job_items c where c.job_id = j.id and c.status = ${I.claimed}) as in_flight
     from jobs j where j.id = $1 and j.tenant_id = $2`,
+);
 
-  /**
-   * The claim in ONE statement: job `$1` of tenant `$2`, running and external; up to `$3` of its
-   * pending items (fewer when parallelism minus the items in flight is less), in order, each
-   * locked and skipped if another claim holds it (job_items_pending_idx): concurrent claimers
-   * never wait on or share an item. `$4` worker, `$5` now, `$6` lease seconds (null: the job's
-   * item_timeout_s). No row: see `jobForClaim` for why.
-   *
-   * The items are found by the id `j` returns (the tenant checked there), not by `$1`: then no
-   * estimate depends on a parameter's value, a plan made for one job costs the same as the
-   * generic one, and Postgres keeps the generic plan instead of planning every claim again
-   * (planning was a fifth of a claim's cost).
-   */
-  claimPending: prepared(
+/**
+ * The claim in ONE statement: job `$1` of tenant `$2`, running and external; up to `$3` of its
+ * pending items (fewer when parallelism minus the items in flight is less), in order, each
+ * locked and skipped if another claim holds it (job_items_pending_idx): concurrent claimers
+ * never wait on or share an item. `$4` worker, `$5` now, `$6` lease seconds (null: the job's
+ * item_timeout_s). No row: see `jobForClaim` for why.
+ *
+ * The items are found by the id `j` returns (the tenant checked there), not by `$1`: then no
+ * estimate depends on a parameter's value, a plan made for one job costs the same as the
+ * generic one, and Postgres keeps the generic plan instead of planning every claim again
+ * (planning was a fifth of a claim's cost).
+ */
+export const claimPending = /* @__PURE__ */ statement(() =>
+  prepared(
     "jobs_claim_pending",
     `with j as (
       select j.id, j.item_timeout_s,
@@ -88,14 +90,16 @@ export const sql = {
     from c where i.id = c.id
     returning i.id, i.idx, i.input, i.attempt, ${isoUtc("i.lease_until")} as lease_until`,
   ),
+);
 
-  /**
-   * The SQS worker's claim of a batch: `$1` item ids, `$2` job ids, `$3` worker ids (one per
-   * message), `$4` now. An item is claimable when pending in a running job, or still claimed by
-   * this very worker (the same message redelivered after its bookkeeping failed). The lease is
-   * the job's item_timeout_s. Rows another claim has locked are skipped, never waited for.
-   */
-  claimByIds: prepared(
+/**
+ * The SQS worker's claim of a batch: `$1` item ids, `$2` job ids, `$3` worker ids (one per
+ * message), `$4` now. An item is claimable when pending in a running job, or still claimed by
+ * this very worker (the same message redelivered after its bookkeeping failed). The lease is
+ * the job's item_timeout_s. Rows another claim has locked are skipped, never waited for.
+ */
+export const claimByIds = /* @__PURE__ */ statement(() =>
+  prepared(
     "jobs_claim_by_ids",
     `with m as (
       select * from unnest(CAST($1 AS uuid[]), CAST($2 AS uuid[]), CAST($3 AS text[])) as m(item_id, job_id, worker)
@@ -117,21 +121,25 @@ export const sql = {
     where i.id = c.id and j.id = i.job_id
     returning i.id, i.job_id, i.tenant_id, i.idx, i.input, i.claimed_by, j.task, j.item_timeout_s`,
   ),
+);
 
-  /** Extend the lease the worker holds by `$5` seconds, or by the job's item_timeout_s. */
-  heartbeat: `update job_items i
+/** Extend the lease the worker holds by `$5` seconds, or by the job's item_timeout_s. */
+export const heartbeat = /* @__PURE__ */ statement(
+  () => `update job_items i
       set lease_until = CAST($4 AS timestamptz) + make_interval(secs => coalesce(CAST($5 AS integer), j.item_timeout_s))
     from jobs j
     where ${holds} and j.id = i.job_id
     returning ${itemColumns}`,
+);
 
-  /**
-   * Done, with its result, and charged, in ONE statement (atomic without begin/commit round
-   * trips): the item's update and its `charge:<item>` ledger row. `claimed_by` stays (who did it),
-   * the lease ends. `$6` actor. `pending_left`: the job still had a pending item once this item
-   * was locked (job_has_pending, migration 0006), so finalisation is someone else's turn.
-   */
-  complete: prepared(
+/**
+ * Done, with its result, and charged, in ONE statement (atomic without begin/commit round
+ * trips): the item's update and its `charge:<item>` ledger row. `claimed_by` stays (who did it),
+ * the lease ends. `$6` actor. `pending_left`: the job still had a pending item once this item
+ * was locked (job_has_pending, migration 0006), so finalisation is someone else's turn.
+ */
+export const complete = /* @__PURE__ */ statement(() =>
+  prepared(
     "jobs_complete",
     `with d as (
       update job_items i set status = ${I.done}, result = CAST($5 AS jsonb), lease_until = null,
@@ -144,18 +152,20 @@ export const sql = {
     )
     select d.*, job_has_pending(d.job_id) as pending_left from d`,
   ),
+);
 
-  /**
-   * Many items done and charged in ONE statement: `$1` item ids, `$5` their workers, `$6` their
-   * results (one JSON array, in the same order), `$2` tenant, `$3` now, `$4` actor. Only items
-   * held by their worker change (see `holds`); they are found by primary key and locked in id
-   * order, so two calls over the same items cannot deadlock. Their charges are one ledger row per
-   * job (chargeRowsFrom). `pending_left` as in `complete`, on the first row of each job (null on
-   * the others), asked once every item is updated. `h` carries ids only and the result is looked
-   * up per row: a join with the results would copy each result into the row kept for rechecks.
-   * Rows come back slim (CompletedItem's columns): the caller has the inputs and results.
-   */
-  completeMany: prepared(
+/**
+ * Many items done and charged in ONE statement: `$1` item ids, `$5` their workers, `$6` their
+ * results (one JSON array, in the same order), `$2` tenant, `$3` now, `$4` actor. Only items
+ * held by their worker change (see `holds`); they are found by primary key and locked in id
+ * order, so two calls over the same items cannot deadlock. Their charges are one ledger row per
+ * job (chargeRowsFrom). `pending_left` as in `complete`, on the first row of each job (null on
+ * the others), asked once every item is updated. `h` carries ids only and the result is looked
+ * up per row: a join with the results would copy each result into the row kept for rechecks.
+ * Rows come back slim (CompletedItem's columns): the caller has the inputs and results.
+ */
+export const completeMany = /* @__PURE__ */ statement(() =>
+  prepared(
     "jobs_complete_many",
     `with m as (
       select u.id, u.worker, r.value as result
@@ -179,24 +189,26 @@ export const sql = {
     )
     select n.*, case when n.nth = 1 then job_has_pending(n.job_id) end as pending_left from n`,
   ),
+);
 
-  /** Why workers do not hold items `$1` (tenant `$2`): their state, for those that exist. */
-  itemStates: `select id, status, claimed_by, lease_until from job_items where id = any(CAST($1 AS uuid[])) and tenant_id = $2`,
+/** Why workers do not hold items `$1` (tenant `$2`): their state, for those that exist. */
+export const itemStates = `select id, status, claimed_by, lease_until from job_items where id = any(CAST($1 AS uuid[])) and tenant_id = $2`;
 
-  /**
-   * Lock the item's job FOR SHARE before a failure may send the item back to pending: a cancel
-   * (FOR UPDATE of the job, then pending items cancelled) either ran before, and the job reads
-   * cancelled, or waits for this transaction and then cancels the item it finds pending.
-   * Shared locks do not wait on each other, so failing workers of one job do not queue.
-   */
-  lockItemJob: `select j.status from jobs j join job_items i on i.job_id = j.id
-    where i.id = $1 and i.tenant_id = $2 for share of j`,
+/**
+ * Lock the item's job FOR SHARE before a failure may send the item back to pending: a cancel
+ * (FOR UPDATE of the job, then pending items cancelled) either ran before, and the job reads
+ * cancelled, or waits for this transaction and then cancels the item it finds pending.
+ * Shared locks do not wait on each other, so failing workers of one job do not queue.
+ */
+export const lockItemJob = `select j.status from jobs j join job_items i on i.job_id = j.id
+    where i.id = $1 and i.tenant_id = $2 for share of j`;
 
-  /**
-   * A failure the worker reports: back to pending (retryable, attempts left, job running) or
-   * failed. `$5` retryable, `$6` error. Returns `retried`, the job's task and item cost.
-   */
-  fail: `with t as (
+/**
+ * A failure the worker reports: back to pending (retryable, attempts left, job running) or
+ * failed. `$5` retryable, `$6` error. Returns `retried`, the job's task and item cost.
+ */
+export const fail = /* @__PURE__ */ statement(
+  () => `with t as (
       select i.id, (CAST($5 AS boolean) and i.attempt < j.max_attempts and j.status = ${J.running}) as retried,
         j.task, CAST(j.credits_per_item AS float8) as credits_per_item
       from job_items i join jobs j on j.id = i.job_id
@@ -212,52 +224,62 @@ export const sql = {
       duration_ms = case when t.retried then null else ${durationMs("$4")} end
     from t where i.id = t.id
     returning ${itemColumns}, i.tenant_id, t.retried, t.task, t.credits_per_item`,
+);
 
-  /** Why a worker does not hold an item (tenant-scoped: another tenant's item is not found). */
-  itemState: `select status, claimed_by, lease_until from job_items where id = $1 and tenant_id = $2`,
+/** Why a worker does not hold an item (tenant-scoped: another tenant's item is not found). */
+export const itemState = `select status, claimed_by, lease_until from job_items where id = $1 and tenant_id = $2`;
 
-  /**
-   * An item of job `$1` still pending or in flight, read after WAITING for every transaction
-   * changing one of them (FOR SHARE): an item whose completion is being committed right now
-   * counts as what it becomes, never as still claimed. No row: the job is finished. The one
-   * row a scan stops at is locked only until this statement ends (it runs on its own).
-   */
-  openItem: prepared(
+/**
+ * An item of job `$1` still pending or in flight, read after WAITING for every transaction
+ * changing one of them (FOR SHARE): an item whose completion is being committed right now
+ * counts as what it becomes, never as still claimed. No row: the job is finished. The one
+ * row a scan stops at is locked only until this statement ends (it runs on its own).
+ */
+export const openItem = /* @__PURE__ */ statement(() =>
+  prepared(
     "jobs_open_item",
     `select id from job_items where job_id = $1 and status in (${I.pending}, ${I.claimed}) limit 1 for share`,
   ),
+);
 
-  // --- the sweeper ---
+// --- the sweeper ---
 
-  /** Claims whose lease ended before `$1`, oldest first, locked (skipping those a worker is finishing). */
-  expiredLeases: `select id, job_id, tenant_id, attempt from job_items
+/** Claims whose lease ended before `$1`, oldest first, locked (skipping those a worker is finishing). */
+export const expiredLeases = /* @__PURE__ */ statement(
+  () => `select id, job_id, tenant_id, attempt from job_items
     where status = ${I.claimed} and lease_until < $1
     order by lease_until
     limit $2
     for update skip locked`,
+);
 
-  /** The jobs of expired items, locked FOR SHARE (see lockItemJob), in id order. */
-  lockJobs: `select id, status, task, max_attempts, CAST(credits_per_item AS float8) as credits_per_item from jobs
-    where id = any(CAST($1 AS uuid[])) order by id for share`,
+/** The jobs of expired items, locked FOR SHARE (see lockItemJob), in id order. */
+export const lockJobs = `select id, status, task, max_attempts, CAST(credits_per_item AS float8) as credits_per_item from jobs
+    where id = any(CAST($1 AS uuid[])) order by id for share`;
 
-  /** Back to pending after a lost lease: the claim's worker is forgotten, its attempt counted. */
-  requeue: `update job_items set status = ${I.pending}, claimed_by = null, lease_until = null, error = CAST($2 AS jsonb)
+/** Back to pending after a lost lease: the claim's worker is forgotten, its attempt counted. */
+export const requeue = /* @__PURE__ */ statement(
+  () => `update job_items set status = ${I.pending}, claimed_by = null, lease_until = null, error = CAST($2 AS jsonb)
     where id = any(CAST($1 AS uuid[])) and status = ${I.claimed}
     returning id, job_id`,
+);
 
-  /** Failed after a lost lease with no attempt left (or the job no longer running). */
-  expireFailed: `update job_items i set status = ${I.failed}, lease_until = null, error = CAST($2 AS jsonb),
+/** Failed after a lost lease with no attempt left (or the job no longer running). */
+export const expireFailed = /* @__PURE__ */ statement(
+  () => `update job_items i set status = ${I.failed}, lease_until = null, error = CAST($2 AS jsonb),
       finished_at = $3, duration_ms = ${durationMs("$3")}
     where i.id = any(CAST($1 AS uuid[])) and i.status = ${I.claimed}
     returning i.id, i.job_id, i.tenant_id`,
+);
 
-  /** Unsettled jobs with no item pending or in flight: finalisation is due. */
-  finalisable: `select j.id from jobs j
+/** Unsettled jobs with no item pending or in flight: finalisation is due. */
+export const finalisable = /* @__PURE__ */ statement(
+  () => `select j.id from jobs j
     where j.settled_at is null
       and not exists (select 1 from job_items i where i.job_id = j.id and i.status in (${I.pending}, ${I.claimed}))
     order by j.created_at
     limit $1`,
-};
+);
 
 /**
  * The item outbox's table (item-outbox.ts): a pending item of a running, unsettled skill job wants

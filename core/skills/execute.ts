@@ -90,7 +90,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
   // call does: inside a caller's transaction they would hold row locks across a network call
   // and vanish with a rollback, so a skill never runs inside one.
   if (inTransaction()) throw new InternalError("Skills.execute must not be called inside a transaction");
-  const skill = getSkill(name);
+  const skill = await getSkill(name);
   const tenantId = useTenant();
   const labels = { skill: skill.name, tenant_id: tenantId };
   const argsField = options.argsField ?? "args";

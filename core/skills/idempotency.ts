@@ -21,7 +21,8 @@ import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { ExecutionInProgressError, IdempotencyConflictError } from "./errors.ts";
-import { type ExecutionRow, sql } from "./idempotency.sql.ts";
+import type { ExecutionRow } from "./idempotency.sql.ts";
+import * as sql from "./idempotency.sql.ts";
 import { ExecutionStates } from "./states.ts";
 
 export interface BeginInput {

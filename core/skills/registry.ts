@@ -4,11 +4,11 @@
  * execution path imports: a bundle that validates or prices calls carries no skill's code.
  */
 import { SkillNotFoundError } from "./errors.ts";
-import { kvStoreSpec } from "./kv-store.ts";
-import { slackSendSpec } from "./slack-send.ts";
+import { kvStoreSpec } from "./kv-store-spec.ts";
+import { slackSendSpec } from "./slack-send-spec.ts";
 import type { SkillSpec } from "./types.ts";
-import { voyageEmbedSpec } from "./voyage-embed.ts";
-import { webhookSendSpec } from "./webhook-send.ts";
+import { voyageEmbedSpec } from "./voyage-embed-spec.ts";
+import { webhookSendSpec } from "./webhook-send-spec.ts";
 
 /** Longest a call may take, retries included, when its skill names no `timeoutMs`: under API Gateway's 30 s. */
 export const DEFAULT_SKILL_TIMEOUT_MS = 25_000;

@@ -82,13 +82,12 @@ export function defineSpec<I extends $ZodType, O extends $ZodType>(spec: SkillSp
 }
 
 /**
- * A spec and its `run`, type-checked against the spec's schemas. Write the call as
- * `/* @__PURE__ *\/ defineSkill(spec, { run })`: esbuild then drops it (and everything `run`
- * calls) from a bundle that only needs the spec.
+ * A skill's `run`, type-checked against its spec's schemas: a run file (`kv-store.ts`) exports
+ * `{ async run(args, ctx) { ... } } satisfies SkillRun<typeof kvStoreSpec>`, with the spec
+ * imported as a type only. runnable.ts loads the run file on the skill's first call and joins it
+ * with the spec from the registry; a run file that imported its spec as a value would share it
+ * with the eager path and cost every bundle one more chunk.
  */
-export function defineSkill<I extends $ZodType, O extends $ZodType>(
-  spec: SkillSpec<I, O>,
-  impl: { run(args: output<I>, ctx: SkillContext): Promise<output<O>> },
-): SkillDefinition {
-  return { ...spec, run: impl.run } as unknown as SkillDefinition;
+export interface SkillRun<S extends SkillSpec<$ZodType, $ZodType>> {
+  run(args: output<S["input"]>, ctx: SkillContext): Promise<output<S["output"]>>;
 }

@@ -8,11 +8,11 @@
  * every attempt of one execution carries the same X-AOS-Delivery-Id, plus X-AOS-Idempotency-Key
  * when the caller gave one, so a receiver can de-duplicate.
  */
-import * as z from "zod/mini";
 import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { ensureOk, send } from "./outbound.ts";
-import { defineSkill, defineSpec } from "./types.ts";
+import type { SkillRun } from "./types.ts";
+import type { webhookSendSpec } from "./webhook-send-spec.ts";
 import { sign, tenantSigningSecret } from "./webhook-signing.ts";
 
 /** Headers AOS owns: framing, identity, and its own signature headers cannot be set by a caller. */
@@ -59,38 +59,7 @@ function extraHeaders(headers: Record<string, string> | undefined, argsField: st
   return out;
 }
 
-export const WebhookSendArgs = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
-  /** Any JSON value; sent as the request body. */
-  payload: z.unknown(),
-  /** Extra request headers; AOS's own (X-AOS-*, content-type, host ...) cannot be overridden. */
-  headers: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/)), z.string().check(z.maxLength(1024)))),
-});
-export type WebhookSendArgs = z.output<typeof WebhookSendArgs>;
-
-export const WebhookSendResult = z.object({
-  /** The receiver's HTTP status (2xx). */
-  status: z.int(),
-  /** Sent as X-AOS-Delivery-Id: the same for every retry of one execution, so receivers can de-duplicate. */
-  delivery_id: z.string(),
-  /** The start of the receiver's reply (at most 4 KiB, as text). */
-  response_body: z.string(),
-});
-
-/** What webhookSend declares (spawn and simulation read only this). */
-export const webhookSendSpec = defineSpec({
-  name: "webhook_send",
-  version: "1.0.0",
-  description: "POST a JSON payload to a URL, signed with HMAC-SHA256 (X-AOS-Timestamp, X-AOS-Signature: v1=<hex>)",
-  input: WebhookSendArgs,
-  output: WebhookSendResult,
-  deterministic: false,
-  sideEffects: true,
-  breaker: { scope: "tenant", target: (args) => `webhook:${new URL(args.url).host}` },
-  cost: { base: 1, units: () => 0 },
-});
-
-export const webhookSend = /* @__PURE__ */ defineSkill(webhookSendSpec, {
+export const webhookSend = {
   async run(args, ctx) {
     const extra = extraHeaders(args.headers, ctx.argsField);
     // Throws SkillNotConfiguredError without WEBHOOK_SIGNING_SECRET: nothing unsigned goes out.
@@ -125,4 +94,4 @@ export const webhookSend = /* @__PURE__ */ defineSkill(webhookSendSpec, {
       response_body: res.body.subarray(0, RESPONSE_PREVIEW_BYTES).toString("utf8"),
     };
   },
-});
+} satisfies SkillRun<typeof webhookSendSpec>;

@@ -14,7 +14,7 @@ import { deleteObjects } from "../platform/storage.ts";
 import { exportOutbox } from "./export-outbox.ts";
 import { ExportStates } from "./export-states.ts";
 import { manifestKeyOf } from "./export-stream.ts";
-import { sql } from "./exports.sql.ts";
+import * as sql from "./exports.sql.ts";
 import { record } from "./record.ts";
 
 const BATCH = 500;

@@ -9,6 +9,7 @@
  */
 
 import { sqlLiterals } from "../platform/db/literal.ts";
+import { statement } from "../platform/db/statement.ts";
 import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
 import { ExportStates } from "./export-states.ts";
 
@@ -131,64 +132,80 @@ export function copySql(format: ExportFormat, where: string): string {
 
 const exportColumns = `e.id, e.tenant_id, e.status, e.format, e.gzip, e.filters, e.max_id, e.object_key, e.row_count,
   e.bytes, e.sha256, e.attempts, e.lease_until, e.last_error, e.created_at, e.updated_at, e.completed_at, e.expires_at`;
+/** Serialises the open-export count check of one tenant's concurrent requests. */
+export const lockTenant =
+  "select pg_advisory_xact_lock(hashtext('status_history_exports'), hashtext(CAST($1 AS text)))";
 
-export const sql = {
-  /** Serialises the open-export count check of one tenant's concurrent requests. */
-  lockTenant: "select pg_advisory_xact_lock(hashtext('status_history_exports'), hashtext(CAST($1 AS text)))",
-
-  openCount: `select CAST(count(*) AS int) as n from status_history_exports
+export const openCount = /* @__PURE__ */ statement(
+  () => `select CAST(count(*) AS int) as n from status_history_exports
     where tenant_id = $1 and status in (${X.pending}, ${X.running})`,
+);
 
-  maxId: "select coalesce(max(id), 0) as max_id from status_history",
+export const maxId = "select coalesce(max(id), 0) as max_id from status_history";
 
-  insert: `insert into status_history_exports as e
+export const insert = /* @__PURE__ */ statement(
+  () => `insert into status_history_exports as e
       (id, tenant_id, format, gzip, filters, max_id, object_key, requested_by, created_at, updated_at)
     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
     returning ${exportColumns}`,
+);
 
-  /** Tenant-scoped: another tenant's export is not found. */
-  get: `select ${exportColumns} from status_history_exports e where e.id = $1 and e.tenant_id = $2`,
+/** Tenant-scoped: another tenant's export is not found. */
+export const get = /* @__PURE__ */ statement(
+  () => `select ${exportColumns} from status_history_exports e where e.id = $1 and e.tenant_id = $2`,
+);
 
-  /**
-   * Take an export for one attempt: a pending one, or a running one whose lease ended (its
-   * worker died) while attempts remain. $3 = now, $4 = lease end, $5 = EXPORT_MAX_ATTEMPTS.
-   * Returns the status it had, for the history row.
-   */
-  claim: `update status_history_exports e
+/**
+ * Take an export for one attempt: a pending one, or a running one whose lease ended (its
+ * worker died) while attempts remain. $3 = now, $4 = lease end, $5 = EXPORT_MAX_ATTEMPTS.
+ * Returns the status it had, for the history row.
+ */
+export const claim = /* @__PURE__ */ statement(
+  () => `update status_history_exports e
       set status = ${X.running}, attempts = e.attempts + 1, lease_until = $4, started_at = $3, updated_at = $3
     from (select id, status from status_history_exports where id = $1 and tenant_id = $2 for update) old
     where e.id = old.id
       and (old.status = ${X.pending} or (old.status = ${X.running} and e.lease_until < $3 and e.attempts < $5))
     returning ${exportColumns}, old.status as previous_status`,
+);
 
-  /** Finish the attempt `$3` if it still owns the export (a worker that lost its lease changes nothing). */
-  markReady: `update status_history_exports e
+/** Finish the attempt `$3` if it still owns the export (a worker that lost its lease changes nothing). */
+export const markReady = /* @__PURE__ */ statement(
+  () => `update status_history_exports e
       set status = ${X.ready}, row_count = $4, bytes = $5, sha256 = $6, completed_at = $7, expires_at = $8,
         lease_until = null, last_error = null, updated_at = $7
     where e.id = $1 and e.tenant_id = $2 and e.status = ${X.running} and e.attempts = $3
     returning ${exportColumns}`,
+);
 
-  /** Attempt `$3` failed: `$4` is 'pending' (SQS retries) or 'failed' (no attempt left). */
-  markAttemptFailed: `update status_history_exports e
+/** Attempt `$3` failed: `$4` is 'pending' (SQS retries) or 'failed' (no attempt left). */
+export const markAttemptFailed = /* @__PURE__ */ statement(
+  () => `update status_history_exports e
       set status = $4, last_error = $5, lease_until = null, updated_at = $6,
         completed_at = case when $4 = ${X.failed} then CAST($6 AS timestamptz) end
     where e.id = $1 and e.tenant_id = $2 and e.status = ${X.running} and e.attempts = $3
     returning ${exportColumns}`,
+);
 
-  /** A running export whose lease ended with no attempt left: failed without another try. */
-  failAbandoned: `update status_history_exports e
+/** A running export whose lease ended with no attempt left: failed without another try. */
+export const failAbandoned = /* @__PURE__ */ statement(
+  () => `update status_history_exports e
       set status = ${X.failed}, last_error = $4, lease_until = null, updated_at = $3, completed_at = $3
     where e.id = $1 and e.tenant_id = $2 and e.status = ${X.running} and e.lease_until < $3
     returning ${exportColumns}`,
+);
 
-  /** Ready exports past their TTL, oldest first. */
-  dueForExpiry: `select e.id, e.tenant_id, e.object_key from status_history_exports e
+/** Ready exports past their TTL, oldest first. */
+export const dueForExpiry = /* @__PURE__ */ statement(
+  () => `select e.id, e.tenant_id, e.object_key from status_history_exports e
     where e.status = ${X.ready} and e.expires_at <= $1 order by e.expires_at limit $2`,
+);
 
-  markExpired: `update status_history_exports e set status = ${X.expired}, updated_at = $2
+export const markExpired = /* @__PURE__ */ statement(
+  () => `update status_history_exports e set status = ${X.expired}, updated_at = $2
     where e.id = any(CAST($1 AS uuid[])) and e.status = ${X.ready}
     returning e.id, e.tenant_id`,
-} as const;
+);
 
 export interface ExportRow {
   id: string;

@@ -13,7 +13,8 @@ import * as Tenancy from "../tenancy/index.ts";
 import { ExportExpiredError, ExportNotFoundError, ExportNotReadyError, TooManyExportsError } from "./errors.ts";
 import { exportOutbox } from "./export-outbox.ts";
 import { ExportStates } from "./export-states.ts";
-import { type ExportRow, sql } from "./exports.sql.ts";
+import type { ExportRow } from "./exports.sql.ts";
+import * as sql from "./exports.sql.ts";
 import { record } from "./record.ts";
 import type { ExportCreate, ExportRecord } from "./schema.ts";
 

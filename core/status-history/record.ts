@@ -8,7 +8,8 @@ import { actorName, useActor, useContext, useTenant } from "../context.ts";
 import { fieldIssues, ValidationError } from "../errors.ts";
 import { query } from "../platform/db/index.ts";
 import { HistoryEntry } from "./entry.ts";
-import { type HistoryRow, sql } from "./status-history.sql.ts";
+import type { HistoryRow } from "./status-history.sql.ts";
+import * as sql from "./status-history.sql.ts";
 
 /**
  * Append one change, or many in one statement. Entries are validated (a bad entity type or an

@@ -5,6 +5,8 @@
  * placeholder function, a bind parameter (`CAST($3 AS uuid)`) for ordinary queries, or a transaction-local
  * setting read with `current_setting(...)` for COPY, which takes no bind parameters.
  */
+
+import { statement } from "../platform/db/statement.ts";
 import type { HistoryFilters } from "./schema.ts";
 
 export type SqlType = "uuid" | "text" | "timestamptz" | "bigint";
@@ -37,15 +39,14 @@ export function filterSql(tenantId: string, f: HistoryFilters, p: Placeholder, m
 
 const historyColumns = `id, tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata,
   correlation_id, created_at`;
-
-export const sql = {
-  /** One row per element of the arrays: a whole batch of changes in one round trip. */
-  insertMany: `insert into status_history
+/** One row per element of the arrays: a whole batch of changes in one round trip. */
+export const insertMany = /* @__PURE__ */ statement(
+  () => `insert into status_history
       (tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id)
     select * from unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS text[]),
       CAST($8 AS jsonb[]), CAST($9 AS text[]))
     returning ${historyColumns}`,
-} as const;
+);
 
 export interface HistoryRow {
   id: number;

@@ -14,7 +14,8 @@ import { ExpiredKeyError, InvalidKeyError, RevokedKeyError, TenantSuspendedError
 import { authCacheKey, hashKey, KEY_PATTERN } from "./keys.ts";
 import { tenancyMetrics } from "./metrics.ts";
 import type { Role } from "./schema.ts";
-import { type KeyAuthRow, sql } from "./tenancy.sql.ts";
+import type { KeyAuthRow } from "./tenancy.sql.ts";
+import * as sql from "./tenancy.sql.ts";
 
 export interface KeyActor {
   keyId: string;

@@ -7,7 +7,8 @@ import { KeyNotFoundError, RoleNotGrantableError } from "./errors.ts";
 import { emitAfterCommit } from "./events.ts";
 import { resolveTenant } from "./resolve.ts";
 import type { CreatedKey, KeyCreate, KeyListQuery, Role } from "./schema.ts";
-import { type KeyRow, sql } from "./tenancy.sql.ts";
+import type { KeyRow } from "./tenancy.sql.ts";
+import * as sql from "./tenancy.sql.ts";
 
 /** `aos_` + 32 base64url characters (192 random bits); the first 12 are the lookup prefix. */
 export const KEY_PATTERN = /^aos_([A-Za-z0-9_-]{12})[A-Za-z0-9_-]{20}$/;

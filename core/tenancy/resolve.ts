@@ -2,7 +2,8 @@ import { useActor, useTenant } from "../context.ts";
 import { ForbiddenError } from "../errors.ts";
 import { query } from "../platform/db/index.ts";
 import { TenantNotFoundError } from "./errors.ts";
-import { sql, type TenantRow } from "./tenancy.sql.ts";
+import type { TenantRow } from "./tenancy.sql.ts";
+import * as sql from "./tenancy.sql.ts";
 
 /** Find a tenant by slug or id. */
 export async function findTenant(ref: string): Promise<TenantRow> {

@@ -2,46 +2,49 @@
  * The tenancy domain's SQL. Rows come back in the API's wire shape (snake_case, as the HTTP
  * API is), so replies need no mapping.
  */
+import { statement } from "../platform/db/statement.ts";
+
 const keyColumns = `k.id, k.tenant_id, k.name, k.role, 'aos_' || k.prefix as prefix, k.created_at, k.expires_at,
   k.last_used_at, k.revoked_at`;
-
-export const sql = {
-  insertTenant: `insert into tenants (slug, name) values ($1, $2)
+export const insertTenant = `insert into tenants (slug, name) values ($1, $2)
     on conflict (slug) do nothing
-    returning id, slug, name, status, created_at`,
+    returning id, slug, name, status, created_at`;
 
-  tenantByRef: `select id, slug, name, status, created_at from tenants
-    where slug = $1 or (CAST(id AS text) = $1)`,
+export const tenantByRef = `select id, slug, name, status, created_at from tenants
+    where slug = $1 or (CAST(id AS text) = $1)`;
 
-  listTenants: `select id, slug, name, status, created_at from tenants
+export const listTenants = `select id, slug, name, status, created_at from tenants
     where (CAST($1 AS timestamptz) is null or (created_at, id) < (CAST($1 AS timestamptz), CAST($2 AS uuid)))
-    order by created_at desc, id desc limit $3`,
+    order by created_at desc, id desc limit $3`;
 
-  insertKey: `insert into api_keys (tenant_id, name, role, prefix, key_hash, created_by, expires_at)
+export const insertKey = `insert into api_keys (tenant_id, name, role, prefix, key_hash, created_by, expires_at)
     values ($1, $2, $3, $4, $5, $6, $7)
-    returning id, tenant_id, name, role, 'aos_' || prefix as prefix, created_at, expires_at, last_used_at, revoked_at`,
+    returning id, tenant_id, name, role, 'aos_' || prefix as prefix, created_at, expires_at, last_used_at, revoked_at`;
 
-  listKeys: `select ${keyColumns} from api_keys k
+export const listKeys = /* @__PURE__ */ statement(
+  () => `select ${keyColumns} from api_keys k
     where k.tenant_id = $1 and (CAST($2 AS boolean) or k.revoked_at is null)
       and (CAST($3 AS timestamptz) is null or (k.created_at, k.id) < (CAST($3 AS timestamptz), CAST($4 AS uuid)))
     order by k.created_at desc, k.id desc limit $5`,
+);
 
-  /** Tenant-scoped: a key of another tenant is "not found", never "forbidden". */
-  revokeKey: `update api_keys k set revoked_at = coalesce(k.revoked_at, now())
+/** Tenant-scoped: a key of another tenant is "not found", never "forbidden". */
+export const revokeKey = /* @__PURE__ */ statement(
+  () => `update api_keys k set revoked_at = coalesce(k.revoked_at, now())
     where k.id = $1 and k.tenant_id = $2
     returning ${keyColumns}`,
+);
 
-  keyOwner: "select tenant_id from api_keys where id = $1",
+export const keyOwner = "select tenant_id from api_keys where id = $1";
 
-  keyForAuth: `select k.id, k.tenant_id as "tenantId", k.role, k.key_hash as "keyHash", k.expires_at as "expiresAt",
+export const keyForAuth = `select k.id, k.tenant_id as "tenantId", k.role, k.key_hash as "keyHash", k.expires_at as "expiresAt",
       k.revoked_at as "revokedAt", t.status as "tenantStatus"
     from api_keys k join tenants t on t.id = k.tenant_id
-    where k.prefix = $1`,
+    where k.prefix = $1`;
 
-  touchKeys: `update api_keys k set last_used_at = greatest(coalesce(k.last_used_at, '-infinity'), u.used_at)
+export const touchKeys = `update api_keys k set last_used_at = greatest(coalesce(k.last_used_at, '-infinity'), u.used_at)
     from unnest(CAST($1 AS uuid[]), CAST($2 AS timestamptz[])) as u(id, used_at)
-    where k.id = u.id`,
-} as const;
+    where k.id = u.id`;
 
 export interface TenantRow {
   id: string;

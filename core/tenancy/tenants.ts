@@ -4,7 +4,8 @@ import { TenantExistsError } from "./errors.ts";
 import { emitAfterCommit } from "./events.ts";
 import { createKeyFor } from "./keys.ts";
 import type { CreatedKey, TenantCreate } from "./schema.ts";
-import { sql, type TenantRow } from "./tenancy.sql.ts";
+import type { TenantRow } from "./tenancy.sql.ts";
+import * as sql from "./tenancy.sql.ts";
 
 /**
  * Create a tenant and, unless `initial_key_role` is "none", its first key, in one transaction.

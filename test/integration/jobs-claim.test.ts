@@ -11,7 +11,7 @@ import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import * as Jobs from "../../core/jobs/index.ts";
 import { JobNotRunningError } from "../../core/jobs/index.ts";
-import { sql } from "../../core/jobs/work.sql.ts";
+import * as sql from "../../core/jobs/work.sql.ts";
 import { clock } from "../../core/platform/clock.ts";
 import { query, withTx } from "../../core/platform/db/index.ts";
 import { ledgerOf } from "../factories/credits.ts";

@@ -80,6 +80,15 @@ const s3Paths = [
   "functions/cron/status-history-export-sweep.ts",
 ];
 const presignPaths = ["functions/http/status-history/download.ts"];
+/** Each skill's run and what only runs call (core/skills/runnable.ts loads them per skill). */
+const skillRunFiles = [
+  "core/skills/kv-store.ts",
+  "core/skills/slack-send.ts",
+  "core/skills/webhook-send.ts",
+  "core/skills/voyage-embed.ts",
+  "core/skills/outbound.ts",
+  "core/skills/ssrf.ts",
+];
 
 interface Handler {
   file: string;
@@ -118,6 +127,17 @@ describe("what each handler's bundle carries", () => {
   it.each(handlers.map((h) => [h.file, h] as const))("%s carries only what its paths call", (_, h) => {
     const c = built.get(h.file) as Contents;
     expect(unexpected(c, allowedFor(h))).toEqual([]);
+  });
+
+  it("a skill's run code is loaded per skill on its first call, never at import", () => {
+    for (const file of ["functions/http/skills/execute.ts", "functions/queue/job-items.ts"]) {
+      const c = built.get(file) as Contents;
+      expect({ file, runCode: [...c.filesAtImport].filter((f) => skillRunFiles.includes(f)) }).toEqual({
+        file,
+        runCode: [],
+      });
+      expect(c.filesAtImport).toContain("core/skills/runnable.ts");
+    }
   });
 
   it("GET /health carries no S3 client at all, and no handler loads an AWS client at import", () => {
@@ -188,6 +208,16 @@ describe("the check fails when a bundle carries more than its paths call", () =>
       ),
     );
     expect(unexpected(spawn, jobsOnly)).toEqual(["skills (at import)"]);
+  });
+
+  it("a run file imported statically is found at import", async () => {
+    const c = await bundleContents(
+      probe(
+        "eager-skill.ts",
+        'import { kvStore } from "../../core/skills/kv-store.ts";\nexport const handler = (a: never, x: never) => kvStore.run(a, x);\n',
+      ),
+    );
+    expect([...c.filesAtImport].filter((f) => skillRunFiles.includes(f))).toEqual(["core/skills/kv-store.ts"]);
   });
 
   it("an object-literal face is not tree-shaken: calling only list still carries skills", async () => {

@@ -8,17 +8,18 @@ import { getSpec, skillNames } from "../../core/skills/registry.ts";
 import { getSkill, runnableNames } from "../../core/skills/runnable.ts";
 
 describe("skill specs and runnable skills", () => {
-  it("name the same skills, and each runnable skill is its spec plus run", () => {
+  it("name the same skills, and each runnable skill is its spec plus run", async () => {
     expect(runnableNames().sort()).toEqual(skillNames().sort());
     for (const name of skillNames()) {
-      const { run, ...spec } = getSkill(name);
+      const { run, ...spec } = await getSkill(name);
       expect(typeof run).toBe("function");
       expect(spec).toEqual({ ...getSpec(name) });
     }
   });
 
-  it("refuses an unknown name in both", () => {
+  it("refuses an unknown name in both", async () => {
     expect(() => getSpec("no_such_skill")).toThrow(expect.objectContaining({ code: "skills.not_found" }));
-    expect(() => getSkill("no_such_skill")).toThrow(expect.objectContaining({ code: "skills.not_found" }));
+    await expect(getSkill("no_such_skill")).rejects.toThrow(expect.objectContaining({ code: "skills.not_found" }));
+    await expect(getSkill("toString")).rejects.toThrow(expect.objectContaining({ code: "skills.not_found" }));
   });
 });

@@ -9,6 +9,7 @@
  * from the constants the code uses, as literals.
  */
 import { sqlLiteral } from "../db/literal.ts";
+import { statement } from "../db/statement.ts";
 import { type BreakerState, BreakerStates } from "./states.ts";
 
 const CLOSED = sqlLiteral(BreakerStates.closed);
@@ -20,77 +21,92 @@ const byKey = `kind = $1 and target = $2
 
 const columns = `id, kind, target, tenant_id, state, failure_count, recent_failures, last_failure_at, last_error,
   opened_at, cooldown_until, probe_id, probe_until, version, updated_at`;
+export const get = /* @__PURE__ */ statement(() => `select ${columns} from circuit_breaker_state where ${byKey}`);
 
-export const sql = {
-  get: `select ${columns} from circuit_breaker_state where ${byKey}`,
+export const lock = /* @__PURE__ */ statement(
+  () => `select ${columns} from circuit_breaker_state where ${byKey} for update`,
+);
 
-  lock: `select ${columns} from circuit_breaker_state where ${byKey} for update`,
-
-  /**
-   * Become the HALF_OPEN probe. The row must still be in the state the caller read ($4) and still
-   * let a probe through: under READ COMMITTED a caller blocked on the row lock re-checks these
-   * conditions against the winner's committed row, finds HALF_OPEN with a live probe, and updates
-   * nothing. So of any number of concurrent callers exactly one gets a row back.
-   */
-  takeProbe: `update circuit_breaker_state
+/**
+ * Become the HALF_OPEN probe. The row must still be in the state the caller read ($4) and still
+ * let a probe through: under READ COMMITTED a caller blocked on the row lock re-checks these
+ * conditions against the winner's committed row, finds HALF_OPEN with a live probe, and updates
+ * nothing. So of any number of concurrent callers exactly one gets a row back.
+ */
+export const takeProbe = /* @__PURE__ */ statement(
+  () => `update circuit_breaker_state
     set state = ${HALF_OPEN}, probe_id = CAST($5 AS uuid), probe_until = CAST($6 AS timestamptz),
       updated_at = CAST($7 AS timestamptz), version = version + 1
     where ${byKey} and state = $4
       and ((state = ${OPEN} and coalesce(cooldown_until, '-infinity') <= CAST($7 AS timestamptz))
         or (state = ${HALF_OPEN} and coalesce(probe_until, '-infinity') <= CAST($7 AS timestamptz)))
     returning ${columns}`,
+);
 
-  /** The probe answered: back to CLOSED. A probe whose permit lapsed and was taken over matches nothing. */
-  closeAfterProbe: `update circuit_breaker_state
+/** The probe answered: back to CLOSED. A probe whose permit lapsed and was taken over matches nothing. */
+export const closeAfterProbe = /* @__PURE__ */ statement(
+  () => `update circuit_breaker_state
     set state = ${CLOSED}, failure_count = 0, recent_failures = null, opened_at = null, cooldown_until = null,
       probe_id = null, probe_until = null, updated_at = CAST($5 AS timestamptz), version = version + 1
     where ${byKey} and state = ${HALF_OPEN} and probe_id = CAST($4 AS uuid)
     returning ${columns}`,
+);
 
-  /** Consecutive failures only: a success forgets them. A healthy breaker matches nothing (no write). */
-  clearFailures: `update circuit_breaker_state
+/** Consecutive failures only: a success forgets them. A healthy breaker matches nothing (no write). */
+export const clearFailures = /* @__PURE__ */ statement(
+  () => `update circuit_breaker_state
     set failure_count = 0, updated_at = CAST($4 AS timestamptz), version = version + 1
     where ${byKey} and state = ${CLOSED} and failure_count > 0
     returning ${columns}`,
+);
 
-  /** The probe failed: OPEN again with a fresh cooldown. */
-  reopenAfterProbe: `update circuit_breaker_state
+/** The probe failed: OPEN again with a fresh cooldown. */
+export const reopenAfterProbe = /* @__PURE__ */ statement(
+  () => `update circuit_breaker_state
     set state = ${OPEN}, failure_count = failure_count + 1, last_failure_at = CAST($5 AS timestamptz),
       last_error = $6, opened_at = CAST($5 AS timestamptz), cooldown_until = CAST($7 AS timestamptz),
       probe_id = null, probe_until = null, updated_at = CAST($5 AS timestamptz), version = version + 1
     where ${byKey} and state = ${HALF_OPEN} and probe_id = CAST($4 AS uuid)
     returning ${columns}`,
+);
 
-  /**
-   * Note a failure (its time and error), creating the row on the first one, and lock the row for
-   * the rest of the transaction: the count is then set by `countFailures` on the locked row.
-   */
-  noteFailure: `insert into circuit_breaker_state as b (kind, target, tenant_id, last_failure_at, last_error,
+/**
+ * Note a failure (its time and error), creating the row on the first one, and lock the row for
+ * the rest of the transaction: the count is then set by `countFailures` on the locked row.
+ */
+export const noteFailure = /* @__PURE__ */ statement(
+  () => `insert into circuit_breaker_state as b (kind, target, tenant_id, last_failure_at, last_error,
       updated_at, version)
     values ($1, $2, CAST($3 AS uuid), CAST($4 AS timestamptz), $5, CAST($4 AS timestamptz), 1)
     on conflict (kind, tenant_id, target) do update set
       last_failure_at = excluded.last_failure_at, last_error = excluded.last_error, updated_at = excluded.updated_at,
       version = b.version + 1
     returning ${columns}`,
+);
 
-  /** The new count (and, for a window breaker, the failure times it counts) of a CLOSED locked row. */
-  countFailures: `update circuit_breaker_state
+/** The new count (and, for a window breaker, the failure times it counts) of a CLOSED locked row. */
+export const countFailures = /* @__PURE__ */ statement(
+  () => `update circuit_breaker_state
     set failure_count = $2, recent_failures = CAST($3 AS timestamptz[])
     where id = $1 and state = ${CLOSED}
     returning ${columns}`,
+);
 
-  /** Open the locked row (threshold reached): a fresh cooldown, no probe. */
-  open: `update circuit_breaker_state
+/** Open the locked row (threshold reached): a fresh cooldown, no probe. */
+export const open = /* @__PURE__ */ statement(
+  () => `update circuit_breaker_state
     set state = ${OPEN}, opened_at = CAST($2 AS timestamptz), cooldown_until = CAST($3 AS timestamptz),
       probe_id = null, probe_until = null, version = version + 1
     where id = $1 and state = ${CLOSED}
     returning ${columns}`,
+);
 
-  /**
-   * A caller opens the breaker itself (a drift breaker on drift), whatever its state; a breaker
-   * already open gets the new cooldown. Creates the row when the breaker never failed.
-   */
-  forceOpen: `insert into circuit_breaker_state as b (kind, target, tenant_id, state, opened_at, cooldown_until,
+/**
+ * A caller opens the breaker itself (a drift breaker on drift), whatever its state; a breaker
+ * already open gets the new cooldown. Creates the row when the breaker never failed.
+ */
+export const forceOpen = /* @__PURE__ */ statement(
+  () => `insert into circuit_breaker_state as b (kind, target, tenant_id, state, opened_at, cooldown_until,
       updated_at, version)
     values ($1, $2, CAST($3 AS uuid), ${OPEN}, CAST($4 AS timestamptz), CAST($5 AS timestamptz),
       CAST($4 AS timestamptz), 1)
@@ -98,20 +114,24 @@ export const sql = {
       state = ${OPEN}, opened_at = excluded.opened_at, cooldown_until = excluded.cooldown_until, probe_id = null,
       probe_until = null, updated_at = excluded.updated_at, version = b.version + 1
     returning ${columns}`,
+);
 
-  /** Back to CLOSED, failures forgotten (the last error is kept for the record), of a locked row. */
-  reset: `update circuit_breaker_state
+/** Back to CLOSED, failures forgotten (the last error is kept for the record), of a locked row. */
+export const reset = /* @__PURE__ */ statement(
+  () => `update circuit_breaker_state
     set state = ${CLOSED}, failure_count = 0, recent_failures = null, opened_at = null, cooldown_until = null,
       probe_id = null, probe_until = null, updated_at = CAST($2 AS timestamptz), version = version + 1
     where id = $1
     returning ${columns}`,
+);
 
-  /** A kind's breakers of one tenant and every shared one, most recently changed first. */
-  list: `select ${columns} from circuit_breaker_state
+/** A kind's breakers of one tenant and every shared one, most recently changed first. */
+export const list = /* @__PURE__ */ statement(
+  () => `select ${columns} from circuit_breaker_state
     where kind = $1 and (tenant_id = CAST($2 AS uuid) or tenant_id is null)
       and (CAST($3 AS text) is null or state = CAST($3 AS text))
     order by updated_at desc, id desc`,
-} as const;
+);
 
 export interface BreakerRow {
   id: number;

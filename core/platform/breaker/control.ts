@@ -5,7 +5,8 @@
  */
 import { clock } from "../clock.ts";
 import { query, withTx } from "../db/index.ts";
-import { type BreakerRow, sql } from "./breaker.sql.ts";
+import type { BreakerRow } from "./breaker.sql.ts";
+import * as sql from "./breaker.sql.ts";
 import type { Breaker } from "./breaker.ts";
 import type { BreakerKey } from "./kind.ts";
 import { type BreakerState, BreakerStates } from "./states.ts";

@@ -24,6 +24,7 @@ export { ISO_UTC_PATTERN, isoUtc } from "./iso.ts";
 export { sqlLiteral, sqlLiterals } from "./literal.ts";
 export type { Pool, PoolClient, Queryable, QueryResult } from "./pool.ts";
 export { createPool } from "./pool.ts";
+export { statement } from "./statement.ts";
 
 interface TxState {
   client: PoolClient;
