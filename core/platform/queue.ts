@@ -17,6 +17,7 @@ import { config } from "../config.ts";
 import { AppError, ValidationError } from "../errors.ts";
 import { awsClientOptions, httpStatusOf, isTransientAwsError, sdkErrorName } from "./aws.ts";
 import { clock } from "./clock.ts";
+import { eachLimited } from "./concurrency.ts";
 import { type Entry, MAX_MESSAGE_BYTES, serialize, splitBatches } from "./queue-batches.ts";
 
 export { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, splitBatches } from "./queue-batches.ts";
@@ -98,14 +99,6 @@ export interface SendResult {
 /** Delay before attempt `attempt + 1`: 100 ms doubling to at most 2 s, with +-50 % jitter. */
 function backoffMs(attempt: number): number {
   return Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random());
-}
-
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /**

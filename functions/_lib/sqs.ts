@@ -26,6 +26,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { safeParse } from "zod/mini";
 import type { $ZodType, output } from "zod/v4/core";
 import { type RequestContext, withContext } from "../../core/context.ts";
+import { eachLimited } from "../../core/platform/concurrency.ts";
 import { log } from "../../core/platform/logger.ts";
 import { flushMetrics, recordQueue } from "../../core/platform/metrics/index.ts";
 import { recordPermanentFailure, tenantIdOf } from "../../core/platform/queue-failures.ts";
@@ -127,14 +128,6 @@ async function settle(queue: string, record: SQSRecord, s: Settled): Promise<Que
   }
   recordQueue(queue, outcome.outcome, performance.now() - s.startedMs);
   return outcome.outcome;
-}
-
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** The consumer's outcomes for one group; a throw, or a missing outcome, is `retry` for the record. */
