@@ -1,26 +1,26 @@
 /**
- * The process's Redis client (ioredis), created on first use. Every key gets the stage's prefix
- * (`aos:<stage>:`) so stages and test files sharing one Redis never see each other's keys.
- * Note: ioredis applies the prefix to key arguments, not to KEYS/SCAN patterns.
+ * The process's Redis client (redis-client.ts), created on first use. Every key gets the stage's
+ * prefix (`aos:<stage>:`) so stages and test files sharing one Redis never see each other's keys.
+ * Every command is bounded by REDIS_COMMAND_TIMEOUT_MS; after a failure the client refuses
+ * commands for REDIS_BACKOFF_MS, then reconnects on the next one. Callers decide what a
+ * `RedisUnavailableError` means for them: a cache reads Postgres, metrics count a dropped flush,
+ * `kv_store` answers 503.
  */
-import { Redis } from "ioredis";
 import { config } from "../config.ts";
+import { RedisClient } from "./redis-client.ts";
 
-let client: Redis | undefined;
+export type { RedisClient } from "./redis-client.ts";
 
-export function redis(): Redis {
+let client: RedisClient | undefined;
+
+export function redis(): RedisClient {
   if (!client) {
     const c = config();
-    client = new Redis(c.redisUrl, {
+    client = new RedisClient(c.redisUrl, {
       keyPrefix: c.redisPrefix,
-      // Fail fast instead of queueing commands forever while Redis is down: callers decide
-      // whether to fail open (metrics, caches) or to answer 503.
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      enableOfflineQueue: true,
-      lazyConnect: false,
+      commandTimeoutMs: c.redisCommandTimeoutMs,
+      backoffMs: c.redisBackoffMs,
     });
-    client.on("error", () => {});
   }
   return client;
 }

@@ -15,7 +15,9 @@ export const platform = declareSettings("platform", {
   dbTxRetries: int("DB_TX_RETRIES", 5, "retries of a transaction after a serialization failure or deadlock"),
   /** Send hot-path statements by name (prepared once per connection). */
   dbPrepare: bool("DB_PREPARE", true, "send the hot statements of claiming and completing items by name (prepared once per connection); `false` for a pooler that cannot keep prepared statements"),
-  redisUrl: text("REDIS_URL", "redis://127.0.0.1:6379", "Redis", { link: "RedisUrl.value" }),
+  redisUrl: text("REDIS_URL", "redis://127.0.0.1:6379", "Redis (`redis://` or `rediss://` for TLS; user, password and database number in the URL)", { link: "RedisUrl.value" }),
+  redisCommandTimeoutMs: int("REDIS_COMMAND_TIMEOUT_MS", 200, "deadline of a Redis command or pipeline, connecting included; past it the request goes on without Redis (caches fall back to Postgres, `kv_store` answers 503)", { min: 10 }),
+  redisBackoffMs: int("REDIS_BACKOFF_MS", 1000, "after Redis failed or timed out, how long commands fail at once without trying; the first command after it reconnects", { min: 0 }),
   s3: {
     endpoint: url("S3_ENDPOINT", undefined, "S3 endpoint override, e.g. s3rver; implies path-style addressing", { shownDefault: "(AWS)" }),
     bucket: text("S3_BUCKET", undefined, "bucket of exports", { minLength: 3, link: "Exports.name", shownDefault: "`aos-exports-<stage>`" }),

@@ -11,10 +11,10 @@
  * @example
  *   await Skills.execute("kv_store", { op: "incr", key: "visits:2026-11-22", ttl_s: 86_400 });
  */
-import { ReplyError } from "ioredis";
 import { config } from "../config.ts";
 import { AppError, InternalError, UnavailableError, ValidationError } from "../errors.ts";
 import { redis } from "../platform/redis.ts";
+import { RedisReplyError, RedisScript } from "../platform/redis-client.ts";
 import type { kvStoreSpec } from "./kv-store-spec.ts";
 import type { SkillRun } from "./types.ts";
 
@@ -42,7 +42,7 @@ export const kvStore = {
         case "incr": {
           const ttl = checkTtl(args.ttl_s, f) ?? 0;
           try {
-            const value = await r.eval(INCR_SCRIPT, 1, k(args.key), String(args.value ?? 1), String(ttl));
+            const value = await r.eval(INCR_SCRIPT, [k(args.key)], [String(args.value ?? 1), String(ttl)]);
             return { op: "incr", value: Number(value) };
           } catch (e) {
             if (/not an integer|out of range/i.test(replyMessage(e) ?? ""))
@@ -64,7 +64,7 @@ export const kvStore = {
 } satisfies SkillRun<typeof kvStoreSpec>;
 
 /**
- * The Redis key of a tenant's key (before the stage prefix ioredis adds). The tenant id is a
+ * The Redis key of a tenant's key (before the stage prefix the Redis client adds). The tenant id is a
  * fixed-length uuid without ':', so whatever characters `key` holds (':', '*', '..') it cannot
  * land in another tenant's namespace; patterns are never used, so '*' is just a character.
  */
@@ -75,11 +75,11 @@ export const kvKey = (tenantId: string, key: string): string => `skills:kv:${ten
  * without a TTL): a counter with ttl_s is a fixed window that starts at its first increment,
  * rather than one that every increment extends and that therefore never expires while in use.
  */
-const INCR_SCRIPT = `
+const INCR_SCRIPT = /* @__PURE__ */ new RedisScript(`
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
 if ttl > 0 and redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ttl) end
-return v`;
+return v`);
 
 function toStored(value: unknown, f: string): string {
   let json: string | undefined;
@@ -124,15 +124,15 @@ function checkTtl(ttl: number | undefined, f: string): number | undefined {
   return ttl;
 }
 
-/** The message of an error reply from Redis (ioredis types ReplyError as `any`); undefined for other failures. */
-const replyMessage = (e: unknown): string | undefined => (e instanceof ReplyError ? (e as Error).message : undefined);
+/** The message of an error reply from Redis; undefined for other failures. */
+const replyMessage = (e: unknown): string | undefined => (e instanceof RedisReplyError ? e.message : undefined);
 
 /** Replies that say Redis is busy, loading or failing over, not that the command was wrong. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|READONLY|OOM|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
 
 /**
  * Run the op and sort its failures: our own AppErrors pass through; a transient reply or any
- * connection-level failure (refused, reset, the retry limit reached) is a 503 the caller may
+ * connection-level failure (refused, reset, no answer within the deadline) is a 503 the caller may
  * retry; any other reply error means we sent a wrong command, a bug.
  */
 async function onRedis<T>(fn: (r: ReturnType<typeof redis>) => Promise<T>): Promise<T> {

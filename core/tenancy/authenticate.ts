@@ -10,6 +10,7 @@ import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { redis } from "../platform/redis.ts";
+import { RedisScript } from "../platform/redis-client.ts";
 import { ExpiredKeyError, InvalidKeyError, RevokedKeyError, TenantSuspendedError } from "./errors.ts";
 import { authCacheKey, hashKey, KEY_PATTERN } from "./keys.ts";
 import { tenancyMetrics } from "./metrics.ts";
@@ -88,17 +89,17 @@ export async function authenticate(key: string): Promise<KeyActor> {
   return { keyId: found.id, tenantId: found.tenantId, role: found.role };
 }
 
+const TAKE_HASH = /* @__PURE__ */ new RedisScript(
+  "local v = redis.call('HGETALL', KEYS[1]); redis.call('DEL', KEYS[1]); return v",
+);
+
 /**
  * Move the key-use marks from Redis to `api_keys.last_used_at` (run every minute). The hash is
  * taken and deleted atomically; if the database write fails the marks are put back.
  */
 export async function flushKeyUsage(): Promise<{ keys: number }> {
   const r = redis();
-  const taken = (await r.eval(
-    "local v = redis.call('HGETALL', KEYS[1]); redis.call('DEL', KEYS[1]); return v",
-    1,
-    KEY_USAGE_HASH,
-  )) as string[];
+  const taken = (await r.eval(TAKE_HASH, [KEY_USAGE_HASH])) as string[];
   if (!taken.length) return { keys: 0 };
   const ids: string[] = [];
   const at: Date[] = [];
@@ -109,7 +110,7 @@ export async function flushKeyUsage(): Promise<{ keys: number }> {
   try {
     await query(sql.touchKeys, [ids, at]);
   } catch (e) {
-    await r.hset(KEY_USAGE_HASH, ...taken).catch(() => {});
+    await r.call(["HSET", r.key(KEY_USAGE_HASH), ...taken]).catch(() => {});
     throw e;
   }
   return { keys: ids.length };

@@ -6,9 +6,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { RedisClient } from "../../core/platform/redis-client.ts";
 
 const env = inject("aos");
 const db = `aos_start_${process.pid}`;
@@ -97,9 +97,9 @@ afterAll(async () => {
     }
   }
   await admin(`drop database if exists "${db}" with (force)`);
-  const r = new Redis(env.redisUrl);
-  const keys = await r.keys(`aos:${stage}:*`);
-  if (keys.length) await r.del(...keys);
+  const r = new RedisClient(env.redisUrl, { commandTimeoutMs: 5_000, backoffMs: 0 });
+  const keys = (await r.call(["KEYS", `aos:${stage}:*`])) as string[];
+  if (keys.length) await r.call(["DEL", ...keys]);
   await r.quit();
   rmSync(dataDir, { recursive: true, force: true });
 });

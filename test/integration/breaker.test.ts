@@ -17,7 +17,6 @@ import {
   defineBreaker,
   openBreaker,
   peekBreaker,
-  resetCacheBackoff,
   type Transition,
 } from "../../core/platform/breaker/index.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
@@ -27,7 +26,6 @@ import { withConfig } from "../setup/config-override.ts";
 
 afterEach(() => {
   setClock(systemClock);
-  resetCacheBackoff();
 });
 
 const tag = () => randomBytes(3).toString("hex");
@@ -250,7 +248,6 @@ describe("Redis and Postgres", () => {
       expect((await breaker.acquire(key)).probeId).toBeNull();
       expect(Date.now() - started).toBeLessThan(3_000);
     });
-    resetCacheBackoff();
     expect(await metric("aos_breaker_cache_errors_total", { breaker: name })).toBeGreaterThan(before);
     // Redis missed the change (its copy said OPEN when it went away): a copy lives COPY_TTL_MS at
     // most, then Postgres is read again.
@@ -282,7 +279,6 @@ describe("Redis and Postgres", () => {
         await expect(breaker.succeed(permit)).resolves.toBeUndefined();
       },
     );
-    resetCacheBackoff();
     // Counted by operation (a store outage hits every target; a target may be a tenant's host).
     for (const op of ["acquire", "fail", "succeed"]) {
       expect(await metric("aos_breaker_store_errors_total", { breaker: name, op })).toBe(1);

@@ -60,12 +60,16 @@ describe("checkHealth", () => {
   it("reports a dependency that never answers as timed out after its own timeout, without waiting for it", async () => {
     const port = await silentServer();
     let took = 0;
-    const h = await withConfig({ REDIS_URL: `redis://127.0.0.1:${port}` }, async () => {
-      const started = Date.now();
-      const report = await checkHealth({ timeoutMs: 300 });
-      took = Date.now() - started;
-      return report;
-    });
+    // The Redis client's own deadline (REDIS_COMMAND_TIMEOUT_MS) set above the check's, so the check's fires.
+    const h = await withConfig(
+      { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: "5000" },
+      async () => {
+        const started = Date.now();
+        const report = await checkHealth({ timeoutMs: 300 });
+        took = Date.now() - started;
+        return report;
+      },
+    );
     expect(downChecks(h)).toEqual(["redis"]);
     expect(h.checks.redis.error).toBe("Timeout: no answer within 300 ms");
     expect(h.checks.redis.latencyMs).toBeGreaterThanOrEqual(290);

@@ -3,13 +3,13 @@
  * Each `createMetrics()` plays one Lambda instance: its own recorder, the same Redis.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { Redis, type RedisOptions } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { createMetrics, renderMetrics } from "../../core/platform/metrics/index.ts";
 import { redis } from "../../core/platform/redis.ts";
+import { RedisClient } from "../../core/platform/redis-client.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A strict reader of the Prometheus text format 0.0.4, to check what we render.
@@ -162,7 +162,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 const servers: Server[] = [];
 const sockets = new Set<Socket>();
 
@@ -175,17 +175,13 @@ async function listen(server: Server): Promise<void> {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
 }
-/** A client like the shared one (same key prefix and retry settings), pointed elsewhere. */
-function redisAt(port: number, extra: RedisOptions = {}): Redis {
-  const c = new Redis({
-    host: "127.0.0.1",
-    port,
+/** A client like the shared one (same key prefix and deadline), pointed elsewhere. */
+function redisAt(port: number): RedisClient {
+  const c = new RedisClient(`redis://127.0.0.1:${port}`, {
     keyPrefix: config().redisPrefix,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 500,
-    ...extra,
+    commandTimeoutMs: config().redisCommandTimeoutMs,
+    backoffMs: 0,
   });
-  c.on("error", () => {});
   clients.push(c);
   return c;
 }
@@ -320,7 +316,7 @@ describe("label cardinality guard", () => {
     expect(sampleValue(f, "t_card_total", { tenant: "t3" })).toBe(1);
     expect(sampleValue(f, "t_card_total", { tenant: "t4" })).toBeUndefined();
     expect(sampleValue(f, "t_card_total", { tenant: "other" })).toBe(2);
-    expect(await redis().zcard("metrics:lv:t_card_total:tenant")).toBe(3);
+    expect(await redis().call(["ZCARD", redis().key("metrics:lv:t_card_total:tenant")])).toBe(3);
   });
 
   it("keeps every allowlisted value, even past N, and maps unlisted ones to other", async () => {

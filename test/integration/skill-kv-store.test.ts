@@ -83,7 +83,7 @@ describe("each op", () => {
 
   it("a key whose TTL has passed is gone", async () => {
     await kv(a, { op: "set", key: "short", value: 1, ttl_s: 1 });
-    await redis().pexpire(kvKey(a.tenant.id, "short"), 20); // the skill takes whole seconds; shorten it here
+    await redis().call(["PEXPIRE", redis().key(kvKey(a.tenant.id, "short")), 20]); // the skill takes whole seconds; shorten it here
     await new Promise((r) => setTimeout(r, 60));
     expect(await kv(a, { op: "get", key: "short" })).toEqual({ op: "get", value: null, found: false });
   });
@@ -112,7 +112,7 @@ describe("each op", () => {
 
   it("incr with ttl_s sets the TTL on a new key and keeps that window on later increments", async () => {
     await kv(a, { op: "incr", key: "window", ttl_s: 60 });
-    await redis().expire(kvKey(a.tenant.id, "window"), 30); // as if 30 s had passed
+    await redis().call(["EXPIRE", redis().key(kvKey(a.tenant.id, "window")), 30]); // as if 30 s had passed
     await kv(a, { op: "incr", key: "window", ttl_s: 60 });
     const ttl = await ttlOf(a, "window");
     expect(ttl).toBeGreaterThan(20);
@@ -214,7 +214,7 @@ describe("tenant isolation", () => {
   it("the raw Redis key holds the stage prefix and the tenant id", async () => {
     await kv(a, { op: "set", key: "where", value: 1 });
     const prefix = config().redisPrefix;
-    const found = await redis().keys(`${prefix}skills:kv:*:where`);
+    const found = await redis().call(["KEYS", `${prefix}skills:kv:*:where`]);
     expect(found).toEqual([`${prefix}skills:kv:${a.tenant.id}:where`]);
   });
 

@@ -75,11 +75,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await closePool();
   try {
-    // ioredis does not apply keyPrefix to KEYS patterns or results, but does to DEL's arguments.
+    // `call` sends its arguments as they are: KEYS gets the prefixed pattern, DEL the full keys.
     const r = redis();
-    const prefix = r.options.keyPrefix ?? "";
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length) await r.del(...keys.map((k) => k.slice(prefix.length)));
+    const keys = (await r.call(["KEYS", r.key("*")])) as string[];
+    if (keys.length) await r.call(["DEL", ...keys]);
   } catch {}
   await closeRedis();
   await admin((c) => c.query(`drop database if exists "${testDb}" with (force)`));

@@ -8,18 +8,18 @@
  * caller that read the row before another caller changed it cannot put the old state back. A copy
  * lives COPY_TTL_MS at most: if a write is lost (Redis away at that moment, the process killed
  * between commit and write) the copy is wrong for that long at most, then Postgres is read again.
- * Redis failing or slower than REDIS_TIMEOUT_MS counts as a miss (Postgres answers) and Redis is
- * left alone for REDIS_BACKOFF_MS, so an outage costs no latency per call.
+ * Redis failing or slower than its command deadline (REDIS_COMMAND_TIMEOUT_MS) counts as a miss
+ * (Postgres answers), and the client then leaves Redis alone for REDIS_BACKOFF_MS, so an outage
+ * costs no latency per call.
  */
 import { log } from "../logger.ts";
 import { redis } from "../redis.ts";
+import { RedisScript } from "../redis-client.ts";
 import type { BreakerRow } from "./breaker.sql.ts";
 import { cacheErrors } from "./metrics.ts";
 import type { BreakerState } from "./states.ts";
 
 export const COPY_TTL_MS = 5_000;
-export const REDIS_TIMEOUT_MS = 250;
-const REDIS_BACKOFF_MS = 1_000;
 
 /** What the fast path needs of a row: its state, its failures and its deadlines (epoch ms). */
 export interface Snapshot {
@@ -52,36 +52,21 @@ export function snapshotOf(row: BreakerRow): Snapshot {
 const redisKey = (k: CacheKey) => `breaker:${k.kind}:${k.tenantId ?? "-"}:${k.target}`;
 
 // KEYS[1] the copy; ARGV: version, JSON, ttl ms. Replaces the copy unless it holds a newer version.
-const WRITE = `local cur = redis.call('GET', KEYS[1])
+const WRITE = /* @__PURE__ */ new RedisScript(`local cur = redis.call('GET', KEYS[1])
 if cur then
   local v = tonumber(string.match(cur, '^(%d+)|'))
   if v and v > tonumber(ARGV[1]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
-return 1`;
-
-let skipUntil = 0;
+return 1`);
 
 async function onRedis<T>(kind: string, op: string, fn: () => Promise<T>): Promise<T | undefined> {
-  if (Date.now() < skipUntil) return undefined;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`Redis did not answer within ${REDIS_TIMEOUT_MS} ms`)),
-          REDIS_TIMEOUT_MS,
-        );
-      }),
-    ]);
+    return await fn();
   } catch (err) {
-    skipUntil = Date.now() + REDIS_BACKOFF_MS;
     cacheErrors.inc({ breaker: kind });
     log.warn("circuit breaker cache (Redis) failed; Postgres answers", { op, breaker: kind, err });
     return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -99,11 +84,6 @@ export async function readCopy(k: CacheKey): Promise<Snapshot | undefined> {
 /** Write a copy (unless a newer one is there). Never throws. */
 export async function writeCopy(k: CacheKey, s: Snapshot): Promise<void> {
   await onRedis(k.kind, "write", () =>
-    redis().eval(WRITE, 1, redisKey(k), String(s.version), JSON.stringify(s), String(COPY_TTL_MS)),
+    redis().eval(WRITE, [redisKey(k)], [String(s.version), JSON.stringify(s), String(COPY_TTL_MS)]),
   );
-}
-
-/** Forget the process's memory of a Redis failure (tests that bring Redis back). */
-export function resetCacheBackoff(): void {
-  skipUntil = 0;
 }

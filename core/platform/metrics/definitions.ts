@@ -35,7 +35,7 @@ const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
- * Redis keys, relative to the stage prefix that the ioredis client adds (`aos:<stage>:`), so every
+ * Redis keys, relative to the stage prefix that the Redis client adds (`aos:<stage>:`), so every
  * process of a stage, whatever registry it used, merges into the same hashes.
  */
 export const keys = {

@@ -10,7 +10,7 @@
  *   - HINCRBYFLOATs counters and histogram buckets/_sum/_count, and keeps the newest gauge value.
  * Several pending batches go in one pipeline: one round trip per flush.
  */
-import type { Redis } from "ioredis";
+import { type RedisClient, RedisScript } from "../redis-client.ts";
 import { keys, type MetricDef, OTHER, storedDef } from "./definitions.ts";
 
 export type SeriesData =
@@ -44,7 +44,7 @@ export const APPLIED_SEQ_TTL_S = 3600;
 // { m: [[name, defJSON]], s: [[kind, keyIdx, [[label, raw, jsonEncoded, guardKeyIdx]], data]] }
 // The hash field is the label set as JSON with sorted keys, built from the pre-encoded values so
 // that it is byte for byte what JSON.stringify produces in the renderer.
-const lua = `
+const script = /* @__PURE__ */ new RedisScript(`
 if tonumber(ARGV[4]) <= tonumber(redis.call('GET', KEYS[1]) or '0') then return 0 end
 redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3])
 local max = tonumber(ARGV[1])
@@ -84,9 +84,7 @@ for _, s in ipairs(p.s) do
   end
 end
 return 1
-`;
-
-const command = "aosMetricsFlush";
+`);
 
 /** One batch from a snapshot of pending series; `undefined` when there is nothing to send. */
 export function buildBatch(
@@ -153,25 +151,19 @@ function encodeData(d: SeriesData, def: MetricDef): unknown {
   return parts;
 }
 
-type ScriptClient = Redis & Record<string, unknown>;
-
 /**
  * Send the batches (one recorder's, oldest first) in one pipeline. Resolves with one entry per
- * batch: `undefined` when it was applied (now or by an earlier attempt), or the error. Rejects only when the pipeline as a whole
- * could not be sent.
+ * batch: `undefined` when it was applied (now or by an earlier attempt), or the error. Rejects
+ * only when the pipeline as a whole got no answer (Redis away, or later than `timeoutMs`).
  */
-export async function applyBatches(client: Redis, batches: readonly Batch[]): Promise<(Error | undefined)[]> {
-  const c = client as ScriptClient;
-  // EVAL on a connection's first use, EVALSHA afterwards (ioredis Script): still one round trip.
-  if (typeof c[command] !== "function") c.defineCommand(command, { lua });
-  const pipe = c.pipeline() as unknown as Record<string, (...args: (string | number)[]) => unknown> & {
-    exec(): Promise<[Error | null, unknown][] | null>;
-  };
-  for (const b of batches) pipe[command]?.(b.keys.length, ...b.keys, ...b.argv);
-  const results = await pipe.exec();
-  return batches.map((_, i) => {
-    const r = results?.[i];
-    if (!r) return new Error("no reply");
-    return r[0] ?? undefined;
-  });
+export async function applyBatches(
+  client: RedisClient,
+  batches: readonly Batch[],
+  timeoutMs?: number,
+): Promise<(Error | undefined)[]> {
+  // EVAL on a connection's first use, EVALSHA afterwards: still one round trip.
+  const pipe = client.pipeline();
+  for (const b of batches) pipe.eval(script, b.keys, b.argv);
+  const results = await pipe.exec(timeoutMs);
+  return batches.map((_, i) => results[i]?.[0] ?? undefined);
 }

@@ -12,22 +12,22 @@
  * a bound would grow a Lambda's memory while Redis is down.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { config } from "../../config.ts";
 import { clock } from "../clock.ts";
 import { log } from "../logger.ts";
 import { redis as sharedRedis } from "../redis.ts";
+import type { RedisClient } from "../redis-client.ts";
 import { type Labels, type MetricDef, type MetricType, makeDef, OTHER, sameShape } from "./definitions.ts";
 import { applyBatches, type Batch, buildBatch, type Series } from "./flush.ts";
 
 export interface RecorderOptions {
   /** Redis client to flush to (default: the process's shared client, stage-prefixed). */
-  redis?: () => Redis;
+  redis?: () => RedisClient;
   /** Default: config().metrics.maxLabelValues. */
   maxLabelValues?: number;
   /** Default: config().metrics.enabled. When false, recording and flushing do nothing. */
   enabled?: boolean;
-  /** A flush gives up after this long (the Lambda is waiting for it). Default 1000 ms. */
+  /** A flush gives up after this long (the Lambda is waiting for it). Default: the client's command deadline (REDIS_COMMAND_TIMEOUT_MS). */
   flushTimeoutMs?: number;
   maxPendingBatches?: number;
   maxPendingAgeMs?: number;
@@ -69,7 +69,7 @@ export class MetricsRecorder {
   }
 
   /** The Redis client this recorder flushes to and renders from. */
-  client(): Redis {
+  client(): RedisClient {
     return (this.opts.redis ?? sharedRedis)();
   }
 
@@ -191,7 +191,7 @@ export class MetricsRecorder {
       if (!this.batches.length) return;
       const sending = [...this.batches];
       this.counts.flushes++;
-      const results = await withTimeout(applyBatches(this.client(), sending), this.opts.flushTimeoutMs ?? 1000);
+      const results = await applyBatches(this.client(), sending, this.opts.flushTimeoutMs);
       const failed = sending.filter((_, i) => results[i]);
       this.batches = this.batches.filter((b) => !sending.includes(b) || failed.includes(b));
       const firstError = results.find(Boolean);
@@ -224,17 +224,5 @@ export class MetricsRecorder {
 
   stats(): RecorderStats {
     return { ...this.counts, pendingBatches: this.batches.length };
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`metrics flush timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -8,9 +8,13 @@
  * HELP/TYPE lines and histogram series are prom-client's own. prom-client is imported here, and
  * only here, lazily: the Lambdas that only record metrics never load it.
  */
-import type { Redis } from "ioredis";
+
 import { UnavailableError } from "../../errors.ts";
+import type { RedisClient } from "../redis-client.ts";
 import { keys, type MetricDef, type MetricType, type StoredDef, storedDef } from "./definitions.ts";
+
+/** Reading every metric's hash is one pipeline, larger than the hot path's commands. */
+const RENDER_TIMEOUT_MS = 2_000;
 
 interface Value {
   value: number;
@@ -26,7 +30,7 @@ interface MetricJson {
 }
 
 export async function renderMerged(
-  client: Redis,
+  client: RedisClient,
   localDefs: readonly MetricDef[],
 ): Promise<{ contentType: string; body: string }> {
   const defs = new Map<string, StoredDef>();
@@ -41,7 +45,7 @@ export async function renderMerged(
     for (const d of localDefs) defs.set(d.name, storedDef(d));
     const pipe = client.pipeline();
     for (const [name, d] of defs) pipe.hgetall(keys.values(d.type, name));
-    hashes = ((await pipe.exec()) ?? []).map(([err, res]) => {
+    hashes = (await pipe.exec(RENDER_TIMEOUT_MS)).map(([err, res]) => {
       if (err) throw err;
       return (res ?? {}) as Record<string, string>;
     });
