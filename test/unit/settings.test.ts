@@ -98,6 +98,8 @@ describe("parseConfig", () => {
       dbTxRetries: 5,
       dbPrepare: true,
       redisUrl: "redis://127.0.0.1:6379",
+      redisCommandTimeoutMs: 200,
+      redisBackoffMs: 1000,
       redisPrefix: "aos:dev:",
       s3: {
         endpoint: undefined,
