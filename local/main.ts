@@ -19,6 +19,7 @@ import { closeSqs } from "../core/platform/queue.ts";
 import { closeRedis } from "../core/platform/redis.ts";
 import { closeS3 } from "../core/platform/storage.ts";
 import { queues, routes, schedules } from "../functions/routes.ts";
+import { devDefaults } from "./dev-defaults.ts";
 import { ensureBucket, ensureQueues, localCredentials, startS3, startSqs } from "./emulators.ts";
 import { createHttpServer } from "./http-server.ts";
 import { createHandlerLoader, type HandlerLoader, Invoker } from "./invoke.ts";
@@ -79,7 +80,10 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
 
     // 2. S3 and SQS: ours in-process unless endpoints are given.
     const aws = await startAwsStandIns(c, out, cleanups);
+    const dev = devDefaults(c.dataDir);
+    for (const n of dev.notes) out(`  ${n}`);
     setConfig({
+      ...dev.env,
       S3_ENDPOINT: aws.s3Endpoint,
       S3_BUCKET: c.s3.bucket,
       SQS_ENDPOINT: aws.sqsEndpoint,

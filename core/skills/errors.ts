@@ -77,7 +77,11 @@ export class SkillTimeoutError extends AppError {
 export class UrlBlockedError extends ValidationError {
   override name = "UrlBlockedError";
   constructor(field: string, reason: string) {
-    super(`Refused to call this URL: ${reason}`, [{ field, message: reason }], "skills.url_blocked");
+    super(
+      `Refused to call this URL: ${reason}. A deployment that must reach such a host lists its host or host:port in SKILL_OUTBOUND_ALLOW_HOSTS`,
+      [{ field, message: reason }],
+      "skills.url_blocked",
+    );
   }
 }
 

@@ -10,7 +10,9 @@
  */
 import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
+import { UrlBlockedError } from "./errors.ts";
 import { ensureOk, send } from "./outbound.ts";
+import { isAllowListed, resolvePublic } from "./ssrf.ts";
 import type { SkillRun } from "./types.ts";
 import type { webhookSendSpec } from "./webhook-send-spec.ts";
 import { sign, tenantSigningSecret } from "./webhook-signing.ts";
@@ -62,9 +64,17 @@ function extraHeaders(headers: Record<string, string> | undefined, argsField: st
 export const webhookSend = {
   async run(args, ctx) {
     const extra = extraHeaders(args.headers, ctx.argsField);
+    // The request is judged before the deployment: a URL the SSRF rules refuse is a 400 whatever
+    // is configured (send() checks again, per attempt, and connects only to the checked addresses).
+    const url = new URL(args.url);
+    // A DNS failure here is left to send(), which reports it as the upstream's (and retries it).
+    if (!isAllowListed(url))
+      await resolvePublic(url, `${ctx.argsField}.url`).catch((e: unknown) => {
+        if (e instanceof UrlBlockedError) throw e;
+      });
     // Throws SkillNotConfiguredError without WEBHOOK_SIGNING_SECRET: nothing unsigned goes out.
     const secret = tenantSigningSecret(ctx.tenantId);
-    const target = `webhook:${new URL(args.url).host}`;
+    const target = `webhook:${url.host}`;
     const body = JSON.stringify(args.payload ?? null);
     const res = await ctx.retry(0, async () => {
       const ts = Math.floor(clock().nowMs() / 1000);

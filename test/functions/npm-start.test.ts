@@ -3,12 +3,13 @@
  * and free ports; it must print an admin key that works, answer /health, and exit 0 on SIGINT.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { RedisClient } from "../../core/platform/redis-client.ts";
+import { startWebhookReceiver } from "../setup/external-servers.ts";
 
 const env = inject("aos");
 const db = `aos_start_${process.pid}`;
@@ -47,6 +48,9 @@ async function start(extraEnv: Record<string, string> = {}, ms = 60_000): Promis
       STAGE: stage,
       AOS_DATA_DIR: dataDir,
       LOG_LEVEL: "warn",
+      // What a fresh machine has: no signing secret, no outbound allow list (npm start sets both).
+      WEBHOOK_SIGNING_SECRET: undefined,
+      SKILL_OUTBOUND_ALLOW_HOSTS: undefined,
       ...extraEnv,
     },
     // Its own process group, so the test can signal it as a terminal's Ctrl-C would, and kill
@@ -132,8 +136,30 @@ describe("npm start (aos dev)", () => {
   });
 
   it("on a later start finds the dev tenant and prints a fresh key that works", { timeout: 90_000 }, async () => {
+    const secretFile = join(dataDir, "webhook-signing-secret");
+    const master = readFileSync(secretFile, "utf8");
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
     const s = await start();
     expect(s.output()).toMatch(/tenant\s+dev exists/);
+    // webhook_send works out of the box: the dev signing secret (kept from the first start) signs,
+    // and a receiver on loopback is allowed.
+    expect(readFileSync(secretFile, "utf8")).toBe(master);
+    const auth = { authorization: `Bearer ${s.key}`, "content-type": "application/json" };
+    const published = await fetch(`${s.url}/api/v1/webhooks/signing_secret`, { headers: auth });
+    expect(published.status).toBe(200);
+    const hook = await startWebhookReceiver({ secret: ((await published.json()) as { secret: string }).secret });
+    try {
+      const sent = await fetch(`${s.url}/api/v1/skills/webhook_send/execute`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ args: { url: hook.url, payload: { hello: "dev" } } }),
+      });
+      expect(sent.status, await sent.clone().text()).toBe(200);
+      expect(hook.deliveries).toHaveLength(1);
+      expect(hook.rejected).toHaveLength(0);
+    } finally {
+      await hook.close();
+    }
     const r = await fetch(`${s.url}/api/v1/tenants`, { headers: { authorization: `Bearer ${s.key}` } });
     expect(r.status).toBe(200);
     const { data } = (await r.json()) as { data: { slug: string }[] };

@@ -216,6 +216,18 @@ describe("webhook_send", () => {
     });
   });
 
+  it("refuses a blocked URL with 400 before it looks for the signing secret", async () => {
+    await withConfig({ SKILL_OUTBOUND_ALLOW_HOSTS: "" }, async () => {
+      for (const url of ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/"]) {
+        const res = await exec("webhook_send", t.keys.agent.key, { url, payload: {} });
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe("skills.url_blocked");
+        expect(res.body.error.message).toMatch(/SKILL_OUTBOUND_ALLOW_HOSTS/);
+        expect(fields(res)).toEqual(["body.args.url"]);
+      }
+    });
+  });
+
   it("answers 503 skills.not_configured without a signing secret, and sends nothing", async () => {
     await withConfig({ SKILL_OUTBOUND_ALLOW_HOSTS: "127.0.0.1" }, async () => {
       const hook = track(await startWebhookReceiver({ secret: "whsec_x" }));
