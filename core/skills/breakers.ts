@@ -1,7 +1,9 @@
 /**
- * The breakers on the wire: listing (the tenant's own and the shared ones) and the admin reset.
+ * The breakers on the wire: listing (the tenant's own and the shared ones) and the reset.
  * A tenant-scoped breaker names a host only that tenant calls, so no other tenant ever sees it.
  */
+import { useActor } from "../context.ts";
+import { ForbiddenError } from "../errors.ts";
 import { type BreakerRow, closeBreaker, listBreakers as listOfKind } from "../platform/breaker/index.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import { skillBreaker } from "./breaker.ts";
@@ -39,16 +41,26 @@ export async function listBreakers(q: BreakerListQuery): Promise<{ data: Breaker
 }
 
 /**
- * Admin: back to CLOSED with no failures, whatever the state; recorded in status_history with the
+ * Back to CLOSED with no failures, whatever the state; recorded in status_history with the
  * reason. `tenant` (slug or id) names a tenant-scoped breaker; without it, the shared breaker of
- * the target. Throws BreakerNotFoundError when there is no such breaker.
+ * the target. An operator may reset its own tenant's breakers only: a shared breaker (every
+ * tenant's calls depend on it) or another tenant's is an admin's. Throws BreakerNotFoundError
+ * when there is no such breaker.
  *
  * @example
  *   await resetBreaker("webhook:hooks.example.com", { tenant: "acme", reason: "receiver fixed" });
  */
 export async function resetBreaker(target: string, body: BreakerResetBody): Promise<BreakerInfo> {
+  const actor = useActor();
+  const admin = actor.type === "system" || (actor.type === "key" && actor.role === "admin");
+  if (body.tenant === undefined && !admin)
+    throw new ForbiddenError(
+      "Only an admin key may reset a shared circuit breaker; name your tenant (tenant=) to reset one of its own",
+      "auth.forbidden",
+    );
+  // resolveTenant refuses a non-admin naming another tenant (auth.cross_tenant).
   const tenantId = body.tenant === undefined ? null : await Tenancy.resolveTenant(body.tenant);
-  const reason = `reset by an admin${body.reason ? `: ${body.reason}` : ""}`;
+  const reason = `reset by ${admin ? "an admin" : "an operator"}${body.reason ? `: ${body.reason}` : ""}`;
   const closed = await closeBreaker(skillBreaker, { tenantId, target }, { reason });
   if (!closed) throw new BreakerNotFoundError(target);
   return toInfo(closed.row);

@@ -11,7 +11,7 @@ export const skills: DomainRoutes = {
     ["GET /api/v1/skills/{name}", "get", "viewer", "One skill's description"],
     ["POST /api/v1/skills/{name}/execute", "execute", "agent", "Run a skill (idempotent with idempotency_key; external calls go through shared circuit breakers)", EXECUTE],
     ["GET /api/v1/breakers", "breakers/list", "viewer", "Circuit breakers: the shared ones and the tenant's own, with state and cooldown"],
-    ["POST /api/v1/breakers/{target}/reset", "breakers/reset", "admin", "Close a circuit breaker now, forgetting its failures (recorded in status history)"],
+    ["POST /api/v1/breakers/{target}/reset", "breakers/reset", "operator", "Close a circuit breaker now, forgetting its failures (recorded in status history): an operator its own tenant's, an admin any, the shared ones included"],
     ["GET /api/v1/webhooks/signing_secret", "webhooks/signing-secret", "operator", "The tenant's secret for verifying webhook_send signatures (X-AOS-Signature)", { links: ["WebhookSigningSecret"] }],
   ]),
   schedules: [

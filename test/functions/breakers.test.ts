@@ -178,7 +178,7 @@ describe("POST /api/v1/breakers/{target}/reset", () => {
     expect(shared.status).toBe(404);
   });
 
-  it("refuses an operator, a viewer and an agent with 403", async () => {
+  it("refuses a shared breaker to an operator, and any to a viewer and an agent, with 403", async () => {
     const target = `shared-refuse-${tag()}`;
     await failures(t, "global", target, 5);
     for (const key of [t.keys.operator.key, t.keys.viewer.key, t.keys.agent.key]) {
@@ -187,6 +187,35 @@ describe("POST /api/v1/breakers/{target}/reset", () => {
       expect(res.body.error.code).toBe("auth.forbidden");
     }
     const { rows } = await query("select state from circuit_breaker_state where target = $1", [target]);
+    expect(rows).toEqual([{ state: "OPEN" }]);
+  });
+
+  it("lets an operator reset its own tenant's breaker, never another tenant's", async () => {
+    const target = `webhook:op-reset-${tag()}.example`;
+    await failures(t, "tenant", target, 5);
+    await failures(other, "tenant", target, 5);
+    // Another tenant's, by slug or id: refused without saying whether it exists.
+    for (const ref of [other.tenant.slug, other.tenant.id]) {
+      const res = await invoke("POST", resetPath(target), { key: t.keys.operator.key, body: { tenant: ref } });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe("auth.cross_tenant");
+    }
+    const own = await invoke("POST", resetPath(target), {
+      key: t.keys.operator.key,
+      body: { tenant: t.tenant.slug, reason: "receiver fixed" },
+    });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ target, tenant_id: t.tenant.id, state: "CLOSED" });
+    expect((await history(t.tenant.id, target)).at(-1)).toEqual({
+      old_status: "OPEN",
+      new_status: "CLOSED",
+      reason: "reset by an operator: receiver fixed",
+      actor: `key:${t.keys.operator.id}`,
+    });
+    const { rows } = await query("select state from circuit_breaker_state where target = $1 and tenant_id = $2", [
+      target,
+      other.tenant.id,
+    ]);
     expect(rows).toEqual([{ state: "OPEN" }]);
   });
 
