@@ -6,7 +6,7 @@
  * here, as a superuser of the local server; a deployed stage makes them once by hand
  * (docs/deploy.md).
  */
-import pg from "pg";
+import type pg from "pg";
 import { connectWhenReady, createDatabase, hostOf, isLocal } from "./services.ts";
 
 type Say = (msg: string) => void;
@@ -97,18 +97,18 @@ export async function ensureOwnedDatabase(adminUrl: string, ownerUrl: string, sa
   await withClient(asUser(adminUrl, userOf(adminUrl), db), async (c) => {
     // Identity and serial sequences follow their table; other sequences move on their own.
     const { rows } = await c.query<{ stmt: string }>(
-      `select format('alter table %s owner to %I', c.oid::regclass, $1) as stmt
+      `select format('alter table %s owner to %I', c.oid::regclass, CAST($1 AS text)) as stmt
          from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm') and pg_get_userbyid(c.relowner) <> $1
+        where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm') and pg_get_userbyid(c.relowner) <> CAST($1 AS text)
        union all
-       select format('alter sequence %s owner to %I', c.oid::regclass, $1)
+       select format('alter sequence %s owner to %I', c.oid::regclass, CAST($1 AS text))
          from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'public' and c.relkind = 'S' and pg_get_userbyid(c.relowner) <> $1
+        where n.nspname = 'public' and c.relkind = 'S' and pg_get_userbyid(c.relowner) <> CAST($1 AS text)
           and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i'))
        union all
-       select format('alter routine %s owner to %I', p.oid::regprocedure, $1)
+       select format('alter routine %s owner to %I', p.oid::regprocedure, CAST($1 AS text))
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'public' and pg_get_userbyid(p.proowner) <> $1`,
+        where n.nspname = 'public' and pg_get_userbyid(p.proowner) <> CAST($1 AS text)`,
       [owner],
     );
     for (const { stmt } of rows) await c.query(stmt);

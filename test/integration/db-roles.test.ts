@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { createPool } from "../../core/platform/db/index.ts";
 import { loadMigrations, Migrator } from "../../core/platform/db/migrator.ts";
-import { asUser } from "../../local/db-roles.ts";
+import { asUser, ensureLocalDatabase } from "../../local/db-roles.ts";
 import { makeTenant } from "../factories/tenancy.ts";
 
 const env = inject("aos");
@@ -69,15 +69,24 @@ const attempts: [string, string][] = [
   ["TRUNCATE", "truncate {t}"],
   ["DELETE", "delete from {t}"],
   ["UPDATE", "update {t} set actor = 'forged'"],
-  ["INSERT ... ON CONFLICT DO UPDATE", "insert into {t} ({cols}) select {cols} from {t} limit 1 on conflict (id) do update set actor = 'forged'"],
+  [
+    "INSERT ... ON CONFLICT DO UPDATE",
+    "insert into {t} ({cols}) select {cols} from {t} limit 1 on conflict (id) do update set actor = 'forged'",
+  ],
   ["DROP TABLE", "drop table {t} cascade"],
-  ["CREATE OR REPLACE FUNCTION (the trigger's)", "create or replace function {f}() returns trigger language plpgsql as $$ begin return coalesce(new, old); end $$"],
+  [
+    "CREATE OR REPLACE FUNCTION (the trigger's)",
+    "create or replace function {f}() returns trigger language plpgsql as $$ begin return coalesce(new, old); end $$",
+  ],
   ["DROP FUNCTION (the trigger's)", "drop function {f}() cascade"],
   ["ALTER FUNCTION ... RENAME", "alter function {f}() rename to {f}_off"],
   ["ALTER TABLE ... RENAME (swap in a copy)", "alter table {t} rename to {t}_old"],
   ["ALTER TABLE ... OWNER TO itself", "alter table {t} owner to current_user"],
   ["CREATE RULE (rewrite UPDATE)", "create rule {t}_forge as on insert to {t} do instead nothing"],
-  ["CREATE TRIGGER (a BEFORE INSERT that forges rows)", "create trigger {t}_forge before insert on {t} for each row execute function {f}()"],
+  [
+    "CREATE TRIGGER (a BEFORE INSERT that forges rows)",
+    "create trigger {t}_forge before insert on {t} for each row execute function {f}()",
+  ],
   ["SET session_replication_role = replica (triggers stop firing)", "set session_replication_role = replica"],
   ["SET ROLE to the owner", "set role aos_owner"],
   ["SELECT ... FOR UPDATE (block appends)", "select id from {t} for update"],
@@ -219,7 +228,12 @@ describe("grants come from configuration, not from history", () => {
     const db = `aos_t_${process.pid}_roles${made.length}`;
     made.push(db);
     await superuser((c) => c.query(`create database "${db}" owner ${env.roles.owner}`));
-    const pool = await createPool({ url: asUser(env.pgBase, env.roles.owner, db), driver: "pg", max: 1, statementTimeoutMs: 0 });
+    const pool = await createPool({
+      url: asUser(env.pgBase, env.roles.owner, db),
+      driver: "pg",
+      max: 1,
+      statementTimeoutMs: 0,
+    });
     const appOn = async <T>(fn: (c: pg.Client) => Promise<T>) => {
       const c = await connect(asUser(env.pgBase, env.roles.app, db));
       try {
@@ -231,7 +245,12 @@ describe("grants come from configuration, not from history", () => {
     try {
       // Migrated with no application role configured: the app role may read nothing.
       await new Migrator(pool, "migrations").up();
-      const denied = await appOn((c) => c.query("select 1 from tenants").then(() => "read", (e: { code: string }) => e.code));
+      const denied = await appOn((c) =>
+        c.query("select 1 from tenants").then(
+          () => "read",
+          (e: { code: string }) => e.code,
+        ),
+      );
       expect(denied).toBe("42501");
 
       // A later migration adds an append-only table and an ordinary one; the role is configured now.
@@ -271,6 +290,45 @@ drop table audit_log;
       for (const m of await loadMigrations("migrations")) expect(m.up + m.down).not.toContain(env.roles.app);
     } finally {
       await pool.end();
+    }
+  });
+
+  it("npm start adopts a database made before the split: the owner role takes it over and migrates on", async () => {
+    const db = `aos_t_${process.pid}_roles${made.length}`;
+    made.push(db);
+    const su = decodeURIComponent(new URL(env.pgBase).username) || "postgres";
+    await superuser((c) => c.query(`create database "${db}"`));
+    // As every local database was before: migrated by the superuser, who owns everything.
+    const old = await createPool({ url: asUser(env.pgBase, su, db), driver: "pg", max: 1, statementTimeoutMs: 0 });
+    await new Migrator(old, "migrations").up(11);
+    await old.end();
+
+    const ownerUrl = asUser(env.pgBase, env.roles.owner, db);
+    const said: string[] = [];
+    await ensureLocalDatabase({ ownerUrl, appUrl: asUser(env.pgBase, env.roles.app, db), superuser: su }, (m) =>
+      said.push(m),
+    );
+    expect(said.join("\n")).toMatch(new RegExp(`database ${db} now belongs to ${env.roles.owner} \\(was ${su}\\)`));
+    const pool = await createPool({ url: ownerUrl, driver: "pg", max: 1, statementTimeoutMs: 0 });
+    try {
+      expect(await new Migrator(pool, "migrations", () => {}, { appRole: env.roles.app }).up()).toEqual([12]);
+      const { rows } = await pool.query<{ owners: string }>(
+        `select string_agg(distinct pg_get_userbyid(c.relowner), ',') as owners
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'`,
+      );
+      expect(rows[0]?.owners).toBe(env.roles.owner);
+    } finally {
+      await pool.end();
+    }
+    const app = await connect(asUser(env.pgBase, env.roles.app, db));
+    try {
+      const err = await app.query("delete from status_history").then(
+        () => undefined,
+        (e: { code?: string }) => e.code,
+      );
+      expect(err).toBe("42501");
+    } finally {
+      await app.end();
     }
   });
 });

@@ -66,7 +66,14 @@ export default async function setup(project: TestProject) {
 
   const s3Dir = mkdtempSync(join(tmpdir(), "aos-s3-"));
   const emu = await startEmulators({ bucket: "aos-test", s3Dir, queuePrefix: "global-" });
-  project.provide("aos", { pgBase, templateDb, roles, redisUrl, s3Endpoint: emu.s3Endpoint, sqsEndpoint: emu.sqsEndpoint });
+  project.provide("aos", {
+    pgBase,
+    templateDb,
+    roles,
+    redisUrl,
+    s3Endpoint: emu.s3Endpoint,
+    sqsEndpoint: emu.sqsEndpoint,
+  });
 
   return async () => {
     await emu.stop();

@@ -34,9 +34,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 const creds = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
 beforeAll(async () => {
-  await admin((c) =>
-    c.query(`create database "${testDb}" owner ${env.roles.owner} template "${env.templateDb}"`),
-  );
+  await admin((c) => c.query(`create database "${testDb}" owner ${env.roles.owner} template "${env.templateDb}"`));
   const bucket = `aos-${stage}`.slice(0, 63);
   const s3 = new S3Client({ endpoint: env.s3Endpoint, forcePathStyle: true, region: "us-east-1", credentials: creds });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
