@@ -9,7 +9,14 @@ const aos = async (...args: string[]) => {
   const c = config();
   try {
     const r = await run("node", ["bin/aos.js", ...args], {
-      env: { ...process.env, DATABASE_URL: c.databaseUrl, REDIS_URL: c.redisUrl, STAGE: c.stage, LOG_LEVEL: "silent" },
+      env: {
+        ...process.env,
+        DATABASE_URL: c.databaseUrl,
+        DATABASE_MIGRATION_URL: c.databaseMigrationUrl,
+        REDIS_URL: c.redisUrl,
+        STAGE: c.stage,
+        LOG_LEVEL: "silent",
+      },
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
