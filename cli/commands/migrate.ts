@@ -1,5 +1,7 @@
+import { config } from "../../core/config.ts";
 import { configuredMigrator, type Migrator } from "../../core/platform/db/migrator.ts";
 import { asSystem } from "../context.ts";
+import { postgresFailure } from "../failures.ts";
 import type { CommandSpec } from "../main.ts";
 
 /**
@@ -10,6 +12,10 @@ async function withMigrator(fn: (m: Migrator) => Promise<number>): Promise<numbe
   const { migrator, close } = await configuredMigrator("migrations", (m) => console.log(m));
   try {
     return await fn(migrator);
+  } catch (e) {
+    const c = config();
+    const setting = c.databaseMigrationUrl === c.databaseUrl ? "DATABASE_URL" : "DATABASE_MIGRATION_URL";
+    throw postgresFailure(e, c.databaseMigrationUrl, setting) ?? e;
   } finally {
     await close();
   }
