@@ -5,10 +5,23 @@
  */
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { config } from "../core/config.ts";
 import { createPool } from "../core/platform/db/index.ts";
 import { Migrator } from "../core/platform/db/migrator.ts";
+import { LOCAL_APP_URL } from "../core/settings/platform.ts";
+import { asUser } from "../local/db-roles.ts";
 
 const migrationsDir = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/**
+ * Where a bench makes its database: DATABASE_URL, or, while that is the local application role
+ * (which may not create databases), the local superuser (LOCAL_PG_SUPERUSER) on the same server.
+ * A bench's database has one role, as every database had before docs/decisions/0011.
+ */
+export function benchBaseUrl(): string {
+  const c = config();
+  return c.databaseUrl === LOCAL_APP_URL ? asUser(c.databaseUrl, c.local.pgSuperuser, "aos") : c.databaseUrl;
+}
 
 /** `url` with its database replaced. */
 export function withDatabase(url: string, db: string): string {

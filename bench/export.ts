@@ -36,12 +36,13 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { config, setConfig } from "../core/config.ts";
+import { setConfig } from "../core/config.ts";
 import { withContext } from "../core/context.ts";
 import { closePool, query } from "../core/platform/db/index.ts";
 import { closeS3, deleteObjects, headObject } from "../core/platform/storage.ts";
 import * as StatusHistory from "../core/status-history/index.ts";
 import * as Tenancy from "../core/tenancy/index.ts";
+import { benchBaseUrl } from "./bench-db.ts";
 import {
   childEnv,
   cpuSampler,
@@ -146,7 +147,7 @@ const cpuLine = (c: Record<string, number>) =>
     .join(", ");
 
 async function main(): Promise<number> {
-  baseUrl = config().databaseUrl;
+  baseUrl = benchBaseUrl();
   const pgVersion = await (async () => {
     const { default: pg } = await import("pg");
     const c = new pg.Client({ connectionString: baseUrl.replace(/\/[^/]*$/, "/postgres") });

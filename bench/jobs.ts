@@ -37,6 +37,7 @@ import pg from "pg";
 import { config, setConfig } from "../core/config.ts";
 import { closePool } from "../core/platform/db/index.ts";
 import { closeRedis } from "../core/platform/redis.ts";
+import { benchBaseUrl } from "./bench-db.ts";
 import { postgresCpu } from "./export-procs.ts";
 import { type BenchTenant, makeTenants, runAos, spawnJobs, verifyAos, warmPool } from "./jobs-aos.ts";
 import { addPending, barePool, bareTotals, runBare } from "./jobs-bare.ts";
@@ -174,7 +175,7 @@ async function runVariant(url: string, v: Variant, tenants: BenchTenant[]): Prom
 }
 
 async function main(): Promise<number> {
-  baseUrl = config().databaseUrl;
+  baseUrl = benchBaseUrl();
   const url = await createBenchDb(baseUrl);
   console.log(`jobs bench: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${load()}`);
   say(`Postgres: ${await settings(url)}`);

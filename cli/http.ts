@@ -1,4 +1,5 @@
 /** Requests of the CLI's commands to a running AOS (AOS_URL / --url), with the key as bearer token. */
+import { aosUnreachable } from "./failures.ts";
 
 /** AOS did not answer at all (refused, DNS, reset): the message says where it was looked for. */
 export class AosUnreachableError extends Error {
@@ -30,7 +31,8 @@ export async function requestAos(
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (e) {
-    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
-    throw new AosUnreachableError(`cannot reach AOS at ${to.url}: ${cause}`);
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is its cause.
+    const c = (e as { cause?: { message?: string; code?: string } }).cause;
+    throw new AosUnreachableError(aosUnreachable(to.url, c?.message ?? c?.code ?? (e as Error).message));
   }
 }

@@ -15,6 +15,7 @@ import { Resource } from "sst/resource";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { parseSettings, type Setting, settingsOf, settingsTree, type ValuesOf } from "./settings/index.ts";
+import { LOCAL_APP_URL, LOCAL_OWNER_URL } from "./settings/platform.ts";
 
 // zod/mini (a fraction of the classic API's size, since every Lambda bundles it) ships without
 // messages; load the English ones once, here, for every schema of the process.
@@ -62,11 +63,27 @@ function queueUrlsOf(json: string, linked: Linked): Record<string, string> {
   return urls;
 }
 
+/** The user name a Postgres URL names, if any (without one the driver takes the OS user's). */
+function userOf(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).username) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The declared values plus what depends on more than one setting. */
 function derive(e: ValuesOf<typeof settingsTree>, linked: Linked) {
   const { region, ...credentials } = e.aws;
   return {
     ...e,
+    /**
+     * The owner role's URL (migrations). Unset: the local owner while DATABASE_URL is the local
+     * application role, else DATABASE_URL itself (one role, as before the split).
+     */
+    databaseMigrationUrl: e.databaseMigrationUrl ?? (e.databaseUrl === LOCAL_APP_URL ? LOCAL_OWNER_URL : e.databaseUrl),
+    /** The role migrations grant the application's privileges to: by default DATABASE_URL's user (none: no grants). */
+    databaseAppRole: e.databaseAppRole ?? userOf(e.databaseUrl),
     /** Prefix of every Redis key, so stages sharing one Redis never collide. */
     redisPrefix: `aos:${e.stage}:`,
     s3: {

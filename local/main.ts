@@ -1,7 +1,8 @@
 /**
  * `npm start`: AOS on one machine, the deployed handlers unchanged. Postgres and Redis answer
- * (started under `.aos/` if need be), S3 and SQS stand-ins run in-process, the schema is migrated,
- * the `dev` tenant seeded with a fresh admin key, then every route of functions/routes.ts is
+ * (started under `.aos/` if need be), the owner and application database roles exist, S3 and SQS
+ * stand-ins run in-process, the schema is migrated as the owner role, the `dev` tenant seeded with
+ * an admin key (kept in the data dir, reused while it works), then every route of functions/routes.ts is
  * served as API Gateway would, every queue polled as Lambda's event source mapping would and
  * every schedule fired as EventBridge Scheduler would. SIGINT / SIGTERM stop it cleanly
  * (a second one exits at once).
@@ -13,12 +14,13 @@ import { fileURLToPath } from "node:url";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type Config, config, setConfig } from "../core/config.ts";
 import { awsClientOptions } from "../core/platform/aws.ts";
-import { closePool, pool } from "../core/platform/db/index.ts";
-import { Migrator } from "../core/platform/db/migrator.ts";
+import { closePool } from "../core/platform/db/index.ts";
+import { configuredMigrator } from "../core/platform/db/migrator.ts";
 import { closeSqs } from "../core/platform/queue.ts";
 import { closeRedis } from "../core/platform/redis.ts";
 import { closeS3 } from "../core/platform/storage.ts";
 import { queues, routes, schedules } from "../functions/routes.ts";
+import { ensureLocalDatabase } from "./db-roles.ts";
 import { devDefaults } from "./dev-defaults.ts";
 import { ensureBucket, ensureQueues, localCredentials, startS3, startSqs } from "./emulators.ts";
 import { createHttpServer } from "./http-server.ts";
@@ -68,10 +70,16 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
     const started = Date.now();
 
     // 1. Postgres and Redis.
-    const pgState = await ensurePostgres(c.databaseUrl, c.dataDir, (m) => out(`  ${m}`));
-    const redisState = await ensureRedis(c.redisUrl, c.dataDir, (m) => out(`  ${m}`));
+    const say = (m: string) => out(`  ${m}`);
+    const pgState = await ensurePostgres(c.databaseUrl, c.dataDir, say, false);
+    await ensureLocalDatabase(
+      { ownerUrl: c.databaseMigrationUrl, appUrl: c.databaseUrl, superuser: c.local.pgSuperuser },
+      say,
+    );
+    const redisState = await ensureRedis(c.redisUrl, c.dataDir, say);
     const how = (s: ServiceState) => (s === "started" ? `private instance under ${c.dataDir}/` : "already running");
     out(`  postgres  ${redact(c.databaseUrl)} (${how(pgState)})`);
+    if (c.databaseMigrationUrl !== c.databaseUrl) out(`  owner     ${redact(c.databaseMigrationUrl)} (migrations)`);
     out(`  redis     ${redact(c.redisUrl)} (${how(redisState)})`);
     privateServices = [pgState === "started" && "Postgres", redisState === "started" && "Redis"].filter(
       (s): s is string => Boolean(s),
@@ -96,7 +104,8 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
     if (interrupted()) return 0;
 
     // 3. Schema.
-    const applied = await new Migrator(await pool(), migrationsDir, (m) => out(`  ${m}`)).up();
+    const migration = await configuredMigrator(migrationsDir, say);
+    const applied = await migration.migrator.up().finally(migration.close);
     out(`  schema    ${applied.length ? `${applied.length} migration(s) applied` : "up to date"}`);
     if (interrupted()) return 0;
 
@@ -126,10 +135,10 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
       throw new StartupError(`${c.http.host}:${c.http.port} is in use (another aos dev?): set PORT`);
     });
 
-    // 5. The dev tenant and a key for this session.
-    const seed = await seedDevTenant();
+    // 5. The dev tenant and its admin key (kept in the data dir, reused while it works).
+    const seed = await seedDevTenant(c.dataDir);
     out(
-      `  tenant    dev ${seed.created ? "created" : "exists"}; a new admin key for it (shown once, only its hash is kept):`,
+      `  tenant    dev ${seed.created ? "created" : "exists"}; ${seed.minted ? "a new admin key" : "its admin key"} (kept in ${seed.keyFile}):`,
     );
     out(`            export AOS_KEY=${seed.key}`);
     if (interrupted()) return 0;

@@ -53,9 +53,9 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   throw new ServiceError(`${what} did not come up within ${timeoutMs / 1000}s`);
 }
 
-const isLocal = (host: string) => ["127.0.0.1", "localhost", "::1", ""].includes(host);
+export const isLocal = (host: string) => ["127.0.0.1", "localhost", "::1", ""].includes(host);
 const isRoot = () => process.getuid?.() === 0;
-const hostOf = (u: URL) => u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
+export const hostOf = (u: URL) => u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
 
 function aptInstall(pkgs: string[], say: Say): void {
   say(`installing ${pkgs.join(", ")} with apt-get (running as root)`);
@@ -79,8 +79,16 @@ function pgBinDir(): string | undefined {
 const asPgUser = (cmd: string, args: string[]) =>
   isRoot() ? execFile("runuser", ["-u", "postgres", "--", cmd, ...args]) : execFile(cmd, args);
 
-/** Ensure the Postgres server of `url` answers and the database of `url` exists. */
-export async function ensurePostgres(url: string, dataDir: string, say: Say = () => {}): Promise<ServiceState> {
+/**
+ * Ensure the Postgres server of `url` answers and (unless `createDb` is false: local/db-roles.ts
+ * makes it, owned by the owner role) the database of `url` exists.
+ */
+export async function ensurePostgres(
+  url: string,
+  dataDir: string,
+  say: Say = () => {},
+  createDb = true,
+): Promise<ServiceState> {
   const u = new URL(url);
   const host = hostOf(u);
   const port = Number(u.port || 5432);
@@ -100,11 +108,11 @@ export async function ensurePostgres(url: string, dataDir: string, say: Say = ()
     await startPrivatePostgres(bin, resolve(dataDir, "postgres"), host, port, say);
     state = "started";
   }
-  await createDatabase(url);
+  if (createDb) await createDatabase(url);
   return state;
 }
 
-async function createDatabase(url: string): Promise<void> {
+export async function createDatabase(url: string): Promise<void> {
   const dbName = decodeURIComponent(new URL(url).pathname.slice(1)) || "postgres";
   const admin = new URL(url);
   admin.pathname = "/postgres";
@@ -126,7 +134,7 @@ async function createDatabase(url: string): Promise<void> {
 }
 
 /** A server that accepts TCP may still be starting up or recovering (57P03): wait for it. */
-async function connectWhenReady(url: string, timeoutMs = 30_000): Promise<pg.Client> {
+export async function connectWhenReady(url: string, timeoutMs = 30_000): Promise<pg.Client> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });

@@ -1,3 +1,43 @@
+CREATE FUNCTION public.aos_grant_app_role(p_role text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+declare
+  t record;
+begin
+  -- No role named, or one role for both (migrations run as the application's own role):
+  -- nothing to grant, and never revoke anything from the owner itself.
+  if p_role is null or p_role = '' or p_role = current_user then
+    return;
+  end if;
+  execute format('grant usage on schema public to %I', p_role);
+  -- Rows, never the schema: no TRUNCATE, TRIGGER or REFERENCES, and no ownership of anything.
+  execute format('grant select, insert, update, delete on all tables in schema public to %I', p_role);
+  execute format('revoke truncate, references, trigger on all tables in schema public from %I', p_role);
+  execute format('grant usage, select on all sequences in schema public to %I', p_role);
+  -- The migrator's own bookkeeping: readable (aos load-test checks nothing is pending), no more.
+  if to_regclass('public.schema_migrations') is not null then
+    execute format('revoke insert, update, delete on schema_migrations from %I', p_role);
+  end if;
+  -- Append-only tables: those with a BEFORE TRUNCATE trigger that refuses the change, as
+  -- status_history (0003) and credit_ledger (0005) have. INSERT and SELECT only.
+  for t in
+    select distinct tg.tgrelid::regclass as rel
+    from pg_trigger tg
+    join pg_class c on c.oid = tg.tgrelid
+    join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'public' and not tg.tgisinternal
+      and (tg.tgtype & 32) <> 0 -- TRIGGER_TYPE_TRUNCATE
+      and (tg.tgtype & 2) <> 0  -- TRIGGER_TYPE_BEFORE
+  loop
+    execute format('revoke update, delete on %s from %I', t.rel, p_role);
+  end loop;
+  -- Tables and sequences this role creates later get the row privileges at once (a later
+  -- append-only table loses UPDATE and DELETE again when the migrator calls this after `up`).
+  execute format('alter default privileges in schema public grant select, insert, update, delete on tables to %I', p_role);
+  execute format('alter default privileges in schema public grant usage, select on sequences to %I', p_role);
+end
+$$;
+
 CREATE FUNCTION public.credit_ledger_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$

@@ -1,17 +1,24 @@
 import { config } from "../../core/config.ts";
+import { CliFailure, UsageError } from "../failures.ts";
+import { AosUnreachableError, requestAos } from "../http.ts";
 import type { CommandSpec } from "../main.ts";
 
 /** Call a running AOS (AOS_URL) with AOS_KEY; prints the reply body, exits 1 on a non-2xx. */
 export async function callApi(method: string, path: string, body?: string): Promise<number> {
-  const { url, key } = config().cli;
-  const res = await fetch(new URL(path, url), {
-    method: method.toUpperCase(),
-    headers: {
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    ...(body ? { body } : {}),
-  });
+  let data: unknown;
+  if (body !== undefined) {
+    try {
+      data = JSON.parse(body);
+    } catch {
+      throw new UsageError("--data: not JSON");
+    }
+  }
+  let res: Response;
+  try {
+    res = await requestAos(config().cli, method.toUpperCase(), path, data);
+  } catch (e) {
+    throw e instanceof AosUnreachableError ? new CliFailure(e.message) : e;
+  }
   const text = await res.text();
   try {
     console.log(JSON.stringify(JSON.parse(text), null, 2));
@@ -30,7 +37,7 @@ export const commands: CommandSpec[] = [
     options: { data: { type: "string", description: "JSON request body" } },
     run: ({ positionals, values }) => {
       const [method, path] = positionals;
-      if (!method || !path) throw new Error("usage: aos api <METHOD> <path> [--data JSON]");
+      if (!method || !path) throw new UsageError("a method and a path are required");
       return callApi(method, path, typeof values.data === "string" ? values.data : undefined);
     },
   },

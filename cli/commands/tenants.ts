@@ -1,6 +1,7 @@
 import * as Tenancy from "../../core/tenancy/index.ts";
 import { TenantCreate } from "../../core/tenancy/index.ts";
 import { asSystem } from "../context.ts";
+import { UsageError } from "../failures.ts";
 import type { CommandSpec } from "../main.ts";
 
 export const commands: CommandSpec[] = [
@@ -12,8 +13,9 @@ export const commands: CommandSpec[] = [
       name: { type: "string", description: "display name (default: the slug)" },
       "key-role": { type: "string", description: "role of the first key", default: "operator" },
     },
-    run: ({ values, positionals }) =>
-      asSystem(async () => {
+    run: ({ values, positionals }) => {
+      if (!positionals[0]) throw new UsageError("the new tenant's slug is required");
+      return asSystem(async () => {
         const input = TenantCreate.parse({
           slug: positionals[0],
           name: values.name ?? positionals[0],
@@ -23,7 +25,8 @@ export const commands: CommandSpec[] = [
         console.log(`tenant ${t.slug} ${t.id}`);
         if (t.key) console.log(`${t.key.role} key (shown once): ${t.key.key}`);
         return 0;
-      }),
+      });
+    },
   },
   {
     name: "tenants list",

@@ -2,13 +2,19 @@
 import { bool, declareSettings, int, oneOf, text, url } from "./declare.ts";
 
 /** Read only to learn whether the SDK's default credential chain has something to find. */
+/** The two roles of a local AOS (`npm start` creates them; docs/decisions/0011-db-roles.md). */
+export const LOCAL_APP_URL = "postgres://aos_app@127.0.0.1:5432/aos";
+export const LOCAL_OWNER_URL = "postgres://aos_owner@127.0.0.1:5432/aos";
+
 const LIKEWISE = "likewise: only whether it is set is read (see `AWS_ACCESS_KEY_ID`)";
 
 // biome-ignore format: one line per setting
 export const platform = declareSettings("platform", {
   stage: text("STAGE", "dev", "stage name; prefixes every Redis key (`aos:<stage>:`) and the default bucket name", { pattern: /^[a-z0-9-]+$/ }),
   logLevel: oneOf("LOG_LEVEL", ["debug", "info", "warn", "error", "silent"], "info", "least severe level logged"),
-  databaseUrl: text("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aos", "Postgres; on Neon use the direct URL for migrations (the `-pooler` one cannot hold advisory locks)", { link: "DatabaseUrl.value" }),
+  databaseUrl: text("DATABASE_URL", LOCAL_APP_URL, "Postgres, as the application role: it reads and writes rows, never changes the schema, and may only INSERT and SELECT on append-only tables (docs/decisions/0011-db-roles.md)", { link: "DatabaseUrl.value" }),
+  databaseMigrationUrl: text("DATABASE_MIGRATION_URL", undefined, "Postgres, as the owner role: `aos migrate` and `npm start` run migrations with it, then grant the application role its privileges. On Neon the direct URL (the `-pooler` one cannot hold advisory locks)", { shownDefault: "`postgres://aos_owner@127.0.0.1:5432/aos` while `DATABASE_URL` is its default; else `DATABASE_URL` (one role for both: no split)" }),
+  databaseAppRole: text("DATABASE_APP_ROLE", undefined, "the role the migrations grant the application's privileges to", { pattern: /^[A-Za-z0-9_$.-]{1,63}$/, shownDefault: "the user of `DATABASE_URL`" }),
   dbDriver: oneOf("DB_DRIVER", ["pg", "neon"], "pg", "`pg` (node-postgres) or `neon` (`@neondatabase/serverless` WebSocket Pool)"),
   dbPoolMax: int("DB_POOL_MAX", 10, "connections per process", { min: 1 }),
   dbStatementTimeoutMs: int("DB_STATEMENT_TIMEOUT_MS", 15_000, "`statement_timeout` of every connection (0: send none, the role's setting applies; for poolers that refuse startup parameters)"),

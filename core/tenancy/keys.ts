@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { isAdmin, useActor } from "../context.ts";
+import { isAdmin, roles, useActor } from "../context.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import { redis } from "../platform/redis.ts";
@@ -69,6 +69,22 @@ export async function createKey(input: KeyCreate): Promise<CreatedKey> {
   });
 }
 
+/**
+ * The roles whose keys the caller may list and revoke: its own and those below it (`roles` runs
+ * from admin down to viewer). An operator never sees nor touches an admin key, even one that
+ * lives in its tenant (an admin key acts for every tenant). Admins and system actors: all.
+ *
+ * @example
+ *   // as an operator key
+ *   visibleRoles(); // ["operator", "agent", "viewer"]
+ */
+export function visibleRoles(): Role[] {
+  const actor = useActor();
+  if (actor.type === "system") return [...roles];
+  if (actor.type !== "key") return [];
+  return roles.slice(roles.indexOf(actor.role));
+}
+
 export async function listKeys(q: KeyListQuery): Promise<Page<KeyRow>> {
   const tenantId = await resolveTenant(q.tenant);
   const after = decodeCursor(q.cursor, [cursorPart.isoTime, cursorPart.uuid]);
@@ -78,19 +94,21 @@ export async function listKeys(q: KeyListQuery): Promise<Page<KeyRow>> {
     after?.[0] ?? null,
     after?.[1] ?? null,
     q.limit + 1,
+    visibleRoles(),
   ]);
   return toPage(rows, q.limit, (r) => [r.created_at.toISOString(), r.id]);
 }
 
 /**
- * Revoke a key of the caller's tenant (an admin: of any tenant). Revoking twice answers the same
+ * Revoke a key of the caller's tenant (an admin: of any tenant) whose role is not above the
+ * caller's (another is "not found", as another tenant's is). Revoking twice answers the same
  * row. The auth cache entry is evicted after commit, and a `key.revoked` event evicts it again
  * from the Events consumer in case Redis was unreachable at that moment.
  */
 export async function revokeKey(id: string, tenant?: string): Promise<KeyRow> {
   return withTx(async () => {
     const tenantId = isAdmin() && tenant === undefined ? await ownerOf(id) : await resolveTenant(tenant);
-    const { rows } = await query<KeyRow>(sql.revokeKey, [id, tenantId]);
+    const { rows } = await query<KeyRow>(sql.revokeKey, [id, tenantId, visibleRoles()]);
     const row = rows[0];
     if (!row) throw new KeyNotFoundError(id);
     const prefix = row.prefix.slice("aos_".length);

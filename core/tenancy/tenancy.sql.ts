@@ -21,17 +21,22 @@ export const insertKey = `insert into api_keys (tenant_id, name, role, prefix, k
     values ($1, $2, $3, $4, $5, $6, $7)
     returning id, tenant_id, name, role, 'aos_' || prefix as prefix, created_at, expires_at, last_used_at, revoked_at`;
 
+/** $6: the roles the caller may see (its own and those below it). */
 export const listKeys = /* @__PURE__ */ statement(
   () => `select ${keyColumns} from api_keys k
     where k.tenant_id = $1 and (CAST($2 AS boolean) or k.revoked_at is null)
       and (CAST($3 AS timestamptz) is null or (k.created_at, k.id) < (CAST($3 AS timestamptz), CAST($4 AS uuid)))
+      and k.role = any(CAST($6 AS text[]))
     order by k.created_at desc, k.id desc limit $5`,
 );
 
-/** Tenant-scoped: a key of another tenant is "not found", never "forbidden". */
+/**
+ * Tenant-scoped: a key of another tenant is "not found", never "forbidden"; so is a key above
+ * the caller's role ($3: the roles it may touch).
+ */
 export const revokeKey = /* @__PURE__ */ statement(
   () => `update api_keys k set revoked_at = coalesce(k.revoked_at, now())
-    where k.id = $1 and k.tenant_id = $2
+    where k.id = $1 and k.tenant_id = $2 and k.role = any(CAST($3 AS text[]))
     returning ${keyColumns}`,
 );
 

@@ -7,8 +7,8 @@ export const tenancy: DomainRoutes = {
     ["POST /api/v1/tenants", "tenants/create", "admin", "Create a tenant and, unless told not to, its first operator key (shown once)", { links: ["EventsQueue"] }],
     ["GET /api/v1/tenants", "tenants/list", "admin", "List tenants"],
     ["POST /api/v1/keys", "keys/create", "operator", "Create an API key; the key is shown once", { links: ["EventsQueue"] }],
-    ["GET /api/v1/keys", "keys/list", "operator", "List API keys (never the keys themselves)"],
-    ["DELETE /api/v1/keys/{id}", "keys/revoke", "operator", "Revoke an API key", { links: ["EventsQueue"] }],
+    ["GET /api/v1/keys", "keys/list", "operator", "List API keys of the caller's role and below (never the keys themselves; an operator never sees admin keys)"],
+    ["DELETE /api/v1/keys/{id}", "keys/revoke", "operator", "Revoke an API key of the caller's role or below (a key above it answers 404, as another tenant's does)", { links: ["EventsQueue"] }],
   ]),
   queues: [
     {

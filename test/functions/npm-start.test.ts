@@ -1,6 +1,7 @@
 /**
- * `npm start` end to end: `node bin/aos.js dev` as a child process with its own database, stage
- * and free ports; it must print an admin key that works, answer /health, and exit 0 on SIGINT.
+ * `npm start` end to end: `node bin/aos.js dev` as a child process with its own database, roles,
+ * stage and free ports; it must create the owner and application roles, print an admin key that
+ * works (the same one on the next start), answer /health, and exit 0 on SIGINT.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -9,10 +10,15 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { RedisClient } from "../../core/platform/redis-client.ts";
+import { asUser } from "../../local/db-roles.ts";
 import { startWebhookReceiver } from "../setup/external-servers.ts";
 
 const env = inject("aos");
 const db = `aos_start_${process.pid}`;
+// Roles of their own, so the test sees `npm start` create them.
+const ownerRole = `aos_start_owner_${process.pid}`;
+const appRole = `aos_start_app_${process.pid}`;
+const roleUrl = (role: string) => asUser(env.pgBase, role, db);
 const stage = `t-start-${process.pid}`;
 const dataDir = mkdtempSync(join(tmpdir(), "aos-start-"));
 const children: ChildProcess[] = [];
@@ -26,6 +32,28 @@ async function admin(sql: string): Promise<void> {
     await c.end();
   }
 }
+
+let firstKey: string | undefined;
+
+async function asRole<T>(role: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: roleUrl(role) });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The dev tenant's admin keys, newest first. */
+const devAdminKeys = () =>
+  asRole(appRole, async (c) => {
+    const { rows } = await c.query(
+      `select k.name, k.revoked_at is not null as revoked from api_keys k join tenants t on t.id = k.tenant_id
+        where t.slug = 'dev' and k.role = 'admin' order by k.created_at desc`,
+    );
+    return rows;
+  });
 
 interface Started {
   child: ChildProcess;
@@ -43,7 +71,9 @@ async function start(extraEnv: Record<string, string> = {}, ms = 60_000): Promis
       PORT: "0",
       LOCAL_S3_PORT: "0",
       LOCAL_SQS_PORT: "0",
-      DATABASE_URL: `${env.pgBase}/${db}`,
+      DATABASE_URL: roleUrl(appRole),
+      DATABASE_MIGRATION_URL: roleUrl(ownerRole),
+      LOCAL_PG_SUPERUSER: new URL(env.pgBase).username || "postgres",
       REDIS_URL: env.redisUrl,
       STAGE: stage,
       AOS_DATA_DIR: dataDir,
@@ -101,6 +131,7 @@ afterAll(async () => {
     }
   }
   await admin(`drop database if exists "${db}" with (force)`);
+  for (const role of [appRole, ownerRole]) await admin(`drop role if exists ${role}`);
   const r = new RedisClient(env.redisUrl, { commandTimeoutMs: 5_000, backoffMs: 0 });
   const keys = (await r.call(["KEYS", `aos:${stage}:*`])) as string[];
   if (keys.length) await r.call(["DEL", ...keys]);
@@ -123,8 +154,22 @@ describe("npm start (aos dev)", () => {
     expect(health?.status, `${body}\n${s.output()}`).toBe(200);
     console.log(`aos dev: /health 200 after ${Date.now() - t0} ms from spawn`);
     expect(JSON.parse(body ?? "{}")).toMatchObject({ status: "ok" });
-    expect(s.output()).toMatch(/tenant\s+dev created/);
+    expect(s.output()).toMatch(/tenant\s+dev created; a new admin key/);
     expect(s.output().match(/aos_[A-Za-z0-9_-]{32}/g)).toHaveLength(1);
+    firstKey = s.key;
+
+    // Both roles were made; the owner owns the database, the application role may only append history.
+    expect(s.output()).toContain(`created the database role ${ownerRole}`);
+    expect(s.output()).toContain(`created the database role ${appRole}`);
+    const roles = await asRole(appRole, (c) =>
+      c.query(
+        `select current_user as user, pg_get_userbyid(d.datdba) as owner,
+                has_table_privilege('status_history', 'INSERT') as append,
+                has_table_privilege('status_history', 'UPDATE') as rewrite
+           from pg_database d where d.datname = current_database()`,
+      ),
+    );
+    expect(roles.rows).toEqual([{ user: appRole, owner: ownerRole, append: true, rewrite: false }]);
 
     // The key it printed is an admin key of the dev tenant.
     const keys = await fetch(`${s.url}/api/v1/keys`, { headers: { authorization: `Bearer ${s.key}` } });
@@ -135,12 +180,15 @@ describe("npm start (aos dev)", () => {
     await stopAndExpectCleanExit(s);
   });
 
-  it("on a later start finds the dev tenant and prints a fresh key that works", { timeout: 90_000 }, async () => {
+  it("on a later start finds the dev tenant and prints the same key again, minting no other", {
+    timeout: 90_000,
+  }, async () => {
     const secretFile = join(dataDir, "webhook-signing-secret");
     const master = readFileSync(secretFile, "utf8");
     expect(statSync(secretFile).mode & 0o777).toBe(0o600);
     const s = await start();
-    expect(s.output()).toMatch(/tenant\s+dev exists/);
+    expect(s.output()).toMatch(/tenant\s+dev exists; its admin key \(kept in .*dev-admin-key\)/);
+    expect(s.key).toBe(firstKey);
     // webhook_send works out of the box: the dev signing secret (kept from the first start) signs,
     // and a receiver on loopback is allowed.
     expect(readFileSync(secretFile, "utf8")).toBe(master);
@@ -164,7 +212,30 @@ describe("npm start (aos dev)", () => {
     expect(r.status).toBe(200);
     const { data } = (await r.json()) as { data: { slug: string }[] };
     expect(data.filter((t) => t.slug === "dev")).toHaveLength(1);
+    expect(await devAdminKeys()).toEqual([{ name: "npm start", revoked: false }]);
+    expect((statSync(join(dataDir, "dev-admin-key")).mode & 0o777).toString(8)).toBe("600");
+
+    // Revoked: the next start mints another and keeps that one instead.
+    const id = (
+      (await (await fetch(`${s.url}/api/v1/keys`, { headers: { authorization: `Bearer ${s.key}` } })).json()) as {
+        data: { id: string; role: string }[];
+      }
+    ).data.find((k) => k.role === "admin")?.id;
+    const revoked = await fetch(`${s.url}/api/v1/keys/${id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${s.key}` },
+    });
+    expect(revoked.status).toBe(200);
     await stopAndExpectCleanExit(s);
+    const again = await start();
+    expect(again.output()).toMatch(/tenant\s+dev exists; a new admin key/);
+    expect(again.key).not.toBe(firstKey);
+    expect(readFileSync(join(dataDir, "dev-admin-key"), "utf8").trim()).toBe(again.key);
+    expect(await devAdminKeys()).toEqual([
+      { name: "npm start", revoked: false },
+      { name: "npm start", revoked: true },
+    ]);
+    await stopAndExpectCleanExit(again);
   });
 
   it("uses S3 and SQS at S3_ENDPOINT / SQS_ENDPOINT instead of starting its own", { timeout: 90_000 }, async () => {

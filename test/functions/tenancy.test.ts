@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { query } from "../../core/platform/db/index.ts";
 import { handler as flushUsage } from "../../functions/cron/key-usage-flush.ts";
 import { invoke, lambdaContext, scheduledEvent } from "../events/index.ts";
-import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { makeKey, makeTenantWithKeys } from "../factories/tenancy.ts";
 
 let t: Awaited<ReturnType<typeof makeTenantWithKeys>>;
 beforeAll(async () => {
@@ -126,6 +126,36 @@ describe("keys", () => {
     expect(res.body.error.code).toBe("tenancy.role_not_grantable");
     const ok = await invoke("POST", "/api/v1/keys", { key: t.keys.admin.key, body: { role: "admin" } });
     expect(ok.status).toBe(201);
+  });
+
+  it("an operator neither lists nor revokes a key above its role, even the admin keys of its own tenant", async () => {
+    const ours = await makeTenantWithKeys();
+    const peer = await makeKey({ tenantId: ours.tenant.id, role: "operator" });
+    const listed = async (key: string) => {
+      const res = await invoke("GET", "/api/v1/keys", { key, query: { include_revoked: "true", limit: "1000" } });
+      expect(res.status).toBe(200);
+      return res.body.data as { id: string; role: string }[];
+    };
+    const seenByOperator = await listed(ours.keys.operator.key);
+    expect(new Set(seenByOperator.map((k) => k.role))).toEqual(new Set(["operator", "agent", "viewer"]));
+    expect(seenByOperator.some((k) => k.id === ours.keys.admin.id)).toBe(false);
+    // An admin sees every key of the tenant, its own role's included.
+    const seenByAdmin = await listed(ours.keys.admin.key);
+    expect(seenByAdmin.map((k) => k.id)).toContain(ours.keys.admin.id);
+    expect(seenByAdmin).toHaveLength(seenByOperator.length + 1);
+
+    // Revoking the admin key answers as for a key that does not exist, and changes nothing.
+    const res = await invoke("DELETE", `/api/v1/keys/${ours.keys.admin.id}`, { key: ours.keys.operator.key });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("tenancy.key_not_found");
+    const { rows } = await query<{ revoked_at: Date | null }>("select revoked_at from api_keys where id = $1", [
+      ours.keys.admin.id,
+    ]);
+    expect(rows[0]?.revoked_at).toBeNull();
+    expect((await invoke("GET", "/api/v1/tenants", { key: ours.keys.admin.key })).status).toBe(200);
+    // Its own role and below: revocable.
+    const own = await invoke("DELETE", `/api/v1/keys/${peer.id}`, { key: ours.keys.operator.key });
+    expect(own.status).toBe(200);
   });
 
   it("an admin creates a key in another tenant by slug", async () => {

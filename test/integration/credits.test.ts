@@ -10,9 +10,10 @@ import { type RequestContext, withContext } from "../../core/context.ts";
 import * as Credits from "../../core/credits/index.ts";
 import { InsufficientCreditsError } from "../../core/credits/index.ts";
 import { AppError } from "../../core/errors.ts";
-import { pool, query, withTx } from "../../core/platform/db/index.ts";
+import { query, withTx } from "../../core/platform/db/index.ts";
 import { assertCreditInvariants, grantCredits, insertBareJob } from "../factories/credits.ts";
 import { makeKey, makeTenant } from "../factories/tenancy.ts";
+import { asOwner } from "../setup/db-roles.ts";
 
 const system: RequestContext = {
   requestId: "test",
@@ -259,18 +260,13 @@ describe("credit_ledger is append-only", () => {
     ["UPDATE", "update credit_ledger set amount = 0 where tenant_id = $1"],
     ["DELETE", "delete from credit_ledger where tenant_id = $1"],
   ] as const) {
-    it(`refuses ${op}`, async () => {
+    it(`refuses ${op}, even to the owner role (the application role lacks the privilege: db-roles.test.ts)`, async () => {
       const t = await tenantWith(5);
-      const client = await (await pool()).connect();
-      try {
-        const err = await client.query(text, [t]).then(
-          () => undefined,
-          (e: { code?: string; message?: string }) => ({ code: e.code, message: e.message }),
-        );
-        expect(err).toEqual({ code: "42501", message: `credit_ledger is append-only: ${op} is refused` });
-      } finally {
-        client.release();
-      }
+      const err = await asOwner(text, [t]).then(
+        () => undefined,
+        (e: { code?: string; message?: string }) => ({ code: e.code, message: e.message }),
+      );
+      expect(err).toEqual({ code: "42501", message: `credit_ledger is append-only: ${op} is refused` });
       expect((await ledgerRows(t)).map((r) => [r.kind, r.amount])).toEqual([["grant", 5]]);
     });
   }

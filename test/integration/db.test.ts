@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { afterCommit, createPool, query, withTx } from "../../core/platform/db/index.ts";
+import { asOwner } from "../setup/db-roles.ts";
 
 describe("withTx", () => {
   it("commits, then runs afterCommit hooks in order", async () => {
     const seen: string[] = [];
-    await query("create table t_commit (id int primary key)");
+    await asOwner("create table t_commit (id int primary key)");
     await withTx(async () => {
       await query("insert into t_commit values (1)");
       afterCommit(() => seen.push("a"));
@@ -19,7 +20,7 @@ describe("withTx", () => {
 
   it("rolls back on error and skips afterCommit hooks", async () => {
     const seen: string[] = [];
-    await query("create table t_rollback (id int primary key)");
+    await asOwner("create table t_rollback (id int primary key)");
     await expect(
       withTx(async () => {
         await query("insert into t_rollback values (1)");
@@ -32,7 +33,7 @@ describe("withTx", () => {
   });
 
   it("retries a serialization failure and succeeds", async () => {
-    await query("create table t_ser (id int primary key, v int)");
+    await asOwner("create table t_ser (id int primary key, v int)");
     await query("insert into t_ser values (1, 0)");
     let attempts = 0;
     // Two serializable transactions read and write the same row; one of them must be retried.

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
 import { afterCommit, createPool, type Pool, query, setPool, withTx } from "../../core/platform/db/index.ts";
+import { asOwner } from "../setup/db-roles.ts";
 import { startWsProxy, type WsProxy } from "../setup/ws-proxy.ts";
 
 let proxy: WsProxy;
@@ -47,7 +48,7 @@ describe("Neon WebSocket pool", () => {
   });
 
   it("commits an interactive transaction via withTx and runs afterCommit hooks after it", async () => {
-    await query("create table neon_commit (id int primary key, v text)");
+    await asOwner("create table neon_commit (id int primary key, v text)");
     const seen: string[] = [];
     const out = await withTx(async () => {
       await query("insert into neon_commit values (1, 'a')");
@@ -63,7 +64,7 @@ describe("Neon WebSocket pool", () => {
   });
 
   it("rolls back when the function throws, and skips afterCommit hooks", async () => {
-    await query("create table neon_rollback (id int primary key)");
+    await asOwner("create table neon_rollback (id int primary key)");
     const seen: string[] = [];
     const err = await withTx(async () => {
       await query("insert into neon_rollback values (1)");
@@ -77,7 +78,7 @@ describe("Neon WebSocket pool", () => {
   });
 
   it("maps a unique violation to a conflict AppError and leaves nothing behind", async () => {
-    await query("create table neon_unique (id int primary key)");
+    await asOwner("create table neon_unique (id int primary key)");
     const err = await withTx(async () => {
       await query("insert into neon_unique values (1)");
       await query("insert into neon_unique values (1)");

@@ -8,31 +8,37 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { ValidationError } from "../../core/errors.ts";
-import { pool, query, withTx } from "../../core/platform/db/index.ts";
+import { query, withTx } from "../../core/platform/db/index.ts";
 import * as StatusHistory from "../../core/status-history/index.ts";
 import { asSystem, change, recordHistory } from "../factories/status-history.ts";
 import { makeKey, makeTenant } from "../factories/tenancy.ts";
+import { asSuperuser, superuserUrl } from "../setup/db-roles.ts";
 
 const appRole = `aos_app_${randomBytes(4).toString("hex")}`;
 let tenantId: string;
 let app: pg.Client;
+let owner: pg.Client;
 
 beforeAll(async () => {
   tenantId = (await makeTenant()).id;
   await recordHistory(tenantId, [change({ entity_id: "kept-1" }), change({ entity_id: "kept-2" })]);
-  // An application role that has every privilege on the table a trigger could stand in for.
-  await query(`create role ${appRole} nologin nosuperuser`);
-  await query(`grant usage on schema public to ${appRole}`);
-  await query(`grant select, insert, update, delete, truncate on status_history to ${appRole}`);
-  app = new pg.Client({ connectionString: config().databaseUrl });
+  // A role that has every privilege on the table a trigger could stand in for (more than the
+  // application role's, which has no UPDATE, DELETE or TRUNCATE here: test/integration/db-roles.test.ts).
+  await asSuperuser(`create role ${appRole} nologin nosuperuser`);
+  await asSuperuser(`grant usage on schema public to ${appRole}`);
+  await asSuperuser(`grant select, insert, update, delete, truncate on status_history to ${appRole}`);
+  app = new pg.Client({ connectionString: superuserUrl() });
   await app.connect();
   await app.query(`set role ${appRole}`);
+  owner = new pg.Client({ connectionString: config().databaseMigrationUrl });
+  await owner.connect();
 });
 
 afterAll(async () => {
   await app?.end();
-  await query(`drop owned by ${appRole}`);
-  await query(`drop role ${appRole}`);
+  await owner?.end();
+  await asSuperuser(`drop owned by ${appRole}`);
+  await asSuperuser(`drop role ${appRole}`);
 });
 
 const changes = {
@@ -63,16 +69,11 @@ async function rowsUnchanged() {
 
 describe("status_history is append-only", () => {
   for (const op of Object.keys(changes) as (keyof typeof changes)[]) {
-    it(`refuses ${op} for the migration (super)user`, async () => {
-      const client = await (await pool()).connect();
-      try {
-        expect(await refusal((t, p) => client.query(t, p), op)).toEqual({
-          code: "42501",
-          message: `status_history is append-only: ${op} is refused`,
-        });
-      } finally {
-        client.release();
-      }
+    it(`refuses ${op} for the owner role (the one that migrates)`, async () => {
+      expect(await refusal((t, p) => owner.query(t, p), op)).toEqual({
+        code: "42501",
+        message: `status_history is append-only: ${op} is refused`,
+      });
       await rowsUnchanged();
     });
 

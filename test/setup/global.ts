@@ -1,6 +1,9 @@
 /**
- * Runs once per `vitest run`: makes sure Postgres and Redis answer, migrates a template database
- * once (each test file clones it, see per-file.ts), and starts s3rver and fauxqs on random ports.
+ * Runs once per `vitest run`: makes sure Postgres and Redis answer and that the owner and
+ * application database roles exist (as `npm start` makes them, docs/decisions/0011-db-roles.md),
+ * migrates a template database once as the owner role, granting the application role (each test
+ * file clones it and runs as the application role, see per-file.ts), and starts s3rver and
+ * fauxqs on random ports.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +12,7 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { createPool } from "../../core/platform/db/index.ts";
 import { Migrator } from "../../core/platform/db/migrator.ts";
+import { asUser, ensureLoginRoles } from "../../local/db-roles.ts";
 import { startEmulators } from "../../local/emulators.ts";
 import { ensurePostgres, ensureRedis } from "../../local/services.ts";
 
@@ -17,6 +21,8 @@ declare module "vitest" {
     aos: {
       pgBase: string;
       templateDb: string;
+      /** The roles test databases are owned by and the application connects as. */
+      roles: { owner: string; app: string };
       redisUrl: string;
       s3Endpoint: string;
       sqsEndpoint: string;
@@ -26,6 +32,8 @@ declare module "vitest" {
 
 const pgBase = process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+/** The same names `npm start` uses: roles are per server, and these carry no privileges outside a database. */
+const roles = { owner: "aos_owner", app: "aos_app" };
 
 export default async function setup(project: TestProject) {
   const templateDb = `aos_tpl_${process.pid}`;
@@ -49,14 +57,23 @@ export default async function setup(project: TestProject) {
     if (!alive) await admin.query(`drop database if exists "${datname}" with (force)`);
   }
   await admin.query(`drop database if exists "${templateDb}" with (force)`);
-  await admin.query(`create database "${templateDb}"`);
-  const pool = await createPool({ url: `${pgBase}/${templateDb}`, driver: "pg", max: 1, statementTimeoutMs: 60_000 });
-  await new Migrator(pool, "migrations").up();
+  const ownerUrl = asUser(adminUrl, roles.owner, templateDb);
+  await ensureLoginRoles(adminUrl, [ownerUrl, asUser(adminUrl, roles.app)]);
+  await admin.query(`create database "${templateDb}" owner ${roles.owner}`);
+  const pool = await createPool({ url: ownerUrl, driver: "pg", max: 1, statementTimeoutMs: 60_000 });
+  await new Migrator(pool, "migrations", () => {}, { appRole: roles.app }).up();
   await pool.end();
 
   const s3Dir = mkdtempSync(join(tmpdir(), "aos-s3-"));
   const emu = await startEmulators({ bucket: "aos-test", s3Dir, queuePrefix: "global-" });
-  project.provide("aos", { pgBase, templateDb, redisUrl, s3Endpoint: emu.s3Endpoint, sqsEndpoint: emu.sqsEndpoint });
+  project.provide("aos", {
+    pgBase,
+    templateDb,
+    roles,
+    redisUrl,
+    s3Endpoint: emu.s3Endpoint,
+    sqsEndpoint: emu.sqsEndpoint,
+  });
 
   return async () => {
     await emu.stop();

@@ -1,7 +1,9 @@
 /**
- * Runs in each test file's worker before its tests: a database cloned from the migrated template,
- * a Redis prefix, a bucket and queues (with DLQs) of its own, and the configuration pointing at
- * them. Nothing is shared between files, so they run in parallel.
+ * Runs in each test file's worker before its tests: a database cloned from the migrated template
+ * (owned by the owner role; DATABASE_URL connects as the application role, as a deployed AOS
+ * does, and DATABASE_MIGRATION_URL as the owner), a Redis prefix, a bucket and queues (with DLQs)
+ * of its own, and the configuration pointing at them. Nothing is shared between files, so they
+ * run in parallel.
  */
 import { randomBytes } from "node:crypto";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
@@ -12,6 +14,7 @@ import { setConfig } from "../../core/config.ts";
 import { closePool } from "../../core/platform/db/index.ts";
 import { closeRedis, redis } from "../../core/platform/redis.ts";
 import { queues } from "../../functions/routes.ts";
+import { asUser } from "../../local/db-roles.ts";
 
 const env = inject("aos");
 const id = `${process.pid}_${randomBytes(3).toString("hex")}`;
@@ -31,7 +34,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 const creds = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
 beforeAll(async () => {
-  await admin((c) => c.query(`create database "${testDb}" template "${env.templateDb}"`));
+  await admin((c) => c.query(`create database "${testDb}" owner ${env.roles.owner} template "${env.templateDb}"`));
   const bucket = `aos-${stage}`.slice(0, 63);
   const s3 = new S3Client({ endpoint: env.s3Endpoint, forcePathStyle: true, region: "us-east-1", credentials: creds });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -62,7 +65,8 @@ beforeAll(async () => {
   setConfig({
     STAGE: stage,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
-    DATABASE_URL: `${env.pgBase}/${testDb}`,
+    DATABASE_URL: asUser(env.pgBase, env.roles.app, testDb),
+    DATABASE_MIGRATION_URL: asUser(env.pgBase, env.roles.owner, testDb),
     DB_POOL_MAX: "20",
     REDIS_URL: env.redisUrl,
     S3_ENDPOINT: env.s3Endpoint,

@@ -91,7 +91,9 @@ describe("parseConfig", () => {
     expect(parseConfig({})).toStrictEqual({
       stage: "dev",
       logLevel: "info",
-      databaseUrl: "postgres://postgres@127.0.0.1:5432/aos",
+      databaseUrl: "postgres://aos_app@127.0.0.1:5432/aos",
+      databaseMigrationUrl: "postgres://aos_owner@127.0.0.1:5432/aos",
+      databaseAppRole: "aos_app",
       dbDriver: "pg",
       dbPoolMax: 10,
       dbStatementTimeoutMs: 15_000,
@@ -132,8 +134,35 @@ describe("parseConfig", () => {
       jobs: { maxParallelism: 50 },
       cli: { url: "http://127.0.0.1:3000", key: undefined },
       dataDir: ".aos",
-      local: { s3Port: 4569, sqsPort: 4576 },
+      local: { s3Port: 4569, sqsPort: 4576, pgSuperuser: "postgres" },
     });
+  });
+
+  it("derives the owner's URL and the application role from DATABASE_URL unless they are set", () => {
+    // The local default: two roles on the same database.
+    expect(parseConfig({})).toMatchObject({
+      databaseMigrationUrl: "postgres://aos_owner@127.0.0.1:5432/aos",
+      databaseAppRole: "aos_app",
+    });
+    // DATABASE_URL alone: one role for both, as before the split (nothing granted to itself).
+    const one = "postgres://neondb_owner:pw@ep-x.neon.tech/aos?sslmode=require";
+    expect(parseConfig({ DATABASE_URL: one })).toMatchObject({
+      databaseUrl: one,
+      databaseMigrationUrl: one,
+      databaseAppRole: "neondb_owner",
+    });
+    // Both, and the role named explicitly (a pooler URL whose user is not the role's name).
+    const two = parseConfig({
+      DATABASE_URL: "postgres://aos_app.proj:pw@pooler.example/aos",
+      DATABASE_MIGRATION_URL: "postgres://aos_owner:pw@direct.example/aos",
+      DATABASE_APP_ROLE: "aos_app",
+    });
+    expect(two).toMatchObject({
+      databaseMigrationUrl: "postgres://aos_owner:pw@direct.example/aos",
+      databaseAppRole: "aos_app",
+    });
+    // A URL naming no user: no role to grant to, unless DATABASE_APP_ROLE says which.
+    expect(parseConfig({ DATABASE_URL: "postgres://127.0.0.1/aos" }).databaseAppRole).toBeUndefined();
   });
 
   it("derives what depends on another setting, and freezes the whole object", () => {

@@ -6,11 +6,17 @@
  * once; on Neon use the direct URL, not `-pooler`), records a sha256 of every applied file, and
  * refuses to run when an applied file was edited, when an applied file is missing, or when the
  * numbering has a gap.
+ *
+ * Given the application's role (`appRole`), it sets `aos.app_role` in each migration's
+ * transaction (so a migration can grant to it without naming it) and, after every `up`, calls
+ * `aos_grant_app_role` (migration 0012), so the application role has exactly the privileges it
+ * needs on every table, including those of later migrations (docs/decisions/0011-db-roles.md).
  */
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Pool } from "./pool.ts";
+import { config } from "../../config.ts";
+import { createPool, type Pool } from "./pool.ts";
 
 export interface Migration {
   version: number;
@@ -74,11 +80,17 @@ export interface MigrationStatus {
   appliedAt?: Date;
 }
 
+export interface MigratorOptions {
+  /** The role the application connects as: granted its privileges by the migrations (none: no grants). */
+  appRole?: string | undefined;
+}
+
 export class Migrator {
   constructor(
     private readonly pool: Pool,
     private readonly dir: string,
     private readonly log: (msg: string) => void = () => {},
+    private readonly options: MigratorOptions = {},
   ) {}
 
   /** Apply every pending migration (or up to `target`). Returns the versions applied. */
@@ -97,8 +109,27 @@ export class Migrator {
         this.log(`applied ${mig.file}`);
         done.push(mig.version);
       }
+      await this.grantAppRole(client);
       return done;
-    });
+    }, true);
+  }
+
+  /** Re-grant the application role its privileges (idempotent), once the grant function exists. */
+  private async grantAppRole(client: Awaited<ReturnType<Pool["connect"]>>): Promise<void> {
+    const role = this.options.appRole;
+    if (!role) return;
+    const { rows } = await client.query<{ ok: boolean }>(
+      "select to_regprocedure('aos_grant_app_role(text)') is not null as ok",
+    );
+    if (!rows[0]?.ok) return;
+    try {
+      await client.query("select aos_grant_app_role($1)", [role]);
+    } catch (e) {
+      throw new MigrationError(
+        `granting the application role "${role}" its privileges failed: ${(e as Error).message} (create the role, or set DATABASE_APP_ROLE; docs/deploy.md)`,
+        { cause: e },
+      );
+    }
   }
 
   /** Revert the last `steps` applied migrations (default 1). Returns the versions reverted. */
@@ -114,7 +145,7 @@ export class Migrator {
         done.push(mig.version);
       }
       return done;
-    });
+    }, true);
   }
 
   status(): Promise<MigrationStatus[]> {
@@ -134,6 +165,8 @@ export class Migrator {
   ): Promise<void> {
     await client.query("begin");
     try {
+      // Transaction-local: what a migration reads with current_setting('aos.app_role', true).
+      await client.query("select set_config('aos.app_role', $1, true)", [this.options.appRole ?? ""]);
       if (sql) await client.query(sql);
       await record();
       await client.query("commit");
@@ -143,19 +176,28 @@ export class Migrator {
     }
   }
 
+  /** `writes`: up or down, which create the bookkeeping table; status only reads (as the application role can). */
   private async locked<T>(
     fn: (client: Awaited<ReturnType<Pool["connect"]>>, files: Migration[], applied: AppliedMigration[]) => Promise<T>,
+    writes = false,
   ): Promise<T> {
     const files = await loadMigrations(this.dir);
     const client = await this.pool.connect();
     try {
       await client.query("select pg_advisory_lock($1)", [LOCK_KEY]);
       try {
-        await client.query(`create table if not exists schema_migrations (
+        if (writes) {
+          await client.query(`create table if not exists schema_migrations (
           version integer primary key,
           name text not null,
           checksum text not null,
           applied_at timestamptz not null default now())`);
+        } else {
+          const { rows: t } = await client.query<{ ok: boolean }>(
+            "select to_regclass('schema_migrations') is not null as ok",
+          );
+          if (!t[0]?.ok) return await fn(client, files, []);
+        }
         const { rows } = await client.query<AppliedMigration>(
           `select version, name, checksum, applied_at as "appliedAt" from schema_migrations order by version`,
         );
@@ -178,4 +220,28 @@ export class Migrator {
       client.release();
     }
   }
+}
+
+/**
+ * A migrator as configured: on the owner role's URL (DATABASE_MIGRATION_URL), granting the
+ * application role (DATABASE_APP_ROLE, by default the user of DATABASE_URL). Its own pool of one
+ * connection, without a statement timeout (an index on a big table may take minutes); `close` ends it.
+ *
+ * @example
+ *   const { migrator, close } = await configuredMigrator("migrations", console.log);
+ *   try { await migrator.up(); } finally { await close(); }
+ */
+export async function configuredMigrator(
+  dir: string,
+  log: (msg: string) => void = () => {},
+): Promise<{ migrator: Migrator; close: () => Promise<void> }> {
+  const c = config();
+  const pool = await createPool({
+    url: c.databaseMigrationUrl,
+    driver: c.dbDriver,
+    max: 1,
+    statementTimeoutMs: 0,
+    applicationName: "aos-migrate",
+  });
+  return { migrator: new Migrator(pool, dir, log, { appRole: c.databaseAppRole }), close: () => pool.end() };
 }
