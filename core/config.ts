@@ -67,6 +67,7 @@ function derive(e: ValuesOf<typeof settingsTree>, linked: Linked) {
   const { region, ...credentials } = e.aws;
   return {
     ...e,
+    dbQueryTimeoutMs: e.dbQueryTimeoutMs ?? (e.dbStatementTimeoutMs > 0 ? e.dbStatementTimeoutMs : 15_000) + 1_000,
     /** Prefix of every Redis key, so stages sharing one Redis never collide. */
     redisPrefix: `aos:${e.stage}:`,
     s3: {
