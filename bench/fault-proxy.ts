@@ -7,6 +7,8 @@
  * - `freeze()`   the network stops delivering: new connections are still accepted and every
  *                connection stays open, but no byte (nor a close) goes either way. Bytes are held,
  *                not dropped: `pass()` delivers them in order, as a healed network would.
+ *                `freeze("toClient")` holds only what the service sends (requests still arrive,
+ *                answers do not), `freeze("toService")` only what clients send.
  * - `slow(ms)`   each chunk is forwarded `ms` after it arrived (order kept, both directions).
  * - `refuse()`   the service is down: the proxy stops listening, so a new connection gets
  *                ECONNREFUSED (not a reset), and every open connection is reset (RST, the client
@@ -27,7 +29,12 @@
  */
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from "node:net";
 
-export type FaultMode = { kind: "pass" } | { kind: "freeze" } | { kind: "slow"; ms: number } | { kind: "refuse" };
+export type Direction = "both" | "toClient" | "toService";
+export type FaultMode =
+  | { kind: "pass" }
+  | { kind: "freeze"; direction: Direction }
+  | { kind: "slow"; ms: number }
+  | { kind: "refuse" };
 
 export interface FaultProxy {
   readonly port: number;
@@ -35,7 +42,7 @@ export interface FaultProxy {
   readonly address: string;
   mode(): FaultMode;
   pass(): Promise<void>;
-  freeze(): Promise<void>;
+  freeze(direction?: Direction): Promise<void>;
   slow(ms: number): Promise<void>;
   refuse(): Promise<void>;
   reset(): Promise<void>;
@@ -51,6 +58,7 @@ type Held = Buffer | "end";
 
 /** One direction of one connection. */
 interface Lane {
+  toward: "toClient" | "toService";
   from: Socket;
   to: Socket;
   held: Held[];
@@ -81,13 +89,16 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   let server: Server | undefined;
   let port = 0;
 
+  const frozen = (lane: Lane) =>
+    current.kind === "freeze" && (current.direction === "both" || current.direction === lane.toward);
+
   const deliver = (lane: Lane, item: Held) => {
     if (lane.to.destroyed) return;
     if (item === "end") lane.to.end();
     else if (!lane.to.write(item)) {
       lane.from.pause();
       lane.to.once("drain", () => {
-        if (current.kind !== "freeze") lane.from.resume();
+        if (!frozen(lane)) lane.from.resume();
       });
     }
   };
@@ -99,7 +110,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
    */
   const pump = (lane: Lane) => {
     while (lane.held.length > 0) {
-      if (current.kind === "freeze" || current.kind === "refuse") return;
+      if (frozen(lane) || current.kind === "refuse") return;
       if (current.kind === "pass" && lane.scheduled > 0) return;
       const item = lane.held.shift() as Held;
       if (current.kind === "slow") {
@@ -113,8 +124,8 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     }
   };
 
-  const lane = (from: Socket, to: Socket): Lane => {
-    const l: Lane = { from, to, held: [], scheduled: 0 };
+  const lane = (toward: Lane["toward"], from: Socket, to: Socket): Lane => {
+    const l: Lane = { toward, from, to, held: [], scheduled: 0 };
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -124,7 +135,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     };
     from.on("data", (chunk: Buffer) => {
       l.held.push(chunk);
-      if (current.kind === "freeze") from.pause();
+      if (frozen(l)) from.pause();
       pump(l);
     });
     // A half-close travels as such; a socket gone without one ends its lane all the same, once
@@ -140,11 +151,12 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     const upstream = netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    const conn: Connection = { client, upstream, lanes: [lane(client, upstream), lane(upstream, client)] };
-    if (current.kind === "freeze") {
-      client.pause();
-      upstream.pause();
-    }
+    const conn: Connection = {
+      client,
+      upstream,
+      lanes: [lane("toService", client, upstream), lane("toClient", upstream, client)],
+    };
+    for (const l of conn.lanes) if (frozen(l)) l.from.pause();
     conns.add(conn);
     // A reset (or a refused upstream) on one side is passed on to the other as a reset.
     const onError = () => {
@@ -197,7 +209,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     if (!server) await listen(port);
     for (const c of conns) {
       for (const l of c.lanes) {
-        if (m.kind === "freeze") l.from.pause();
+        if (frozen(l)) l.from.pause();
         else {
           l.from.resume();
           pump(l);
@@ -216,7 +228,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     },
     mode: () => current,
     pass: () => become({ kind: "pass" }),
-    freeze: () => become({ kind: "freeze" }),
+    freeze: (direction: Direction = "both") => become({ kind: "freeze", direction }),
     slow: (ms: number) => become({ kind: "slow", ms }),
     async refuse() {
       if (closed) throw new Error("the fault proxy is closed");

@@ -197,3 +197,46 @@ describe("a database that stops answering (fault proxy)", () => {
     }
   });
 });
+
+describe("a new connection killed as it becomes ready", () => {
+  it("is handed out broken, not left without an 'error' listener (which ended the process)", async () => {
+    // The backend's ReadyForQuery and its FATAL 57P01 reach the driver in one socket read: the
+    // proxy holds Postgres's answers while the backend is killed, then delivers them at once.
+    const proxy = await startFaultProxy({ host: "127.0.0.1", port: Number(new URL(env.pgBase).port || 5432) });
+    const url = new URL(config().databaseUrl);
+    url.host = proxy.address;
+    const p = await createPool({
+      url: url.toString(),
+      driver: "pg",
+      max: 1,
+      statementTimeoutMs: 0,
+      connectTimeoutMs: 10_000,
+      applicationName: "aos-ready-race",
+    });
+    try {
+      await proxy.freeze("toClient");
+      const checkout = p.connect();
+      let pid = 0;
+      for (let i = 0; i < 300 && !pid; i++) {
+        const { rows } = await admin.query<{ pid: number }>(
+          "select pid from pg_stat_activity where application_name = 'aos-ready-race'",
+        );
+        pid = rows[0]?.pid ?? 0;
+        if (!pid) await sleep(10);
+      }
+      expect(pid).toBeGreaterThan(0);
+      await terminate(pid);
+      await sleep(200);
+      await proxy.pass();
+      const client = await checkout;
+      const err = await client.query("select 1").catch((e: unknown) => e);
+      client.release();
+      expect(client.broken).toBe(true);
+      expect(err).toMatchObject({ name: "ConnectionLostError", code: "08006" });
+      expect((await p.query("select 1 as one")).rows[0]).toEqual({ one: 1 });
+    } finally {
+      await p.end();
+      await proxy.close();
+    }
+  });
+});

@@ -9,6 +9,7 @@ import { type FaultProxy, startFaultProxy } from "../../bench/fault-proxy.ts";
 let echo: Server;
 let echoPort = 0;
 let echoConnections = 0;
+let echoBytes = 0;
 let proxy: FaultProxy;
 const sockets: Socket[] = [];
 
@@ -16,6 +17,9 @@ beforeAll(async () => {
   echo = createServer((s) => {
     echoConnections++;
     s.on("error", () => {});
+    s.on("data", (d: Buffer) => {
+      echoBytes += d.length;
+    });
     s.pipe(s);
   });
   await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
@@ -90,6 +94,19 @@ describe("fault proxy", () => {
     expect(proxy.open()).toBe(2);
     await proxy.pass();
     await until(() => a.received() === "held" && late.received() === "late");
+  });
+
+  it('freeze("toClient"): requests reach the service, answers are held until pass', async () => {
+    proxy = await startFaultProxy({ host: "127.0.0.1", port: echoPort });
+    const a = await client();
+    await proxy.freeze("toClient");
+    const before = echoBytes;
+    a.write("request");
+    await until(() => echoBytes - before === "request".length);
+    await sleep(200);
+    expect(a.received()).toBe("");
+    await proxy.pass();
+    await until(() => a.received() === "request");
   });
 
   it("slow(ms): each chunk arrives ms later, in order", async () => {

@@ -101,33 +101,61 @@ export async function createPool(o: PoolOptions): Promise<Pool> {
 interface DriverClient {
   query(...args: unknown[]): Promise<QueryResult<never>>;
   release(destroy?: boolean | Error): void;
-  on(event: "error", listener: (err: Error) => void): unknown;
-  removeListener(event: "error", listener: (err: Error) => void): unknown;
+  on(event: "error", listener: (this: DriverClient, err: Error) => void): unknown;
+  removeListener(event: "error", listener: (this: DriverClient, err: Error) => void): unknown;
   connection?: { stream?: { destroy?: () => void } };
 }
 interface DriverPool {
   connect(): Promise<DriverClient>;
   end(): Promise<void>;
   on(event: "error", listener: (err: Error) => void): unknown;
+  on(event: "acquire", listener: (client: DriverClient) => void): unknown;
+  on(event: "release", listener: (err: unknown, client: DriverClient) => void): unknown;
+}
+
+/** The error that ended a checked-out client's connection, recorded by `recordLoss`. */
+const lostConnections = new WeakMap<DriverClient, Error>();
+
+/** The 'error' listener of a checked-out client (one function for all: `this` is the client). */
+function recordLoss(this: DriverClient, err: Error): void {
+  if (!lostConnections.has(this)) lostConnections.set(this, err);
 }
 
 /**
- * A checked-out connection that cannot take the process down: it listens for the driver's
- * 'error' event from checkout to release (a connection killed while checked out emits one, and an
- * EventEmitter 'error' with no listener is an uncaught exception), bounds each statement by the
- * query timeout, and is closed, never pooled again, once it failed.
+ * Every client the pool hands out listens for 'error' from the moment it is acquired until it is
+ * back in the pool. A connection killed while checked out emits 'error' (and an EventEmitter
+ * 'error' with no listener is an uncaught exception: the process ends). The pool's own listener
+ * covers idle clients only, and a new client is without one from its acquisition until the
+ * caller's code runs: a backend killed right as it became ready sends its FATAL in the same
+ * socket read as its ReadyForQuery, so the pool's 'acquire' event, synchronous with the
+ * acquisition, is the only place early enough.
+ */
+function guardCheckouts(raw: DriverPool): void {
+  raw.on("acquire", (client) => {
+    lostConnections.delete(client);
+    client.removeListener("error", recordLoss);
+    client.on("error", recordLoss);
+  });
+  // Emitted once the pool's idle listener is back on the client.
+  raw.on("release", (_err, client) => {
+    client.removeListener("error", recordLoss);
+  });
+}
+
+/**
+ * A checked-out connection: each statement is bounded by the query timeout, and once the
+ * connection failed (lost, or silent past the timeout) it is closed on release, never pooled.
  */
 class GuardedClient implements PoolClient {
-  private lost: Error | undefined;
-  private readonly onError = (e: Error) => {
-    this.lost ??= e;
-  };
+  private timedOut: Error | undefined;
 
   constructor(
     private readonly raw: DriverClient,
     private readonly queryTimeoutMs: number,
-  ) {
-    raw.on("error", this.onError);
+  ) {}
+
+  private get lost(): Error | undefined {
+    return this.timedOut ?? lostConnections.get(this.raw);
   }
 
   get broken(): boolean {
@@ -139,8 +167,8 @@ class GuardedClient implements PoolClient {
   }
 
   query<R>(...args: [string, (readonly unknown[])?] | [NamedQuery]): Promise<QueryResult<R>> {
-    if (this.lost)
-      return Promise.reject(new ConnectionLostError("the database connection was lost", { cause: this.lost }));
+    const lost = this.lost;
+    if (lost) return Promise.reject(new ConnectionLostError("the database connection was lost", { cause: lost }));
     const sent = this.raw.query(...args) as Promise<QueryResult<R>>;
     const ms = this.queryTimeoutMs;
     return new Promise<QueryResult<R>>((resolve, reject) => {
@@ -150,7 +178,7 @@ class GuardedClient implements PoolClient {
               const err = new ConnectionLostError(
                 `the database did not answer within ${ms} ms (DB_QUERY_TIMEOUT_MS); the connection is closed`,
               );
-              this.lost ??= err;
+              this.timedOut ??= err;
               // The statement is still on the wire: only closing the socket frees the connection.
               this.raw.connection?.stream?.destroy?.();
               reject(err);
@@ -163,12 +191,13 @@ class GuardedClient implements PoolClient {
         },
         (e: unknown) => {
           clearTimeout(timer);
-          if (isConnectionFailure(e)) this.lost ??= e as Error;
+          if (isConnectionFailure(e) && !lostConnections.has(this.raw)) lostConnections.set(this.raw, e as Error);
           // "not queryable" and the like say nothing useful: name what happened, keep the cause.
           const hasSqlState = /^[0-9A-Z]{5}$/.test(String((e as { code?: unknown } | null)?.code ?? ""));
+          const lostNow = this.lost;
           reject(
-            this.lost && !hasSqlState && !(e instanceof ConnectionLostError)
-              ? new ConnectionLostError("the database connection was lost", { cause: this.lost })
+            lostNow && !hasSqlState && !(e instanceof ConnectionLostError)
+              ? new ConnectionLostError("the database connection was lost", { cause: lostNow })
               : e,
           );
         },
@@ -177,7 +206,6 @@ class GuardedClient implements PoolClient {
   }
 
   release(destroy?: boolean | Error): void {
-    this.raw.removeListener("error", this.onError);
     this.raw.release(this.lost ?? destroy);
   }
 }
@@ -186,7 +214,9 @@ class GuardedPool implements Pool {
   constructor(
     private readonly raw: DriverPool,
     private readonly queryTimeoutMs: number,
-  ) {}
+  ) {
+    guardCheckouts(raw);
+  }
 
   async connect(): Promise<PoolClient> {
     return new GuardedClient(await this.raw.connect(), this.queryTimeoutMs);
