@@ -1,9 +1,11 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { setConfig } from "../../core/config.ts";
+import { config, setConfig } from "../../core/config.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { log, setLogSink } from "../../core/platform/logger.ts";
 import { invoke } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { withConfig } from "../setup/config-override.ts";
+import { closedPort } from "../setup/net.ts";
 
 const lines: string[] = [];
 const restore = setLogSink((l) => lines.push(l));
@@ -85,5 +87,26 @@ describe("logs", () => {
     });
     expect(JSON.stringify(line)).not.toMatch(/s3cret|ABCDEFGH/);
     expect(line.err.cause.stack).toBeUndefined();
+  });
+
+  it("of a 503 name the code on the request line and the cause on a warning", async () => {
+    setConfig({ LOG_LEVEL: "info" });
+    const t = await makeTenantWithKeys();
+    const url = new URL(config().databaseUrl);
+    url.port = String(await closedPort());
+    url.password = "s3cret-pw";
+    const res = await withConfig({ DATABASE_URL: url.toString(), AUTH_CACHE_TTL_S: "0" }, () =>
+      invoke("GET", "/api/v1/credits", { key: t.keys.viewer.key }),
+    );
+    expect(res.status).toBe(503);
+    expect(res.headers["retry-after"]).toBe("1");
+    const parsed = lines.map((l) => JSON.parse(l));
+    expect(parsed.find((l) => l.msg === "request")).toMatchObject({ status: 503, code: "db.unavailable" });
+    expect(parsed.find((l) => l.msg === "dependency failed")).toMatchObject({
+      level: "warn",
+      route: "GET /api/v1/credits",
+      err: { code: "db.unavailable", cause: { code: "ECONNREFUSED" } },
+    });
+    expect(lines.join("\n")).not.toContain("s3cret-pw");
   });
 });
