@@ -82,7 +82,7 @@ describe("pg_terminate_backend on AOS's connections during concurrent requests",
 });
 
 describe("Postgres behind the fault proxy", () => {
-  const timeouts = { statement: 1_000, query: 1_500, connect: 1_000 };
+  const timeouts = { statement: 1_000, query: 1_500, connect: 2_000 };
   let proxy: FaultProxy;
 
   /** Run `fn` with AOS connecting to Postgres through the proxy, with short timeouts. */
@@ -145,7 +145,8 @@ describe("Postgres behind the fault proxy", () => {
       expect(outcomes.length).toBeGreaterThan(3);
       expect(outcomes.every((o) => o.status === 503)).toBe(true);
       expectSuccessOr503(outcomes);
-      expect(max).toBeLessThan(500);
+      // Far under the connect timeout: a refused connection is not waited for.
+      expect(max).toBeLessThan(timeouts.connect / 2);
     });
   });
 
