@@ -84,6 +84,7 @@ function derive(e: ValuesOf<typeof settingsTree>, linked: Linked) {
     databaseMigrationUrl: e.databaseMigrationUrl ?? (e.databaseUrl === LOCAL_APP_URL ? LOCAL_OWNER_URL : e.databaseUrl),
     /** The role migrations grant the application's privileges to: by default DATABASE_URL's user (none: no grants). */
     databaseAppRole: e.databaseAppRole ?? userOf(e.databaseUrl),
+    dbQueryTimeoutMs: e.dbQueryTimeoutMs ?? (e.dbStatementTimeoutMs > 0 ? e.dbStatementTimeoutMs : 15_000) + 1_000,
     /** Prefix of every Redis key, so stages sharing one Redis never collide. */
     redisPrefix: `aos:${e.stage}:`,
     s3: {

@@ -1,7 +1,9 @@
 /**
  * Structured JSON logs, one object per line, carrying the request id, tenant and correlation id
  * of the current context. Values under secret-looking keys are redacted before they are written,
- * and API keys (`aos_...`) are masked wherever they appear.
+ * and API keys (`aos_...`) and passwords in URLs (`postgres://user:***@host`) are masked
+ * wherever they appear. An error is written with its cause chain (name, message and code of each
+ * cause), so a 500's line names the database error under it.
  */
 import { config } from "../config.ts";
 import { useContext } from "../context.ts";
@@ -10,6 +12,9 @@ type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 const secretKey = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|^key$|signature/i;
 const apiKeyPattern = /aos_[A-Za-z0-9_-]{8,}/g;
+const urlPassword = /(\/\/[^:/@\s]+):[^@\s]*@/g;
+/** Causes written below an error (a cycle or a very deep chain stops there). */
+const MAX_CAUSES = 5;
 
 export type LogSink = (line: string) => void;
 let sink: LogSink = (line) => process.stdout.write(`${line}\n`);
@@ -21,11 +26,24 @@ export function setLogSink(s: LogSink): LogSink {
   return prev;
 }
 
-function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return value.replace(apiKeyPattern, "aos_***");
-  if (value instanceof Error) {
-    return { name: value.name, message: redact(value.message), stack: value.stack?.split("\n").slice(0, 6).join("\n") };
+const redactText = (text: string) => text.replace(apiKeyPattern, "aos_***").replace(urlPassword, "$1:***@");
+
+/** An error as logged: name, message, code (a SQLSTATE, an errno name), then its causes; a stack on the outermost. */
+function errorFields(e: Error, causes = 0): Record<string, unknown> {
+  const code = (e as { code?: unknown }).code;
+  const out: Record<string, unknown> = { name: e.name, message: redactText(e.message) };
+  if (typeof code === "string" || typeof code === "number") out.code = code;
+  if (causes === 0) out.stack = e.stack ? redactText(e.stack.split("\n").slice(0, 6).join("\n")) : undefined;
+  const cause = e.cause;
+  if (cause !== undefined && causes < MAX_CAUSES) {
+    out.cause = cause instanceof Error ? errorFields(cause, causes + 1) : redact(cause, 5);
   }
+  return out;
+}
+
+function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactText(value);
+  if (value instanceof Error) return errorFields(value);
   if (!value || typeof value !== "object" || depth > 6) return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};

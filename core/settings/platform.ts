@@ -18,6 +18,8 @@ export const platform = declareSettings("platform", {
   dbDriver: oneOf("DB_DRIVER", ["pg", "neon"], "pg", "`pg` (node-postgres) or `neon` (`@neondatabase/serverless` WebSocket Pool)"),
   dbPoolMax: int("DB_POOL_MAX", 10, "connections per process", { min: 1 }),
   dbStatementTimeoutMs: int("DB_STATEMENT_TIMEOUT_MS", 15_000, "`statement_timeout` of every connection (0: send none, the role's setting applies; for poolers that refuse startup parameters)"),
+  dbConnectTimeoutMs: int("DB_CONNECT_TIMEOUT_MS", 5_000, "how long a statement waits for a connection (a free one of the pool, or a new one) before it fails with 503 `db.unavailable`", { min: 1 }),
+  dbQueryTimeoutMs: int("DB_QUERY_TIMEOUT_MS", undefined, "client-side bound of one statement's round trip: a database that stops answering (which never trips `statement_timeout`) fails the statement with 503 `db.unavailable` after this long and its connection is closed; keep it above `DB_STATEMENT_TIMEOUT_MS` (the default is that + 1000, or 16000 when it is 0); 0: none", { shownDefault: "statement timeout + 1000" }),
   dbTxRetries: int("DB_TX_RETRIES", 5, "retries of a transaction after a serialization failure or deadlock"),
   /** Send hot-path statements by name (prepared once per connection). */
   dbPrepare: bool("DB_PREPARE", true, "send the hot statements of claiming and completing items by name (prepared once per connection); `false` for a pooler that cannot keep prepared statements"),

@@ -146,7 +146,9 @@ const observe = (): Mw => {
     const route = byKey.has(r.event.routeKey) ? r.event.routeKey : "unmatched";
     const status = r.response?.statusCode ?? 500;
     recordHttp(route, status, ms);
-    log.info("request", { route, status, durationMs: Math.round(ms * 10) / 10 });
+    // An error reply's code (`db.unavailable`) on the access line, so a filter on it finds them all.
+    const code = r.error ? toAppError(r.error).code : undefined;
+    log.info("request", { route, status, durationMs: Math.round(ms * 10) / 10, ...(code ? { code } : {}) });
     await flushMetrics();
   };
   return {
@@ -170,6 +172,8 @@ const errorReply = (): Mw => ({
   onError: (r) => {
     const err = toAppError(r.error);
     if (err.kind === "internal") log.error("unhandled error", { err: r.error, route: r.event.routeKey });
+    // A dependency that failed (503, 504, 502): the reply says which, the log line says why.
+    else if (err.status >= 500) log.warn("dependency failed", { err: r.error, route: r.event.routeKey });
     const headers: Record<string, string> =
       err.retryAfterS === undefined ? {} : { "retry-after": String(Math.max(0, Math.ceil(err.retryAfterS))) };
     r.response = toResult(new HttpReply(err.status, envelope(err, requestIdOf(r)), headers), requestIdOf(r));

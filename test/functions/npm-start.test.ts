@@ -1,7 +1,8 @@
 /**
  * `npm start` end to end: `node bin/aos.js dev` as a child process with its own database, roles,
  * stage and free ports; it must create the owner and application roles, print an admin key that
- * works (the same one on the next start), answer /health, and exit 0 on SIGINT.
+ * works (the same one on the next start), answer /health, and exit 0 on SIGINT; and it must
+ * outlive its Postgres connections being killed under load.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -12,6 +13,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { RedisClient } from "../../core/platform/redis-client.ts";
 import { asUser } from "../../local/db-roles.ts";
 import { startWebhookReceiver } from "../setup/external-servers.ts";
+import { type Call, expectSuccessOr503, startLoad } from "../setup/fault-load.ts";
 
 const env = inject("aos");
 const db = `aos_start_${process.pid}`;
@@ -236,6 +238,55 @@ describe("npm start (aos dev)", () => {
       { name: "npm start", revoked: true },
     ]);
     await stopAndExpectCleanExit(again);
+  });
+
+  it("survives pg_terminate_backend on its connections under load: 503s, then served", {
+    timeout: 90_000,
+  }, async () => {
+    const s = await start();
+    const call: Call = async (method, path, o) => {
+      const r = await fetch(`${s.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${o.key}`, "content-type": "application/json" },
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      });
+      const text = await r.text();
+      return { status: r.status, headers: Object.fromEntries(r.headers), body: text ? JSON.parse(text) : undefined };
+    };
+    const grant = await call("POST", "/api/v1/credits/grants", {
+      key: s.key,
+      body: { amount: 1_000_000, reason: "faults" },
+    });
+    expect(grant.status, JSON.stringify(grant.body)).toBe(201);
+    const load = startLoad(call, s.key, 6);
+    const c = new pg.Client({ connectionString: `${env.pgBase}/postgres` });
+    await c.connect();
+    let killed = 0;
+    try {
+      const until = Date.now() + 3_000;
+      while (Date.now() < until) {
+        const { rows } = await c.query<{ pid: number }>(
+          "select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+          [db],
+        );
+        for (const { pid } of rows) await c.query("select pg_terminate_backend($1)", [pid]);
+        killed += rows.length;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    } finally {
+      await c.end();
+    }
+    const outcomes = await load.stop();
+    const by: Record<number, number> = {};
+    for (const o of outcomes) by[o.status] = (by[o.status] ?? 0) + 1;
+    console.log(`aos dev under pg_terminate_backend: ${killed} backends killed; replies ${JSON.stringify(by)}`);
+    expect(s.child.exitCode, s.output()).toBeNull();
+    expect(killed).toBeGreaterThan(5);
+    expect(by[503] ?? 0).toBeGreaterThan(0);
+    expectSuccessOr503(outcomes);
+    const next = await call("GET", "/api/v1/jobs", { key: s.key });
+    expect(next.status).toBe(200);
+    await stopAndExpectCleanExit(s);
   });
 
   it("uses S3 and SQS at S3_ENDPOINT / SQS_ENDPOINT instead of starting its own", { timeout: 90_000 }, async () => {

@@ -97,6 +97,8 @@ describe("parseConfig", () => {
       dbDriver: "pg",
       dbPoolMax: 10,
       dbStatementTimeoutMs: 15_000,
+      dbConnectTimeoutMs: 5_000,
+      dbQueryTimeoutMs: 16_000,
       dbTxRetries: 5,
       dbPrepare: true,
       redisUrl: "redis://127.0.0.1:6379",
@@ -182,6 +184,11 @@ describe("parseConfig", () => {
     expect(c.skills.http.allowHosts).toEqual(["hooks.example:8080", "127.0.0.1"]);
     expect(c.skills.voyage.baseUrl).toBe("https://voyage.example");
     expect(c.dbPrepare).toBe(false);
+    // The client-side query timeout follows the statement timeout unless set.
+    expect(c.dbQueryTimeoutMs).toBe(16_000);
+    expect(parseConfig({ DB_STATEMENT_TIMEOUT_MS: "2000" }).dbQueryTimeoutMs).toBe(3_000);
+    expect(parseConfig({ DB_STATEMENT_TIMEOUT_MS: "0" }).dbQueryTimeoutMs).toBe(16_000);
+    expect(parseConfig({ DB_STATEMENT_TIMEOUT_MS: "2000", DB_QUERY_TIMEOUT_MS: "0" }).dbQueryTimeoutMs).toBe(0);
     expect(Object.isFrozen(c.skills.http.allowHosts) && Object.isFrozen(c.sqs.queueUrls)).toBe(true);
     expect(() => {
       (c.skills.breaker as { cooldownS: number }).cooldownS = 1;

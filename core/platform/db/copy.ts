@@ -63,7 +63,9 @@ export interface CopyOutResult<T> {
  * it somewhere and await the pipeline). When `consume` resolves the transaction commits and the
  * connection goes back to the pool; on any error (the COPY, the settings, the consumer) the
  * transaction is abandoned and the connection destroyed, since a COPY cut short leaves the
- * protocol mid-stream. Errors leave as AppErrors (driver errors through `coerceError`).
+ * protocol mid-stream. Errors leave as AppErrors (driver errors through `coerceError`); a
+ * connection killed during the COPY is a 503 `db.unavailable` / `db.shutdown` (retryable) and
+ * never an unhandled 'error' event.
  */
 export async function copyOut<T>(
   pool: Pool,
@@ -85,7 +87,9 @@ export async function copyOut<T>(
       );
     }
     const copy = new CopyOutStream(spec.text);
-    (client as unknown as pg.PoolClient).query(copy as unknown as pg.Submittable);
+    // Sent on the driver's client itself: a submittable is not bounded by the query timeout
+    // (an export may run for minutes), while the statements around it are.
+    (client.driverClient as pg.PoolClient).query(copy as unknown as pg.Submittable);
     stream = copy;
     // The connection may still report an error after the consumer gave up (when it is closed
     // below); that must not become an unhandled 'error' event.

@@ -41,7 +41,17 @@ export const pgErrorTable: Readonly<Record<string, PgCodeRule>> = Object.freeze(
   "55P03": { kind: "conflict", code: "db.lock_not_available", message: "The row is locked by another operation" },
   // Class 57, operator intervention: statement_timeout fires as 57014.
   "57014": { kind: "timeout", code: "db.statement_timeout", message: "The database took too long to answer" },
-  "57P01": { kind: "unavailable", code: "db.shutdown", message: "The database is restarting" },
+  // pg_terminate_backend and a fast shutdown both end a session with 57P01; a crash with 57P02.
+  "57P01": {
+    kind: "unavailable",
+    code: "db.shutdown",
+    message: "The database closed the connection (a restart or an administrator's command); retry",
+  },
+  "57P02": {
+    kind: "unavailable",
+    code: "db.shutdown",
+    message: "The database closed the connection (a restart or an administrator's command); retry",
+  },
   "57P03": { kind: "unavailable", code: "db.cannot_connect_now", message: "The database is starting" },
   // Class 53, insufficient resources.
   "53300": { kind: "unavailable", code: "db.too_many_connections", message: "The database has no free connection" },
@@ -51,6 +61,31 @@ export const pgErrorTable: Readonly<Record<string, PgCodeRule>> = Object.freeze(
 
 /** Connection-level failures surface as Node errors, or SQLSTATE class 08. */
 const networkCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
+/** SQLSTATEs after which the server has closed the session: 57P01, 57P02 and class 08. */
+const closingCodes = /^(57P01|57P02|08...)$/;
+/** What the drivers say when the socket went away under them (they give no code). */
+const lostMessages = /Connection terminated|not queryable|timeout exceeded when trying to connect/i;
+
+/** Seconds a client should wait before retrying when the database is unavailable (`Retry-After`). */
+const UNAVAILABLE_RETRY_AFTER_S = 1;
+
+/**
+ * A connection that failed under its caller: lost (pg_terminate_backend, a reset, a restart) or
+ * silent past DB_QUERY_TIMEOUT_MS. SQLSTATE 08006 (connection_failure), so `coerceError` makes it
+ * a 503 `db.unavailable`.
+ */
+export class ConnectionLostError extends Error {
+  override name = "ConnectionLostError";
+  readonly code = "08006";
+}
+
+/** The error says the connection under it is gone: it must be closed, never pooled again. */
+export function isConnectionFailure(e: unknown): boolean {
+  if (e instanceof ConnectionLostError) return true;
+  const code = pgCode(e);
+  if (code !== undefined && (closingCodes.test(code) || networkCodes.has(code))) return true;
+  return e instanceof Error && lostMessages.test(e.message);
+}
 
 export function pgCode(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
@@ -74,15 +109,23 @@ export function coerceError(e: unknown): AppError {
         cause: e,
         details: constraint ? { constraint } : undefined,
         retryable: rule.retryTx,
+        retryAfterS: rule.kind === "unavailable" ? UNAVAILABLE_RETRY_AFTER_S : undefined,
       });
     }
-    if (code.startsWith("08") || networkCodes.has(code)) {
-      return new AppError("unavailable", "db.unavailable", "The database cannot be reached", { cause: e });
-    }
   }
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/Connection terminated|timeout exceeded when trying to connect/i.test(msg)) {
-    return new AppError("unavailable", "db.unavailable", "The database cannot be reached", { cause: e });
-  }
+  if (isConnectionFailure(e)) return unavailable(e);
   return new AppError("internal", "internal", "Internal error", { cause: e });
+}
+
+/** 503 `db.unavailable`: the database cannot be reached, stopped answering or dropped the connection. */
+function unavailable(cause: unknown): AppError {
+  return new AppError(
+    "unavailable",
+    "db.unavailable",
+    "The database cannot be reached or dropped the connection; retry",
+    {
+      cause,
+      retryAfterS: UNAVAILABLE_RETRY_AFTER_S,
+    },
+  );
 }

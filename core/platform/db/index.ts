@@ -15,11 +15,18 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { config } from "../../config.ts";
 import { clock } from "../clock.ts";
 import { log } from "../logger.ts";
-import { coerceError, isRetryableTxError } from "./errors.ts";
+import { coerceError, isConnectionFailure, isRetryableTxError } from "./errors.ts";
 import { createPool, type Pool, type PoolClient, type Queryable, type QueryResult } from "./pool.ts";
 
 export { type CopyOutResult, type CopyOutSpec, type CopySetting, copyOut, settingPlaceholder } from "./copy.ts";
-export { coerceError, isRetryableTxError, pgCode, pgErrorTable } from "./errors.ts";
+export {
+  ConnectionLostError,
+  coerceError,
+  isConnectionFailure,
+  isRetryableTxError,
+  pgCode,
+  pgErrorTable,
+} from "./errors.ts";
 export { ISO_UTC_PATTERN, isoUtc } from "./iso.ts";
 export { sqlLiteral, sqlLiterals } from "./literal.ts";
 export type { Pool, PoolClient, Queryable, QueryResult } from "./pool.ts";
@@ -43,6 +50,8 @@ export function pool(): Promise<Pool> {
       driver: c.dbDriver,
       max: c.dbPoolMax,
       statementTimeoutMs: c.dbStatementTimeoutMs,
+      connectTimeoutMs: c.dbConnectTimeoutMs,
+      queryTimeoutMs: c.dbQueryTimeoutMs,
     });
   })();
   return poolPromise;
@@ -128,6 +137,10 @@ export interface TxOptions {
  * Run `fn` in a transaction. A nested call joins the outer transaction. Serialization failures
  * and deadlocks roll back and run `fn` again with a short jittered backoff; any other error rolls
  * back and is rethrown as an AppError. `afterCommit` hooks run, in order, once COMMIT returned.
+ *
+ * A connection that dies under the transaction (killed, reset, silent past DB_QUERY_TIMEOUT_MS)
+ * fails it with 503 `db.unavailable` / `db.shutdown` and is closed, not pooled. It is not retried:
+ * when COMMIT itself was cut off, whether it took effect is unknown.
  */
 export async function withTx<T>(fn: () => Promise<T>, options: TxOptions = {}): Promise<T> {
   if (txStorage.getStore()) return fn();
@@ -137,7 +150,6 @@ export async function withTx<T>(fn: () => Promise<T>, options: TxOptions = {}): 
       throw coerceError(e);
     });
     const state: TxState = { client, hooks: [] };
-    let broken = false;
     try {
       await client.query(options.isolation ? `begin isolation level ${options.isolation}` : "begin");
       const result = await txStorage.run(state, fn);
@@ -146,12 +158,14 @@ export async function withTx<T>(fn: () => Promise<T>, options: TxOptions = {}): 
       for (const hook of state.hooks) await runHook(hook);
       return result;
     } catch (e) {
-      try {
-        await client.query("rollback");
-      } catch {
-        broken = true;
+      if (client.broken || isConnectionFailure(e)) client.release(e as Error);
+      else {
+        const rolledBack = await client.query("rollback").then(
+          () => true,
+          () => false,
+        );
+        client.release(!rolledBack);
       }
-      client.release(broken);
       if (isRetryableTxError(e) && attempt < retries) {
         await clock().sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
         continue;

@@ -171,7 +171,9 @@ export class Migrator {
       await record();
       await client.query("commit");
     } catch (e) {
-      await client.query("rollback");
+      // A connection that died mid-migration cannot roll back (the server already did); keep
+      // the migration's own error rather than the rollback's.
+      await client.query("rollback").catch(() => {});
       throw new MigrationError(`${mig.file}: ${(e as Error).message}`, { cause: e });
     }
   }
@@ -182,7 +184,10 @@ export class Migrator {
     writes = false,
   ): Promise<T> {
     const files = await loadMigrations(this.dir);
+    // The pool's clients listen for 'error' while checked out, so a connection killed under a
+    // migration fails this run (MigrationError) instead of the process, and is closed on release.
     const client = await this.pool.connect();
+    let failure: unknown;
     try {
       await client.query("select pg_advisory_lock($1)", [LOCK_KEY]);
       try {
@@ -213,8 +218,15 @@ export class Migrator {
           }
         });
         return await fn(client, files, rows);
+      } catch (e) {
+        failure = e;
+        throw e;
       } finally {
-        await client.query("select pg_advisory_unlock($1)", [LOCK_KEY]);
+        // Unlocking on a dead connection fails, and need not succeed (the session's lock died
+        // with it): the run's own error is the one to report.
+        await client.query("select pg_advisory_unlock($1)", [LOCK_KEY]).catch((e: unknown) => {
+          if (failure === undefined) throw e;
+        });
       }
     } finally {
       client.release();
