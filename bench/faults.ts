@@ -14,8 +14,10 @@
  * max(DB_QUERY_TIMEOUT_MS, DB_CONNECT_TIMEOUT_MS) + 500 ms, refused within 500 ms, slow with every
  * reply 2xx; every route recovers within 2 s of the revert.
  *
- * Faults and routes are tables: a Redis fault is a row `{ name, target: "redis", apply, revert,
- * check }`, a Redis-using route a row of ROUTES (`uses` names what it needs).
+ * Faults and routes are tables: a fault is a row `{ name, target, apply, revert, check }`, a
+ * route a row of ROUTES (`uses` names what it needs to answer 2xx). Redis faults check that a
+ * route that needs Redis answers 2xx or 503 within 1 s and one that does not keeps its latency
+ * (fault-free p50 and p99 plus at most 250 ms).
  *
  * Timeouts default to DB_STATEMENT_TIMEOUT_MS=2000, DB_QUERY_TIMEOUT_MS=3000,
  * DB_CONNECT_TIMEOUT_MS=2000 (set them in the environment to bench others).
@@ -32,7 +34,7 @@ import * as Tenancy from "../core/tenancy/index.ts";
 import { routes } from "../functions/routes.ts";
 import { createHttpServer, type LocalHttpServer } from "../local/http-server.ts";
 import { createHandlerLoader, Invoker } from "../local/invoke.ts";
-import { benchDb } from "./bench-db.ts";
+import { benchBaseUrl, benchDb } from "./bench-db.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { load, runBench, say, verdict } from "./run.ts";
 
@@ -66,6 +68,14 @@ export interface BenchRoute {
 export interface Timeouts {
   query: number;
   connect: number;
+  /** REDIS_COMMAND_TIMEOUT_MS */
+  redis: number;
+}
+
+/** The route's replies with no fault (p50 and p99, ms): what "its normal latency" means. */
+export interface Baseline {
+  p50: number;
+  p99: number;
 }
 
 export interface Fault {
@@ -74,7 +84,7 @@ export interface Fault {
   apply(proxy: FaultProxy): Promise<void>;
   revert(proxy: FaultProxy): Promise<void>;
   /** Targets missed by this route's replies under the fault (empty when all are met). */
-  check(route: BenchRoute, r: RouteResult, t: Timeouts): string[];
+  check(route: BenchRoute, r: RouteResult, t: Timeouts, baseline?: Baseline): string[];
 }
 
 export interface RouteResult {
@@ -104,6 +114,28 @@ function boundedFailure(target: Target, maxMs: (t: Timeouts) => number | undefin
     if (bound !== undefined && max > bound) missed.push(`slowest reply ${max.toFixed(0)} ms > ${bound} ms`);
     return missed;
   };
+}
+
+/**
+ * Redis is a cache and a coordination aid (issue 14): a route that needs it answers 2xx or 503
+ * within 1 s; one that does not answers 2xx at its normal latency plus at most 250 ms (p50 and
+ * p99 against the fault-free run).
+ */
+function redisFault(route: BenchRoute, r: RouteResult, _t: Timeouts, base?: Baseline): string[] {
+  if (route.uses.includes("redis")) return boundedFailure("redis", () => 1000)(route, r, _t);
+  const missed: string[] = [];
+  if (!only2xx(r)) missed.push(`a route without redis answered ${statusList(r)}`);
+  const sorted = [...r.ms].sort((a, b) => a - b);
+  if (base) {
+    for (const [q, was] of [
+      [0.5, base.p50],
+      [0.99, base.p99],
+    ] as const) {
+      const now = p(sorted, q);
+      if (now > was + 250) missed.push(`p${q * 100} ${now.toFixed(0)} ms > ${was.toFixed(0)} + 250 ms`);
+    }
+  }
+  return missed;
 }
 
 const none = async () => {};
@@ -153,6 +185,41 @@ export const FAULTS: Fault[] = [
     revert: (proxy) => proxy.pass(),
     check: (_route, r) => (only2xx(r) ? [] : [`replies other than 2xx: ${statusList(r)}`]),
   },
+  {
+    name: "redis frozen",
+    target: "redis",
+    apply: (proxy) => proxy.freeze(),
+    revert: (proxy) => proxy.pass(),
+    check: redisFault,
+  },
+  {
+    name: "redis refused",
+    target: "redis",
+    apply: (proxy) => proxy.refuse(),
+    revert: (proxy) => proxy.pass(),
+    check: redisFault,
+  },
+  {
+    name: "redis reset",
+    target: "redis",
+    apply: async (proxy) => {
+      await proxy.reset();
+      resetTimer = setInterval(() => void proxy.reset(), 250);
+    },
+    revert: async (proxy) => {
+      clearInterval(resetTimer);
+      await proxy.pass();
+    },
+    check: redisFault,
+  },
+  {
+    name: "redis slow 300ms",
+    target: "redis",
+    // Slower than REDIS_COMMAND_TIMEOUT_MS (200): as good as down for every command.
+    apply: (proxy) => proxy.slow(300),
+    revert: (proxy) => proxy.pass(),
+    check: redisFault,
+  },
 ];
 
 /** The routes measured under every fault. A Redis-using route goes here with `uses: ["pg", "redis"]`. */
@@ -161,6 +228,15 @@ export const ROUTES: BenchRoute[] = [
     name: "GET /api/v1/jobs/{id}",
     uses: ["pg"],
     request: (f) => ({ method: "GET", path: `/api/v1/jobs/${f.jobId}` }),
+  },
+  {
+    name: "POST /api/v1/skills/kv_store/execute (get)",
+    uses: ["pg", "redis"],
+    request: () => ({
+      method: "POST",
+      path: "/api/v1/skills/kv_store/execute",
+      body: { args: { op: "get", key: "bench" } },
+    }),
   },
 ];
 
@@ -227,7 +303,7 @@ async function fixture(url: string): Promise<Fixture> {
     }),
   );
   if (!t.key) throw new Error("tenant created without its key");
-  await as({ ...system, tenantId: t.id }, () => Credits.grant({ tenant_id: t.id, amount: 1000, reason: "bench" }));
+  await as({ ...system, tenantId: t.id }, () => Credits.grant({ tenant_id: t.id, amount: 1_000_000, reason: "bench" }));
   const agent: Actor = { type: "key", keyId: t.key.id, tenantId: t.id, role: "agent" };
   const job = await as(agent, () =>
     Jobs.spawn({
@@ -259,7 +335,7 @@ async function cleanup(): Promise<void> {
 
 async function main(): Promise<number> {
   const faults = onlyArg ? FAULTS.filter((f) => f.name === "none" || onlyArg.split(",").includes(f.name)) : FAULTS;
-  baseUrl = config().databaseUrl;
+  baseUrl = benchBaseUrl();
   const dbUrl = await db.create(baseUrl);
   const pgAt = new URL(dbUrl);
   const redisAt = new URL(config().redisUrl);
@@ -280,7 +356,11 @@ async function main(): Promise<number> {
     DB_CONNECT_TIMEOUT_MS: process.env.DB_CONNECT_TIMEOUT_MS ?? "2000",
   });
   const c = config();
-  const timeouts: Timeouts = { query: c.dbQueryTimeoutMs, connect: c.dbConnectTimeoutMs };
+  const timeouts: Timeouts = {
+    query: c.dbQueryTimeoutMs,
+    connect: c.dbConnectTimeoutMs,
+    redis: c.redisCommandTimeoutMs,
+  };
   const invoker = new Invoker(createHandlerLoader(), { app: "aos", stage, region: c.sqs.region });
   server = createHttpServer({ routes, invoker });
   const addr = await server.listen(0, "127.0.0.1");
@@ -289,12 +369,13 @@ async function main(): Promise<number> {
   console.log(`bench:faults, ${workers} worker(s) per route for ${seconds} s per fault; ${load()}`);
   say(
     `DB_STATEMENT_TIMEOUT_MS ${c.dbStatementTimeoutMs}, DB_QUERY_TIMEOUT_MS ${timeouts.query}, ` +
-      `DB_CONNECT_TIMEOUT_MS ${timeouts.connect}, DB_POOL_MAX ${c.dbPoolMax}`,
+      `DB_CONNECT_TIMEOUT_MS ${timeouts.connect}, DB_POOL_MAX ${c.dbPoolMax}, ` +
+      `REDIS_COMMAND_TIMEOUT_MS ${timeouts.redis}, REDIS_BACKOFF_MS ${c.redisBackoffMs}`,
   );
   await drive(f, 500); // warm: handlers imported, connections open, the key cached
   const missed: string[] = [];
   const rows: string[][] = [];
-  const baseline = new Map<BenchRoute, number>();
+  const baseline = new Map<BenchRoute, Baseline>();
   for (const fault of faults) {
     const proxy = proxies[fault.target] as FaultProxy;
     await fault.apply(proxy);
@@ -304,11 +385,11 @@ async function main(): Promise<number> {
       const r = results.get(route) as RouteResult;
       const sorted = [...r.ms].sort((a, b) => a - b);
       const p50 = p(sorted, 0.5);
-      if (fault.name === "none") baseline.set(route, p50);
+      if (fault.name === "none") baseline.set(route, { p50, p99: p(sorted, 0.99) });
       const base = baseline.get(route);
       const recovered = await recovery(f, route, 2_000);
       if (recovered === undefined) missed.push(`${fault.name} / ${route.name}: no 2xx within 2 s of the revert`);
-      for (const m of fault.check(route, r, timeouts)) missed.push(`${fault.name} / ${route.name}: ${m}`);
+      for (const m of fault.check(route, r, timeouts, base)) missed.push(`${fault.name} / ${route.name}: ${m}`);
       rows.push([
         fault.name,
         route.name,
@@ -316,7 +397,7 @@ async function main(): Promise<number> {
         p50.toFixed(1),
         p(sorted, 0.99).toFixed(1),
         (sorted.at(-1) ?? 0).toFixed(1),
-        base ? (p50 / base).toFixed(1) : "-",
+        base ? (p50 / base.p50).toFixed(1) : "-",
         statusList(r),
         recovered === undefined ? "no" : `${recovered.toFixed(0)} ms`,
       ]);
