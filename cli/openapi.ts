@@ -110,6 +110,11 @@ async function operation(route: HttpRoute, schemas: Json): Promise<Json> {
     responses["403"] = errorRef(`The key's role is below ${route.role}, or the resource belongs to another tenant`);
   }
   if (spec.path) responses["404"] = errorRef("Not found (also for another tenant's resource)");
+  // An admin key names a tenant by slug or id: one that does not exist is a 404.
+  const names = (s: $ZodType | undefined) =>
+    Object.keys(s ? ((jsonSchema(s, "input") as { properties?: Json }).properties ?? {}) : {});
+  if (!responses["404"] && [...names(spec.query), ...names(spec.body)].some((n) => n === "tenant" || n === "tenant_id"))
+    responses["404"] = errorRef("tenancy.tenant_not_found: the tenant named (by an admin key) does not exist");
   for (const [code, { name }] of Object.entries(commonResponses))
     responses[code] = { $ref: `#/components/responses/${name}` };
   for (const [code, meaning] of Object.entries(spec.errors ?? {})) responses[code] = errorRef(meaning);

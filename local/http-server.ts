@@ -109,7 +109,9 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     `apigw-requestid: ${requestId}`,
     "connection: close",
   ];
-  socket.end(Buffer.concat([Buffer.from(`${head.join("\r\n")}\r\n\r\n`), reply.body]));
+  // A reply to HEAD has no body (what Node could read of the request says which method it was).
+  const isHead = (err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
+  socket.end(Buffer.concat([Buffer.from(`${head.join("\r\n")}\r\n\r\n`), isHead ? Buffer.alloc(0) : reply.body]));
 }
 
 export function createHttpServer(o: HttpServerOptions): LocalHttpServer {

@@ -37,7 +37,11 @@ export async function startLocalApi(): Promise<LocalApi> {
   const { port } = await server.listen(0, "127.0.0.1");
   const call: LocalApi["call"] = (method, path, o = {}) =>
     new Promise((resolve, reject) => {
-      const req = httpRequest({ host: "127.0.0.1", port, method, path, headers: o.headers }, (res) => {
+      // A body always goes with its length (Node sends none for a DELETE otherwise, and the server
+      // would read the body as the next request).
+      const headers =
+        o.body === undefined ? o.headers : { ...o.headers, "content-length": String(Buffer.byteLength(o.body)) };
+      const req = httpRequest({ host: "127.0.0.1", port, method, path, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
