@@ -226,6 +226,10 @@ describe("local HTTP server (API Gateway v2)", () => {
     expect(long.json().error).toMatchObject({ code: "headers_too_large", requestId: long.headers["apigw-requestid"] });
     const big = await call(port, "GET", "/plain", { headers: { "x-big": "b".repeat(17 * 1024) } });
     expect(big.status).toBe(431);
+    // A reply to HEAD has no body, whoever answers it.
+    const head = await call(port, "HEAD", `/plain?q=${"a".repeat(17 * 1024)}`);
+    expect(head.status).toBe(431);
+    expect(head.body.length).toBe(0);
     // A NUL in a header: Node's client will not send it, so a raw socket does.
     const raw = await new Promise<string>((resolve, reject) => {
       const sock = connect(port, "127.0.0.1", () =>
