@@ -10,6 +10,8 @@ import { MAX_JSON_DEPTH, nestedDeeperThan } from "../../functions/_lib/request-i
 import { routes } from "../../functions/routes.ts";
 import { invoke } from "../events/index.ts";
 import { checkedKeyedTenants, spawnBody } from "../factories/jobs.ts";
+import { withConfig } from "../setup/config-override.ts";
+import { closedAfterEach, startWebhookReceiver } from "../setup/external-servers.ts";
 
 const tenant = checkedKeyedTenants();
 let t: Awaited<ReturnType<typeof tenant>>;
@@ -133,6 +135,36 @@ describe("an item whose completion is refused stays with its worker", () => {
     });
     expect(last.status).toBe(200);
     expect((await invoke("GET", `/api/v1/jobs/${job.body.id}`, { key })).body.status).toBe("completed");
+  });
+});
+
+describe("text from outside that Postgres cannot store", () => {
+  const track = closedAfterEach();
+
+  it("a webhook receiver answering with a NUL: the preview has U+FFFD instead, and the result is stored", async () => {
+    const config = {
+      WEBHOOK_SIGNING_SECRET: "whsec-master-for-tests-0123456789abcdef0123",
+      SKILL_OUTBOUND_ALLOW_HOSTS: "127.0.0.1",
+    };
+    await withConfig(config, async () => {
+      const secret = (await invoke("GET", "/api/v1/webhooks/signing_secret", { key: t.keys.operator.key })).body.secret;
+      const hook = track(await startWebhookReceiver({ secret }));
+      hook.always({ status: 200, body: `ok${NUL}done` });
+      const res = await invoke("POST", "/api/v1/skills/webhook_send/execute", {
+        key: t.keys.agent.key,
+        body: { args: { url: hook.url, payload: { n: 1 } }, idempotency_key: "nul-reply-1" },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.result.response_body).toBe("ok\ufffddone");
+      // It was stored: the same key answers the stored result, without a second delivery.
+      const again = await invoke("POST", "/api/v1/skills/webhook_send/execute", {
+        key: t.keys.agent.key,
+        body: { args: { url: hook.url, payload: { n: 1 } }, idempotency_key: "nul-reply-1" },
+      });
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ replayed: true, result: { response_body: "ok\ufffddone" } });
+      expect(hook.deliveries).toHaveLength(1);
+    });
   });
 });
 
