@@ -10,6 +10,7 @@ import * as z from "zod";
 import type { $ZodType } from "zod/v4/core";
 import type { HttpHandler } from "../functions/_lib/http.ts";
 import { type HttpRoute, handlerFile, routes } from "../functions/routes.ts";
+import { errorCodesTable, scanErrorCodes } from "./error-codes.ts";
 import { documentSkills } from "./openapi-skills.ts";
 
 type Json = Record<string, unknown>;
@@ -21,6 +22,35 @@ type Json = Record<string, unknown>;
  */
 const refinements: Readonly<Record<string, (operation: Json, schemas: Json) => void>> = {
   "functions/http/skills/execute.handler": documentSkills,
+  // A 503 of /health is its report (the same shape as the 200) naming what is down.
+  "functions/http/health/get.handler": (op) => {
+    const responses = op.responses as Record<string, Json>;
+    responses["503"] = { ...responses["200"], description: "A dependency is down: the same report, `down` naming it" };
+  },
+};
+
+/**
+ * Replies any operation may give, whatever its route: declared once (components.responses) and
+ * referred to by each operation, unless the route describes its own (`spec.errors`).
+ */
+const commonResponses: Readonly<Record<string, { name: string; description: string }>> = {
+  "405": {
+    name: "MethodNotAllowed",
+    description:
+      "The path exists, but not with this method: the `Allow` header lists the ones it has (`npm start`; " +
+      "API Gateway answers an unknown route with its own 404, see docs/api.md)",
+  },
+  "413": { name: "PayloadTooLarge", description: "The body is over 10 MB" },
+  "431": { name: "HeadersTooLarge", description: "The request line (a long URL counts) and headers are over 16 KB" },
+  "500": { name: "InternalError", description: "Internal error; the requestId finds the log" },
+  "503": {
+    name: "Unavailable",
+    description: "A dependency (Postgres, Redis, S3, SQS) is unavailable: retry later (`Retry-After` when known)",
+  },
+  "504": {
+    name: "Timeout",
+    description: "The request did not finish in time (a statement timeout, the gateway's 30 s)",
+  },
 };
 
 const ErrorEnvelope = z.object({
@@ -70,14 +100,24 @@ async function operation(route: HttpRoute, schemas: Json): Promise<Json> {
         : {}),
     },
   };
-  if (spec.path || spec.query || spec.body) responses["400"] = errorRef("Invalid input: every bad field is listed");
+  // Every route refuses NUL characters in a header or query parameter, so every route may answer 400.
+  responses["400"] = errorRef(
+    "Invalid input: every bad field is listed in details.fields (a NUL character or an unpaired surrogate " +
+      "in any text, JSON nested deeper than 64 levels and malformed JSON included)",
+  );
   if (route.role !== "public") {
     responses["401"] = errorRef("Missing, invalid, revoked or expired API key");
     responses["403"] = errorRef(`The key's role is below ${route.role}, or the resource belongs to another tenant`);
   }
   if (spec.path) responses["404"] = errorRef("Not found (also for another tenant's resource)");
+  // An admin key names a tenant by slug or id: one that does not exist is a 404.
+  const names = (s: $ZodType | undefined) =>
+    Object.keys(s ? ((jsonSchema(s, "input") as { properties?: Json }).properties ?? {}) : {});
+  if (!responses["404"] && [...names(spec.query), ...names(spec.body)].some((n) => n === "tenant" || n === "tenant_id"))
+    responses["404"] = errorRef("tenancy.tenant_not_found: the tenant named (by an admin key) does not exist");
+  for (const [code, { name }] of Object.entries(commonResponses))
+    responses[code] = { $ref: `#/components/responses/${name}` };
   for (const [code, meaning] of Object.entries(spec.errors ?? {})) responses[code] = errorRef(meaning);
-  responses["500"] = errorRef("Internal error; the requestId finds the log");
   const op: Json = {
     operationId: route.handler
       .replace(/^functions\/http\//, "")
@@ -107,6 +147,12 @@ export function undocumented(doc: Json, table: readonly HttpRoute[] = routes): s
   return table.filter((r) => !paths[r.path]?.[r.method.toLowerCase()]).map((r) => `${r.method} ${r.path}`);
 }
 
+const DESCRIPTION =
+  "Control plane for AI agents. Authenticate with `Authorization: Bearer aos_...`. Errors share one envelope, " +
+  '`{"error":{"code","message","details","requestId"}}`; a 400 lists every bad field in `details.fields`. ' +
+  "Limits: bodies up to 10 MB, JSON nested at most 64 levels, request line and headers up to 16 KB, no NUL " +
+  "character or unpaired surrogate in any text.\n\n## Error codes\n\n";
+
 export async function buildOpenApi(table: readonly HttpRoute[] = routes): Promise<Json> {
   const paths: Record<string, Json> = {};
   const schemas: Json = { ErrorEnvelope: strip(jsonSchema(ErrorEnvelope, "output")) };
@@ -119,8 +165,7 @@ export async function buildOpenApi(table: readonly HttpRoute[] = routes): Promis
     info: {
       title: "AOS API",
       version: "1",
-      description:
-        "Control plane for AI agents. Authenticate with `Authorization: Bearer aos_...`. Errors share one envelope.",
+      description: DESCRIPTION + errorCodesTable(await scanErrorCodes()),
     },
     servers: [{ url: "http://127.0.0.1:3000", description: "npm start" }],
     security: [{ bearerAuth: [] }],
@@ -128,6 +173,7 @@ export async function buildOpenApi(table: readonly HttpRoute[] = routes): Promis
     components: {
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "aos_<32 chars>" } },
       schemas,
+      responses: Object.fromEntries(Object.values(commonResponses).map((r) => [r.name, errorRef(r.description)])),
     },
   };
 }

@@ -13,13 +13,14 @@
  */
 import { Resource } from "sst/resource";
 import * as z from "zod/mini";
-import en from "zod/v4/locales/en.js";
+import { issueMessage } from "./errors.ts";
 import { parseSettings, type Setting, settingsOf, settingsTree, type ValuesOf } from "./settings/index.ts";
 import { LOCAL_APP_URL, LOCAL_OWNER_URL } from "./settings/platform.ts";
 
 // zod/mini (a fraction of the classic API's size, since every Lambda bundles it) ships without
-// messages; load the English ones once, here, for every schema of the process.
-z.config(en());
+// messages; AOS's own (core/errors.ts) are installed once, here, for every schema of the process,
+// so no reply quotes the library's English.
+z.config({ localeError: issueMessage });
 
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -1,4 +1,4 @@
-import type { $ZodError } from "zod/v4/core";
+import type { $ZodError, $ZodRawIssue } from "zod/v4/core";
 
 /**
  * The one error tree. Every error that reaches a client is an `AppError`: a `kind` that decides
@@ -94,6 +94,89 @@ export function fieldIssues(where: string | number, err: $ZodError): FieldIssue[
       return i.keys.map((k) => ({ field: [...at, k].join("."), message: "unknown field" }));
     return [{ field: at.join("."), message: i.message }];
   });
+}
+
+const typeNames: Readonly<Record<string, string>> = {
+  string: "a string",
+  number: "a number",
+  int: "an integer",
+  bigint: "an integer",
+  boolean: "true or false",
+  object: "an object",
+  array: "an array",
+  date: "a date",
+  null: "null",
+};
+
+const formatNames: Readonly<Record<string, string>> = {
+  uuid: "a UUID",
+  guid: "a UUID",
+  datetime: "an ISO 8601 date-time, e.g. 2026-11-22T10:00:00Z",
+  date: "a date, e.g. 2026-11-22",
+  time: "a time, e.g. 10:00:00",
+  url: "a URL",
+  email: "an email address",
+  base64: "base64 text",
+  base64url: "base64url text",
+};
+
+const unit: Readonly<Record<string, string>> = {
+  string: " characters",
+  array: " items",
+  set: " items",
+  map: " entries",
+};
+const listOf = (values: readonly unknown[]) => values.map((v) => (typeof v === "string" ? v : String(v))).join(", ");
+
+/**
+ * The message of a zod issue whose schema set none, in AOS's own words (`must be a UUID`, `at
+ * most 100 items`, `required`), never the library's English. `core/config.ts` installs it as
+ * zod's message function for the whole process: 400s and configuration errors speak alike.
+ */
+export function issueMessage(issue: $ZodRawIssue): string {
+  switch (issue.code) {
+    case "invalid_type": {
+      if (issue.input === undefined) return "required";
+      if (issue.expected === "number" && typeof issue.input === "number") return "must be a finite number";
+      return `must be ${typeNames[issue.expected] ?? issue.expected}`;
+    }
+    case "invalid_value":
+      return issue.values.length === 1
+        ? `must be ${JSON.stringify(issue.values[0])}`
+        : `must be one of: ${listOf(issue.values)}`;
+    case "too_big": {
+      const what = issue.exact ? "exactly" : issue.inclusive ? "at most" : "less than";
+      return `must be ${what} ${issue.maximum.toString()}${unit[issue.origin ?? ""] ?? ""}`;
+    }
+    case "too_small": {
+      if (issue.origin === "string" && Number(issue.minimum) === 1 && issue.inclusive) return "must not be empty";
+      const what = issue.exact ? "exactly" : issue.inclusive ? "at least" : "more than";
+      return `must be ${what} ${issue.minimum.toString()}${unit[issue.origin ?? ""] ?? ""}`;
+    }
+    case "invalid_format": {
+      if (issue.format === "starts_with") return `must start with ${JSON.stringify(issue.prefix)}`;
+      if (issue.format === "ends_with") return `must end with ${JSON.stringify(issue.suffix)}`;
+      if (issue.format === "includes") return `must contain ${JSON.stringify(issue.includes)}`;
+      return formatNames[issue.format] ? `must be ${formatNames[issue.format]}` : "has the wrong format";
+    }
+    case "not_multiple_of":
+      return `must be a multiple of ${issue.divisor.toString()}`;
+    case "unrecognized_keys":
+      return `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}`;
+    case "invalid_key":
+      return "has a key that is not allowed";
+    case "invalid_element":
+      return "has an element that is not allowed";
+    case "invalid_union": {
+      // A discriminated union names the values its discriminator takes.
+      const options: unknown = (issue as { options?: unknown }).options;
+      return Array.isArray(options) && options.length
+        ? `must be one of: ${listOf(options)}`
+        : "matches none of the shapes this field accepts";
+    }
+    default:
+      return "is not valid";
+  }
 }
 
 /** A 400 listing every bad field: `<what>: body.a, query.b`. */

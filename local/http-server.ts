@@ -1,10 +1,20 @@
 /**
  * The HTTP side of API Gateway: every route of the table served on one port, each request turned
  * into a payload-2.0 event for its handler. Limits as deployed: 10 MB request bodies (413),
- * 30 s at most per request (504, the handler may run on), unknown method or path 404.
+ * 30 s at most per request (504, the handler may run on). An unknown path is a 404; a known path
+ * without the request's method a 405 with `Allow` (route-match.ts); HEAD is its GET without the
+ * body. A request line and headers over Node's 16 KB are a 431, anything Node cannot parse as
+ * HTTP a 400: every answer the runtime gives itself carries the error envelope.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  createServer,
+  type IncomingMessage,
+  maxHeaderSize,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { log } from "../core/platform/logger.ts";
 import { cors, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type HttpRoute, routeKey } from "../functions/routes.ts";
 import {
@@ -77,6 +87,33 @@ function send(res: ServerResponse, reply: HttpReply, requestId: string, close = 
   res.end(reply.body);
 }
 
+/**
+ * What Node's HTTP parser refused before any route was looked at, in the error envelope: Node's
+ * own answer is a bare status line. Over `maxHeaderSize` (16 KB: a long URL counts) is a 431.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const requestId = newRequestId();
+  const kb = Math.round(maxHeaderSize / 1024);
+  const reply =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? errorReply(431, "headers_too_large", `The request line and headers are limited to ${kb} KB`, requestId)
+      : errorReply(400, "bad_request", "The request is not valid HTTP/1.1", requestId);
+  const head = [
+    `HTTP/1.1 ${reply.statusCode} ${STATUS_CODES[reply.statusCode]}`,
+    "content-type: application/json",
+    `content-length: ${reply.body.length}`,
+    `apigw-requestid: ${requestId}`,
+    "connection: close",
+  ];
+  // A reply to HEAD has no body (what Node could read of the request says which method it was).
+  const isHead = (err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
+  socket.end(Buffer.concat([Buffer.from(`${head.join("\r\n")}\r\n\r\n`), isHead ? Buffer.alloc(0) : reply.body]));
+}
+
 export function createHttpServer(o: HttpServerOptions): LocalHttpServer {
   const router = createRouter(o.routes);
   const maxBody = o.maxBodyBytes ?? MAX_BODY_BYTES;
@@ -115,12 +152,20 @@ export function createHttpServer(o: HttpServerOptions): LocalHttpServer {
       res.end();
       return;
     }
-    const match = router.match(req.method ?? "GET", rawPath);
-    if (!match) {
+    const resolved = router.resolve(req.method ?? "GET", rawPath);
+    if (resolved.kind === "not_found") {
       const msg = `No route for ${req.method} ${rawPath}`;
       send(res, errorReply(404, "not_found", msg, requestId), requestId);
       return;
     }
+    if (resolved.kind === "method_not_allowed") {
+      const allow = resolved.allow.join(", ");
+      const msg = `${req.method} is not allowed on ${rawPath}; it takes ${allow}`;
+      const reply = errorReply(405, "method_not_allowed", msg, requestId);
+      send(res, { ...reply, headers: { ...reply.headers, allow } }, requestId);
+      return;
+    }
+    const { match } = resolved;
     const route = match.route;
     const key = routeKey(route);
     const event = toApiGatewayEvent({
@@ -172,6 +217,7 @@ export function createHttpServer(o: HttpServerOptions): LocalHttpServer {
   });
   // No request timeout of Node's own: the gateway timeout above is the one that applies.
   server.requestTimeout = 0;
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket));
 
   return {
     server,

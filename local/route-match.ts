@@ -1,8 +1,12 @@
 /**
- * Match a request to a route of routes.ts as API Gateway (HTTP API) does: `{name}` takes one
- * path segment, a trailing `{name+}` takes one or more; when several routes match, the most
- * specific wins (a literal segment beats `{param}`, which beats `{proxy+}`, leftmost first).
- * An unknown method on a known path is no match at all: API Gateway answers 404, not 405.
+ * Match a request to a route of routes.ts: `{name}` takes one path segment, a trailing `{name+}`
+ * takes one or more; when several paths match, the most specific wins (a literal segment beats
+ * `{param}`, which beats `{proxy+}`, leftmost first), whatever the method. A method that path does
+ * not have is a 405 listing the ones it has (`resolve`), so `GET /api/v1/jobs/simulate` is a 405
+ * (POST only), not a bad job id for `GET /api/v1/jobs/{id}`; HEAD is served by a path's GET.
+ *
+ * API Gateway (HTTP API) differs: it picks the most specific route of the request's method and
+ * answers 404 itself when there is none (docs/api.md says what production answers).
  */
 import type { HttpRoute } from "../functions/routes.ts";
 
@@ -18,6 +22,12 @@ export interface RouteMatch<R> {
   /** Decoded values; undefined when the route has no parameters (as in the event). */
   pathParameters: Record<string, string> | undefined;
 }
+
+/** What a request resolves to: a route, a path without that method (405), or nothing (404). */
+export type Resolved<R> =
+  | { kind: "route"; match: RouteMatch<R>; head: boolean }
+  | { kind: "method_not_allowed"; allow: string[] }
+  | { kind: "not_found" };
 
 export class RouteTableError extends Error {
   override name = "RouteTableError";
@@ -89,16 +99,35 @@ export function createRouter<R extends Pick<HttpRoute, "method" | "path">>(route
     if (seen.has(key)) throw new RouteTableError(`route ${key} is defined twice`);
     seen.add(key);
   }
+  const toMatch = (route: R, params: Record<string, string>): RouteMatch<R> => ({
+    route,
+    pathParameters: Object.keys(params).length ? params : undefined,
+  });
   return {
-    /** `rawPath` as received (still percent-encoded). */
+    /** The most specific route of `method` (API Gateway's choice); `rawPath` still percent-encoded. */
     match(method: string, rawPath: string): RouteMatch<R> | undefined {
       const parts = split(rawPath);
       for (const c of compiled) {
         if (c.route.method !== method.toUpperCase()) continue;
         const params = matchSegments(c.segments, parts);
-        if (params) return { route: c.route, pathParameters: Object.keys(params).length ? params : undefined };
+        if (params) return toMatch(c.route, params);
       }
       return undefined;
+    },
+    /** The most specific path of any method, then the request's method on it (HEAD by its GET). */
+    resolve(method: string, rawPath: string): Resolved<R> {
+      const parts = split(rawPath);
+      const m = method.toUpperCase();
+      const best = compiled.find((c) => matchSegments(c.segments, parts));
+      if (!best) return { kind: "not_found" };
+      const params = matchSegments(best.segments, parts) as Record<string, string>;
+      const onPath = compiled.filter((c) => c.route.path === best.route.path).map((c) => c.route);
+      const route =
+        onPath.find((r) => r.method === m) ?? (m === "HEAD" ? onPath.find((r) => r.method === "GET") : undefined);
+      if (route) return { kind: "route", match: toMatch(route, params), head: m === "HEAD" };
+      const allow: string[] = onPath.map((r) => r.method);
+      if (allow.includes("GET")) allow.push("HEAD");
+      return { kind: "method_not_allowed", allow: [...new Set(allow)].sort() };
     },
   };
 }

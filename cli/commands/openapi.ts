@@ -9,23 +9,31 @@ export const commands: CommandSpec[] = [
     usage: "openapi [--write | --check]",
     summary: "Print the OpenAPI description built from routes.ts and the handlers' zod schemas",
     options: {
-      write: { type: "boolean", description: `write it to ${FILE}` },
-      check: { type: "boolean", description: `exit 1 when ${FILE} is out of date` },
+      write: { type: "boolean", description: `write it to ${FILE}, and the error codes to docs/errors.md` },
+      check: { type: "boolean", description: `exit 1 when ${FILE} or docs/errors.md is out of date` },
     },
     async run({ values }) {
       const { renderOpenApi } = await import("../openapi.ts");
-      const doc = await renderOpenApi();
+      const { ERRORS_DOC, renderErrorsDoc } = await import("../error-codes.ts");
+      const files: [string, string][] = [
+        [FILE, await renderOpenApi()],
+        [ERRORS_DOC, await renderErrorsDoc()],
+      ];
       if (values.write) {
-        await writeFile(FILE, doc);
-        console.log(`wrote ${FILE}`);
-      } else if (values.check) {
-        const current = await readFile(FILE, "utf8").catch(() => "");
-        if (current !== doc) {
-          console.error(`${FILE} is out of date: run npm run openapi`);
-          return 1;
+        for (const [file, text] of files) {
+          await writeFile(file, text);
+          console.log(`wrote ${file}`);
         }
-        console.log(`${FILE} is up to date`);
-      } else process.stdout.write(doc);
+      } else if (values.check) {
+        for (const [file, text] of files) {
+          const current = await readFile(file, "utf8").catch(() => "");
+          if (current !== text) {
+            console.error(`${file} is out of date: run npm run openapi`);
+            return 1;
+          }
+          console.log(`${file} is up to date`);
+        }
+      } else process.stdout.write(files[0]?.[1] ?? "");
       return 0;
     },
   },

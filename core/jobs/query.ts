@@ -6,7 +6,7 @@
 
 import * as Credits from "../credits/index.ts";
 import { query } from "../platform/db/index.ts";
-import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import { cursorPart, decodeCursor, type Page, PG_INT_MAX, toPage } from "../platform/pagination.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import { JobNotFoundError } from "./errors.ts";
 import type { JobRow } from "./lifecycle.sql.ts";
@@ -71,7 +71,7 @@ export async function items(jobId: string, q: ItemListQuery): Promise<Page<ItemR
   const tenantId = await Tenancy.resolveTenant(q.tenant);
   const job = await query(sql.getJob, [jobId, tenantId]);
   if (!job.rows[0]) throw new JobNotFoundError(jobId);
-  const after = decodeCursor(q.cursor, [cursorPart.int(0)])?.[0] ?? -1;
+  const after = decodeCursor(q.cursor, [cursorPart.int(0, PG_INT_MAX)])?.[0] ?? -1;
   const { rows } = await query<ItemRecord>(sql.listItems, [jobId, tenantId, q.status ?? null, after, q.limit + 1]);
   return toPage(rows, q.limit, (r) => [r.idx]);
 }

@@ -8,6 +8,7 @@
  *   if (h.status !== "ok") log.warn("degraded", { down: downChecks(h) });
  */
 import { performance } from "node:perf_hooks";
+import * as z from "zod/mini";
 import { isAppError } from "../errors.ts";
 import { query } from "./db/index.ts";
 import { checkSqs } from "./queue.ts";
@@ -26,6 +27,19 @@ export interface HealthReport {
   status: "ok" | "degraded";
   checks: Record<CheckName, CheckResult>;
 }
+
+const Check = z.object({
+  ok: z.boolean(),
+  latencyMs: z.number().check(z.describe("Milliseconds the probe took")),
+  error: z.optional(z.string().check(z.describe("What failed, without credentials or signed URLs"))),
+});
+
+/** The reply of `GET /health` (200 when every check is ok, else 503 with the same shape). */
+export const HealthReply = z.object({
+  status: z.enum(["ok", "degraded"]),
+  checks: z.object({ postgres: Check, redis: Check, s3: Check, sqs: Check }),
+  down: z.array(z.enum(["postgres", "redis", "s3", "sqs"])).check(z.describe("The checks that failed")),
+});
 
 export interface HealthOptions {
   /** Per-check timeout in milliseconds (default 2000). */

@@ -32,11 +32,17 @@ const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const WIRE_US = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** A real instant: JS rolls 2026-02-30 over to March 2, Postgres refuses it (a 500): compare back. */
+/**
+ * A real instant Postgres accepts: JS rolls 2026-02-30 over to March 2 and takes year 0000 (1 BC),
+ * Postgres refuses both (which was a 500): compare back, and start at year 1.
+ */
 const realInstant = (s: string) => {
   const d = new Date(s);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 23) === s.slice(0, 23);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 23) === s.slice(0, 23) && !s.startsWith("0000");
 };
+
+/** The largest value of a Postgres `integer` column. */
+export const PG_INT_MAX = 2 ** 31 - 1;
 
 /** The parts cursors are made of; every listing's cursor is checked here, so a forged one is a 400. */
 export const cursorPart = {
@@ -44,12 +50,14 @@ export const cursorPart = {
   isoTime: (v: unknown): v is string => typeof v === "string" && ISO_MS.test(v) && realInstant(v),
   /** A timestamp in the wire format, with microseconds (`isoUtc` in SQL). */
   wireTime: (v: unknown): v is string => typeof v === "string" && WIRE_US.test(v) && realInstant(v),
+  /** Either: listings whose cursors had milliseconds still take the ones clients hold. */
+  anyTime: (v: unknown): v is string => cursorPart.wireTime(v) || cursorPart.isoTime(v),
   uuid: (v: unknown): v is string => typeof v === "string" && UUID.test(v),
-  /** A safe integer of at least `min`. */
+  /** A safe integer from `min` to `max` (the column's range: PG_INT_MAX for an `integer`). */
   int:
-    (min: number) =>
+    (min: number, max = Number.MAX_SAFE_INTEGER) =>
     (v: unknown): v is number =>
-      typeof v === "number" && Number.isSafeInteger(v) && v >= min,
+      typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max,
   oneOf:
     <const T extends string>(...values: T[]) =>
     (v: unknown): v is T =>
@@ -64,7 +72,7 @@ const invalidCursor = (message = "not a cursor this API returned") =>
  * a ValidationError (400 on `query.cursor`) for anything this API did not return.
  *
  * @example
- *   const after = decodeCursor(q.cursor, [cursorPart.isoTime, cursorPart.uuid]); // [string, string] | undefined
+ *   const after = decodeCursor(q.cursor, [cursorPart.wireTime, cursorPart.uuid]); // [string, string] | undefined
  */
 export function decodeCursor<const P extends readonly CursorPart<unknown>[]>(
   cursor: string | undefined,
@@ -89,4 +97,15 @@ export function toPage<T>(rows: T[], limit: number, keyOf: (row: T) => (string |
   const data = rows.slice(0, limit);
   const last = data[data.length - 1];
   return { data, next_cursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };
+}
+
+/**
+ * A page of rows that carried their cursor's time in `page_at` (wire text, microseconds), without
+ * it: rows sharing a millisecond are neither skipped nor repeated across pages.
+ *
+ * @example
+ *   return pageWithoutKey(toPage(rows, q.limit, (r) => [r.page_at, r.id]));
+ */
+export function pageWithoutKey<T extends { page_at: string }>(page: Page<T>): Page<Omit<T, "page_at">> {
+  return { data: page.data.map(({ page_at: _, ...row }) => row), next_cursor: page.next_cursor };
 }

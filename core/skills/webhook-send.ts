@@ -101,7 +101,9 @@ export const webhookSend = {
     return {
       status: res.status,
       delivery_id: ctx.executionId,
-      response_body: res.body.subarray(0, RESPONSE_PREVIEW_BYTES).toString("utf8"),
+      // The receiver's bytes, decoded (bad UTF-8 becomes U+FFFD) and a NUL too: Postgres cannot
+      // store one, and the result is stored (idempotency, a job item's result).
+      response_body: res.body.subarray(0, RESPONSE_PREVIEW_BYTES).toString("utf8").replaceAll("\u0000", "\ufffd"),
     };
   },
 } satisfies SkillRun<typeof webhookSendSpec>;

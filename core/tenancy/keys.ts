@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { isAdmin, roles, useActor } from "../context.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import { cursorPart, decodeCursor, type Page, pageWithoutKey, toPage } from "../platform/pagination.ts";
 import { redis } from "../platform/redis.ts";
 import { KeyNotFoundError, RoleNotGrantableError } from "./errors.ts";
 import { emitAfterCommit } from "./events.ts";
@@ -87,8 +87,8 @@ export function visibleRoles(): Role[] {
 
 export async function listKeys(q: KeyListQuery): Promise<Page<KeyRow>> {
   const tenantId = await resolveTenant(q.tenant);
-  const after = decodeCursor(q.cursor, [cursorPart.isoTime, cursorPart.uuid]);
-  const { rows } = await query<KeyRow>(sql.listKeys, [
+  const after = decodeCursor(q.cursor, [cursorPart.anyTime, cursorPart.uuid]);
+  const { rows } = await query<KeyRow & { page_at: string }>(sql.listKeys, [
     tenantId,
     q.include_revoked,
     after?.[0] ?? null,
@@ -96,7 +96,7 @@ export async function listKeys(q: KeyListQuery): Promise<Page<KeyRow>> {
     q.limit + 1,
     visibleRoles(),
   ]);
-  return toPage(rows, q.limit, (r) => [r.created_at.toISOString(), r.id]);
+  return pageWithoutKey(toPage(rows, q.limit, (r) => [r.page_at, r.id]));
 }
 
 /**

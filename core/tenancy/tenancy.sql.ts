@@ -2,6 +2,7 @@
  * The tenancy domain's SQL. Rows come back in the API's wire shape (snake_case, as the HTTP
  * API is), so replies need no mapping.
  */
+import { isoUtc } from "../platform/db/iso.ts";
 import { statement } from "../platform/db/statement.ts";
 
 const keyColumns = `k.id, k.tenant_id, k.name, k.role, 'aos_' || k.prefix as prefix, k.created_at, k.expires_at,
@@ -13,7 +14,8 @@ export const insertTenant = `insert into tenants (slug, name) values ($1, $2)
 export const tenantByRef = `select id, slug, name, status, created_at from tenants
     where slug = $1 or (CAST(id AS text) = $1)`;
 
-export const listTenants = `select id, slug, name, status, created_at from tenants
+/** `page_at`: created_at with its microseconds, the cursor's key (a Date would drop them). */
+export const listTenants = `select id, slug, name, status, created_at, ${isoUtc("created_at")} as page_at from tenants
     where (CAST($1 AS timestamptz) is null or (created_at, id) < (CAST($1 AS timestamptz), CAST($2 AS uuid)))
     order by created_at desc, id desc limit $3`;
 
@@ -23,7 +25,7 @@ export const insertKey = `insert into api_keys (tenant_id, name, role, prefix, k
 
 /** $6: the roles the caller may see (its own and those below it). */
 export const listKeys = /* @__PURE__ */ statement(
-  () => `select ${keyColumns} from api_keys k
+  () => `select ${keyColumns}, ${isoUtc("k.created_at")} as page_at from api_keys k
     where k.tenant_id = $1 and (CAST($2 AS boolean) or k.revoked_at is null)
       and (CAST($3 AS timestamptz) is null or (k.created_at, k.id) < (CAST($3 AS timestamptz), CAST($4 AS uuid)))
       and k.role = any(CAST($6 AS text[]))

@@ -1,5 +1,5 @@
 import { query, withTx } from "../platform/db/index.ts";
-import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import { cursorPart, decodeCursor, type Page, pageWithoutKey, toPage } from "../platform/pagination.ts";
 import { TenantExistsError } from "./errors.ts";
 import { emitAfterCommit } from "./events.ts";
 import { createKeyFor } from "./keys.ts";
@@ -26,7 +26,11 @@ export async function createTenant(input: TenantCreate): Promise<TenantRow & { k
 }
 
 export async function listTenants(q: { limit: number; cursor?: string | undefined }): Promise<Page<TenantRow>> {
-  const after = decodeCursor(q.cursor, [cursorPart.isoTime, cursorPart.uuid]);
-  const { rows } = await query<TenantRow>(sql.listTenants, [after?.[0] ?? null, after?.[1] ?? null, q.limit + 1]);
-  return toPage(rows, q.limit, (r) => [r.created_at.toISOString(), r.id]);
+  const after = decodeCursor(q.cursor, [cursorPart.anyTime, cursorPart.uuid]);
+  const { rows } = await query<TenantRow & { page_at: string }>(sql.listTenants, [
+    after?.[0] ?? null,
+    after?.[1] ?? null,
+    q.limit + 1,
+  ]);
+  return pageWithoutKey(toPage(rows, q.limit, (r) => [r.page_at, r.id]));
 }

@@ -1,7 +1,9 @@
 /**
  * `httpHandler`: the one middleware chain of every HTTP route, in a fixed order —
- * request context (request and correlation ids) -> auth (role from routes.ts) -> validation of
- * path, query and body with zod (400 listing each bad field; malformed JSON is a 400, not 415)
+ * request context (request and correlation ids) -> auth (role from routes.ts) -> input that no
+ * route accepts (JSON nested deeper than MAX_JSON_DEPTH, NUL or unpaired surrogates in any text:
+ * request-input.ts) -> validation of path, query and body with zod (400 listing each bad field;
+ * malformed JSON is a 400, not 415)
  * -> the handler -> reply shaping, CORS, error envelope, metrics and access log (also on error).
  *
  * @example
@@ -20,6 +22,7 @@ import { allowRoutes, flushMetrics, recordHttp } from "../../core/platform/metri
 import { cors, routeKey, routes } from "../routes.ts";
 import { authorize } from "./auth.ts";
 import { envelope, fieldIssues, toAppError, validationError } from "./errors.ts";
+import { MAX_JSON_DEPTH, nestedDeeperThan, unstorableParams, unstorableTexts } from "./request-input.ts";
 
 type Schema = $ZodType;
 type Out<S> = S extends $ZodType ? output<S> : undefined;
@@ -79,10 +82,14 @@ function corsHeaders(origin: string | undefined): Record<string, string> {
 function parseBody(event: APIGatewayProxyEventV2): { value?: unknown; issue?: FieldIssue } {
   if (event.body === undefined || event.body === null || event.body === "") return { value: undefined };
   const raw = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  // Before JSON.parse, which would recurse into every level.
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH))
+    return { issue: { field: "body", message: `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` } };
   try {
     return { value: JSON.parse(raw) };
-  } catch (e) {
-    return { issue: { field: "body", message: `Malformed JSON: ${(e as Error).message}` } };
+  } catch {
+    // JSON.parse's own message is the runtime's words (and changes between Node versions).
+    return { issue: { field: "body", message: "not valid JSON" } };
   }
 }
 
@@ -201,17 +208,22 @@ export function httpHandler<
     .use(authenticate())
     .handler(async (event) => {
       const headers = (event.headers ?? {}) as Record<string, string | undefined>;
+      // Text Postgres cannot store and bodies nested too deep are refused first, whatever the route.
       const issues: FieldIssue[] = [];
-      const parsed = spec.body ? parseBody(event) : { value: undefined };
+      unstorableParams(headers, "header", issues);
+      unstorableParams(event.queryStringParameters, "query", issues);
+      unstorableParams(event.pathParameters, "path", issues);
       const contentType = headers["content-type"];
+      const notJson = spec.body && event.body && contentType && !/json/i.test(contentType);
+      if (notJson) issues.push({ field: "body", message: `Content-Type must be application/json, got ${contentType}` });
+      const parsed = spec.body && !notJson ? parseBody(event) : { value: undefined };
       if (parsed.issue) issues.push(parsed.issue);
-      else if (spec.body && event.body && contentType && !/json/i.test(contentType)) {
-        issues.push({ field: "body", message: `Content-Type must be application/json, got ${contentType}` });
-      }
+      else unstorableTexts(parsed.value, "body", issues);
+      if (issues.length) throw validationError(issues);
       const req = {
         path: validate<P>("path", spec.path as P, event.pathParameters, issues),
         query: validate<Q>("query", spec.query as Q, event.queryStringParameters, issues),
-        body: parsed.issue ? (undefined as Out<B>) : validate<B>("body", spec.body as B, parsed.value, issues),
+        body: validate<B>("body", spec.body as B, parsed.value, issues),
         headers,
         event,
       };

@@ -59,7 +59,14 @@ describe("cursors", () => {
   const cursorOf = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString("base64url");
   const id = "0193a5d2-7c4e-7000-8000-000000000001";
   // Dates that do not exist: JS rolls them over, Postgres refuses them (which was a 500).
-  const impossible = ["2026-02-30T10:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-02-28T25:00:00.000Z"];
+  const impossible = [
+    "2026-02-30T10:00:00.000Z",
+    "2026-13-01T00:00:00.000Z",
+    "2026-02-28T25:00:00.000Z",
+    // JS takes year 0 (1 BC); Postgres has no year 0.
+    "0000-01-01T00:00:00.000Z",
+    "0000-01-01T00:00:00.000000Z",
+  ];
 
   for (const path of ["/api/v1/tenants", "/api/v1/keys"]) {
     it(`GET ${path} answers 400 on query.cursor for an impossible date or a malformed id, 200 for its own cursor`, async () => {
@@ -87,13 +94,81 @@ describe("cursors", () => {
     });
   }
 
-  it("GET /api/v1/jobs answers 400, not 500, for an impossible date in its cursor", async () => {
-    const res = await invoke("GET", "/api/v1/jobs", {
-      key: t.keys.viewer.key,
-      query: { cursor: cursorOf(["2026-02-30T10:00:00.000000Z", id]) },
+  it("GET /api/v1/jobs, /status_history and a job's items answer 400 on query.cursor, not 500, for impossible keys", async () => {
+    const job = await invoke("POST", "/api/v1/jobs", {
+      key: t.keys.admin.key,
+      body: { task: "external", items: [{ input: {} }], credits_per_item: 0 },
     });
-    expect(res.status).toBe(400);
-    expect(res.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(["query.cursor"]);
+    const cases: [string, unknown[]][] = [
+      ["/api/v1/jobs", ["2026-02-30T10:00:00.000000Z", id]],
+      ["/api/v1/jobs", ["0000-01-01T00:00:00.000000Z", id]],
+      ["/api/v1/status_history", ["desc", "0000-01-01T00:00:00.000000Z", 1]],
+      // An item's idx is a Postgres integer: 2^40 is out of its range (was 400 db.out_of_range).
+      [`/api/v1/jobs/${job.body.id}/items`, [2 ** 40]],
+    ];
+    for (const [path, key] of cases) {
+      const res = await invoke("GET", path, { key: t.keys.admin.key, query: { cursor: cursorOf(key) } });
+      expect(res.status, `${path} ${JSON.stringify(key)}`).toBe(400);
+      expect(res.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(["query.cursor"]);
+    }
+  });
+
+  // Timestamps have microseconds: a cursor that kept only milliseconds skipped (or repeated) rows
+  // created in the same millisecond as a page's last row.
+  const sameMs = (i: number) => `2999-01-01T00:00:00.1234${i}0Z`;
+  const pageAll = async (path: string, query: Record<string, string> = {}) => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await invoke("GET", path, {
+        key: t.keys.admin.key,
+        query: { ...query, limit: "1", ...(cursor ? { cursor } : {}) },
+      });
+      expect(res.status).toBe(200);
+      seen.push(...res.body.data.map((x: { id: string }) => x.id));
+      cursor = res.body.next_cursor ?? undefined;
+    } while (cursor);
+    return seen;
+  };
+
+  it("GET /api/v1/tenants pages one at a time through tenants created in one millisecond, none lost or repeated", async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { rows } = await query<{ id: string }>(
+        "insert into tenants (slug, name, created_at) values ($1, 'same ms', $2) returning id",
+        [`same-ms-${i}`, sameMs(i)],
+      );
+      made.push((rows[0] as { id: string }).id);
+    }
+    const seen = await pageAll("/api/v1/tenants");
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((s) => made.includes(s))).toEqual([...made].reverse());
+  });
+
+  it("GET /api/v1/keys pages one at a time through keys created in one millisecond, none lost or repeated", async () => {
+    const other = await makeTenantWithKeys();
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { rows } = await query<{ id: string }>(
+        `insert into api_keys (tenant_id, role, prefix, key_hash, created_at)
+           values ($1, 'viewer', $2, sha256(convert_to($2, 'UTF8')), $3) returning id`,
+        [other.tenant.id, `samems${i}${"x".repeat(6)}`, sameMs(i)],
+      );
+      made.push((rows[0] as { id: string }).id);
+    }
+    const seen = await pageAll("/api/v1/keys", { tenant: other.tenant.slug });
+    expect(seen).toHaveLength(4 + 5);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.slice(0, 5)).toEqual([...made].reverse());
+  });
+
+  it("a cursor with milliseconds, as listings of tenants and keys gave before, still continues", async () => {
+    const first = await invoke("GET", "/api/v1/tenants", { key: t.keys.admin.key, query: { limit: "1" } });
+    const [at, lastId] = JSON.parse(Buffer.from(first.body.next_cursor, "base64url").toString()) as [string, string];
+    expect(at).toMatch(/\.\d{6}Z$/);
+    const old = cursorOf([`${at.slice(0, 23)}Z`, lastId]);
+    const res = await invoke("GET", "/api/v1/tenants", { key: t.keys.admin.key, query: { limit: "1", cursor: old } });
+    expect(res.status).toBe(200);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import {
   GetQueueAttributesCommand,
   PurgeQueueCommand,
@@ -167,10 +167,10 @@ describe("local HTTP server (API Gateway v2)", () => {
     expect((await call(port, "GET", "/files/")).status).toBe(404);
   });
 
-  it("answers 404 with the error envelope for an unknown path, and for an unknown method on a known path", async () => {
+  it("answers 404 with the error envelope for an unknown path", async () => {
     for (const [method, path] of [
       ["GET", "/nope"],
-      ["DELETE", "/things/1"],
+      ["DELETE", "/nope/1"],
       ["GET", "/things/1/extra"],
     ] as const) {
       const r = await call(port, method, path);
@@ -185,6 +185,65 @@ describe("local HTTP server (API Gateway v2)", () => {
         },
       });
     }
+  });
+
+  it("answers 405 with Allow and the envelope for a method the most specific path lacks, even when a less specific path has it", async () => {
+    for (const [method, path, allow] of [
+      ["DELETE", "/things/1", "GET, HEAD, POST"],
+      ["PUT", "/plain", "GET, HEAD"],
+      // POST /things/{id} exists, but /things/special is the more specific path, and it has only GET.
+      ["POST", "/things/special", "GET, HEAD"],
+    ] as const) {
+      const r = await call(port, method, path);
+      expect(r.status, `${method} ${path}`).toBe(405);
+      expect(r.headers.allow).toBe(allow);
+      expect(r.json()).toEqual({
+        error: {
+          code: "method_not_allowed",
+          message: `${method} is not allowed on ${path}; it takes ${allow}`,
+          details: null,
+          requestId: r.headers["apigw-requestid"],
+        },
+      });
+    }
+  });
+
+  it("answers HEAD with the GET route's status and headers, without a body", async () => {
+    const get = await call(port, "GET", "/plain");
+    const head = await call(port, "HEAD", "/plain");
+    expect(head.status).toBe(200);
+    expect(head.headers["content-type"]).toBe("application/json");
+    expect(head.headers["content-length"]).toBe(String(get.body.length));
+    expect(head.body.length).toBe(0);
+    const { event } = (await call(port, "GET", "/things/7")).json();
+    expect(event.routeKey).toBe("GET /things/{id}");
+  });
+
+  it("answers a request line or headers over 16 KB with 431, and what is not HTTP with 400, both in the envelope", async () => {
+    const long = await call(port, "GET", `/things/${"a".repeat(17 * 1024)}`);
+    expect(long.status).toBe(431);
+    expect(long.headers["content-type"]).toBe("application/json");
+    expect(long.json().error).toMatchObject({ code: "headers_too_large", requestId: long.headers["apigw-requestid"] });
+    const big = await call(port, "GET", "/plain", { headers: { "x-big": "b".repeat(17 * 1024) } });
+    expect(big.status).toBe(431);
+    // A reply to HEAD has no body, whoever answers it.
+    const head = await call(port, "HEAD", `/plain?q=${"a".repeat(17 * 1024)}`);
+    expect(head.status).toBe(431);
+    expect(head.body.length).toBe(0);
+    // A NUL in a header: Node's client will not send it, so a raw socket does.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = connect(port, "127.0.0.1", () =>
+        sock.write("GET /plain HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n"),
+      );
+      let out = "";
+      sock.on("data", (d) => {
+        out += d.toString();
+      });
+      sock.on("end", () => resolve(out));
+      sock.on("error", reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)).error.code).toBe("bad_request");
   });
 
   it("answers a CORS preflight for a known path as API Gateway does, without calling a handler", async () => {

@@ -1,8 +1,8 @@
-import { checkHealth } from "../../../core/platform/health.ts";
+import { checkHealth, HealthReply } from "../../../core/platform/health.ts";
 import { HttpReply, httpHandler } from "../../_lib/http.ts";
 
 /** 200 when Postgres, Redis, S3 and SQS all answer; 503 naming what is down. */
-export const handler = httpHandler({}, async () => {
+export const handler = httpHandler({ response: HealthReply }, async () => {
   const health = await checkHealth();
   const down = Object.entries(health.checks)
     .filter(([, c]) => !c.ok)
