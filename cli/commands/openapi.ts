@@ -9,15 +9,24 @@ export const commands: CommandSpec[] = [
     usage: "openapi [--write | --check]",
     summary: "Print the OpenAPI description built from routes.ts and the handlers' zod schemas",
     options: {
-      write: { type: "boolean", description: `write it to ${FILE}, and the error codes to docs/errors.md` },
-      check: { type: "boolean", description: `exit 1 when ${FILE} or docs/errors.md is out of date` },
+      write: {
+        type: "boolean",
+        description: `write it to ${FILE}, the error codes to docs/errors.md and the route list to README.md`,
+      },
+      check: {
+        type: "boolean",
+        description: `exit 1 when ${FILE}, docs/errors.md or README.md's route list is out of date`,
+      },
     },
     async run({ values }) {
       const { renderOpenApi } = await import("../openapi.ts");
       const { ERRORS_DOC, renderErrorsDoc } = await import("../error-codes.ts");
+      const { README, withRouteTable } = await import("../readme-routes.ts");
+      const openapi = await renderOpenApi();
       const files: [string, string][] = [
-        [FILE, await renderOpenApi()],
+        [FILE, openapi],
         [ERRORS_DOC, await renderErrorsDoc()],
+        [README, withRouteTable(await readFile(README, "utf8"), JSON.parse(openapi))],
       ];
       if (values.write) {
         for (const [file, text] of files) {

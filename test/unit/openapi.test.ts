@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildOpenApi, renderOpenApi, undocumented } from "../../cli/openapi.ts";
+import { routeTable, withRouteTable } from "../../cli/readme-routes.ts";
 import { routes } from "../../functions/routes.ts";
 
 describe("OpenAPI description", () => {
@@ -12,6 +13,18 @@ describe("OpenAPI description", () => {
   it("the committed docs/openapi.json is what the code generates (npm run openapi)", async () => {
     expect(readFileSync("docs/openapi.json", "utf8"), "docs/openapi.json is stale: run npm run openapi").toBe(
       await renderOpenApi(),
+    );
+  });
+
+  it("README.md's route list is the one the OpenAPI document gives (npm run openapi)", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const doc = JSON.parse(await renderOpenApi());
+    expect(readme, "README.md's route list is stale: run npm run openapi").toBe(withRouteTable(readme, doc));
+    // One row per operation, each with the role it needs.
+    const rows = routeTable(doc).split("\n").slice(2);
+    expect(rows).toHaveLength(routes.length);
+    expect(rows).toContain(
+      "| POST | `/api/v1/jobs/{id}/claim` | agent | Claim pending items of an external job with a lease (FOR UPDATE SKIP LOCKED) |",
     );
   });
 
