@@ -9,13 +9,14 @@
  * @example
  *   const r = await Skills.execute("kv_store", { op: "get", key: "k" }, { idempotencyKey: "k-1" });
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { safeParse } from "zod/mini";
 import { config } from "../config.ts";
 import { useContext, useTenant } from "../context.ts";
 import { AppError, fieldIssues, InternalError, validationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { inTransaction } from "../platform/db/index.ts";
+import { hashArgs } from "../platform/idempotency/index.ts";
 import { log } from "../platform/logger.ts";
 import * as Breaker from "./breaker.ts";
 import { SkillTimeoutError, UpstreamError } from "./errors.ts";
@@ -38,21 +39,7 @@ export interface ExecuteOptions {
   timeoutMs?: number;
 }
 
-/** JSON with object keys sorted, so equal args hash equally whatever their key order. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
-}
-
-export const hashArgs = (args: unknown): string => createHash("sha256").update(canonicalJson(args)).digest("hex");
+export { canonicalJson, hashArgs } from "../platform/idempotency/index.ts";
 
 /** Args checked against the skill's input schema; a ValidationError names each bad field under `field`. */
 export function parseArgs(skill: SkillSpec, raw: unknown, field: string): unknown {
