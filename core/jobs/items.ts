@@ -39,7 +39,7 @@ import { EXTERNAL_TASK } from "./spawn.ts";
 import { ItemStates } from "./states.ts";
 import * as sql from "./work.sql.ts";
 
-type Held = ItemRecord & { tenant_id: string; credits_per_item: number };
+type Held = ItemRecord & { tenant_id: string; credits: number };
 /** A completed row: `pending_left` false means this completion may have been the job's last. */
 type Completed = Held & { pending_left: boolean | null };
 /** A row of completeMany: slim, with what finalisation needs. */
@@ -105,8 +105,8 @@ export async function heartbeat(itemId: string, body: HeartbeatBody): Promise<It
 }
 
 /**
- * The worker finished the item: done with its result and charged the job's credits_per_item, in
- * one transaction. 409 `jobs.lease_lost` when the worker no longer holds it (nothing written).
+ * The worker finished the item: done with its result and charged its price (fixed at spawn), in
+ * one statement. 409 `jobs.lease_lost` when the worker no longer holds it (nothing written).
  *
  * @example
  *   await Jobs.complete(item.id, { worker_id: "agent-7", result: { summary: "..." } });
@@ -213,7 +213,7 @@ export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> 
     ]);
     const r = rows[0];
     if (!r) throw await refusal(itemId, tenantId, body.worker_id, now);
-    if (!r.retried) await Credits.release(tenantId, r.job_id, r.id, r.credits_per_item);
+    if (!r.retried) await Credits.release(tenantId, r.job_id, r.id, r.credits);
     else if (r.task !== EXTERNAL_TASK)
       enqueueAfterCommit(itemOutbox, [{ id: r.id, job_id: r.job_id, tenant_id: r.tenant_id }]);
     return r;

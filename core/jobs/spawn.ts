@@ -15,6 +15,7 @@ import * as StatusHistory from "../status-history/index.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import * as sql from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
+import { priceItems } from "./price.ts";
 import { get } from "./query.ts";
 import type { JobRecord, JobSpawn } from "./schema.ts";
 import { JobStates } from "./states.ts";
@@ -82,7 +83,8 @@ export async function spawn(body: JobSpawn): Promise<JobRecord> {
     const tenantId = useTenant();
     const skill = taskSkill(body.task);
     if (skill === null) throw new ValidationError("Unknown task", [unknownTaskIssue(body.task)], "jobs.unknown_task");
-    if (skill) validateItems(body.task, body.items);
+    const args = skill ? validateItems(body.task, body.items) : undefined;
+    const prices = priceItems(body.task, args, body.credits_per_item, body.items.length);
     const jobId = await withTx(async () => {
       const { rows } = await query<{ id: string; credits_reserved: number }>(sql.insertJob, [
         tenantId,
@@ -94,15 +96,16 @@ export async function spawn(body: JobSpawn): Promise<JobRecord> {
         body.items.length,
         JSON.stringify(body.metadata ?? {}),
         actorName(useActor()),
+        prices.total,
       ]);
       const job = rows[0] as { id: string; credits_reserved: number };
       const items = await query<{ id: string; idx: number }>(sql.insertItems, [
         job.id,
         tenantId,
         JSON.stringify(body.items.map((i) => i.input ?? null)),
+        prices.items,
       ]);
-      // A free job (credits_per_item 0) holds nothing: no reserve row of 0.
-      if (job.credits_reserved > 0) await Credits.reserve(tenantId, job.id, job.credits_reserved);
+      await Credits.reserve(tenantId, job.id, job.credits_reserved);
       await StatusHistory.record({
         entity_type: "job",
         entity_id: job.id,

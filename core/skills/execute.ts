@@ -13,12 +13,14 @@ import { randomUUID } from "node:crypto";
 import { safeParse } from "zod/mini";
 import { config } from "../config.ts";
 import { useContext, useTenant } from "../context.ts";
+import * as Credits from "../credits/index.ts";
 import { AppError, fieldIssues, InternalError, validationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { inTransaction } from "../platform/db/index.ts";
 import { hashArgs } from "../platform/idempotency/index.ts";
 import { log } from "../platform/logger.ts";
 import * as Breaker from "./breaker.ts";
+import { costOf } from "./cost.ts";
 import { SkillTimeoutError, UpstreamError } from "./errors.ts";
 import * as Idempotency from "./idempotency.ts";
 import { skillMetrics as m } from "./metrics.ts";
@@ -37,7 +39,17 @@ export interface ExecuteOptions {
   argsField?: string;
   /** Shorter than the skill's own timeout, e.g. what is left of a Lambda's time. */
   timeoutMs?: number;
+  /**
+   * Charge the tenant the call's cost (default true): credits held before it runs (402
+   * `credits.insufficient` when short), charged when it succeeds, released when it fails. false
+   * when the caller pays otherwise: a job item's cost is reserved by its job and charged when the
+   * item is done.
+   */
+  charge?: boolean;
 }
+
+/** A hold outlives the call's deadline by this much, so only a dead caller's hold expires. */
+const HOLD_MARGIN_MS = 60_000;
 
 export { canonicalJson, hashArgs } from "../platform/idempotency/index.ts";
 
@@ -120,12 +132,38 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
         status: "succeeded",
         result: claim.result,
         replayed: true,
+        credits_charged: 0,
         duration_ms: claim.durationMs ?? 0,
         retries: [],
       };
     }
   }
   const executionId = claim?.id ?? randomUUID();
+
+  // Only a call that runs is charged (a replay above is not); its credits are held first.
+  const price = options.charge === false ? 0 : costOf(skill, args);
+  let holdId: string | undefined;
+  if (price > 0) {
+    try {
+      holdId = await Credits.hold(
+        tenantId,
+        price,
+        `skill ${skill.name}`,
+        new Date(clock().nowMs() + timeoutMs + HOLD_MARGIN_MS),
+      );
+    } catch (e) {
+      // Not the call's failure: the key is freed, so the same call may run after a top-up.
+      if (claim?.kind === "execute") await keep(() => Idempotency.free(claim.id, claim.attempts));
+      m.executions.inc({ ...labels, status: "rejected" });
+      throw e;
+    }
+  }
+  const settle = async (ok: boolean): Promise<number> => {
+    if (!holdId) return 0;
+    const id = holdId;
+    const done = await keepValue(() => (ok ? Credits.capture(tenantId, id) : Credits.releaseHold(tenantId, id)));
+    return ok ? (done ?? 0) : 0;
+  };
 
   let permit: Breaker.Permit | undefined;
   if (skill.breaker) {
@@ -134,6 +172,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
     try {
       permit = await Breaker.acquire(bk);
     } catch (e) {
+      await settle(false);
       await release(skill.name, claim, e, elapsed());
       m.executions.inc({ ...labels, status: "rejected" });
       throw e;
@@ -171,6 +210,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
     if (!out.success)
       throw new InternalError(`${skill.name} returned a result its output schema refuses`, { cause: out.error });
     if (permit) await Breaker.succeed(permit);
+    const charged = await settle(true);
     if (
       claim?.kind === "execute" &&
       (await keep(() => Idempotency.succeed(claim.id, claim.attempts, out.data, elapsed())))
@@ -184,6 +224,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       status: "succeeded",
       result: out.data,
       replayed: false,
+      credits_charged: charged,
       duration_ms: elapsed(),
       retries,
     };
@@ -193,6 +234,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       if (targetFailed(err)) await Breaker.fail(permit, err);
       else if (err instanceof UpstreamError) await Breaker.succeed(permit);
     }
+    await settle(false);
     await release(skill.name, claim, err, elapsed());
     m.executions.inc({ ...labels, status: "failed" });
     if (err.kind === "internal") log.error("skill failed", { skill: skill.name, err: e });
@@ -215,11 +257,19 @@ async function release(skill: string, claim: Idempotency.Claim | undefined, e: u
  * log it and let the lease run out (a later call with the key then runs again).
  */
 async function keep(fn: () => Promise<boolean>): Promise<boolean> {
+  return (await keepValue(fn)) ?? false;
+}
+
+/**
+ * `keep` for a value: undefined when the store failed. A hold whose capture failed is released
+ * when it expires, so such a call goes uncharged (logged), never charged twice.
+ */
+async function keepValue<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {
     return await fn();
   } catch (e) {
     log.error("skill execution record not written", { err: e });
-    return false;
+    return undefined;
   }
 }
 

@@ -12,7 +12,7 @@ import * as Idempotency from "../platform/idempotency/index.ts";
 import { ExecutionInProgressError, IdempotencyConflictError } from "./errors.ts";
 
 export type { Claim, StoredError } from "../platform/idempotency/index.ts";
-export { fail, succeed } from "../platform/idempotency/index.ts";
+export { fail, free, succeed } from "../platform/idempotency/index.ts";
 
 const skillErrors: Idempotency.ClaimErrors = {
   conflict: (skill, key) => new IdempotencyConflictError(skill, key),

@@ -12,6 +12,7 @@
  */
 
 import { listBreakers, resetBreaker } from "./breakers.ts";
+import { cost } from "./cost.ts";
 import { describeByName, listSkills } from "./describe.ts";
 import { breakerStates, execute, validateArgs } from "./execute.ts";
 import { sweep } from "./idempotency.ts";
@@ -23,6 +24,8 @@ import { webhookSigningSecret } from "./webhook-signing.ts";
 export {
   /** The breakers calls with these args would meet, those not CLOSED (simulation warnings). */
   breakerStates,
+  /** Credits one call with these parsed args costs under the skill's cost model (base + per unit). */
+  cost,
   /** Run a skill: validation, idempotency key, shared circuit breaker, seeded retries, metrics. */
   execute,
   /** Circuit breakers: the shared ones and the tenant's own, with state and cooldown. */

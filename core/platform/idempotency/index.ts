@@ -184,6 +184,12 @@ export async function fail(id: string, attempts: number, error: AppError, durati
   return (r.rowCount ?? 0) > 0;
 }
 
+/** Free the key without storing anything (the call never started its work): a retry runs. */
+export async function free(id: string, attempts: number): Promise<boolean> {
+  const r = await query(sql.release, [id, useTenant(), attempts]);
+  return (r.rowCount ?? 0) > 0;
+}
+
 /**
  * Delete finished records created more than `ttlH` hours ago, and running ones whose lease ended
  * that long ago (their caller died and nobody retried); returns how many went. Runs across
