@@ -140,7 +140,22 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
   }
   const executionId = claim?.id ?? randomUUID();
 
-  // Only a call that runs is charged (a replay above is not); its credits are held first.
+  let permit: Breaker.Permit | undefined;
+  if (skill.breaker) {
+    const scope = skill.breaker.scopeFor?.(args) ?? skill.breaker.scope;
+    const bk = Breaker.breakerKey(scope, skill.breaker.target(args), tenantId);
+    try {
+      permit = await Breaker.acquire(bk);
+    } catch (e) {
+      await release(skill.name, claim, e, elapsed());
+      m.executions.inc({ ...labels, status: "rejected" });
+      throw e;
+    }
+  }
+
+  // Only a call that runs is charged (not a replay, nor a call the breaker refused): its credits
+  // are held now, charged when it succeeds, released when it fails (decision 0007). A 402 after a
+  // half-open breaker gave this call the probe leaves the probe's permit to lapse (30 s).
   const price = options.charge === false ? 0 : costOf(skill, args);
   let holdId: string | undefined;
   if (price > 0) {
@@ -164,20 +179,6 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
     const done = await keepValue(() => (ok ? Credits.capture(tenantId, id) : Credits.releaseHold(tenantId, id)));
     return ok ? (done ?? 0) : 0;
   };
-
-  let permit: Breaker.Permit | undefined;
-  if (skill.breaker) {
-    const scope = skill.breaker.scopeFor?.(args) ?? skill.breaker.scope;
-    const bk = Breaker.breakerKey(scope, skill.breaker.target(args), tenantId);
-    try {
-      permit = await Breaker.acquire(bk);
-    } catch (e) {
-      await settle(false);
-      await release(skill.name, claim, e, elapsed());
-      m.executions.inc({ ...labels, status: "rejected" });
-      throw e;
-    }
-  }
 
   const retries: RetryRecord[] = [];
   const policy = config().skills.retry;
@@ -276,33 +277,4 @@ async function keepValue<T>(fn: () => Promise<T>): Promise<T | undefined> {
 /** Throws SkillNotFoundError or a ValidationError naming `${field}.<path>`; returns the parsed args. */
 export function validateArgs(name: string, args: unknown, field = "args"): unknown {
   return parseArgs(getSpec(name), args, field);
-}
-
-/** At most this many distinct breakers are looked at by one `breakerStates` call. */
-export const MAX_PEEKED_BREAKERS = 50;
-
-/**
- * The breakers calls of `name` with each of `parsedArgs` (as `validateArgs` returned them) would
- * go through, each distinct one looked at once (the first MAX_PEEKED_BREAKERS): `{target, state}`
- * of those not CLOSED, and how many distinct ones were not looked at. Empty for a skill without a
- * breaker.
- */
-export async function breakerStates(
-  name: string,
-  parsedArgs: readonly unknown[],
-): Promise<{ open: { target: string; state: Breaker.BreakerState }[]; unchecked: number }> {
-  const spec = getSpec(name).breaker;
-  if (!spec) return { open: [], unchecked: 0 };
-  const keys = new Map<string, Breaker.BreakerKey>();
-  for (const parsed of parsedArgs) {
-    const key = Breaker.breakerKey(spec.scopeFor?.(parsed) ?? spec.scope, spec.target(parsed), useTenant());
-    keys.set(`${key.tenantId ?? ""} ${key.target}`, key);
-  }
-  const looked = [...keys.values()].slice(0, MAX_PEEKED_BREAKERS);
-  const open: { target: string; state: Breaker.BreakerState }[] = [];
-  for (const key of looked) {
-    const state = await Breaker.peek(key);
-    if (state !== "CLOSED") open.push({ target: key.target, state });
-  }
-  return { open, unchecked: keys.size - looked.length };
 }

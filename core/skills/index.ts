@@ -11,10 +11,11 @@
  *   const { result } = await Skills.execute("kv_store", { op: "incr", key: "visits" });
  */
 
+import { breakerStates } from "./breaker-states.ts";
 import { listBreakers, resetBreaker } from "./breakers.ts";
 import { cost } from "./cost.ts";
 import { describeByName, listSkills } from "./describe.ts";
-import { breakerStates, execute, validateArgs } from "./execute.ts";
+import { execute, validateArgs } from "./execute.ts";
 import { sweep } from "./idempotency.ts";
 import { DEFAULT_SKILL_TIMEOUT_MS, getSpec } from "./registry.ts";
 import type { SkillInfo } from "./schema.ts";

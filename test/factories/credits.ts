@@ -35,9 +35,9 @@ export async function insertBareJob(
   );
   const jobId = (rows[0] as { id: string }).id;
   const res = await query<{ id: string }>(
-    `insert into job_items (job_id, tenant_id, idx, input)
-     select $1, $2, i, CAST('{}' AS jsonb) from generate_series(0, $3::int - 1) i order by i returning id`,
-    [jobId, tenantId, items],
+    `insert into job_items (job_id, tenant_id, idx, input, credits)
+     select $1, $2, i, CAST('{}' AS jsonb), $4::numeric from generate_series(0, $3::int - 1) i order by i returning id`,
+    [jobId, tenantId, items, per],
   );
   return { jobId, itemIds: res.rows.map((r) => r.id) };
 }
