@@ -11,7 +11,7 @@
  * (`import * as Credits from ".../core/credits/index.ts"`, then `Credits.reserve(...)`).
  */
 
-import { balance, grant, ledger } from "./balance.ts";
+import { balance, grant, grantOnce, ledger } from "./balance.ts";
 import { capture, hold, releaseExpiredHolds, releaseHold } from "./holds.ts";
 import { charge, jobCredits, jobsCredits, refund, release, reserve, settle } from "./ledger.ts";
 
@@ -27,6 +27,8 @@ export {
   charge,
   /** Admin: add credits to a tenant (its own when `tenant_id` is absent). */
   grant,
+  /** `grant` with an Idempotency-Key: a retried grant credits once and answers the first figures again. */
+  grantOnce,
   /** Hold credits while a direct skill execution runs; 402 when the tenant's available credits are short. */
   hold,
   /** A job's reserved, charged, released and refunded credits, from the ledger (only `tenantId`'s rows when given). */

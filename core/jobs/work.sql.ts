@@ -196,6 +196,27 @@ export const completeMany = /* @__PURE__ */ statement(() =>
   ),
 );
 
+/**
+ * An item this worker already completed with this very result (`$1` item, `$2` tenant, `$3`
+ * worker, `$4` result): a repeated completion, answered again instead of refused.
+ */
+export const completedAlready = /* @__PURE__ */ statement(
+  () => `select ${itemColumns} from job_items i
+    where i.id = $1 and i.tenant_id = $2 and i.status = ${I.done} and i.claimed_by = $3 and i.result = CAST($4 AS jsonb)`,
+);
+
+/** `completedAlready` for a batch: `$1` item ids, `$2` tenant, `$3` their workers, `$4` their results (a JSON array). */
+export const completedAlreadyMany = /* @__PURE__ */ statement(
+  () => `with m as (
+      select u.id, u.worker, r.value as result
+      from unnest(CAST($1 AS uuid[]), CAST($3 AS text[])) with ordinality as u(id, worker, n)
+      join jsonb_array_elements(CAST($4 AS jsonb)) with ordinality as r(value, n) on r.n = u.n
+    )
+    select i.id, i.job_id, i.status, ${isoUtc("i.finished_at")} as finished_at, i.duration_ms
+    from job_items i join m on m.id = i.id
+    where i.tenant_id = $2 and i.status = ${I.done} and i.claimed_by = m.worker and i.result = m.result`,
+);
+
 /** Why workers do not hold items `$1` (tenant `$2`): their state, for those that exist. */
 export const itemStates = `select id, status, claimed_by, lease_until from job_items where id = any(CAST($1 AS uuid[])) and tenant_id = $2`;
 

@@ -18,7 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import { useTenant } from "../../context.ts";
-import { type AppError, ConflictError, InternalError } from "../../errors.ts";
+import { type AppError, ConflictError, InternalError, ValidationError } from "../../errors.ts";
 import { clock } from "../clock.ts";
 import { inTransaction, query } from "../db/index.ts";
 import { log } from "../logger.ts";
@@ -243,6 +243,25 @@ const routeErrors: ClaimErrors = {
 
 /** The longest `Idempotency-Key` accepted (Stripe's limit too). */
 export const MAX_KEY_LENGTH = 255;
+
+/** Stripe's reply header on a replayed answer. */
+export const replayHeaders = (replayed: boolean): Record<string, string> =>
+  replayed ? { "idempotent-replayed": "true" } : {};
+
+/**
+ * The `Idempotency-Key` header of a request (headers as API Gateway hands them, lower-case), or
+ * undefined. A 400 naming `headers.idempotency-key` when it is empty, longer than 255 characters
+ * or not printable ASCII.
+ */
+export function keyFrom(headers: Readonly<Record<string, string | undefined>>): string | undefined {
+  const key = headers["idempotency-key"];
+  if (key === undefined) return undefined;
+  if (key.length < 1 || key.length > MAX_KEY_LENGTH || !/^[\x20-\x7e]+$/.test(key))
+    throw new ValidationError("Invalid Idempotency-Key header", [
+      { field: "headers.idempotency-key", message: `1 to ${MAX_KEY_LENGTH} printable ASCII characters` },
+    ]);
+  return key;
+}
 
 /**
  * A creating POST made idempotent by its `Idempotency-Key` (Stripe's semantics), INSIDE the
