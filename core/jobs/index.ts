@@ -5,7 +5,7 @@
  *
  * Lifecycle: spawn.ts, query.ts, simulate.ts, cancel.ts, finalise.ts (SQL in lifecycle.sql.ts).
  * Work: claim.ts, items.ts (heartbeat, complete, fail), process-items.ts (the SQS worker),
- * sweep.ts (SQL in work.sql.ts). Design: docs/decisions/0007-jobs-and-credits.md.
+ * sweep.ts (SQL in work.sql.ts and sweep.sql.ts). Design: docs/decisions/0007-jobs-and-credits.md.
  *
  * The public face is this index of named exports, imported as a namespace
  * (`import * as Jobs from ".../core/jobs/index.ts"`, then `Jobs.spawn(...)`): esbuild keeps only

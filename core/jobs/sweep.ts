@@ -20,7 +20,7 @@ import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { JobStates } from "./states.ts";
-import * as sql from "./work.sql.ts";
+import * as sql from "./sweep.sql.ts";
 
 /** Items per transaction of step 1. */
 const BATCH = 200;

@@ -268,45 +268,6 @@ export const openItem = /* @__PURE__ */ statement(() =>
   ),
 );
 
-// --- the sweeper ---
-
-/** Claims whose lease ended before `$1`, oldest first, locked (skipping those a worker is finishing). */
-export const expiredLeases = /* @__PURE__ */ statement(
-  () => `select id, job_id, tenant_id, attempt, CAST(credits AS float8) as credits from job_items
-    where status = ${I.claimed} and lease_until < $1
-    order by lease_until
-    limit $2
-    for update skip locked`,
-);
-
-/** The jobs of expired items, locked FOR SHARE (see lockItemJob), in id order. */
-export const lockJobs = `select id, status, task, max_attempts from jobs
-    where id = any(CAST($1 AS uuid[])) order by id for share`;
-
-/** Back to pending after a lost lease: the claim's worker is forgotten, its attempt counted. */
-export const requeue = /* @__PURE__ */ statement(
-  () => `update job_items set status = ${I.pending}, claimed_by = null, lease_until = null, error = CAST($2 AS jsonb)
-    where id = any(CAST($1 AS uuid[])) and status = ${I.claimed}
-    returning id, job_id`,
-);
-
-/** Failed after a lost lease with no attempt left (or the job no longer running). */
-export const expireFailed = /* @__PURE__ */ statement(
-  () => `update job_items i set status = ${I.failed}, lease_until = null, error = CAST($2 AS jsonb),
-      finished_at = $3, duration_ms = ${durationMs("$3")}
-    where i.id = any(CAST($1 AS uuid[])) and i.status = ${I.claimed}
-    returning i.id, i.job_id, i.tenant_id`,
-);
-
-/** Unsettled jobs with no item pending or in flight: finalisation is due. */
-export const finalisable = /* @__PURE__ */ statement(
-  () => `select j.id from jobs j
-    where j.settled_at is null
-      and not exists (select 1 from job_items i where i.job_id = j.id and i.status in (${I.pending}, ${I.claimed}))
-    order by j.created_at
-    limit $1`,
-);
-
 /**
  * The item outbox's table (item-outbox.ts): a pending item of a running, unsettled skill job wants
  * a message. One sent is presumed lost after twice the item timeout and at least 300 s: more than

@@ -1,7 +1,8 @@
 /**
  * Skills: named, versioned, typed capabilities that agents, workflows and job items call, run
  * through one execution path (validation, idempotency, shared circuit breakers, seeded retries,
- * metrics). See types.ts for what a skill declares and execute.ts for the path.
+ * metrics). See types.ts for what a skill declares and execute.ts for the path. No SQL of its own:
+ * its rows are the platform's idempotency records and breakers (core/platform/idempotency, breaker).
  *
  * The public face is this index of named exports, imported as a namespace so esbuild keeps only
  * what a handler calls.
