@@ -96,6 +96,18 @@ describe("direct skill executions are charged", () => {
     expect(voyage.batchSizes()).toHaveLength(calls);
   });
 
+  it("20 concurrent calls on credits that cover 5: exactly 5 run, 15 get 402, nothing goes negative", async () => {
+    const t = await tenant(5);
+    const key = `c-${tag()}`;
+    const replies = await Promise.all(Array.from({ length: 20 }, () => execute(t, "kv_store", { op: "incr", key })));
+    expect(replies.filter((r) => r.status === 200)).toHaveLength(5);
+    expect(replies.filter((r) => r.status === 402 && r.body.error.code === "credits.insufficient")).toHaveLength(15);
+    expect((await execute(t, "kv_store", { op: "get", key })).status).toBe(402);
+    const { rows } = await query("select 1 from credit_holds where tenant_id = $1", [t.tenant.id]);
+    expect(rows).toEqual([]);
+    expect(await figures(t)).toMatchObject({ balance: 0, reserved: 0, available: 0 });
+  });
+
   it("a hold whose caller died is released by the hourly sweep", async () => {
     const t = await tenant(10);
     const id = await withContext({ requestId: "r", correlationId: "r", actor: { type: "system", name: "test" } }, () =>
