@@ -50,9 +50,9 @@ with job as (
   returning id
 ), items as (
   insert into job_items (job_id, tenant_id, idx, input, status, attempt, claimed_by, result, claimed_at,
-                         finished_at, duration_ms)
+                         finished_at, duration_ms, credits)
   select job.id, $1, i, jsonb_build_object('n', i), 'done', 1, 'seed-' || (i % 50),
-         jsonb_build_object('ok', true), now() - interval '1 day', now() - interval '1 day' + interval '5 ms', 5
+         jsonb_build_object('ok', true), now() - interval '1 day', now() - interval '1 day' + interval '5 ms', 5, 1
   from job, generate_series(0, CAST($2 AS integer) - 1) as i
   returning id, job_id
 ), reserve as (

@@ -82,6 +82,19 @@ function parameters(where: "path" | "query", schema: $ZodType | undefined): Json
   }));
 }
 
+/** The header of a route whose spec says `idempotent` (core/platform/idempotency). */
+const idempotencyKeyParameter: Json = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  schema: { type: "string", minLength: 1, maxLength: 255 },
+  description:
+    "Makes the request safe to retry (Stripe's semantics): the same key with the same body answers the first " +
+    "reply again (same status and body, header `Idempotent-Replayed: true`) without doing anything twice; the " +
+    "same key with another body is 409 `idempotency.key_reused`. Keys are per tenant and kept 24 hours " +
+    "(SKILL_IDEMPOTENCY_TTL_H). A request that fails (4xx) stores nothing: it may be sent again with its key.",
+};
+
 const errorRef = (description: string) => ({
   description,
   content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
@@ -126,7 +139,11 @@ async function operation(route: HttpRoute, schemas: Json): Promise<Json> {
     summary: route.summary,
     tags: [route.tag],
     ...(route.role === "public" ? { security: [] } : { "x-aos-role": route.role }),
-    parameters: [...parameters("path", spec.path), ...parameters("query", spec.query)],
+    parameters: [
+      ...parameters("path", spec.path),
+      ...parameters("query", spec.query),
+      ...(spec.idempotent ? [idempotencyKeyParameter] : []),
+    ],
     ...(spec.body
       ? {
           requestBody: {

@@ -44,7 +44,7 @@ export const cors = {
   allowOrigins: ["*"],
   allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
   allowHeaders: ["authorization", "content-type", "x-correlation-id"],
-  exposeHeaders: ["x-request-id", "retry-after", "location"],
+  exposeHeaders: ["x-request-id", "retry-after", "location", "idempotent-replayed"],
   maxAgeS: 86_400,
 } as const;
 

@@ -137,6 +137,17 @@ CREATE TABLE public.credit_balances (
     CONSTRAINT credit_balances_reserved_check CHECK ((reserved >= (0)::numeric))
 );
 
+CREATE TABLE public.credit_holds (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    amount numeric(18,4) NOT NULL,
+    reason text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT credit_holds_amount_check CHECK ((amount > (0)::numeric)),
+    CONSTRAINT credit_holds_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 500)))
+);
+
 CREATE TABLE public.credit_ledger (
     id bigint NOT NULL,
     tenant_id uuid NOT NULL,
@@ -197,9 +208,11 @@ CREATE TABLE public.job_items (
     claimed_at timestamp with time zone,
     finished_at timestamp with time zone,
     duration_ms integer,
+    credits numeric(18,4) NOT NULL,
     CONSTRAINT job_items_attempt_check CHECK ((attempt >= 0)),
     CONSTRAINT job_items_check CHECK (((status = 'claimed'::text) = ((claimed_by IS NOT NULL) AND (lease_until IS NOT NULL)))),
     CONSTRAINT job_items_claimed_by_check CHECK (((length(claimed_by) >= 1) AND (length(claimed_by) <= 200))),
+    CONSTRAINT job_items_credits_check CHECK ((credits >= (0)::numeric)),
     CONSTRAINT job_items_duration_ms_check CHECK ((duration_ms >= 0)),
     CONSTRAINT job_items_error_check CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
     CONSTRAINT job_items_idx_check CHECK ((idx >= 0)),
@@ -282,7 +295,7 @@ CREATE TABLE public.skill_executions (
     CONSTRAINT skill_executions_duration_ms_check CHECK ((duration_ms >= 0)),
     CONSTRAINT skill_executions_error_check CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
     CONSTRAINT skill_executions_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
-    CONSTRAINT skill_executions_skill_check CHECK ((skill ~ '^[a-z][a-z0-9_]{0,62}$'::text)),
+    CONSTRAINT skill_executions_skill_check CHECK ((skill ~ '^(route:)?[a-z][a-z0-9_.]{0,62}$'::text)),
     CONSTRAINT skill_executions_skill_version_check CHECK (((length(skill_version) >= 1) AND (length(skill_version) <= 32))),
     CONSTRAINT skill_executions_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 );
@@ -373,6 +386,9 @@ ALTER TABLE ONLY public.circuit_breaker_state
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_pkey PRIMARY KEY (tenant_id);
 
+ALTER TABLE ONLY public.credit_holds
+    ADD CONSTRAINT credit_holds_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.credit_ledger
     ADD CONSTRAINT credit_ledger_idempotency_key_key UNIQUE (idempotency_key);
 
@@ -420,6 +436,8 @@ ALTER TABLE ONLY public.tenants
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
 
+CREATE INDEX credit_holds_expires_idx ON public.credit_holds USING btree (expires_at);
+
 CREATE INDEX credit_ledger_job_idx ON public.credit_ledger USING btree (job_id) WHERE (job_id IS NOT NULL);
 
 CREATE INDEX credit_ledger_tenant_idx ON public.credit_ledger USING btree (tenant_id, id DESC);
@@ -465,6 +483,9 @@ ALTER TABLE ONLY public.circuit_breaker_state
 
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.credit_holds
+    ADD CONSTRAINT credit_holds_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.credit_ledger
     ADD CONSTRAINT credit_ledger_item_id_fkey FOREIGN KEY (item_id) REFERENCES public.job_items(id);

@@ -3,6 +3,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import * as Idempotency from "../platform/idempotency/index.ts";
 import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import * as sql from "./credits.sql.ts";
@@ -33,19 +34,37 @@ export async function liveBalance(tenantId: string): Promise<CreditsReply> {
  *   await Credits.grant({ tenant_id: "acme", amount: 500, reason: "monthly top-up" });
  */
 export async function grant(body: GrantBody): Promise<CreditsReply> {
+  return (await grantOnce(body, undefined)).reply;
+}
+
+/**
+ * `grant` with an `Idempotency-Key` (POST /api/v1/credits/grants), per the caller's tenant: the
+ * key, the grant and its reply commit together, so a retried grant never credits twice; the same
+ * key and body answer the first figures again (`replayed`), another body is 409
+ * `idempotency.key_reused`.
+ *
+ * @example
+ *   const { reply, replayed } = await Credits.grantOnce({ tenant_id: "acme", amount: 500, reason: "december" }, "acme-2026-12");
+ */
+export async function grantOnce(
+  body: GrantBody,
+  idempotencyKey: string | undefined,
+): Promise<{ reply: CreditsReply; replayed: boolean }> {
   const tenantId = await Tenancy.resolveTenant(body.tenant_id);
-  return withTx(async () => {
-    await query(sql.grant, [tenantId, body.amount]);
-    await query(
-      sql.insertLedger,
-      ledgerParams(tenantId, "grant", body.amount, `grant:${randomUUID()}`, { reason: body.reason }),
-    );
-    afterCommit(() => {
-      creditMetrics.grants.inc();
-      creditMetrics.granted.inc(body.amount);
-    });
-    return liveBalance(tenantId);
-  });
+  return withTx(() =>
+    Idempotency.once("route:credits.grant", idempotencyKey, body, async () => {
+      await query(sql.grant, [tenantId, body.amount]);
+      await query(
+        sql.insertLedger,
+        ledgerParams(tenantId, "grant", body.amount, `grant:${randomUUID()}`, { reason: body.reason }),
+      );
+      afterCommit(() => {
+        creditMetrics.grants.inc();
+        creditMetrics.granted.inc(body.amount);
+      });
+      return liveBalance(tenantId);
+    }),
+  );
 }
 
 /** The live balance, reserved and available credits of the tenant (admins may name one). */

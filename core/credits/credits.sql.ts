@@ -3,8 +3,9 @@
  * numeric exact), so every sum is done here, never by adding floats in JS; `toAmount` parses the
  * result once.
  *
- * The balance row is touched only by `reserve`, `refund`, `settle` and `grant` (once per job or
- * grant); per-item movements are ledger rows only, and `live` adds those of unsettled jobs.
+ * The balance row is touched by `reserve`, `refund`, `settle` and `grant` (once per job or
+ * grant) and by a direct skill execution's hold (reserve, then capture or release); per-item
+ * movements are ledger rows only, and `live` adds those of unsettled jobs.
  */
 import { isoUtc } from "../platform/db/index.ts";
 import { statement } from "../platform/db/statement.ts";
@@ -21,28 +22,94 @@ const insertLedgerInto = `insert into credit_ledger
       CAST($4 AS uuid), CAST($5 AS uuid), CAST($6 AS text), CAST($7 AS text), CAST($8 AS text))`;
 
 /**
- * For a caller that finishes items and charges them in ONE statement (so without a transaction's
- * begin and commit round trips): the INSERT of `charge` rows for `source`, a query or CTE name
- * with columns tenant_id, job_id, item_id, amount, actor. One row per job: a single item's is
- * keyed `charge:<item id>` (as `charge` keys it) with `item_id`; several items of one job (a
- * batch completion) share ONE row with their ids in `item_ids` (id order), the sum as `amount`
- * and the key `charge:<first id>..<last id>`. The caller guarantees an item is in one source
- * once and is charged once (its move to done is in the same statement).
+ * THE definition of a charge, for every caller (jobs' completions, a skill execution's hold):
+ * the INSERT of `charge` rows for `source`, a query or CTE with columns tenant_id, job_id,
+ * item_id, ref (text: what the key names), amount, actor, reason. It returns tenant_id, job_id
+ * and amount of each row written (none when its key is already there).
+ *
+ * Items of a job: one row per job. A single item's is keyed `charge:<item id>` with `item_id`;
+ * several items of one job (a batch completion) share ONE row with their ids in `item_ids` (id
+ * order), the sum as `amount` and the key `charge:<first id>..<last id>`. The caller guarantees
+ * an item is in one source once and is charged once (its move to done is in the same statement).
+ * Rows without a job (a direct skill execution's hold, ref `hold:<id>`) are one row each, keyed
+ * `charge:<ref>`; their caller applies them to the balance row in the same statement
+ * (`captureHold`), where a job's wait for its settlement.
+ *
+ * Called in one statement with the work it pays for, so it needs no begin and commit round trips.
  */
 export const chargeRowsFrom = (source: string): string => `insert into credit_ledger
-      (tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, item_ids, idempotency_key, actor)
+      (tenant_id, kind, amount, balance_delta, reserved_delta, job_id, item_id, item_ids, idempotency_key, reason, actor)
     select g.tenant_id, 'charge', g.amount, -g.amount, -g.amount, g.job_id,
       case when g.n = 1 then g.ids[1] end,
       case when g.n > 1 then g.ids end,
-      'charge:' || g.ids[1] || case when g.n > 1 then '..' || g.ids[g.n] else '' end,
-      g.actor
+      'charge:' || g.refs[1] || case when g.n > 1 then '..' || g.refs[g.n] else '' end,
+      g.reason, g.actor
     from (
-      select s.tenant_id, s.job_id, s.actor, sum(s.amount) as amount, CAST(count(*) AS integer) as n,
-        array_agg(s.item_id order by s.item_id) as ids
+      select s.tenant_id, s.job_id, s.actor, s.reason, sum(s.amount) as amount, CAST(count(*) AS integer) as n,
+        array_agg(s.item_id order by s.item_id, s.ref) as ids, array_agg(s.ref order by s.item_id, s.ref) as refs
       from ${source} s
-      group by s.tenant_id, s.job_id, s.actor
+      group by s.tenant_id, s.job_id, s.actor, s.reason, case when s.job_id is null then s.ref end
     ) g
-    on conflict (idempotency_key) do nothing`;
+    on conflict (idempotency_key) do nothing
+    returning tenant_id, job_id, amount`;
+
+/** One item's charge as a source for chargeRowsFrom: $1 tenant, $2 job, $3 item, $4 amount, $5 actor. */
+export const chargeItem = /* @__PURE__ */ statement(() =>
+  chargeRowsFrom(`(select CAST($1 AS uuid) as tenant_id, CAST($2 AS uuid) as job_id, CAST($3 AS uuid) as item_id,
+      CAST($3 AS text) as ref, CAST($4 AS numeric) as amount, CAST($5 AS text) as actor, CAST(null AS text) as reason)`),
+);
+
+/** A new hold: $1 tenant, $2 amount, $3 reason, $4 expiry. */
+export const insertHold = `insert into credit_holds (tenant_id, amount, reason, expires_at)
+    values (CAST($1 AS uuid), CAST($2 AS numeric), CAST($3 AS text), CAST($4 AS timestamptz)) returning id`;
+
+/**
+ * A hold captured: it goes, its `charge:hold:<id>` row is written (chargeRowsFrom) and applied to
+ * the balance row, in one statement. $1 hold, $2 tenant, $3 actor. `charged` null: no such hold
+ * (captured or released already).
+ */
+export const captureHold = /* @__PURE__ */ statement(
+  () => `with h as (
+      delete from credit_holds where id = CAST($1 AS uuid) and tenant_id = CAST($2 AS uuid)
+      returning tenant_id, amount, reason
+    ), c as (
+      ${chargeRowsFrom(`(select h.tenant_id, CAST(null AS uuid) as job_id, CAST(null AS uuid) as item_id,
+          'hold:' || CAST(CAST($1 AS uuid) AS text) as ref, h.amount, CAST($3 AS text) as actor, h.reason from h)`)}
+    ), u as (
+      update credit_balances b set balance = b.balance - c.amount, reserved = b.reserved - c.amount, updated_at = now()
+      from c where b.tenant_id = c.tenant_id
+      returning 1
+    )
+    select (select amount from c) as charged, (select count(*) from u) as updated`,
+);
+
+/**
+ * A hold released (the execution failed, or its caller died): it goes, its `release:hold:<id>`
+ * row is written and applied to the balance row, in one statement. $1 hold, $2 tenant, $3 actor.
+ */
+export const releaseHold = /* @__PURE__ */ statement(
+  () => `with h as (
+      delete from credit_holds where id = CAST($1 AS uuid) and tenant_id = CAST($2 AS uuid)
+      returning tenant_id, amount, reason
+    ), r as (
+      insert into credit_ledger (tenant_id, kind, amount, balance_delta, reserved_delta, idempotency_key, reason, actor)
+      select h.tenant_id, 'release', h.amount, 0, -h.amount, 'release:hold:' || CAST(CAST($1 AS uuid) AS text), h.reason,
+        CAST($3 AS text)
+      from h
+      on conflict (idempotency_key) do nothing
+      returning tenant_id, amount
+    ), u as (
+      update credit_balances b set reserved = b.reserved - r.amount, updated_at = now()
+      from r where b.tenant_id = r.tenant_id
+      returning 1
+    )
+    select (select amount from r) as released, (select count(*) from u) as updated`,
+);
+
+/** Holds past their expiry ($1 now), oldest first, at most $2, skipping those being settled. */
+export const expiredHolds = `select id, tenant_id from credit_holds where expires_at < CAST($1 AS timestamptz)
+    order by expires_at limit $2 for update skip locked`;
+
 /** The one conditional UPDATE of a reservation: no row updated means not enough available. */
 export const reserve = `update credit_balances set reserved = reserved + CAST($2 AS numeric), updated_at = now()
     where tenant_id = CAST($1 AS uuid) and balance - reserved >= CAST($2 AS numeric)

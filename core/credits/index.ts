@@ -11,7 +11,8 @@
  * (`import * as Credits from ".../core/credits/index.ts"`, then `Credits.reserve(...)`).
  */
 
-import { balance, grant, ledger } from "./balance.ts";
+import { balance, grant, grantOnce, ledger } from "./balance.ts";
+import { capture, hold, releaseExpiredHolds, releaseHold } from "./holds.ts";
 import { charge, jobCredits, jobsCredits, refund, release, reserve, settle } from "./ledger.ts";
 
 export { chargeRowsFrom } from "./credits.sql.ts";
@@ -20,10 +21,16 @@ export * from "./schema.ts";
 export {
   /** Live balance, reserved and available of the tenant (admins may name one). */
   balance,
-  /** Inside the caller's transaction: an item done costs `amount` (`charge:<itemId>`); false if already charged. */
+  /** A direct skill execution's hold charged (`charge:hold:<id>`), applied to the balance at once; null if settled already. */
+  capture,
+  /** An item done costs `amount` (`charge:<itemId>`, the one definition of a charge); false if already charged. */
   charge,
   /** Admin: add credits to a tenant (its own when `tenant_id` is absent). */
   grant,
+  /** `grant` with an Idempotency-Key: a retried grant credits once and answers the first figures again. */
+  grantOnce,
+  /** Hold credits while a direct skill execution runs; 402 when the tenant's available credits are short. */
+  hold,
   /** A job's reserved, charged, released and refunded credits, from the ledger (only `tenantId`'s rows when given). */
   jobCredits,
   /** Several jobs' credits in one query. */
@@ -34,6 +41,10 @@ export {
   refund,
   /** Inside the caller's transaction: an item failed, its cost goes back (`release:<itemId>`); false if already released. */
   release,
+  /** Release every expired hold (its caller died); a cron's work. */
+  releaseExpiredHolds,
+  /** A direct skill execution's hold released (it failed: nothing charged); null if settled already. */
+  releaseHold,
   /**
    * Inside the caller's transaction: hold `amount` for job `jobId` (ledger `reserve:<jobId>`).
    * Throws InsufficientCreditsError (402, details {required, available}) and writes nothing.

@@ -57,7 +57,7 @@ export async function reserve(tenantId: string, jobId: string, amount: number): 
     const { rowCount } = await query<FiguresRow>(sql.reserve, [tenantId, amount]);
     if (rowCount === 0) {
       const { rows } = await query<{ available: string }>(sql.available, [tenantId]);
-      creditMetrics.refusals.inc();
+      creditMetrics.refusals.inc({ operation: "job_spawn" });
       throw new InsufficientCreditsError(amount, toAmount(rows[0]?.available ?? "0"));
     }
     await query(sql.insertLedger, ledgerParams(tenantId, "reserve", amount, `reserve:${jobId}`, { jobId }));
@@ -65,26 +65,25 @@ export async function reserve(tenantId: string, jobId: string, amount: number): 
   });
 }
 
-async function itemRow(kind: "charge" | "release", tenantId: string, jobId: string, itemId: string, amount: number) {
-  // An amount of 0 is written too, so the ledger shows every finished item of every job.
-  const { rowCount } = await query(
-    sql.insertLedgerOnce,
-    ledgerParams(tenantId, kind, amount, `${kind}:${itemId}`, { jobId, itemId }),
-  );
+/**
+ * An item done costs `amount`: its `charge:<itemId>` row through the one definition of a charge
+ * (chargeRowsFrom, which the jobs' completions splice into their statements), applied to the
+ * balance by `settle`. False when the item was already charged. Production charges items in the
+ * completion's own statement; this is that same charge for a caller holding an item otherwise.
+ */
+export async function charge(tenantId: string, jobId: string, itemId: string, amount: number): Promise<boolean> {
+  const { rowCount } = await query(sql.chargeItem, [tenantId, jobId, itemId, amount, actorName(useActor())]);
   return rowCount === 1;
 }
 
-/**
- * An item done costs `amount`: a ledger row only (`charge:<itemId>`), applied to the balance by
- * `settle`. False when the item was already charged (a redelivered message).
- */
-export function charge(tenantId: string, jobId: string, itemId: string, amount: number): Promise<boolean> {
-  return itemRow("charge", tenantId, jobId, itemId, amount);
-}
-
 /** An item failed: its cost goes back (`release:<itemId>`), applied by `settle`; false if already released. */
-export function release(tenantId: string, jobId: string, itemId: string, amount: number): Promise<boolean> {
-  return itemRow("release", tenantId, jobId, itemId, amount);
+export async function release(tenantId: string, jobId: string, itemId: string, amount: number): Promise<boolean> {
+  // An amount of 0 is written too, so the ledger shows every finished item of every job.
+  const { rowCount } = await query(
+    sql.insertLedgerOnce,
+    ledgerParams(tenantId, "release", amount, `release:${itemId}`, { jobId, itemId }),
+  );
+  return rowCount === 1;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * `cancel` (PIN-063's contract): in one transaction with the job row locked, its pending items
- * are cancelled and their cost refunded at once, a `job_cancellations` row keeps the answer, and
+ * are cancelled and their prices refunded at once, a `job_cancellations` row keeps the answer, and
  * the change goes to status history. Items in flight (claimed) may still finish and are then
  * charged, or fail and are released; the job settles when the last of them ends (or here, when
  * none is in flight).
@@ -45,7 +45,8 @@ export async function cancel(id: string, body: CancelBody): Promise<CancelReply>
       return { finishedAs: open.failed > 0 ? JobStates.failed : JobStates.completed };
 
     const now = clock().now();
-    const cancelled = ((await query<{ n: number }>(sql.cancelPending, [id, now])).rows[0]?.n ?? 0) as number;
+    const pending = (await query<{ n: number; credits: string }>(sql.cancelPending, [id, now])).rows[0];
+    const cancelled = pending?.n ?? 0;
     const tally = (await query<ItemTally>(sql.itemTally, [id])).rows[0] as ItemTally;
     await query(sql.markCancelled, [id, tally.claimed === 0 ? now : null]);
     const reply = (
@@ -55,7 +56,7 @@ export async function cancel(id: string, body: CancelBody): Promise<CancelReply>
         tally.done,
         cancelled,
         tally.claimed,
-        job.credits_per_item,
+        pending?.credits ?? "0",
         body.reason ?? null,
         actorName(useActor()),
         now,

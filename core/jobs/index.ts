@@ -5,7 +5,7 @@
  *
  * Lifecycle: spawn.ts, query.ts, simulate.ts, cancel.ts, finalise.ts (SQL in lifecycle.sql.ts).
  * Work: claim.ts, items.ts (heartbeat, complete, fail), process-items.ts (the SQS worker),
- * sweep.ts (SQL in work.sql.ts). Design: docs/decisions/0007-jobs-and-credits.md.
+ * sweep.ts (SQL in work.sql.ts and sweep.sql.ts). Design: docs/decisions/0007-jobs-and-credits.md.
  *
  * The public face is this index of named exports, imported as a namespace
  * (`import * as Jobs from ".../core/jobs/index.ts"`, then `Jobs.spawn(...)`): esbuild keeps only
@@ -19,7 +19,7 @@ import { complete, completeMany, fail, heartbeat } from "./items.ts";
 import { processMessages } from "./process-items.ts";
 import { get, items, list } from "./query.ts";
 import { simulate } from "./simulate.ts";
-import { spawn } from "./spawn.ts";
+import { spawn, spawnOnce } from "./spawn.ts";
 import { sweep } from "./sweep.ts";
 
 /** What the SQS worker reports per record: done, or retry (redelivered by SQS). */
@@ -60,6 +60,8 @@ export {
   simulate,
   /** Reserve credits, insert job + items + status_history in one transaction; after commit, fan out. */
   spawn,
+  /** `spawn` with an Idempotency-Key: the same key and body answer the first job again (`replayed`). */
+  spawnOnce,
   /** Every minute: expired leases back to pending (or failed), lost messages re-sent, jobs finalised. */
   sweep,
 };

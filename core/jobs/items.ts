@@ -39,7 +39,7 @@ import { EXTERNAL_TASK } from "./spawn.ts";
 import { ItemStates } from "./states.ts";
 import * as sql from "./work.sql.ts";
 
-type Held = ItemRecord & { tenant_id: string; credits_per_item: number };
+type Held = ItemRecord & { tenant_id: string; credits: number };
 /** A completed row: `pending_left` false means this completion may have been the job's last. */
 type Completed = Held & { pending_left: boolean | null };
 /** A row of completeMany: slim, with what finalisation needs. */
@@ -105,8 +105,8 @@ export async function heartbeat(itemId: string, body: HeartbeatBody): Promise<It
 }
 
 /**
- * The worker finished the item: done with its result and charged the job's credits_per_item, in
- * one transaction. 409 `jobs.lease_lost` when the worker no longer holds it (nothing written).
+ * The worker finished the item: done with its result and charged its price (fixed at spawn), in
+ * one statement. 409 `jobs.lease_lost` when the worker no longer holds it (nothing written).
  *
  * @example
  *   await Jobs.complete(item.id, { worker_id: "agent-7", result: { summary: "..." } });
@@ -124,7 +124,17 @@ export async function complete(itemId: string, body: CompleteBody): Promise<Item
     actorName(useActor()),
   ]);
   const row = rows[0];
-  if (!row) throw await refusal(itemId, tenantId, body.worker_id, now);
+  if (!row) {
+    // The same completion again (a retry after a lost reply): the first answer, nothing charged twice.
+    const same = await query<ItemRecord>(sql.completedAlready, [
+      itemId,
+      tenantId,
+      body.worker_id,
+      JSON.stringify(body.result ?? null),
+    ]);
+    if (same.rows[0]) return toRecord(same.rows[0]);
+    throw await refusal(itemId, tenantId, body.worker_id, now);
+  }
   jobMetrics.items.inc({ outcome: "done" });
   if (!row.pending_left) await finaliseIfFinished(row.job_id);
   return toRecord(row);
@@ -163,8 +173,21 @@ export async function completeHeld(
   ]);
   jobMetrics.items.inc({ outcome: "done" }, rows.length);
   const done = new Set(rows.map((r) => r.id));
-  const missing = items.filter((i) => !done.has(i.id));
+  let missing = items.filter((i) => !done.has(i.id));
   const refused: Refused[] = [];
+  const repeated: CompletedItem[] = [];
+  if (missing.length) {
+    // Items this worker already completed with the same result: answered as completed again.
+    const same = await query<CompletedItem>(sql.completedAlreadyMany, [
+      missing.map((i) => i.id),
+      tenantId,
+      missing.map((i) => i.worker_id),
+      JSON.stringify(missing.map((i) => i.result ?? null)),
+    ]);
+    repeated.push(...same.rows);
+    const again = new Set(same.rows.map((r) => r.id));
+    missing = missing.filter((i) => !again.has(i.id));
+  }
   if (missing.length) {
     const states = await query<ItemState & { id: string }>(sql.itemStates, [missing.map((i) => i.id), tenantId]);
     const byId = new Map(states.rows.map((r) => [r.id, r]));
@@ -175,17 +198,15 @@ export async function completeHeld(
   }
   for (const r of rows) if (r.pending_left === false) await finaliseIfFinished(r.job_id);
   const order = new Map(items.map((i, n) => [i.id, n]));
-  rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-  return {
-    completed: rows.map((r) => ({
-      id: r.id,
-      job_id: r.job_id,
-      status: ItemStates.done,
-      finished_at: r.finished_at,
-      duration_ms: r.duration_ms,
-    })),
-    refused,
-  };
+  const completed: CompletedItem[] = [...rows, ...repeated].map((r) => ({
+    id: r.id,
+    job_id: r.job_id,
+    status: ItemStates.done,
+    finished_at: r.finished_at,
+    duration_ms: r.duration_ms,
+  }));
+  completed.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  return { completed, refused };
 }
 
 /**
@@ -213,7 +234,7 @@ export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> 
     ]);
     const r = rows[0];
     if (!r) throw await refusal(itemId, tenantId, body.worker_id, now);
-    if (!r.retried) await Credits.release(tenantId, r.job_id, r.id, r.credits_per_item);
+    if (!r.retried) await Credits.release(tenantId, r.job_id, r.id, r.credits);
     else if (r.task !== EXTERNAL_TASK)
       enqueueAfterCommit(itemOutbox, [{ id: r.id, job_id: r.job_id, tenant_id: r.tenant_id }]);
     return r;

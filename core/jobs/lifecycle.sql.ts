@@ -25,23 +25,23 @@ const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.clai
   i.result, i.error, ${isoUtc("i.claimed_at")} as claimed_at, ${isoUtc("i.finished_at")} as finished_at, i.duration_ms`;
 /**
  * $1 tenant, $2 task, $3 parallelism, $4 credits_per_item, $5 max_attempts, $6 item_timeout_s,
- * $7 items, $8 metadata, $9 actor. `created_at` is the transaction's now(), to the microsecond:
+ * $7 items, $8 metadata, $9 actor, $10 the reserve (the sum of the items' prices). `created_at` is the transaction's now(), to the microsecond:
  * listings order by it, and jobs spawned within one millisecond still come out in order.
  */
 export const insertJob = `insert into jobs (tenant_id, task, parallelism, credits_per_item, max_attempts, item_timeout_s,
       items_total, credits_reserved, metadata, created_by)
-    values ($1, $2, $3, CAST($4 AS numeric), $5, $6, $7, CAST($7 AS integer) * CAST($4 AS numeric),
-      CAST($8 AS jsonb), $9)
+    values ($1, $2, $3, CAST($4 AS numeric), $5, $6, $7, CAST($10 AS numeric), CAST($8 AS jsonb), $9)
     returning id, CAST(credits_reserved AS float8) as credits_reserved`;
 
 /**
- * Every item of a job in one statement from one JSON array of inputs ($3): 10,000 rows, one
- * round trip. `idx` is the position in the array; ids are time-ordered and, within the job,
- * in idx order (uuid7, migration 0008).
+ * Every item of a job in one statement from one JSON array of inputs ($3) and their prices ($4,
+ * in the same order): 10,000 rows, one round trip. `idx` is the position in the array; ids are
+ * time-ordered and, within the job, in idx order (uuid7, migration 0008).
  */
-export const insertItems = `insert into job_items (id, job_id, tenant_id, idx, input)
-    select uuid7(CAST(x.ord - 1 AS integer)), $1, $2, CAST(x.ord - 1 AS integer), x.value
+export const insertItems = `insert into job_items (id, job_id, tenant_id, idx, input, credits)
+    select uuid7(CAST(x.ord - 1 AS integer)), $1, $2, CAST(x.ord - 1 AS integer), x.value, c.credits
     from jsonb_array_elements(CAST($3 AS jsonb)) with ordinality as x(value, ord)
+    join unnest(CAST($4 AS numeric[])) with ordinality as c(credits, ord) on c.ord = x.ord
     returning id, idx`;
 
 /** One job of tenant $2. */
@@ -110,14 +110,14 @@ export const getCancellation = /* @__PURE__ */ statement(
     from job_cancellations where job_id = $1`,
 );
 
-/** Pending items of job $1 cancelled at $2; how many. */
+/** Pending items of job $1 cancelled at $2; how many, and the sum of their prices (what goes back). */
 export const cancelPending = /* @__PURE__ */ statement(
   () => `with c as (
       update job_items set status = ${I.cancelled}, finished_at = $2
       where job_id = $1 and status = ${I.pending}
-      returning 1
+      returning credits
     )
-    select CAST(count(*) AS integer) as n from c`,
+    select CAST(count(*) AS integer) as n, CAST(coalesce(sum(credits), 0) AS text) as credits from c`,
 );
 
 /** Open and finished items of job $1 by state. */
@@ -134,11 +134,11 @@ export const markCancelled = /* @__PURE__ */ statement(
   () => `update jobs set status = ${J.cancelled}, finished_at = $2 where id = $1`,
 );
 
-/** $1 job, $2 tenant, $3 completed, $4 cancelled, $5 in flight, $6 credits_per_item, $7 reason, $8 actor, $9 now */
+/** $1 job, $2 tenant, $3 completed, $4 cancelled, $5 in flight, $6 credits refunded, $7 reason, $8 actor, $9 now */
 export const insertCancellation = /* @__PURE__ */ statement(
   () => `insert into job_cancellations (job_id, tenant_id, completed_items, cancelled_items,
       in_flight_items, credits_refunded, reason, cancelled_by, created_at)
-    values ($1, $2, $3, $4, $5, CAST($4 AS integer) * CAST($6 AS numeric), $7, $8, $9)
+    values ($1, $2, $3, $4, $5, CAST($6 AS numeric), $7, $8, $9)
     returning job_id, ${J.cancelled} as status, completed_items, cancelled_items, in_flight_items,
       CAST(credits_refunded AS float8) as credits_refunded`,
 );

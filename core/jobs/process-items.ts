@@ -104,6 +104,8 @@ function runItem(item: ClaimedItem, messageId: string): Promise<Ran> {
         runId: item.job_id,
         opIndex: item.idx,
         timeoutMs: skillTimeoutMs(item.item_timeout_s),
+        // The item's price was reserved by its job and is charged when the item is done.
+        charge: false,
       });
       return { item, messageId, ok: true, result: r.result };
     } catch (e) {

@@ -15,8 +15,12 @@ export const JobSpawn = z.strictObject({
   items: z.array(z.strictObject({ input: z.unknown() })).check(z.minLength(1), z.maxLength(10_000)),
   /** Items in flight at once, at most. */
   parallelism: z._default(z.int().check(z.minimum(1), z.maximum(1000)), 10),
-  /** Reserved for every item at spawn; charged when it is done, released when it fails. */
-  credits_per_item: z._default(z.union([z.literal(0), Amount]), 1),
+  /**
+   * An item's price (reserved at spawn; charged when it is done, released when it fails). For a
+   * skill task, each item costs at least the skill's cost model for its input (this may add a
+   * margin above it, never go below); an external item costs exactly this. Above 0 (price.ts).
+   */
+  credits_per_item: z._default(Amount, 1),
   max_attempts: z._default(z.int().check(z.minimum(1), z.maximum(20)), 3),
   /** The lease of an SQS worker's claim; external agents choose theirs per claim. */
   item_timeout_s: z._default(z.int().check(z.minimum(1), z.maximum(900)), 60),

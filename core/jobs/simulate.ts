@@ -15,6 +15,7 @@ import * as Credits from "../credits/index.ts";
 import { query } from "../platform/db/index.ts";
 import * as Skills from "../skills/index.ts";
 import * as sql from "./lifecycle.sql.ts";
+import { priceItems } from "./price.ts";
 import type { JobSpawn, SimulateReply } from "./schema.ts";
 import { EXTERNAL_TASK, taskSkill, unknownTaskIssue, validateItems } from "./spawn.ts";
 
@@ -41,7 +42,8 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
     });
   const args = skill ? validateItems(body.task, body.items) : [];
 
-  const estimated = round(n * body.credits_per_item, 4);
+  // The prices spawn would reserve and the items' completions charge: the same function.
+  const estimated = priceItems(body.task, skill ? args : undefined, body.credits_per_item, n).total;
   const { available } = await Credits.balance({});
   if (estimated > available)
     warnings.push({
@@ -93,10 +95,10 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
       code: "jobs.lease_shorter_than_skill",
       message: `item_timeout_s ${body.item_timeout_s} is shorter than ${body.task}'s timeout (${skill.timeoutMs / 1000} s): a slow item's lease may expire while it runs, and another worker run it again`,
     });
-  if (skill && body.credits_per_item < skill.cost.base)
+  if (skill && estimated > round(n * body.credits_per_item, 4))
     risks.push({
       code: "jobs.below_cost_model",
-      message: `credits_per_item ${body.credits_per_item} is below ${body.task}'s cost model (${skill.cost.base} per call)`,
+      message: `credits_per_item ${body.credits_per_item} is below ${body.task}'s cost model for some items: those are priced by the model (the estimate includes it)`,
     });
   if (n > LARGE_JOB_ITEMS)
     risks.push({

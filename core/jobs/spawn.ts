@@ -9,18 +9,22 @@ import { actorName, useActor, useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
 import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
 import { query, withTx } from "../platform/db/index.ts";
+import * as Idempotency from "../platform/idempotency/index.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import * as Skills from "../skills/index.ts";
 import * as StatusHistory from "../status-history/index.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import * as sql from "./lifecycle.sql.ts";
 import { jobMetrics } from "./metrics.ts";
+import { priceItems } from "./price.ts";
 import { get } from "./query.ts";
 import type { JobRecord, JobSpawn } from "./schema.ts";
 import { JobStates } from "./states.ts";
 
 /** The task of items that external agents claim over HTTP instead of a skill. */
 export const EXTERNAL_TASK = "external";
+/** Where spawn's Idempotency-Key lives (per tenant) in the one idempotency table. */
+const IDEMPOTENCY_SCOPE = "route:jobs.create";
 /** A 400 lists at most this many bad item fields (a 10,000-item body could have 10,000). */
 const MAX_ISSUES = 20;
 
@@ -77,50 +81,71 @@ export function validateItems(task: string, items: readonly { input?: unknown }[
  *     parallelism: 10, credits_per_item: 1, max_attempts: 3, item_timeout_s: 60 });
  */
 export async function spawn(body: JobSpawn): Promise<JobRecord> {
+  return (await spawnOnce(body, undefined)).job;
+}
+
+/**
+ * `spawn` with an `Idempotency-Key` (POST /api/v1/jobs): the key is claimed, the job written and
+ * its reply stored in ONE transaction, so the same key and body answer the first job again
+ * (`replayed`) and create nothing; another body is 409 `idempotency.key_reused`. A refused spawn
+ * (400, 402) stores nothing and may be sent again with its key.
+ *
+ * @example
+ *   const { job, replayed } = await Jobs.spawnOnce(body, "nightly-embed-2026-12-03");
+ */
+export async function spawnOnce(
+  body: JobSpawn,
+  idempotencyKey: string | undefined,
+): Promise<{ job: JobRecord; replayed: boolean }> {
   const stop = jobMetrics.spawnSeconds.startTimer();
   try {
     const tenantId = useTenant();
     const skill = taskSkill(body.task);
     if (skill === null) throw new ValidationError("Unknown task", [unknownTaskIssue(body.task)], "jobs.unknown_task");
-    if (skill) validateItems(body.task, body.items);
-    const jobId = await withTx(async () => {
-      const { rows } = await query<{ id: string; credits_reserved: number }>(sql.insertJob, [
-        tenantId,
-        body.task,
-        body.parallelism,
-        body.credits_per_item,
-        body.max_attempts,
-        body.item_timeout_s,
-        body.items.length,
-        JSON.stringify(body.metadata ?? {}),
-        actorName(useActor()),
-      ]);
-      const job = rows[0] as { id: string; credits_reserved: number };
-      const items = await query<{ id: string; idx: number }>(sql.insertItems, [
-        job.id,
-        tenantId,
-        JSON.stringify(body.items.map((i) => i.input ?? null)),
-      ]);
-      // A free job (credits_per_item 0) holds nothing: no reserve row of 0.
-      if (job.credits_reserved > 0) await Credits.reserve(tenantId, job.id, job.credits_reserved);
-      await StatusHistory.record({
-        entity_type: "job",
-        entity_id: job.id,
-        old_status: null,
-        new_status: JobStates.running,
-        metadata: { task: body.task, items: body.items.length },
-      });
-      if (skill) {
-        // One message per item, in idx order, once committed (the item outbox stamps enqueued_at).
-        const ordered = items.rows.sort((a, b) => a.idx - b.idx);
-        enqueueAfterCommit(
-          itemOutbox,
-          ordered.map((i) => ({ id: i.id, job_id: job.id, tenant_id: tenantId })),
-        );
-      }
-      return job.id;
-    });
-    return await get(jobId);
+    const args = skill ? validateItems(body.task, body.items) : undefined;
+    const prices = priceItems(body.task, args, body.credits_per_item, body.items.length);
+    const { reply, replayed } = await withTx(() =>
+      Idempotency.once(IDEMPOTENCY_SCOPE, idempotencyKey, body, async () => {
+        const { rows } = await query<{ id: string; credits_reserved: number }>(sql.insertJob, [
+          tenantId,
+          body.task,
+          body.parallelism,
+          body.credits_per_item,
+          body.max_attempts,
+          body.item_timeout_s,
+          body.items.length,
+          JSON.stringify(body.metadata ?? {}),
+          actorName(useActor()),
+          prices.total,
+        ]);
+        const job = rows[0] as { id: string; credits_reserved: number };
+        const items = await query<{ id: string; idx: number }>(sql.insertItems, [
+          job.id,
+          tenantId,
+          JSON.stringify(body.items.map((i) => i.input ?? null)),
+          prices.items,
+        ]);
+        await Credits.reserve(tenantId, job.id, job.credits_reserved);
+        await StatusHistory.record({
+          entity_type: "job",
+          entity_id: job.id,
+          old_status: null,
+          new_status: JobStates.running,
+          metadata: { task: body.task, items: body.items.length },
+        });
+        if (skill) {
+          // One message per item, in idx order, once committed (the item outbox stamps enqueued_at).
+          const ordered = items.rows.sort((a, b) => a.idx - b.idx);
+          enqueueAfterCommit(
+            itemOutbox,
+            ordered.map((i) => ({ id: i.id, job_id: job.id, tenant_id: tenantId })),
+          );
+        }
+        // The reply as this transaction sees it: what a replay of the key answers again.
+        return get(job.id);
+      }),
+    );
+    return { job: reply, replayed };
   } finally {
     stop();
   }

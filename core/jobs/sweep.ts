@@ -20,7 +20,7 @@ import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { JobStates } from "./states.ts";
-import * as sql from "./work.sql.ts";
+import * as sql from "./sweep.sql.ts";
 
 /** Items per transaction of step 1. */
 const BATCH = 200;
@@ -40,6 +40,7 @@ interface DueItem {
   job_id: string;
   tenant_id: string;
   attempt: number;
+  credits: number;
 }
 
 interface SharedJob {
@@ -47,7 +48,6 @@ interface SharedJob {
   status: string;
   task: string;
   max_attempts: number;
-  credits_per_item: number;
 }
 
 /**
@@ -92,8 +92,7 @@ async function expireBatch(): Promise<{ expired: number; full: boolean }> {
       .map((d) => ({ id: d.id, job_id: d.job_id, tenant_id: d.tenant_id }));
     const failing = due.filter((d) => !retry(d));
     if (failing.length) await query(sql.expireFailed, [failing.map((d) => d.id), error, now]);
-    for (const d of failing)
-      await Credits.release(d.tenant_id, d.job_id, d.id, jobs.get(d.job_id)?.credits_per_item ?? 0);
+    for (const d of failing) await Credits.release(d.tenant_id, d.job_id, d.id, d.credits);
     return { due, requeued, failed: failing.length };
   });
   if (due.length) {

@@ -132,9 +132,14 @@ export const heartbeat = /* @__PURE__ */ statement(
     returning ${itemColumns}`,
 );
 
+/** The charges of the items `d` finished (each at its own price, fixed at spawn), for chargeRowsFrom. */
+const itemCharges = (actor: string) =>
+  `(select tenant_id, job_id, id as item_id, CAST(id AS text) as ref, credits as amount, CAST(${actor} AS text) as actor,
+      CAST(null AS text) as reason from d)`;
+
 /**
  * Done, with its result, and charged, in ONE statement (atomic without begin/commit round
- * trips): the item's update and its `charge:<item>` ledger row. `claimed_by` stays (who did it),
+ * trips): the item's update and its `charge:<item>` ledger row at the item's price. `claimed_by` stays (who did it),
  * the lease ends. `$6` actor. `pending_left`: the job still had a pending item once this item
  * was locked (job_has_pending, migration 0006), so finalisation is someone else's turn.
  */
@@ -146,9 +151,9 @@ export const complete = /* @__PURE__ */ statement(() =>
         finished_at = $4, duration_ms = ${durationMs("$4")}
       from jobs j
       where ${holds} and j.id = i.job_id
-      returning ${itemColumns}, i.tenant_id, j.credits_per_item
+      returning ${itemColumns}, i.tenant_id, i.credits
     ), charged as (
-      ${chargeRowsFrom("(select tenant_id, job_id, id as item_id, credits_per_item as amount, CAST($6 AS text) as actor from d)")}
+      ${chargeRowsFrom(itemCharges("$6"))}
     )
     select d.*, job_has_pending(d.job_id) as pending_left from d`,
   ),
@@ -181,14 +186,35 @@ export const completeMany = /* @__PURE__ */ statement(() =>
         finished_at = $3, duration_ms = ${durationMs("$3")}
       from h, jobs j
       where i.id = h.id and j.id = i.job_id
-      returning i.id, i.job_id, i.status, ${isoUtc("i.finished_at")} as finished_at, i.duration_ms, i.tenant_id, j.credits_per_item
+      returning i.id, i.job_id, i.status, ${isoUtc("i.finished_at")} as finished_at, i.duration_ms, i.tenant_id, i.credits
     ), charged as (
-      ${chargeRowsFrom("(select tenant_id, job_id, id as item_id, credits_per_item as amount, CAST($4 AS text) as actor from d)")}
+      ${chargeRowsFrom(itemCharges("$4"))}
     ), n as (
       select d.*, row_number() over (partition by d.job_id) as nth from d
     )
     select n.*, case when n.nth = 1 then job_has_pending(n.job_id) end as pending_left from n`,
   ),
+);
+
+/**
+ * An item this worker already completed with this very result (`$1` item, `$2` tenant, `$3`
+ * worker, `$4` result): a repeated completion, answered again instead of refused.
+ */
+export const completedAlready = /* @__PURE__ */ statement(
+  () => `select ${itemColumns} from job_items i
+    where i.id = $1 and i.tenant_id = $2 and i.status = ${I.done} and i.claimed_by = $3 and i.result = CAST($4 AS jsonb)`,
+);
+
+/** `completedAlready` for a batch: `$1` item ids, `$2` tenant, `$3` their workers, `$4` their results (a JSON array). */
+export const completedAlreadyMany = /* @__PURE__ */ statement(
+  () => `with m as (
+      select u.id, u.worker, r.value as result
+      from unnest(CAST($1 AS uuid[]), CAST($3 AS text[])) with ordinality as u(id, worker, n)
+      join jsonb_array_elements(CAST($4 AS jsonb)) with ordinality as r(value, n) on r.n = u.n
+    )
+    select i.id, i.job_id, i.status, ${isoUtc("i.finished_at")} as finished_at, i.duration_ms
+    from job_items i join m on m.id = i.id
+    where i.tenant_id = $2 and i.status = ${I.done} and i.claimed_by = m.worker and i.result = m.result`,
 );
 
 /** Why workers do not hold items `$1` (tenant `$2`): their state, for those that exist. */
@@ -205,12 +231,12 @@ export const lockItemJob = `select j.status from jobs j join job_items i on i.jo
 
 /**
  * A failure the worker reports: back to pending (retryable, attempts left, job running) or
- * failed. `$5` retryable, `$6` error. Returns `retried`, the job's task and item cost.
+ * failed. `$5` retryable, `$6` error. Returns `retried`, the job's task and the item's price.
  */
 export const fail = /* @__PURE__ */ statement(
   () => `with t as (
       select i.id, (CAST($5 AS boolean) and i.attempt < j.max_attempts and j.status = ${J.running}) as retried,
-        j.task, CAST(j.credits_per_item AS float8) as credits_per_item
+        j.task, CAST(i.credits AS float8) as credits
       from job_items i join jobs j on j.id = i.job_id
       where ${holds}
       for update of i
@@ -223,7 +249,7 @@ export const fail = /* @__PURE__ */ statement(
       finished_at = case when t.retried then null else CAST($4 AS timestamptz) end,
       duration_ms = case when t.retried then null else ${durationMs("$4")} end
     from t where i.id = t.id
-    returning ${itemColumns}, i.tenant_id, t.retried, t.task, t.credits_per_item`,
+    returning ${itemColumns}, i.tenant_id, t.retried, t.task, t.credits`,
 );
 
 /** Why a worker does not hold an item (tenant-scoped: another tenant's item is not found). */
@@ -240,45 +266,6 @@ export const openItem = /* @__PURE__ */ statement(() =>
     "jobs_open_item",
     `select id from job_items where job_id = $1 and status in (${I.pending}, ${I.claimed}) limit 1 for share`,
   ),
-);
-
-// --- the sweeper ---
-
-/** Claims whose lease ended before `$1`, oldest first, locked (skipping those a worker is finishing). */
-export const expiredLeases = /* @__PURE__ */ statement(
-  () => `select id, job_id, tenant_id, attempt from job_items
-    where status = ${I.claimed} and lease_until < $1
-    order by lease_until
-    limit $2
-    for update skip locked`,
-);
-
-/** The jobs of expired items, locked FOR SHARE (see lockItemJob), in id order. */
-export const lockJobs = `select id, status, task, max_attempts, CAST(credits_per_item AS float8) as credits_per_item from jobs
-    where id = any(CAST($1 AS uuid[])) order by id for share`;
-
-/** Back to pending after a lost lease: the claim's worker is forgotten, its attempt counted. */
-export const requeue = /* @__PURE__ */ statement(
-  () => `update job_items set status = ${I.pending}, claimed_by = null, lease_until = null, error = CAST($2 AS jsonb)
-    where id = any(CAST($1 AS uuid[])) and status = ${I.claimed}
-    returning id, job_id`,
-);
-
-/** Failed after a lost lease with no attempt left (or the job no longer running). */
-export const expireFailed = /* @__PURE__ */ statement(
-  () => `update job_items i set status = ${I.failed}, lease_until = null, error = CAST($2 AS jsonb),
-      finished_at = $3, duration_ms = ${durationMs("$3")}
-    where i.id = any(CAST($1 AS uuid[])) and i.status = ${I.claimed}
-    returning i.id, i.job_id, i.tenant_id`,
-);
-
-/** Unsettled jobs with no item pending or in flight: finalisation is due. */
-export const finalisable = /* @__PURE__ */ statement(
-  () => `select j.id from jobs j
-    where j.settled_at is null
-      and not exists (select 1 from job_items i where i.job_id = j.id and i.status in (${I.pending}, ${I.claimed}))
-    order by j.created_at
-    limit $1`,
 );
 
 /**

@@ -21,7 +21,7 @@ export const skills = declareSettings("skills", {
       /** Hosts (`host` or `host:port`, lower case) exempt from the SSRF guard of request-supplied URLs. */
       allowHosts: list("SKILL_OUTBOUND_ALLOW_HOSTS", "`host` or `host:port` that request-supplied URLs may reach although they resolve to private addresses (tests: `127.0.0.1`)"),
     },
-    idempotencyTtlH: int("SKILL_IDEMPOTENCY_TTL_H", 24, "hours an idempotency key and its stored result are kept (the hourly `SkillIdempotencySweep` cron deletes older ones)", { min: 1 }),
+    idempotencyTtlH: int("SKILL_IDEMPOTENCY_TTL_H", 24, "hours an idempotency key and its stored result are kept, a skill call's and an `Idempotency-Key` header's alike (the hourly `SkillIdempotencySweep` cron deletes older ones)", { min: 1 }),
     kv: {
       maxValueBytes: int("SKILL_KV_MAX_VALUE_BYTES", 65_536, "largest kv_store value, as JSON", { min: 1 }),
       maxTtlS: int("SKILL_KV_MAX_TTL_S", 2_592_000, "longest kv_store TTL (30 days)", { min: 1 }),

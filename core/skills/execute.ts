@@ -9,15 +9,18 @@
  * @example
  *   const r = await Skills.execute("kv_store", { op: "get", key: "k" }, { idempotencyKey: "k-1" });
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { safeParse } from "zod/mini";
 import { config } from "../config.ts";
 import { useContext, useTenant } from "../context.ts";
+import * as Credits from "../credits/index.ts";
 import { AppError, fieldIssues, InternalError, validationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { inTransaction } from "../platform/db/index.ts";
+import { hashArgs } from "../platform/idempotency/index.ts";
 import { log } from "../platform/logger.ts";
 import * as Breaker from "./breaker.ts";
+import { costOf } from "./cost.ts";
 import { SkillTimeoutError, UpstreamError } from "./errors.ts";
 import * as Idempotency from "./idempotency.ts";
 import { skillMetrics as m } from "./metrics.ts";
@@ -36,23 +39,19 @@ export interface ExecuteOptions {
   argsField?: string;
   /** Shorter than the skill's own timeout, e.g. what is left of a Lambda's time. */
   timeoutMs?: number;
+  /**
+   * Charge the tenant the call's cost (default true): credits held before it runs (402
+   * `credits.insufficient` when short), charged when it succeeds, released when it fails. false
+   * when the caller pays otherwise: a job item's cost is reserved by its job and charged when the
+   * item is done.
+   */
+  charge?: boolean;
 }
 
-/** JSON with object keys sorted, so equal args hash equally whatever their key order. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
-}
+/** A hold outlives the call's deadline by this much, so only a dead caller's hold expires. */
+const HOLD_MARGIN_MS = 60_000;
 
-export const hashArgs = (args: unknown): string => createHash("sha256").update(canonicalJson(args)).digest("hex");
+export { canonicalJson, hashArgs } from "../platform/idempotency/index.ts";
 
 /** Args checked against the skill's input schema; a ValidationError names each bad field under `field`. */
 export function parseArgs(skill: SkillSpec, raw: unknown, field: string): unknown {
@@ -133,6 +132,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
         status: "succeeded",
         result: claim.result,
         replayed: true,
+        credits_charged: 0,
         duration_ms: claim.durationMs ?? 0,
         retries: [],
       };
@@ -152,6 +152,33 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       throw e;
     }
   }
+
+  // Only a call that runs is charged (not a replay, nor a call the breaker refused): its credits
+  // are held now, charged when it succeeds, released when it fails (decision 0007). A 402 after a
+  // half-open breaker gave this call the probe leaves the probe's permit to lapse (30 s).
+  const price = options.charge === false ? 0 : costOf(skill, args);
+  let holdId: string | undefined;
+  if (price > 0) {
+    try {
+      holdId = await Credits.hold(
+        tenantId,
+        price,
+        `skill ${skill.name}`,
+        new Date(clock().nowMs() + timeoutMs + HOLD_MARGIN_MS),
+      );
+    } catch (e) {
+      // Not the call's failure: the key is freed, so the same call may run after a top-up.
+      if (claim?.kind === "execute") await keep(() => Idempotency.free(claim.id, claim.attempts));
+      m.executions.inc({ ...labels, status: "rejected" });
+      throw e;
+    }
+  }
+  const settle = async (ok: boolean): Promise<number> => {
+    if (!holdId) return 0;
+    const id = holdId;
+    const done = await keepValue(() => (ok ? Credits.capture(tenantId, id) : Credits.releaseHold(tenantId, id)));
+    return ok ? (done ?? 0) : 0;
+  };
 
   const retries: RetryRecord[] = [];
   const policy = config().skills.retry;
@@ -184,6 +211,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
     if (!out.success)
       throw new InternalError(`${skill.name} returned a result its output schema refuses`, { cause: out.error });
     if (permit) await Breaker.succeed(permit);
+    const charged = await settle(true);
     if (
       claim?.kind === "execute" &&
       (await keep(() => Idempotency.succeed(claim.id, claim.attempts, out.data, elapsed())))
@@ -197,6 +225,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       status: "succeeded",
       result: out.data,
       replayed: false,
+      credits_charged: charged,
       duration_ms: elapsed(),
       retries,
     };
@@ -206,6 +235,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       if (targetFailed(err)) await Breaker.fail(permit, err);
       else if (err instanceof UpstreamError) await Breaker.succeed(permit);
     }
+    await settle(false);
     await release(skill.name, claim, err, elapsed());
     m.executions.inc({ ...labels, status: "failed" });
     if (err.kind === "internal") log.error("skill failed", { skill: skill.name, err: e });
@@ -228,44 +258,23 @@ async function release(skill: string, claim: Idempotency.Claim | undefined, e: u
  * log it and let the lease run out (a later call with the key then runs again).
  */
 async function keep(fn: () => Promise<boolean>): Promise<boolean> {
+  return (await keepValue(fn)) ?? false;
+}
+
+/**
+ * `keep` for a value: undefined when the store failed. A hold whose capture failed is released
+ * when it expires, so such a call goes uncharged (logged), never charged twice.
+ */
+async function keepValue<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {
     return await fn();
   } catch (e) {
     log.error("skill execution record not written", { err: e });
-    return false;
+    return undefined;
   }
 }
 
 /** Throws SkillNotFoundError or a ValidationError naming `${field}.<path>`; returns the parsed args. */
 export function validateArgs(name: string, args: unknown, field = "args"): unknown {
   return parseArgs(getSpec(name), args, field);
-}
-
-/** At most this many distinct breakers are looked at by one `breakerStates` call. */
-export const MAX_PEEKED_BREAKERS = 50;
-
-/**
- * The breakers calls of `name` with each of `parsedArgs` (as `validateArgs` returned them) would
- * go through, each distinct one looked at once (the first MAX_PEEKED_BREAKERS): `{target, state}`
- * of those not CLOSED, and how many distinct ones were not looked at. Empty for a skill without a
- * breaker.
- */
-export async function breakerStates(
-  name: string,
-  parsedArgs: readonly unknown[],
-): Promise<{ open: { target: string; state: Breaker.BreakerState }[]; unchecked: number }> {
-  const spec = getSpec(name).breaker;
-  if (!spec) return { open: [], unchecked: 0 };
-  const keys = new Map<string, Breaker.BreakerKey>();
-  for (const parsed of parsedArgs) {
-    const key = Breaker.breakerKey(spec.scopeFor?.(parsed) ?? spec.scope, spec.target(parsed), useTenant());
-    keys.set(`${key.tenantId ?? ""} ${key.target}`, key);
-  }
-  const looked = [...keys.values()].slice(0, MAX_PEEKED_BREAKERS);
-  const open: { target: string; state: Breaker.BreakerState }[] = [];
-  for (const key of looked) {
-    const state = await Breaker.peek(key);
-    if (state !== "CLOSED") open.push({ target: key.target, state });
-  }
-  return { open, unchecked: keys.size - looked.length };
 }

@@ -1,191 +1,35 @@
 /**
- * Idempotent executions in Postgres (skill_executions), per tenant + skill + key.
- *
- * The first call with a key inserts a `running` row and executes; later calls get the stored
- * result (same args), a conflict (other args) or "in progress" while the row's lease runs. A
- * running row whose lease ended belongs to a caller presumed dead: the next call takes it over
- * and its `attempts` grows, which fences the old caller (it can no longer store anything). A
- * retryable failure deletes the row so a retry may run; a final failure is stored and replayed.
- *
- * Race-free without locks held across the execution: the unique key decides the one inserter,
- * and the takeover is one conditional UPDATE, so exactly one of many concurrent callers executes.
+ * Skills' use of the one idempotency piece (core/platform/idempotency): a skill's keys live under
+ * its name, and its refusals keep their `skills.*` codes (409 `skills.idempotency_conflict`,
+ * 409 `skills.in_progress` with Retry-After).
  *
  * @example
  *   const claim = await begin({ skill: "kv_store", version: "1.0.0", key: "k-1", argsHash, leaseMs: 35_000 });
  *   if (claim.kind === "execute") await succeed(claim.id, claim.attempts, result, 12);
  */
 import { config } from "../config.ts";
-import { useTenant } from "../context.ts";
-import type { AppError } from "../errors.ts";
-import { clock } from "../platform/clock.ts";
-import { query } from "../platform/db/index.ts";
-import { log } from "../platform/logger.ts";
+import * as Idempotency from "../platform/idempotency/index.ts";
 import { ExecutionInProgressError, IdempotencyConflictError } from "./errors.ts";
-import type { ExecutionRow } from "./idempotency.sql.ts";
-import * as sql from "./idempotency.sql.ts";
-import { ExecutionStates } from "./states.ts";
 
-export interface BeginInput {
+export type { Claim, StoredError } from "../platform/idempotency/index.ts";
+export { fail, free, succeed } from "../platform/idempotency/index.ts";
+
+const skillErrors: Idempotency.ClaimErrors = {
+  conflict: (skill, key) => new IdempotencyConflictError(skill, key),
+  inProgress: (skill, key, retryAfterS) => new ExecutionInProgressError(skill, key, retryAfterS),
+};
+
+export interface BeginInput extends Omit<Idempotency.BeginInput, "scope"> {
   skill: string;
-  version: string;
-  key: string;
-  argsHash: string;
-  /** How long the new execution holds the key before another call may take it over. */
-  leaseMs: number;
 }
 
-/** A stored final failure, enough to throw the same error again. */
-export interface StoredError {
-  kind: AppError["kind"];
-  code: string;
-  message: string;
-  details: unknown;
+/** Claim the key for a call of `skill` (tenant from the context); see Idempotency.begin. */
+export function begin(input: BeginInput): Promise<Idempotency.Claim> {
+  const { skill, ...rest } = input;
+  return Idempotency.begin({ ...rest, scope: skill }, skillErrors);
 }
 
-export type Claim =
-  /** Execute: this call holds the key. `attempts` fences a caller whose lease was taken over. */
-  | { kind: "execute"; id: string; attempts: number }
-  /** The stored result of an earlier call with the same key and args. */
-  | { kind: "replay"; id: string; result: unknown; durationMs: number | null; completedAt: string }
-  /** The stored final failure of an earlier call with the same key and args. */
-  | { kind: "replay_error"; id: string; error: StoredError };
-
-/**
- * How often `begin` goes round when the row it conflicted with is gone by the time it reads it
- * (a retryable failure freed the key, or the sweep took it). Each round means another caller
- * made progress, so a few rounds are plenty; past them the key is reported as busy.
- */
-const MAX_ROUNDS = 5;
-/** Rows per sweep statement: short deletes, so a big backlog never holds locks for long. */
-const SWEEP_BATCH = 5000;
-
-/** Whole milliseconds, never negative: duration_ms is an integer column with a check. */
-const wholeMs = (ms: number) => Math.max(0, Math.round(ms));
-
-/**
- * Claim the key for this call (tenant from the context). Throws IdempotencyConflictError (other
- * args) or ExecutionInProgressError (a live call holds it).
- */
-export async function begin(input: BeginInput): Promise<Claim> {
-  const tenantId = useTenant();
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const now = clock().nowMs();
-    const leaseUntil = new Date(now + Math.max(0, input.leaseMs));
-    const inserted = await query<{ id: string; attempts: number }>(sql.insert, [
-      tenantId,
-      input.skill,
-      input.version,
-      input.key,
-      input.argsHash,
-      new Date(now),
-      leaseUntil,
-    ]);
-    const mine = inserted.rows[0];
-    if (mine) return { kind: "execute", id: mine.id, attempts: mine.attempts };
-
-    // A separate statement: a SELECT in the INSERT's own statement would read the snapshot taken
-    // before the conflicting row committed, and miss it.
-    const { rows } = await query<ExecutionRow>(sql.select, [tenantId, input.skill, input.key]);
-    const row = rows[0];
-    if (!row) continue; // freed between the conflict and the read: try to claim it again
-    if (row.argsHash !== input.argsHash) throw new IdempotencyConflictError(input.skill, input.key);
-    if (row.status === ExecutionStates.succeeded)
-      return {
-        kind: "replay",
-        id: row.id,
-        result: row.result,
-        durationMs: row.durationMs,
-        completedAt: (row.completedAt ?? new Date(now)).toISOString(),
-      };
-    if (row.status === ExecutionStates.failed)
-      return { kind: "replay_error", id: row.id, error: storedError(row.error) };
-
-    const leftMs = row.leaseUntil.getTime() - now;
-    if (leftMs > 0) throw new ExecutionInProgressError(input.skill, input.key, Math.max(1, Math.ceil(leftMs / 1000)));
-    const taken = await query<{ id: string; attempts: number }>(sql.takeOver, [
-      row.id,
-      tenantId,
-      new Date(now),
-      leaseUntil,
-      input.version,
-    ]);
-    const won = taken.rows[0];
-    if (won) {
-      log.warn("skill execution taken over after its lease ended", {
-        skill: input.skill,
-        executionId: won.id,
-        attempts: won.attempts,
-      });
-      return { kind: "execute", id: won.id, attempts: won.attempts };
-    }
-    // Another caller took it over, finished it or freed it: the next round reads what it did.
-  }
-  throw new ExecutionInProgressError(input.skill, input.key, 1);
-}
-
-/** A stored error back as StoredError; a row written by hand may lack fields. */
-function storedError(e: Record<string, unknown> | null): StoredError {
-  return {
-    kind: (e?.kind ?? "internal") as StoredError["kind"],
-    code: typeof e?.code === "string" ? e.code : "internal",
-    message: typeof e?.message === "string" ? e.message : "The stored execution failed",
-    details: e?.details ?? null,
-  };
-}
-
-/** Store the result; a caller whose lease was taken over (other `attempts`) stores nothing. */
-export async function succeed(id: string, attempts: number, result: unknown, durationMs: number): Promise<boolean> {
-  const r = await query(sql.succeed, [
-    id,
-    useTenant(),
-    attempts,
-    // `undefined` has no JSON: stored as JSON null, as the reply would show it.
-    JSON.stringify(result ?? null),
-    clock().now(),
-    wholeMs(durationMs),
-  ]);
-  return (r.rowCount ?? 0) > 0;
-}
-
-/**
- * The error as stored: kind, code, message and details only. Never the cause or the stack, which
- * may carry internals (SQL, hosts, secrets in URLs) that a replay would hand to the caller.
- */
-export function toStoredError(error: AppError): StoredError {
-  return { kind: error.kind, code: error.code, message: error.message, details: error.details ?? null };
-}
-
-/** JSON text of a stored error; details that do not serialise (a BigInt, a cycle) are dropped. */
-function storedErrorJson(error: AppError): string {
-  const stored = toStoredError(error);
-  try {
-    return JSON.stringify(stored);
-  } catch {
-    return JSON.stringify({ ...stored, details: null });
-  }
-}
-
-/** A final failure is stored and replayed; a retryable one frees the key (the row goes). */
-export async function fail(id: string, attempts: number, error: AppError, durationMs: number): Promise<boolean> {
-  const tenantId = useTenant();
-  const r = error.retryable
-    ? await query(sql.release, [id, tenantId, attempts])
-    : await query(sql.failFinal, [id, tenantId, attempts, storedErrorJson(error), clock().now(), wholeMs(durationMs)]);
-  return (r.rowCount ?? 0) > 0;
-}
-
-/**
- * Delete finished executions created more than SKILL_IDEMPOTENCY_TTL_H ago, and running ones
- * whose lease ended that long ago (their caller died and nobody retried); returns how many went.
- * Runs across tenants (a cron's work), in batches of SWEEP_BATCH rows per statement.
- */
-export async function sweep(): Promise<number> {
-  const cutoff = new Date(clock().nowMs() - config().skills.idempotencyTtlH * 3_600_000);
-  let total = 0;
-  for (;;) {
-    const r = await query(sql.sweepBatch, [cutoff, SWEEP_BATCH]);
-    const n = r.rowCount ?? 0;
-    total += n;
-    if (n < SWEEP_BATCH) return total;
-  }
+/** Forget idempotency records (skills' and creating POSTs') older than SKILL_IDEMPOTENCY_TTL_H. */
+export function sweep(): Promise<number> {
+  return Idempotency.sweep(config().skills.idempotencyTtlH);
 }

@@ -1,7 +1,8 @@
 /**
  * Skills: named, versioned, typed capabilities that agents, workflows and job items call, run
  * through one execution path (validation, idempotency, shared circuit breakers, seeded retries,
- * metrics). See types.ts for what a skill declares and execute.ts for the path.
+ * metrics). See types.ts for what a skill declares and execute.ts for the path. No SQL of its own:
+ * its rows are the platform's idempotency records and breakers (core/platform/idempotency, breaker).
  *
  * The public face is this index of named exports, imported as a namespace so esbuild keeps only
  * what a handler calls.
@@ -11,9 +12,11 @@
  *   const { result } = await Skills.execute("kv_store", { op: "incr", key: "visits" });
  */
 
+import { breakerStates } from "./breaker-states.ts";
 import { listBreakers, resetBreaker } from "./breakers.ts";
+import { cost } from "./cost.ts";
 import { describeByName, listSkills } from "./describe.ts";
-import { breakerStates, execute, validateArgs } from "./execute.ts";
+import { execute, validateArgs } from "./execute.ts";
 import { sweep } from "./idempotency.ts";
 import { DEFAULT_SKILL_TIMEOUT_MS, getSpec } from "./registry.ts";
 import type { SkillInfo } from "./schema.ts";
@@ -23,6 +26,8 @@ import { webhookSigningSecret } from "./webhook-signing.ts";
 export {
   /** The breakers calls with these args would meet, those not CLOSED (simulation warnings). */
   breakerStates,
+  /** Credits one call with these parsed args costs under the skill's cost model (base + per unit). */
+  cost,
   /** Run a skill: validation, idempotency key, shared circuit breaker, seeded retries, metrics. */
   execute,
   /** Circuit breakers: the shared ones and the tenant's own, with state and cooldown. */

@@ -37,6 +37,8 @@ export const ExecuteResult = z.object({
   result: z.unknown(),
   /** True when this is the stored result of an earlier call with the same idempotency key. */
   replayed: z.boolean(),
+  /** Credits this call cost the tenant (the skill's cost model); 0 for a replay and for a job item (its job pays). */
+  credits_charged: z.number(),
   duration_ms: z.number(),
   /** The waits before each retry of an external request (seeded: the same run waits the same). */
   retries: z.array(RetryRecord),

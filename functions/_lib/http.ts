@@ -39,6 +39,11 @@ export interface HttpSpec<P extends Schema | undefined, Q extends Schema | undef
   description?: string;
   /** Documents the error replies particular to this route (409, 410, 429 ...), status -> meaning. */
   errors?: Readonly<Record<number, string>>;
+  /**
+   * The route takes an `Idempotency-Key` header (Stripe's semantics, core/platform/idempotency):
+   * documents the header; the handler reads it with `Idempotency.keyFrom(headers)`.
+   */
+  idempotent?: boolean;
 }
 
 export interface HttpRequest<P, Q, B> {

@@ -35,9 +35,9 @@ export async function insertBareJob(
   );
   const jobId = (rows[0] as { id: string }).id;
   const res = await query<{ id: string }>(
-    `insert into job_items (job_id, tenant_id, idx, input)
-     select $1, $2, i, CAST('{}' AS jsonb) from generate_series(0, $3::int - 1) i order by i returning id`,
-    [jobId, tenantId, items],
+    `insert into job_items (job_id, tenant_id, idx, input, credits)
+     select $1, $2, i, CAST('{}' AS jsonb), $4::numeric from generate_series(0, $3::int - 1) i order by i returning id`,
+    [jobId, tenantId, items, per],
   );
   return { jobId, itemIds: res.rows.map((r) => r.id) };
 }
@@ -48,7 +48,9 @@ const num = (v: string | null | undefined) => Number.parseFloat(v ?? "0");
  * The credits invariants of one tenant, as vitest expectations:
  *   - the balance row: balance >= 0, reserved >= 0, reserved <= balance;
  *   - the row equals the sum of the ledger rows already applied to it (every grant, reserve and
- *     refund; charges and releases of settled jobs only): balance_delta and reserved_delta;
+ *     refund, every row of a direct execution's hold; charges and releases of settled jobs
+ *     only): balance_delta and reserved_delta;
+ *   - every hold: reserve = charge + release once it is gone, and an open hold's reserve alone;
  *   - every settled job: reserve = charge + release + refund;
  *   - no job: charge + release + refund > reserve;
  *   - every ledger row of a job has the job's tenant.
@@ -67,7 +69,7 @@ export async function assertCreditInvariants(tenantId: string): Promise<void> {
   const { rows: applied } = await query<{ balance: string | null; reserved: string | null }>(
     `select sum(l.balance_delta) as balance, sum(l.reserved_delta) as reserved
      from credit_ledger l left join jobs j on j.id = l.job_id
-     where l.tenant_id = $1 and (l.kind in ('grant', 'reserve', 'refund') or j.settled_at is not null)`,
+     where l.tenant_id = $1 and (l.kind in ('grant', 'reserve', 'refund') or l.job_id is null or j.settled_at is not null)`,
     [tenantId],
   );
   expect({ balance, reserved }, "the balance row = the sum of the ledger rows applied to it").toEqual({
@@ -92,6 +94,18 @@ export async function assertCreditInvariants(tenantId: string): Promise<void> {
   expect(over, "no job charged, released and refunded more than it reserved").toEqual([]);
   const unbalanced = jobs.filter((j) => j.settled && num(j.spent) !== num(j.reserve));
   expect(unbalanced, "every settled job: reserve = charge + release + refund").toEqual([]);
+
+  const { rows: holds } = await query<{ hold: string; open: boolean; reserve: string; spent: string }>(
+    `select substring(l.idempotency_key from '^[a-z]+:hold:(.*)$') as hold,
+       bool_or(h.id is not null) as open,
+       coalesce(sum(l.amount) filter (where l.kind = 'reserve'), 0) as reserve,
+       coalesce(sum(l.amount) filter (where l.kind in ('charge', 'release')), 0) as spent
+     from credit_ledger l left join credit_holds h on CAST(h.id AS text) = substring(l.idempotency_key from '^[a-z]+:hold:(.*)$')
+     where l.tenant_id = $1 and l.idempotency_key like '%:hold:%' group by 1`,
+    [tenantId],
+  );
+  const badHolds = holds.filter((h) => num(h.spent) !== (h.open ? 0 : num(h.reserve)));
+  expect(badHolds, "every hold: reserve = charge + release once settled, nothing spent while open").toEqual([]);
 
   const { rows: foreign } = await query<{ id: number }>(
     `select l.id from credit_ledger l join jobs j on j.id = l.job_id

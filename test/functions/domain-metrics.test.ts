@@ -44,11 +44,11 @@ describe("credits", () => {
 
   it("counts a spawn refused for insufficient credits, not one that reserves", async () => {
     const poor = await makeTenantWithKeys();
-    const before = await metricValue("aos_credit_refusals_total");
+    const before = await metricValue('aos_credit_refusals_total{operation="job_spawn"}');
     const refused = await spawnOne(poor.keys.agent.key);
     expect(refused.status).toBe(402);
     expect(refused.body.error.code).toBe("credits.insufficient");
-    expect(await metricValue("aos_credit_refusals_total")).toBe(before + 1);
+    expect(await metricValue('aos_credit_refusals_total{operation="job_spawn"}')).toBe(before + 1);
 
     const reserved = await metricValue("credit_reservation_total");
     await invoke("POST", "/api/v1/credits/grants", {
@@ -56,7 +56,7 @@ describe("credits", () => {
       body: { tenant_id: poor.tenant.id, amount: 5, reason: "enough" },
     });
     expect((await spawnOne(poor.keys.agent.key)).status).toBe(201);
-    expect(await metricValue("aos_credit_refusals_total")).toBe(before + 1);
+    expect(await metricValue('aos_credit_refusals_total{operation="job_spawn"}')).toBe(before + 1);
     expect(await metricValue("credit_reservation_total")).toBe(reserved + 5);
   });
 });

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { withContext } from "../../core/context.ts";
 import * as Skills from "../../core/skills/index.ts";
 import { invoke } from "../events/index.ts";
+import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { closedAfterEach, startSlackServer, startWebhookReceiver } from "../setup/external-servers.ts";
@@ -19,6 +20,8 @@ let t: Tenant;
 const track = closedAfterEach();
 beforeAll(async () => {
   t = await makeTenantWithKeys();
+  // Direct executions are charged: enough credits that no test here meets a 402.
+  await grantCredits(t.tenant.id, 1_000_000);
 });
 
 const exec = (skill: string, body: unknown, key = t.keys.agent.key) =>

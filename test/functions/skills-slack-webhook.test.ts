@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { sign } from "../../core/skills/webhook-signing.ts";
 import { invoke } from "../events/index.ts";
+import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { closedAfterEach, startSlackServer, startWebhookReceiver } from "../setup/external-servers.ts";
@@ -23,7 +24,11 @@ let other: Tenant;
 const track = closedAfterEach();
 beforeAll(async () => {
   t = await makeTenantWithKeys();
+  // Direct executions are charged: enough credits that no test here meets a 402.
+  await grantCredits(t.tenant.id, 1_000_000);
   other = await makeTenantWithKeys();
+  // Direct executions are charged: enough credits that no test here meets a 402.
+  await grantCredits(other.tenant.id, 1_000_000);
 });
 
 describe("slack_send", () => {

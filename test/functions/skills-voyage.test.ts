@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { invoke } from "../events/index.ts";
+import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 import {
@@ -24,7 +25,9 @@ let agentKey: string;
 
 beforeAll(async () => {
   voyage = await startVoyageServer({ apiKey: API_KEY });
-  agentKey = (await makeTenantWithKeys()).keys.agent.key;
+  const tenant = await makeTenantWithKeys();
+  agentKey = tenant.keys.agent.key;
+  await grantCredits(tenant.tenant.id, 1_000_000);
 });
 afterAll(() => voyage.close());
 afterEach(() => voyage.reset());

@@ -5,11 +5,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildOpenApi } from "../../cli/openapi.ts";
 import { invoke } from "../events/index.ts";
+import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 
 let t: Awaited<ReturnType<typeof makeTenantWithKeys>>;
 beforeAll(async () => {
   t = await makeTenantWithKeys();
+  // Direct executions are charged: enough credits that no test here meets a 402.
+  await grantCredits(t.tenant.id, 1_000_000);
 });
 
 const names = ["kv_store", "slack_send", "webhook_send", "voyage_embed"];

@@ -13,6 +13,7 @@ import { redis } from "../../core/platform/redis.ts";
 import * as Skills from "../../core/skills/index.ts";
 import { kvKey } from "../../core/skills/kv-store.ts";
 import { invoke } from "../events/index.ts";
+import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
 
@@ -23,7 +24,11 @@ let b: Tenant;
 
 beforeAll(async () => {
   a = await makeTenantWithKeys();
+  // Direct executions are charged: enough credits that no test here meets a 402.
+  await grantCredits(a.tenant.id, 1_000_000);
   b = await makeTenantWithKeys();
+  // Direct executions are charged: enough credits that no test here meets a 402.
+  await grantCredits(b.tenant.id, 1_000_000);
 });
 
 /** Run kv_store as tenant `t`'s agent key; the skill's result. */

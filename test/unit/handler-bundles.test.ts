@@ -42,7 +42,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/skills/list.ts": ["skills"],
   "functions/http/skills/get.ts": ["skills"],
   // A breaker's transitions are recorded in status history.
-  "functions/http/skills/execute.ts": ["skills", "status-history"],
+  "functions/http/skills/execute.ts": ["skills", "status-history", "credits"],
   // The skill breaker's kind (core/skills/breaker.ts) is defined with its status history hook,
   // so reading breakers carries status history too (a few KB; reads never record).
   "functions/http/breakers/list.ts": ["skills", "status-history"],
@@ -69,7 +69,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy"],
   "functions/cron/key-usage-flush.ts": ["tenancy"],
   "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
-  "functions/cron/skill-idempotency-sweep.ts": ["skills"],
+  "functions/cron/skill-idempotency-sweep.ts": ["skills", "credits"],
   "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy"],
 };
 

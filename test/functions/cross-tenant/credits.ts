@@ -54,6 +54,22 @@ export const creditCases: Cases = {
     expect(await figures(b.keys.viewer.key)).toEqual(bBefore);
     const bAfter = await invoke("GET", "/api/v1/credits/ledger", { key: b.keys.viewer.key, query: { limit: "1000" } });
     expect(bAfter.body).toEqual(bLedger.body);
+    // An Idempotency-Key is the caller's tenant's: A's admin reusing it for B's tenant is A's own key.
+    const idem = { "idempotency-key": `ct-grant-${Date.now()}` };
+    const first = await invoke("POST", "/api/v1/credits/grants", {
+      key: a.keys.admin.key,
+      body: { tenant_id: a.tenant.slug, amount: 3, reason: "a keyed" },
+      headers: idem,
+    });
+    expect(first.status).toBe(201);
+    const reused = await invoke("POST", "/api/v1/credits/grants", {
+      key: a.keys.admin.key,
+      body: { tenant_id: b.tenant.slug, amount: 3, reason: "a keyed" },
+      headers: idem,
+    });
+    expect([reused.status, reused.body.error?.code]).toEqual([409, "idempotency.key_reused"]);
+    expect(reused.text).not.toContain(a.tenant.id);
+    expect(await figures(b.keys.viewer.key)).toEqual(bBefore);
     await assertCreditInvariants(a.tenant.id);
     await assertCreditInvariants(b.tenant.id);
   },

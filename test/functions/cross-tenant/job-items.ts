@@ -45,6 +45,19 @@ function itemCase(verb: "heartbeat" | "complete" | "fail", body: Record<string, 
       body: { worker_id: "b-worker", ...body },
     });
     expect(own.status).toBe(200);
+    if (verb === "complete") {
+      // B's completion repeated word for word: B gets its answer again, A still gets a 404.
+      const again = await invoke("POST", `/api/v1/items/${itemId}/complete`, {
+        key: t.bKey.key,
+        body: { worker_id: "b-worker", ...body },
+      });
+      expect([again.status, again.body]).toEqual([200, own.body]);
+      const fromA = await invoke("POST", `/api/v1/items/${itemId}/complete`, {
+        key: t.a.keys.agent.key,
+        body: { worker_id: "b-worker", ...body },
+      });
+      expect([fromA.status, fromA.text.includes(t.b.tenant.id)]).toEqual([404, false]);
+    }
     if (verb === "heartbeat")
       await invoke("POST", `/api/v1/items/${itemId}/complete`, { key: t.bKey.key, body: { worker_id: "b-worker" } });
     await assertCreditInvariants(t.b.tenant.id);
@@ -94,6 +107,13 @@ export const jobItemCases: Cases = {
       body: { worker_id: "b-worker", items: [{ id: itemId, result: { own: true } }] },
     });
     expect(own.body.completed.map((i: { id: string }) => i.id)).toEqual([itemId]);
+    // The same batch again from A, word for word as B sent it: still not found for A.
+    const replayByA = await invoke("POST", "/api/v1/items/complete", {
+      key: t.a.keys.agent.key,
+      body: { worker_id: "b-worker", items: [{ id: itemId, result: { own: true } }] },
+    });
+    expect(replayByA.body.completed).toEqual([]);
+    expect(replayByA.body.refused[0].error.code).toBe("jobs.item_not_found");
     await assertCreditInvariants(t.b.tenant.id);
   },
   "POST /api/v1/items/{id}/heartbeat": itemCase("heartbeat", { lease_s: 60 }),

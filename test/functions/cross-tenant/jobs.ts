@@ -59,6 +59,23 @@ export const jobCases: Cases = {
     expect(res.body.tenant_id).toBe(a.tenant.id);
     expect(await balanceOf(b.tenant.id)).toEqual(bBefore);
     expect((await invoke("GET", `/api/v1/jobs/${res.body.id}`, { key: b.keys.viewer.key })).status).toBe(404);
+    // Idempotency keys are per tenant: B's key never replays A's job, nor conflicts with it.
+    const idem = { "idempotency-key": `ct-${res.body.id}` };
+    const aKeyed = await invoke("POST", "/api/v1/jobs", {
+      key: a.keys.agent.key,
+      body: { task: "external", items: items(1) },
+      headers: idem,
+    });
+    await grantCredits(b.tenant.id, 5);
+    const bKeyed = await invoke("POST", "/api/v1/jobs", {
+      key: b.keys.agent.key,
+      body: { task: "external", items: items(2) },
+      headers: idem,
+    });
+    expect([aKeyed.status, bKeyed.status]).toEqual([201, 201]);
+    expect(bKeyed.body.tenant_id).toBe(b.tenant.id);
+    expect(bKeyed.headers["idempotent-replayed"]).toBeUndefined();
+    expect(bKeyed.text).not.toContain(a.tenant.id);
     await assertCreditInvariants(a.tenant.id);
     await assertCreditInvariants(b.tenant.id);
   },

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
 import { invoke } from "../../events/index.ts";
+import { grantCredits } from "../../factories/credits.ts";
 import { withConfig } from "../../setup/config-override.ts";
 import type { Cases } from "./fixture.ts";
 
@@ -29,7 +30,11 @@ export const skillCases: Cases = {
   },
 
   // kv_store keys and idempotency keys are per tenant: B's never answer A.
+  // A's calls are charged to A, never to B (each is charged to the key's tenant).
   "POST /api/v1/skills/{name}/execute": async ({ a, b, bKey }) => {
+    await grantCredits(a.tenant.id, 100);
+    await grantCredits(b.tenant.id, 100);
+    const bFigures = async () => (await invoke("GET", "/api/v1/credits", { key: b.keys.viewer.key })).body;
     const key = `ct-${tag()}`;
     expect((await kv(bKey.key, { op: "set", key, value: "b-secret" })).status).toBe(200);
     const got = await kv(a.keys.agent.key, { op: "get", key });
@@ -37,7 +42,11 @@ export const skillCases: Cases = {
     expect(got.body.result).toEqual({ op: "get", value: null, found: false });
     const mget = await kv(a.keys.agent.key, { op: "mget", keys: [key] });
     expect(mget.body.result.values).toEqual([null]);
+    const bBefore = await bFigures();
+    const aBefore = (await invoke("GET", "/api/v1/credits", { key: a.keys.viewer.key })).body.balance;
     expect((await kv(a.keys.agent.key, { op: "set", key, value: "a-value" })).status).toBe(200);
+    expect(await bFigures()).toEqual(bBefore);
+    expect((await invoke("GET", "/api/v1/credits", { key: a.keys.viewer.key })).body.balance).toBe(aBefore - 1);
     expect((await kv(bKey.key, { op: "get", key })).body.result.value).toBe("b-secret");
 
     // The same idempotency key in two tenants names two calls: no replay of B's result, no conflict.

@@ -1,12 +1,14 @@
 /**
- * The SQL of idempotent skill executions (skill_executions, migrations/0004_skills.sql).
+ * The SQL of idempotency records (skill_executions, migrations/0004_skills.sql and 0013): a
+ * skill's keys under its name, a creating POST's under `route:<name>`; the column `skill` holds
+ * that scope.
  *
  * Every instant (created_at, lease_until, completed_at, the sweep's cut-off) is a parameter
  * decided by `clock()` in JS, never Postgres' `now()`, so leases and retention follow a
  * ManualClock in tests. Every statement but the sweep is scoped to the tenant.
  */
-import { sqlLiterals } from "../platform/db/literal.ts";
-import { statement } from "../platform/db/statement.ts";
+import { sqlLiterals } from "../db/literal.ts";
+import { statement } from "../db/statement.ts";
 import { type ExecutionState, ExecutionStates } from "./states.ts";
 
 const E = sqlLiterals(ExecutionStates);
@@ -24,7 +26,7 @@ export interface ExecutionRow {
   completedAt: Date | null;
 }
 /**
- * Claim a free key: $1 tenant, $2 skill, $3 version, $4 key, $5 args hash, $6 now, $7 lease end.
+ * Claim a free key: $1 tenant, $2 scope, $3 version, $4 key, $5 args hash, $6 now, $7 lease end.
  * Returns no row when the key is taken (ON CONFLICT waits for a concurrent insert to commit).
  */
 export const insert = /* @__PURE__ */ statement(
@@ -35,7 +37,7 @@ export const insert = /* @__PURE__ */ statement(
     returning id, attempts`,
 );
 
-/** The row holding the key: $1 tenant, $2 skill, $3 key. */
+/** The row holding the key: $1 tenant, $2 scope, $3 key. */
 export const select = `select id, args_hash as "argsHash", status, result, error, attempts, lease_until as "leaseUntil",
       duration_ms as "durationMs", completed_at as "completedAt"
     from skill_executions
