@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { query } from "../../core/platform/db/index.ts";
 import { handler as flushUsage } from "../../functions/cron/key-usage-flush.ts";
 import { invoke, lambdaContext, scheduledEvent } from "../events/index.ts";
+import { grantCredits } from "../factories/credits.ts";
 import { makeKey, makeTenantWithKeys } from "../factories/tenancy.ts";
 
 let t: Awaited<ReturnType<typeof makeTenantWithKeys>>;
@@ -95,10 +96,12 @@ describe("cursors", () => {
   }
 
   it("GET /api/v1/jobs, /status_history and a job's items answer 400 on query.cursor, not 500, for impossible keys", async () => {
+    await grantCredits(t.tenant.id, 10);
     const job = await invoke("POST", "/api/v1/jobs", {
       key: t.keys.admin.key,
-      body: { task: "external", items: [{ input: {} }], credits_per_item: 0 },
+      body: { task: "external", items: [{ input: {} }], credits_per_item: 1 },
     });
+    expect(job.status, JSON.stringify(job.body)).toBe(201);
     const cases: [string, unknown[]][] = [
       ["/api/v1/jobs", ["2026-02-30T10:00:00.000000Z", id]],
       ["/api/v1/jobs", ["0000-01-01T00:00:00.000000Z", id]],

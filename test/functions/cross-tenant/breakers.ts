@@ -60,18 +60,23 @@ export const breakerCases: Cases = {
     }
   },
 
-  // Admin only; an admin of A resetting A's breaker of a target never touches B's of the same target.
+  // An operator of A may reset A's own breakers only; viewers and agents none; an admin of A
+  // resetting A's breaker of a target never touches B's of the same target.
   "POST /api/v1/breakers/{target}/reset": async ({ a, b }) => {
     const target = `webhook:same-host-${tag()}.example`;
     await openOwnBreaker(a, target);
     await openOwnBreaker(b, target);
     const path = `/api/v1/breakers/${encodeURIComponent(target)}/reset`;
 
-    for (const key of [a.keys.operator.key, a.keys.viewer.key, a.keys.agent.key])
+    for (const key of [a.keys.viewer.key, a.keys.agent.key])
       for (const tenant of [a.tenant.slug, b.tenant.slug]) {
         const res = await invoke("POST", path, { key, body: { tenant } });
         expect(res.status).toBe(403);
       }
+    const operatorOnB = await invoke("POST", path, { key: a.keys.operator.key, body: { tenant: b.tenant.slug } });
+    expect(operatorOnB.status).toBe(403);
+    expect(operatorOnB.body.error.code).toBe("auth.cross_tenant");
+    expect(await stateOf(b.tenant.id, target)).toEqual({ state: "OPEN", failure_count: 5 });
     expect((await stateOf(a.tenant.id, target))?.state).toBe("OPEN");
 
     // No tenant= means the shared breaker of the target: there is none, and B's stays as it was.
