@@ -26,7 +26,7 @@ import { ensureBucket, ensureQueues, localCredentials, startS3, startSqs } from 
 import { createHttpServer } from "./http-server.ts";
 import { createHandlerLoader, type HandlerLoader, Invoker } from "./invoke.ts";
 import { type RunningScheduler, startScheduler } from "./scheduler.ts";
-import { seedDevTenant } from "./seed.ts";
+import { DEV_CREDITS, seedDevTenant } from "./seed.ts";
 import { ensurePostgres, ensureRedis, type ServiceState } from "./services.ts";
 import { runPoller } from "./sqs-poller.ts";
 
@@ -138,7 +138,7 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
     // 5. The dev tenant and its admin key (kept in the data dir, reused while it works).
     const seed = await seedDevTenant(c.dataDir);
     out(
-      `  tenant    dev ${seed.created ? "created" : "exists"}; ${seed.minted ? "a new admin key" : "its admin key"} (kept in ${seed.keyFile}):`,
+      `  tenant    dev ${seed.created ? `created with ${DEV_CREDITS} credits` : "exists"}; ${seed.minted ? "a new admin key" : "its admin key"} (kept in ${seed.keyFile}):`,
     );
     out(`            export AOS_KEY=${seed.key}`);
     if (interrupted()) return 0;

@@ -8,17 +8,21 @@
  * of `dev`. A new one is minted only when there is none, or the one kept no longer works
  * (revoked, expired, another database): restarts no longer pile up never-expiring admin keys.
  * Keys minted here are named "npm start", so `aos keys list --tenant dev` shows where they came from.
+ * A new dev tenant gets DEV_CREDITS credits, so a first skill call or job is not refused with 402.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { withContext } from "../core/context.ts";
+import * as Credits from "../core/credits/index.ts";
 import { AppError } from "../core/errors.ts";
 import * as Tenancy from "../core/tenancy/index.ts";
 import { TenantExistsError, TenantNotFoundError } from "../core/tenancy/index.ts";
 
 export const DEV_TENANT = { slug: "dev", name: "Local development" } as const;
 export const DEV_KEY_FILE = "dev-admin-key";
+/** Granted once, when `npm start` creates the dev tenant: skill calls and jobs cost credits. */
+export const DEV_CREDITS = 1000;
 
 export interface SeedResult {
   tenantId: string;
@@ -70,6 +74,11 @@ export async function seedDevTenant(dataDir: string): Promise<SeedResult> {
       try {
         tenantId = (await Tenancy.createTenant({ ...DEV_TENANT, initial_key_role: "none" })).id;
         created = true;
+        await Credits.grant({
+          tenant_id: tenantId,
+          amount: DEV_CREDITS,
+          reason: "npm start: the dev tenant's credits",
+        });
       } catch (e2) {
         // A second `aos dev` on the same database created it a moment ago.
         if (!(e2 instanceof TenantExistsError)) throw e2;

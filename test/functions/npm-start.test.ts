@@ -156,7 +156,10 @@ describe("npm start (aos dev)", () => {
     expect(health?.status, `${body}\n${s.output()}`).toBe(200);
     console.log(`aos dev: /health 200 after ${Date.now() - t0} ms from spawn`);
     expect(JSON.parse(body ?? "{}")).toMatchObject({ status: "ok" });
-    expect(s.output()).toMatch(/tenant\s+dev created; a new admin key/);
+    expect(s.output()).toMatch(/tenant\s+dev created with 1000 credits; a new admin key/);
+    // A new user's first skill call or job is not refused for credits.
+    const credits = await fetch(`${s.url}/api/v1/credits`, { headers: { authorization: `Bearer ${s.key}` } });
+    expect(((await credits.json()) as { balance: number }).balance).toBe(1000);
     expect(s.output().match(/aos_[A-Za-z0-9_-]{32}/g)).toHaveLength(1);
     firstKey = s.key;
 
