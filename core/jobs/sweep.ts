@@ -84,7 +84,7 @@ async function expireBatch(): Promise<{ expired: number; full: boolean }> {
       const j = jobs.get(d.job_id);
       return j?.status === JobStates.running && d.attempt < j.max_attempts;
     };
-    const error = JSON.stringify({ code: "jobs.lease_expired", message: "The lease ended before the item finished" });
+    const error = JSON.stringify(sql.leaseExpiredError);
     const back = due.filter(retry);
     if (back.length) await query(sql.requeue, [back.map((d) => d.id), error]);
     const requeued = back
