@@ -309,6 +309,10 @@ export const expiredLeases = /* @__PURE__ */ statement(
     for update skip locked`,
 );
 
+/** The latest end of a lease an SQS worker holds (null: none), read from job_items_claimed_idx. */
+export const lastQueueLeaseEnd = `select max(lease_until) as until from job_items
+    where status = ${I.claimed} and claimed_by like 'sqs:%'`;
+
 /** The jobs of expired items, locked FOR SHARE (see lockItemJob), in id order. */
 export const lockJobs = `select id, status, task, max_attempts, CAST(credits_per_item AS float8) as credits_per_item from jobs
     where id = any(CAST($1 AS uuid[])) order by id for share`;
