@@ -98,6 +98,8 @@ export interface ClaimedItem {
   claimed_by: string;
   task: string;
   item_timeout_s: number;
+  /** The job has more items than its parallelism: finishing one may wake a parked item. */
+  limited: boolean;
 }
 
 /** The worker id of the SQS worker handling one message. */

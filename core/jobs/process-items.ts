@@ -80,8 +80,10 @@ export async function processMessages(messages: readonly ItemQueueMessage[]): Pr
       const done = ran.filter((r): r is Succeeded => r.ok);
       if (done.length) for (const [id, o] of await recordDone(done)) outcomes.set(id, o);
       for (const r of ran) if (!r.ok) outcomes.set(r.messageId, await recordFailure(r));
-      // Their leases ended: as many items of the job as this held may now run.
-      await wakeParked([(items[0] as ClaimedItem).job_id], items.length);
+      // Their leases ended: as many items of the job as this held may now run (a job with no
+      // more items than its parallelism never parks one, and costs no round trip here).
+      const first = items[0] as ClaimedItem;
+      if (first.limited) await wakeParked([first.job_id], items.length);
     }),
   );
   return outcomes;

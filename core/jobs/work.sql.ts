@@ -122,7 +122,8 @@ export const claimPending = /* @__PURE__ */ statement(() =>
  * two batches never wait on each other in a cycle); a job's fresh claims beyond it are `held`:
  * not claimed, and marked never sent (`enqueued_at` null) since their message is acknowledged.
  * The worker wakes them when it finishes items of the job (`parkedItems`); the item outbox's
- * sweeper re-sends any left behind. Held rows come back with `held` true and only their ids.
+ * sweeper re-sends any left behind. Held rows come back with `held` true and only their ids;
+ * `limited`: the job can be held back at all (more items than its parallelism).
  */
 export const claimByIds = /* @__PURE__ */ statement(() =>
   prepared(
@@ -130,7 +131,7 @@ export const claimByIds = /* @__PURE__ */ statement(() =>
     `with m as (
       select * from unnest(CAST($1 AS uuid[]), CAST($2 AS uuid[]), CAST($3 AS text[])) as m(item_id, job_id, worker)
     ), r as (
-      select j.id, j.task, j.item_timeout_s, job_claim_room(j.id, $4) as room
+      select j.id, j.task, j.item_timeout_s, j.parallelism < j.items_total as limited, job_claim_room(j.id, $4) as room
       from jobs j, ${claimCommitsAsync}
       where j.id in (select job_id from m) and j.status = ${J.running}
       order by j.id
@@ -157,11 +158,11 @@ export const claimByIds = /* @__PURE__ */ statement(() =>
         error = case when k.fresh and i.status = ${I.claimed} then ${leaseExpiredJson} else i.error end
       from k, r
       where i.id = k.id and k.go and r.id = i.job_id
-      returning i.id, i.job_id, i.tenant_id, i.idx, i.input, i.claimed_by, r.task, r.item_timeout_s, false as held
+      returning i.id, i.job_id, i.tenant_id, i.idx, i.input, i.claimed_by, r.task, r.item_timeout_s, r.limited, false as held
     )
     select * from u
     union all
-    select held.id, null, null, null, null, null, null, null, true from held`,
+    select held.id, null, null, null, null, null, null, null, null, true from held`,
   ),
 );
 
