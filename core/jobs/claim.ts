@@ -8,12 +8,12 @@ import { useTenant } from "../context.ts";
 import { ConflictError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { inTransaction, query } from "../platform/db/index.ts";
+import * as sql from "./claim.sql.ts";
 import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
 import { jobMetrics } from "./metrics.ts";
 import type { ClaimBody, ClaimReply, ItemMessageIn } from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { JobStates } from "./states.ts";
-import * as sql from "./work.sql.ts";
 
 interface JobForClaim {
   id: string;
@@ -63,7 +63,7 @@ function countTakenOver(rows: readonly { taken_over?: boolean }[]): void {
 }
 
 /**
- * A claim commits without waiting for its WAL flush (work.sql.ts, claimCommitsAsync), which is
+ * A claim commits without waiting for its WAL flush (claim.sql.ts, claimCommitsAsync), which is
  * only safe for a transaction that is the claim alone: inside withTx it would cover the rest.
  */
 function ownCommit(): void {

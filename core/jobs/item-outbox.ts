@@ -6,8 +6,9 @@
 import { query } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { defineOutbox, enqueueNow } from "../platform/outbox/index.ts";
+import { parkedItems } from "./claim.sql.ts";
 import type { ItemMessage } from "./schema.ts";
-import { itemOutboxTable, parkedItems } from "./work.sql.ts";
+import { itemOutboxTable } from "./work.sql.ts";
 
 /** The queue of item messages (functions/routes.ts). */
 export const ITEM_QUEUE = "JobItems";
@@ -33,7 +34,7 @@ export const itemOutbox = defineOutbox<OutboxItem>({
 
 /**
  * Items of these jobs finished, so their parallelism has room again: send the messages of up to
- * `n` of their items that a claim held back (parked, work.sql.ts claimByIds). Never throws: what
+ * `n` of their items that a claim held back (parked, claim.sql.ts claimByIds). Never throws: what
  * is left is the outbox sweeper's (a parked item reads as never sent). Returns how many were sent.
  */
 export async function wakeParked(jobIds: readonly string[], n: number): Promise<number> {

@@ -15,6 +15,7 @@ import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { enqueueNow, redriveOutbox, sweepOutbox } from "../platform/outbox/index.ts";
 import { recordBacklog } from "./backlog.ts";
+import { leaseExpiredError } from "./claim.sql.ts";
 import { finalise } from "./finalise.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
@@ -84,7 +85,7 @@ async function expireBatch(): Promise<{ expired: number; full: boolean }> {
       const j = jobs.get(d.job_id);
       return j?.status === JobStates.running && d.attempt < j.max_attempts;
     };
-    const error = JSON.stringify(sql.leaseExpiredError);
+    const error = JSON.stringify(leaseExpiredError);
     const back = due.filter(retry);
     if (back.length) await query(sql.requeue, [back.map((d) => d.id), error]);
     const requeued = back

@@ -9,10 +9,10 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
+import * as claimSql from "../../core/jobs/claim.sql.ts";
 import { claimByIds } from "../../core/jobs/claim.ts";
 import * as Jobs from "../../core/jobs/index.ts";
 import { JobNotRunningError } from "../../core/jobs/index.ts";
-import * as sql from "../../core/jobs/work.sql.ts";
 import { clock } from "../../core/platform/clock.ts";
 import { query, withTx } from "../../core/platform/db/index.ts";
 import { ledgerOf } from "../factories/credits.ts";
@@ -140,8 +140,8 @@ describe("claim", () => {
     const setting = async () => (await c.query("select current_setting('synchronous_commit') as s")).rows[0].s;
     try {
       for (const [name, text, params] of [
-        ["claimPending", sql.claimPending.text, [jobId, w.tenantId, 1, "raw-a", clock().now(), 60]],
-        ["claimByIds", sql.claimByIds.text, [[second?.id], [jobId], ["sqs:raw-b"], clock().now()]],
+        ["claimPending", claimSql.claimPending.text, [jobId, w.tenantId, 1, "raw-a", clock().now(), 60]],
+        ["claimByIds", claimSql.claimByIds.text, [[second?.id], [jobId], ["sqs:raw-b"], clock().now()]],
       ] as const) {
         await c.query("begin");
         expect((await c.query(text, [...params])).rows, name).toHaveLength(1);
@@ -165,7 +165,7 @@ describe("claim", () => {
     const jobId = await spawn(w, { n: 5000 });
     await query("analyze job_items");
     // EXPLAIN without ANALYZE plans the statement and runs nothing.
-    const { rows } = await query<{ "QUERY PLAN": string }>(`explain ${sql.claimPending.text}`, [
+    const { rows } = await query<{ "QUERY PLAN": string }>(`explain ${claimSql.claimPending.text}`, [
       jobId,
       w.tenantId,
       5,

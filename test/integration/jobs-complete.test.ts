@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
+import * as claimSql from "../../core/jobs/claim.sql.ts";
 import * as Jobs from "../../core/jobs/index.ts";
 import { finaliseIfFinished } from "../../core/jobs/items.ts";
 import * as lifecycleSql from "../../core/jobs/lifecycle.sql.ts";
@@ -224,12 +225,14 @@ describe("plans", () => {
         expect(plan, name).toContain("job_items_pkey");
         expect(plan, name).not.toContain("job_items_claimed_idx");
       }
-      // A claim counts the job's items in flight through the index keyed by job, not by
-      // walking the claimed items of every job.
-      await c.query(`prepare claim(uuid, uuid, integer, text, timestamptz, integer) as ${sql.claimPending.text}`);
+      // A claim looks for its job's ended leases through the index keyed by job, not by walking
+      // the claimed items of every job (job_claim_room counts the job's in flight the same way).
+      await c.query(`prepare claim(uuid, uuid, integer, text, timestamptz, integer) as ${claimSql.claimPending.text}`);
       const { rows } = await c.query("explain execute claim(null, null, 1, 'w', null, null)");
       const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
-      expect(plan).toMatch(/job_items_claimed_idx[^\n]*\n\s*Index Cond: \(job_id = j\.id\)/);
+      expect(plan).toMatch(
+        /job_items_claimed_idx[^\n]*\n\s*Index Cond: \(\(job_id = \$\d+\) AND \(lease_until < \$5\)\)/,
+      );
 
       // The read side without the (job, status) and done-by-tenant indexes (migration 0009): a
       // job's counts and simulation's history reach items through (job_id, idx), never by a scan.
