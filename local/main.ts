@@ -25,6 +25,7 @@ import { devDefaults } from "./dev-defaults.ts";
 import { ensureBucket, ensureQueues, localCredentials, startS3, startSqs } from "./emulators.ts";
 import { createHttpServer } from "./http-server.ts";
 import { createHandlerLoader, type HandlerLoader, Invoker } from "./invoke.ts";
+import { type Redrive, redriveLostMessages } from "./redrive.ts";
 import { type RunningScheduler, startScheduler } from "./scheduler.ts";
 import { DEV_CREDITS, seedDevTenant } from "./seed.ts";
 import { ensurePostgres, ensureRedis, type ServiceState } from "./services.ts";
@@ -117,12 +118,14 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
     const sqsClient = new SQSClient({ ...awsClientOptions(aws.sqsEndpoint, region), endpoint: aws.sqsEndpoint });
     const pollers: Promise<void>[] = [];
     let scheduler: RunningScheduler | undefined;
+    let redrive: Redrive | undefined;
     cleanups.push({
       name: "runtime",
       fn: async () => {
         http.stopAccepting();
         polling.abort();
         scheduler?.stop();
+        redrive?.stop();
         const left = await invoker.drain(DRAIN_MS);
         if (left) out(`  ${left} handler(s) still running after ${DRAIN_MS / 1000} s: abandoned`);
         await Promise.allSettled(pollers);
@@ -158,6 +161,8 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
       const next = scheduler.next()[s.name]?.toISOString() ?? "never";
       out(`  schedule  ${s.name} ${s.schedule} -> ${s.handler} (next ${next})`);
     }
+    // 7. What the previous run's in-memory queue lost, sent again.
+    if (aws.sqsInMemory) redrive = await redriveLostMessages(out);
     const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     out(`  ${routes.length} routes served (started in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     out(`  try       curl -H "Authorization: Bearer $AOS_KEY" http://${host}:${addr.port}/api/v1/keys`);
@@ -228,5 +233,5 @@ async function startAwsStandIns(c: Config, out: (line: string) => void, cleanups
     queueUrls = await ensureQueues({ endpoint: sqsEndpoint, region, credentials: localCredentials() });
     out(`  sqs       ${sqsEndpoint} (fauxqs, in memory: ${Object.keys(queueUrls).join(", ")})`);
   }
-  return { s3Endpoint, sqsEndpoint, queueUrls };
+  return { s3Endpoint, sqsEndpoint, queueUrls, sqsInMemory: !c.sqs.endpoint };
 }

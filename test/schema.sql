@@ -47,6 +47,28 @@ begin
 end
 $$;
 
+CREATE FUNCTION public.job_claim_room(p_job uuid, p_now timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_parallelism integer;
+  v_total integer;
+  v_in_flight integer;
+begin
+  select parallelism, items_total into v_parallelism, v_total from jobs where id = p_job;
+  if v_parallelism is null then
+    return 0;
+  end if;
+  if v_parallelism >= v_total then
+    return v_parallelism;
+  end if;
+  perform pg_advisory_xact_lock(1785686892, hashtext(CAST(p_job AS text)));
+  select count(*) into v_in_flight from job_items
+    where job_id = p_job and status = 'claimed' and lease_until >= p_now;
+  return greatest(v_parallelism - v_in_flight, 0);
+end
+$$;
+
 CREATE FUNCTION public.job_has_pending(p_job uuid) RETURNS boolean
     LANGUAGE plpgsql
     AS $$

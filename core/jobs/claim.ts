@@ -8,12 +8,12 @@ import { useTenant } from "../context.ts";
 import { ConflictError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { inTransaction, query } from "../platform/db/index.ts";
+import * as sql from "./claim.sql.ts";
 import { JobNotFoundError, JobNotRunningError } from "./errors.ts";
 import { jobMetrics } from "./metrics.ts";
 import type { ClaimBody, ClaimReply, ItemMessageIn } from "./schema.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
 import { JobStates } from "./states.ts";
-import * as sql from "./work.sql.ts";
 
 interface JobForClaim {
   id: string;
@@ -38,10 +38,15 @@ export async function claim(jobId: string, body: ClaimBody): Promise<ClaimReply>
   const stop = jobMetrics.claimSeconds.startTimer({ via: "http" });
   try {
     const tenantId = useTenant();
-    const { rows } = await query<{ id: string; idx: number; input: unknown; attempt: number; lease_until: string }>(
-      sql.claimPending,
-      [jobId, tenantId, body.max_items, body.worker_id, clock().now(), body.lease_s ?? null],
-    );
+    const { rows } = await query<{
+      id: string;
+      idx: number;
+      input: unknown;
+      attempt: number;
+      lease_until: string;
+      taken_over: boolean;
+    }>(sql.claimPending, [jobId, tenantId, body.max_items, body.worker_id, clock().now(), body.lease_s ?? null]);
+    countTakenOver(rows);
     // Nothing claimed: say why (another round trip, only on this path).
     if (rows.length === 0) await whyNothing(jobId, tenantId);
     rows.sort((a, b) => a.idx - b.idx);
@@ -51,8 +56,14 @@ export async function claim(jobId: string, body: ClaimBody): Promise<ClaimReply>
   }
 }
 
+/** Items whose ended lease a claim took over: counted as the sweeper counts the leases it expires. */
+function countTakenOver(rows: readonly { taken_over?: boolean }[]): void {
+  const n = rows.filter((r) => r.taken_over).length;
+  if (n) jobMetrics.items.inc({ outcome: "lease_expired" }, n);
+}
+
 /**
- * A claim commits without waiting for its WAL flush (work.sql.ts, claimCommitsAsync), which is
+ * A claim commits without waiting for its WAL flush (claim.sql.ts, claimCommitsAsync), which is
  * only safe for a transaction that is the claim alone: inside withTx it would cover the rest.
  */
 function ownCommit(): void {
@@ -61,11 +72,10 @@ function ownCommit(): void {
 
 /**
  * An empty claim: 404 for a job that is not the tenant's, 409 for one that is not running or runs
- * a skill; otherwise nothing is pending or parallelism is used up, and the empty list stands.
- * Parallelism is kept approximately: claims running at once each count the items in flight
- * before either commits, so together they may overshoot by up to their max_items. Exact
- * enforcement would serialise every claim of the job on its row (or a lock), which is the very
- * queue SKIP LOCKED avoids; a job's parallelism is a throttle, not a guarantee.
+ * a skill; otherwise nothing is claimable or parallelism is used up, and the empty list stands.
+ * Parallelism is exact (job_claim_room, migration 0014): a job with more items than its
+ * parallelism serialises its claims on a lock held for one claim statement, a guarantee paid
+ * for only by claims of jobs that could exceed it.
  */
 async function whyNothing(jobId: string, tenantId: string): Promise<void> {
   const job = (await query<JobForClaim>(sql.jobForClaim, [jobId, tenantId])).rows[0];
@@ -88,31 +98,47 @@ export interface ClaimedItem {
   claimed_by: string;
   task: string;
   item_timeout_s: number;
+  /** The job has more items than its parallelism: finishing one may wake a parked item. */
+  limited: boolean;
 }
 
 /** The worker id of the SQS worker handling one message. */
 export const sqsWorkerId = (messageId: string) => `sqs:${messageId}`;
 
+/** What the SQS worker's claim gave: the items claimed, and the ids held back by parallelism. */
+export interface ClaimedBatch {
+  claimed: ClaimedItem[];
+  /** Items whose job had no room: not claimed, their messages to acknowledge (parked, see work.sql.ts). */
+  held: string[];
+}
+
 /**
  * The SQS worker's claim: every item the messages name, in one statement, each leased for its
- * job's item_timeout_s to `sqs:<messageId>`. Items not claimable (finished, cancelled, held by
- * another worker, of a job no longer running, or unknown) are simply not returned. The caller
- * runs as the system: a message names no tenant, the item row does.
+ * job's item_timeout_s to `sqs:<messageId>`, within its job's parallelism. Items not claimable
+ * (finished, cancelled, held by another worker with a live lease, of a job no longer running, or
+ * unknown) are simply not returned; an ended lease is taken over. Items beyond their job's room
+ * come back in `held`. The caller runs as the system: a message names no tenant, the item row does.
  */
 export async function claimByIds(
   messages: readonly { messageId: string; body: ItemMessageIn }[],
-): Promise<ClaimedItem[]> {
-  if (messages.length === 0) return [];
+): Promise<ClaimedBatch> {
+  if (messages.length === 0) return { claimed: [], held: [] };
   ownCommit();
   const stop = jobMetrics.claimSeconds.startTimer({ via: "sqs" });
   try {
-    const { rows } = await query<ClaimedItem>(sql.claimByIds, [
+    const { rows } = await query<ClaimedItem & { held: boolean }>(sql.claimByIds, [
       messages.map((m) => m.body.itemId),
       messages.map((m) => m.body.jobId),
       messages.map((m) => sqsWorkerId(m.messageId)),
       clock().now(),
     ]);
-    return rows;
+    const claimed: ClaimedItem[] = [];
+    const held: string[] = [];
+    for (const { held: isHeld, ...item } of rows) {
+      if (isHeld) held.push(item.id);
+      else claimed.push(item);
+    }
+    return { claimed, held };
   } finally {
     stop();
   }

@@ -20,7 +20,7 @@ import { processMessages } from "./process-items.ts";
 import { get, items, list } from "./query.ts";
 import { simulate } from "./simulate.ts";
 import { spawn, spawnOnce } from "./spawn.ts";
-import { sweep } from "./sweep.ts";
+import { redrive, sweep } from "./sweep.ts";
 
 /** What the SQS worker reports per record: done, or retry (redelivered by SQS). */
 export type ItemOutcome = "done" | "retry";
@@ -56,6 +56,8 @@ export {
   list,
   /** The SQS worker: claim the batch's items, run their skill, complete or fail each. */
   processMessages,
+  /** After the queue lost every message (a local restart): a sweep, then every pending item's message again. */
+  redrive,
   /** The spawn body, executed not at all: estimated credits and duration, warnings, risks. */
   simulate,
   /** Reserve credits, insert job + items + status_history in one transaction; after commit, fan out. */

@@ -3,7 +3,10 @@
  * wants a JobItems message. Spawn sends every item's after commit, a retryable failure and an
  * expired lease send the item's again; the sweeper (sweep.ts) re-sends what looks lost.
  */
-import { defineOutbox } from "../platform/outbox/index.ts";
+import { query } from "../platform/db/index.ts";
+import { log } from "../platform/logger.ts";
+import { defineOutbox, enqueueNow } from "../platform/outbox/index.ts";
+import { parkedItems } from "./claim.sql.ts";
 import type { ItemMessage } from "./schema.ts";
 import { itemOutboxTable } from "./work.sql.ts";
 
@@ -28,3 +31,19 @@ export const itemOutbox = defineOutbox<OutboxItem>({
   batch: 200,
   maxBatches: 10,
 });
+
+/**
+ * Items of these jobs finished, so their parallelism has room again: send the messages of up to
+ * `n` of their items that a claim held back (parked, claim.sql.ts claimByIds). Never throws: what
+ * is left is the outbox sweeper's (a parked item reads as never sent). Returns how many were sent.
+ */
+export async function wakeParked(jobIds: readonly string[], n: number): Promise<number> {
+  if (n <= 0 || jobIds.length === 0) return 0;
+  try {
+    const { rows } = await query<OutboxItem>(parkedItems, [jobIds, n]);
+    return await enqueueNow(itemOutbox, rows);
+  } catch (e) {
+    log.warn("could not wake job items held back by parallelism; the sweeper sends them", { err: e });
+    return 0;
+  }
+}

@@ -14,6 +14,7 @@ import { log } from "../platform/logger.ts";
 import * as Skills from "../skills/index.ts";
 import { type ClaimedItem, claimByIds } from "./claim.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
+import { wakeParked } from "./item-outbox.ts";
 import { completeHeld, fail } from "./items.ts";
 import type { ItemMessageIn } from "./schema.ts";
 
@@ -39,8 +40,8 @@ export function skillTimeoutMs(itemTimeoutS: number): number {
  *
  * "done" for every message whose item reached a decision (done, failed, or back to pending with a
  * fresh message) and for those with nothing to do: an item finished or cancelled (a duplicate
- * delivery is harmless), held by another worker with a live lease (it has it), or with an
- * expired one (the sweeper's). "retry" only when the bookkeeping itself failed (the database is
+ * delivery is harmless), held by another worker with a live lease (it has it), or held back by
+ * its job's parallelism (parked: woken when items of its job finish). "retry" only when the bookkeeping itself failed (the database is
  * down): SQS redelivers the same message, whose worker id still holds the item, so it is taken up
  * again at once.
  *
@@ -54,15 +55,17 @@ export async function processMessages(messages: readonly ItemQueueMessage[]): Pr
   for (const m of messages) if (!byItem.has(m.body.itemId)) byItem.set(m.body.itemId, m);
   const unique = [...byItem.values()];
   let claimed: ClaimedItem[];
+  let held: string[];
   try {
-    claimed = await claimByIds(unique);
+    ({ claimed, held } = await claimByIds(unique));
   } catch (e) {
     log.warn("could not claim job items; SQS redelivers them", { count: unique.length, err: e });
     for (const m of unique) outcomes.set(m.messageId, "retry");
     return outcomes;
   }
-  if (claimed.length < unique.length)
-    log.info("job item messages with nothing to do", { skipped: unique.length - claimed.length });
+  if (held.length) log.info("job items held back by their job's parallelism", { held: held.length });
+  if (claimed.length + held.length < unique.length)
+    log.info("job item messages with nothing to do", { skipped: unique.length - claimed.length - held.length });
   // Per job, its items' skills run concurrently and its successes are then done and charged in
   // one statement. Per job, not per batch: a job's items share one lease length, so waiting for
   // the job's slowest item never outlasts the others' leases; another job's might. Failures go
@@ -77,6 +80,10 @@ export async function processMessages(messages: readonly ItemQueueMessage[]): Pr
       const done = ran.filter((r): r is Succeeded => r.ok);
       if (done.length) for (const [id, o] of await recordDone(done)) outcomes.set(id, o);
       for (const r of ran) if (!r.ok) outcomes.set(r.messageId, await recordFailure(r));
+      // Their leases ended: as many items of the job as this held may now run (a job with no
+      // more items than its parallelism never parks one, and costs no round trip here).
+      const first = items[0] as ClaimedItem;
+      if (first.limited) await wakeParked([first.job_id], items.length);
     }),
   );
   return outcomes;

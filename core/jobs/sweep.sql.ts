@@ -23,6 +23,10 @@ export const expiredLeases = /* @__PURE__ */ statement(
 );
 
 /** The jobs of expired items, locked FOR SHARE (see lockItemJob), in id order. */
+/** The latest end of a lease an SQS worker holds (null: none), read from job_items_claimed_idx. */
+export const lastQueueLeaseEnd = `select max(lease_until) as until from job_items
+    where status = ${I.claimed} and claimed_by like 'sqs:%'`;
+
 export const lockJobs = `select id, status, task, max_attempts from jobs
     where id = any(CAST($1 AS uuid[])) order by id for share`;
 

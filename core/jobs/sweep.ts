@@ -13,8 +13,9 @@ import * as Credits from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { enqueueNow, sweepOutbox } from "../platform/outbox/index.ts";
+import { enqueueNow, redriveOutbox, sweepOutbox } from "../platform/outbox/index.ts";
 import { recordBacklog } from "./backlog.ts";
+import { leaseExpiredError } from "./claim.sql.ts";
 import { finalise } from "./finalise.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
@@ -84,7 +85,7 @@ async function expireBatch(): Promise<{ expired: number; full: boolean }> {
       const j = jobs.get(d.job_id);
       return j?.status === JobStates.running && d.attempt < j.max_attempts;
     };
-    const error = JSON.stringify({ code: "jobs.lease_expired", message: "The lease ended before the item finished" });
+    const error = JSON.stringify(leaseExpiredError);
     const back = due.filter(retry);
     if (back.length) await query(sql.requeue, [back.map((d) => d.id), error]);
     const requeued = back
@@ -116,4 +117,30 @@ async function finaliseFinished(): Promise<number> {
     }
   }
   return n;
+}
+
+export interface RedriveResult extends SweepResult {
+  /** Item messages sent again for every pending item of a running skill job. */
+  redriven: number;
+  /**
+   * When the last lease an SQS worker still holds ends (null: none): those workers' messages were
+   * lost with the queue, so a sweep at that moment puts their items back to pending and sends
+   * them; a claim takes an ended lease over at once.
+   */
+  lastLeaseEnd: Date | null;
+}
+
+/**
+ * For a queue that lost every message (the local runtime's in-memory queue after a restart):
+ * one sweep now, then a message for every pending item of a running skill job, however recently
+ * its last one was sent. Without it, those items wait for the outbox's resend (at least 300 s).
+ *
+ * @example
+ *   const { redriven, lastLeaseEnd } = await Jobs.redrive();
+ */
+export async function redrive(): Promise<RedriveResult> {
+  const swept = await sweep();
+  const { resent: redriven } = await redriveOutbox(itemOutbox);
+  const { rows } = await query<{ until: Date | null }>(sql.lastQueueLeaseEnd, []);
+  return { ...swept, redriven, lastLeaseEnd: rows[0]?.until ?? null };
 }

@@ -1,6 +1,6 @@
 /**
- * The SQL of working on items: claims (external agents by job, the SQS worker by item ids),
- * heartbeat, complete, fail and the sweeper's statements.
+ * The SQL of working on items: heartbeat, complete, fail and the sweeper's statements (claims
+ * are in claim.sql.ts).
  *
  * Every instant is a parameter decided by `clock()` in JS, never Postgres' `now()`, so leases and
  * the sweeper follow the clock a test sets. Item changes never touch the `jobs` row: a busy job
@@ -35,93 +35,6 @@ const durationMs = (now: string) =>
  * were claimed make that index look cheapest) instead of by primary key.
  */
 const holds = `i.id = $1 and i.tenant_id = $2 and i.claimed_by = $3 and i.lease_until > $4`;
-
-/**
- * A FROM item that turns synchronous_commit off for the statement's own (implicit) transaction:
- * a claim's commit does not wait for its WAL to reach disk. Safe for claims only, and only when
- * the claim is a statement of its own (never inside withTx: the setting would cover the whole
- * transaction). A crash can lose at most the last fraction of a second of claims: those items are
- * pending again, exactly as if their leases had run out at the crash, and the worker's completion
- * is refused (409 lease_lost, nothing charged). Completions commit synchronously, and flushing a
- * completion's commit flushes every earlier WAL record, so a durable completion never rests on a
- * lost claim. Decision 0008.
- */
-const claimCommitsAsync = `(select set_config('synchronous_commit', 'off', true)) as async_commit`;
-/**
- * Tenant-scoped (another tenant's job is not found), with its items in flight now
- * (job_items_claimed_idx): why a claim came back empty.
- */
-export const jobForClaim = /* @__PURE__ */ statement(
-  () => `select j.id, j.status, j.task, j.parallelism, j.item_timeout_s,
-      (select count(*) from job_items c where c.job_id = j.id and c.status = ${I.claimed}) as in_flight
-    from jobs j where j.id = $1 and j.tenant_id = $2`,
-);
-
-/**
- * The claim in ONE statement: job `$1` of tenant `$2`, running and external; up to `$3` of its
- * pending items (fewer when parallelism minus the items in flight is less), in order, each
- * locked and skipped if another claim holds it (job_items_pending_idx): concurrent claimers
- * never wait on or share an item. `$4` worker, `$5` now, `$6` lease seconds (null: the job's
- * item_timeout_s). No row: see `jobForClaim` for why.
- *
- * The items are found by the id `j` returns (the tenant checked there), not by `$1`: then no
- * estimate depends on a parameter's value, a plan made for one job costs the same as the
- * generic one, and Postgres keeps the generic plan instead of planning every claim again
- * (planning was a fifth of a claim's cost).
- */
-export const claimPending = /* @__PURE__ */ statement(() =>
-  prepared(
-    "jobs_claim_pending",
-    `with j as (
-      select j.id, j.item_timeout_s,
-        least(CAST($3 AS integer), j.parallelism - (select count(*) from job_items c where c.job_id = j.id and c.status = ${I.claimed})) as n
-      from jobs j, ${claimCommitsAsync}
-      where j.id = $1 and j.tenant_id = $2 and j.status = ${J.running} and j.task = 'external'
-    ), c as (
-      select id from job_items
-      where job_id = (select id from j) and status = ${I.pending}
-      order by idx
-      limit coalesce((select greatest(n, 0) from j), 0)
-      for update skip locked
-    )
-    update job_items i set status = ${I.claimed}, claimed_by = $4,
-      lease_until = CAST($5 AS timestamptz) + make_interval(secs => coalesce(CAST($6 AS integer), (select item_timeout_s from j))),
-      attempt = i.attempt + 1, claimed_at = $5
-    from c where i.id = c.id
-    returning i.id, i.idx, i.input, i.attempt, ${isoUtc("i.lease_until")} as lease_until`,
-  ),
-);
-
-/**
- * The SQS worker's claim of a batch: `$1` item ids, `$2` job ids, `$3` worker ids (one per
- * message), `$4` now. An item is claimable when pending in a running job, or still claimed by
- * this very worker (the same message redelivered after its bookkeeping failed). The lease is
- * the job's item_timeout_s. Rows another claim has locked are skipped, never waited for.
- */
-export const claimByIds = /* @__PURE__ */ statement(() =>
-  prepared(
-    "jobs_claim_by_ids",
-    `with m as (
-      select * from unnest(CAST($1 AS uuid[]), CAST($2 AS uuid[]), CAST($3 AS text[])) as m(item_id, job_id, worker)
-    ), c as (
-      select i.id, m.worker, i.status = ${I.pending} as fresh from job_items i
-      join m on m.item_id = i.id and m.job_id = i.job_id
-      join jobs j on j.id = i.job_id
-      cross join ${claimCommitsAsync}
-      where j.status = ${J.running}
-        and (i.status = ${I.pending} or (i.status = ${I.claimed} and i.claimed_by = m.worker))
-      order by i.id
-      for update of i skip locked
-    )
-    update job_items i set status = ${I.claimed}, claimed_by = c.worker,
-      lease_until = CAST($4 AS timestamptz) + make_interval(secs => j.item_timeout_s),
-      attempt = case when c.fresh then i.attempt + 1 else i.attempt end,
-      claimed_at = case when c.fresh then CAST($4 AS timestamptz) else i.claimed_at end
-    from c, jobs j
-    where i.id = c.id and j.id = i.job_id
-    returning i.id, i.job_id, i.tenant_id, i.idx, i.input, i.claimed_by, j.task, j.item_timeout_s`,
-  ),
-);
 
 /** Extend the lease the worker holds by `$5` seconds, or by the job's item_timeout_s. */
 export const heartbeat = /* @__PURE__ */ statement(

@@ -3,7 +3,7 @@
  * goes out after the commit of its row; the exports' sweeper (export-sweep.ts) re-sends the
  * message of an export nobody picked up, or whose worker died.
  */
-import { defineOutbox } from "../platform/outbox/index.ts";
+import { defineOutbox, redriveOutbox, type SweepOutboxResult } from "../platform/outbox/index.ts";
 import { exportOutboxTable } from "./exports.sql.ts";
 import type { ExportMessage } from "./schema.ts";
 
@@ -18,3 +18,11 @@ export const exportOutbox = defineOutbox<{ id: string; tenant_id: string }>({
   batch: 500,
   maxBatches: 20,
 });
+
+/**
+ * After the queue lost every message (the local runtime's in-memory queue after a restart): the
+ * message of every pending export again, however recently its last one was sent.
+ */
+export function redriveExports(): Promise<SweepOutboxResult> {
+  return redriveOutbox(exportOutbox);
+}

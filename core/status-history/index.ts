@@ -12,6 +12,7 @@
  * S3 code.
  */
 
+import { redriveExports } from "./export-outbox.ts";
 import { sweepExports } from "./export-sweep.ts";
 import { runExport } from "./export-worker.ts";
 import { createExport, downloadUrl, getExport } from "./exports.ts";
@@ -34,6 +35,8 @@ export {
   list,
   /** Append status changes inside the caller's transaction (one row each); they commit or roll back with it. */
   record,
+  /** After the queue lost every message (a local restart): every pending export's message again. */
+  redriveExports,
   /** The StatusHistoryExports consumer: claim the export, stream it to S3, mark it ready (any delivery may repeat). */
   runExport,
   /** Counts over [since, until) by entity type, by new status, by both, and per hour. */

@@ -292,6 +292,64 @@ describe("npm start (aos dev)", () => {
     await stopAndExpectCleanExit(s);
   });
 
+  it("killed mid-job (SIGKILL, its in-memory queue lost), the next start finishes the job within seconds", {
+    timeout: 120_000,
+  }, async () => {
+    const s = await start();
+    const auth = { authorization: `Bearer ${s.key}`, "content-type": "application/json" };
+    const post = (path: string, body: unknown) =>
+      fetch(`${s.url}${path}`, { method: "POST", headers: auth, body: JSON.stringify(body) });
+    expect((await post("/api/v1/credits/grants", { amount: 1_000_000, reason: "restart test" })).status).toBe(201);
+    const n = 1000;
+    const spawned = await post("/api/v1/jobs", {
+      task: "kv_store",
+      items: Array.from({ length: n }, (_, i) => ({ input: { op: "incr", key: `restart-${i % 7}` } })),
+      parallelism: 200,
+      item_timeout_s: 2,
+    });
+    expect(spawned.status, await spawned.clone().text()).toBe(201);
+    const jobId = ((await spawned.json()) as { id: string }).id;
+    const counts = () =>
+      asRole(appRole, async (c) => {
+        const { rows } = await c.query(
+          `select j.status, count(*) filter (where i.status = 'done')::int as done,
+             count(*) filter (where i.status = 'pending')::int as pending,
+             count(*) filter (where i.status = 'claimed')::int as claimed
+           from jobs j join job_items i on i.job_id = j.id where j.id = $1 group by j.status`,
+          [jobId],
+        );
+        return rows[0] as { status: string; done: number; pending: number; claimed: number };
+      });
+    // Mid-run: some items done, most not.
+    for (let t = Date.now(); (await counts()).done < 600 && Date.now() - t < 30_000; )
+      await new Promise((r) => setTimeout(r, 20));
+    process.kill(-(s.child.pid as number), "SIGKILL");
+    await s.exited;
+    const left = await counts();
+    console.log(`killed with ${left.done} of ${n} items done, ${left.pending} pending, ${left.claimed} claimed`);
+    expect(left.status).toBe("running");
+    expect(left.done).toBeLessThan(n);
+
+    const again = await start();
+    const ready = Date.now();
+    let now = await counts();
+    let resumed: number | undefined;
+    while (now.status === "running" && Date.now() - ready < 60_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await counts();
+      if (resumed === undefined && now.done > left.done) resumed = Date.now() - ready;
+    }
+    const took = Date.now() - ready;
+    console.log(
+      `restart: first item done ${resumed} ms and the job ${now.status} ${took} ms after the second start was ready (${n - left.done} items left, leases 2 s)`,
+    );
+    expect(again.output()).toMatch(/redrive\s+\d+ job item\(s\)/);
+    expect(now, again.output()).toEqual({ status: "completed", done: n, pending: 0, claimed: 0 });
+    expect(resumed).toBeLessThan(3_000);
+    expect(took).toBeLessThan(10_000);
+    await stopAndExpectCleanExit(again);
+  });
+
   it("uses S3 and SQS at S3_ENDPOINT / SQS_ENDPOINT instead of starting its own", { timeout: 90_000 }, async () => {
     const s = await start({ S3_ENDPOINT: env.s3Endpoint, SQS_ENDPOINT: env.sqsEndpoint });
     expect(s.output()).toContain(`s3        ${env.s3Endpoint} (S3_ENDPOINT`);

@@ -9,9 +9,10 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
+import * as claimSql from "../../core/jobs/claim.sql.ts";
+import { claimByIds } from "../../core/jobs/claim.ts";
 import * as Jobs from "../../core/jobs/index.ts";
 import { JobNotRunningError } from "../../core/jobs/index.ts";
-import * as sql from "../../core/jobs/work.sql.ts";
 import { clock } from "../../core/platform/clock.ts";
 import { query, withTx } from "../../core/platform/db/index.ts";
 import { ledgerOf } from "../factories/credits.ts";
@@ -110,7 +111,8 @@ describe("claim", () => {
     // The job's parallelism (3) is used up: nothing more until one finishes.
     expect((await claim(w, jobId, "b", 10)).items).toEqual([]);
     await complete(w, first.items[0]?.id as string, "a");
-    expect((await claim(w, jobId, "b", 10, 5)).items.map((i) => i.input)).toEqual([{ n: 3 }]);
+    const byB = await claim(w, jobId, "b", 10, 5);
+    expect(byB.items.map((i) => i.input)).toEqual([{ n: 3 }]);
 
     // Another tenant's job is not found; a skill job's items are not for agents.
     expect((await caught(claim(other, jobId, "x"))).code).toBe("jobs.not_found");
@@ -123,6 +125,8 @@ describe("claim", () => {
     const refused = await caught(claim(w, jobId, "c"));
     expect([refused.status, refused.code]).toEqual([409, "jobs.not_running"]);
     for (const i of first.items.slice(1)) await complete(w, i.id, "a");
+    // Left claimed, its lease would end during a later test and count in that test's sweep.
+    for (const i of byB.items) await complete(w, i.id, "b");
     await as(w, () => Jobs.cancel(skillJob, {}));
   });
 
@@ -136,8 +140,8 @@ describe("claim", () => {
     const setting = async () => (await c.query("select current_setting('synchronous_commit') as s")).rows[0].s;
     try {
       for (const [name, text, params] of [
-        ["claimPending", sql.claimPending.text, [jobId, w.tenantId, 1, "raw-a", clock().now(), 60]],
-        ["claimByIds", sql.claimByIds.text, [[second?.id], [jobId], ["sqs:raw-b"], clock().now()]],
+        ["claimPending", claimSql.claimPending.text, [jobId, w.tenantId, 1, "raw-a", clock().now(), 60]],
+        ["claimByIds", claimSql.claimByIds.text, [[second?.id], [jobId], ["sqs:raw-b"], clock().now()]],
       ] as const) {
         await c.query("begin");
         expect((await c.query(text, [...params])).rows, name).toHaveLength(1);
@@ -161,7 +165,7 @@ describe("claim", () => {
     const jobId = await spawn(w, { n: 5000 });
     await query("analyze job_items");
     // EXPLAIN without ANALYZE plans the statement and runs nothing.
-    const { rows } = await query<{ "QUERY PLAN": string }>(`explain ${sql.claimPending.text}`, [
+    const { rows } = await query<{ "QUERY PLAN": string }>(`explain ${claimSql.claimPending.text}`, [
       jobId,
       w.tenantId,
       5,
@@ -177,6 +181,59 @@ describe("claim", () => {
 });
 
 describe("leases", () => {
+  it("a claim takes over an item whose lease ended at once, counting an attempt; no sweep needed", async () => {
+    const w = await tenant(10);
+    const jobId = await spawn(w, { n: 1, credits_per_item: 2 });
+    const [item] = (await claim(w, jobId, "dead", 1, 1)).items;
+    if (!item) throw new Error("no item claimed");
+    // A live lease is not taken.
+    expect((await claim(w, jobId, "alive", 5)).items).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const [again] = (await claim(w, jobId, "alive", 5)).items;
+    expect(again).toMatchObject({ id: item.id, attempt: 2 });
+    expect(await itemRow(item.id)).toMatchObject({
+      status: "claimed",
+      claimed_by: "alive",
+      error: { code: "jobs.lease_expired" },
+    });
+    const late = await caught(complete(w, item.id, "dead"));
+    expect([late.status, late.code]).toEqual([409, "jobs.lease_lost"]);
+    await complete(w, item.id, "alive");
+    expect(await ledgerOf(jobId)).toEqual({ reserve: { n: 1, amount: 2 }, charge: { n: 1, amount: 2 } });
+    expect(await jobStatus(jobId)).toEqual({ status: "completed", settled: true });
+  });
+
+  it("an ended lease with no attempt left is not taken: the sweeper fails it", async () => {
+    const w = await tenant(10);
+    const jobId = await spawn(w, { n: 1, max_attempts: 1 });
+    const [item] = (await claim(w, jobId, "dead", 1, 1)).items;
+    if (!item) throw new Error("no item claimed");
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await claim(w, jobId, "alive", 5)).items).toEqual([]);
+    expect(await asSystem(() => Jobs.sweep())).toMatchObject({ leasesExpired: 1 });
+    expect(await itemRow(item.id)).toMatchObject({ status: "failed" });
+  });
+
+  it("the SQS worker's claim takes over an ended lease too (another message of the item), not a live one", async () => {
+    const w = await tenant(10);
+    const jobId = await spawn(w, { task: "kv_store", n: 1, input: () => ({ op: "get", key: "k" }), item_timeout_s: 1 });
+    const [row] = (await query<{ id: string }>("select id from job_items where job_id = $1", [jobId])).rows;
+    const itemId = row?.id as string;
+    const msg = (messageId: string) => ({ messageId, body: { v: 1 as const, tenantId: w.tenantId, jobId, itemId } });
+    expect((await claimByIds([msg("m1")])).claimed).toHaveLength(1);
+    expect((await claimByIds([msg("m2")])).claimed).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const { claimed } = await claimByIds([msg("m3")]);
+    expect(claimed.map((c) => [c.id, c.claimed_by])).toEqual([[itemId, "sqs:m3"]]);
+    expect(await itemRow(itemId)).toMatchObject({
+      status: "claimed",
+      attempt: 2,
+      error: { code: "jobs.lease_expired" },
+    });
+    await as(w, () => Jobs.cancel(jobId, {}));
+    await as(w, () => Jobs.fail(itemId, { worker_id: "sqs:m3", error: "stop", retryable: false }));
+  });
+
   it("a worker killed mid-item: the sweeper frees it, another finishes it, the late complete is refused, charged once", async () => {
     const w = await tenant(10);
     const jobId = await spawn(w, { n: 1, credits_per_item: 3 });

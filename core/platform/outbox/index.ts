@@ -120,6 +120,41 @@ export function enqueueAfterCommit<Row extends { id: string }>(outbox: Outbox<Ro
 type Claimed<Row> = Row & { outbox_id: string; outbox_prev: Date | null };
 
 /**
+ * Send the message of EVERY waiting row now, however recently it was sent: for a queue known to
+ * have lost all its messages, such as the local runtime's in-memory queue after a restart (the
+ * sweeper would otherwise wait out `resendAfterS` for rows sent before it). The rows are stamped
+ * as the sweeper stamps them (skipping rows others hold), and those SQS refused are unstamped.
+ * Runs as the system. Returns what the sweeper returns.
+ *
+ * @example
+ *   const { resent } = await redriveOutbox(itemOutbox);
+ */
+export async function redriveOutbox<Row extends { id: string }>(outbox: Outbox<Row>): Promise<SweepOutboxResult> {
+  const { name } = outbox.spec;
+  const batch = outbox.spec.batch ?? 200;
+  const result: SweepOutboxResult = { resent: 0, failed: 0 };
+  // One stamp for the whole run: a row it stamped is never taken twice, and a row sent after it
+  // began (a new spawn's after-commit send) is not taken at all.
+  const stamp = clock().now();
+  for (;;) {
+    const { rows } = await query<Claimed<Row>>(outbox.sql.claimAll, [stamp, batch]);
+    if (rows.length === 0) break;
+    const failed = await send(outbox, rows, "sweep");
+    if (failed.size) {
+      const back = rows.filter((_, n) => failed.has(n));
+      await query(outbox.sql.unclaim, [stamp, back.map((r) => r.outbox_id), back.map((r) => r.outbox_prev)]);
+    }
+    const sent = rows.length - failed.size;
+    result.resent += sent;
+    result.failed += failed.size;
+    if (sent) metrics.resent.inc({ outbox: name }, sent);
+    if (rows.length < batch || sent === 0) break;
+  }
+  if (result.resent || result.failed) log.info("outbox messages re-driven", { outbox: name, ...result });
+  return result;
+}
+
+/**
  * One run of the outbox's sweeper: rows whose message looks lost are stamped, sent and, when SQS
  * refused, unstamped again; then the age of the oldest row never sent is set. Runs as the system.
  *

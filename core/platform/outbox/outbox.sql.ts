@@ -34,6 +34,12 @@ export interface OutboxStatements {
   markEnqueued: string;
   /** `$1` now, `$2` the sent-before grace (s), `$3` limit: due rows, stamped `$1`, with `outbox_prev`. */
   claimDue: string;
+  /**
+   * `$1` the redrive's stamp, `$2` limit: every waiting row not yet stamped by this redrive (its
+   * stamp older than `$1`, or none), stamped `$1`, with `outbox_prev`. For a queue that lost
+   * every message (see redriveOutbox).
+   */
+  claimAll: string;
   /** `$1` the stamp of claimDue, `$2` ids, `$3` their previous stamps: a send that failed is undone. */
   unclaim: string;
   /** `$1` now: age in seconds of the oldest waiting row never sent (null: none). */
@@ -61,6 +67,16 @@ export function outboxStatements(d: OutboxTable): OutboxStatements {
       where (${d.waiting})
         and (${due})
       limit $3
+      for update of t skip locked
+    )
+    update ${d.table} t set ${enq} = $1 from due where ${id} = due.outbox_id
+    returning due.*`,
+    claimAll: `with due as (
+      select ${id} as outbox_id, t.${enq} as outbox_prev, ${d.columns}
+      from ${from}
+      where (${d.waiting})
+        and (t.${enq} is null or t.${enq} < ${now})
+      limit $2
       for update of t skip locked
     )
     update ${d.table} t set ${enq} = $1 from due where ${id} = due.outbox_id
