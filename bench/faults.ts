@@ -141,6 +141,20 @@ function redisFault(route: BenchRoute, r: RouteResult, _t: Timeouts, base?: Base
 const none = async () => {};
 let resetTimer: NodeJS.Timeout | undefined;
 
+/** Every connection reset now and every `ms` while the load runs. */
+function resetEvery(ms: number): Pick<Fault, "apply" | "revert"> {
+  return {
+    apply: async (proxy) => {
+      await proxy.reset();
+      resetTimer = setInterval(() => void proxy.reset(), ms);
+    },
+    revert: async (proxy) => {
+      clearInterval(resetTimer);
+      await proxy.pass();
+    },
+  };
+}
+
 /** The faults, in order; the first is the baseline. Redis rows go here too (target "redis"). */
 export const FAULTS: Fault[] = [
   {
@@ -167,15 +181,7 @@ export const FAULTS: Fault[] = [
   {
     name: "pg reset",
     target: "pg",
-    // Every connection reset now and every 250 ms while the load runs.
-    apply: async (proxy) => {
-      await proxy.reset();
-      resetTimer = setInterval(() => void proxy.reset(), 250);
-    },
-    revert: async (proxy) => {
-      clearInterval(resetTimer);
-      await proxy.pass();
-    },
+    ...resetEvery(250),
     check: boundedFailure("pg", () => undefined),
   },
   {
@@ -202,14 +208,7 @@ export const FAULTS: Fault[] = [
   {
     name: "redis reset",
     target: "redis",
-    apply: async (proxy) => {
-      await proxy.reset();
-      resetTimer = setInterval(() => void proxy.reset(), 250);
-    },
-    revert: async (proxy) => {
-      clearInterval(resetTimer);
-      await proxy.pass();
-    },
+    ...resetEvery(250),
     check: redisFault,
   },
   {
