@@ -3,7 +3,7 @@
  * - WEBHOOK_SIGNING_SECRET, when the environment has none: generated once and kept in
  *   `<AOS_DATA_DIR>/webhook-signing-secret` (mode 0600), so receivers keep verifying across
  *   restarts. A deployment sets its own (`sst secret set WebhookSigningSecret ...`).
- * - SKILL_OUTBOUND_ALLOW_HOSTS, when the environment has none: the loopback names, so
+ * - SKILL_OUTBOUND_ALLOW_HOSTS, when it lists no host: the loopback names, so
  *   `webhook_send` can reach a receiver on this machine. Deployed stages allow no private host
  *   unless they list it.
  */
@@ -19,10 +19,16 @@ export interface DevDefaults {
   notes: string[];
 }
 
-export function devDefaults(dataDir: string, env: NodeJS.ProcessEnv = process.env): DevDefaults {
+/** What the configuration says now: a signing secret, and the hosts outbound skills may reach. */
+export interface Current {
+  signingSecret: string | undefined;
+  allowHosts: readonly string[];
+}
+
+export function devDefaults(dataDir: string, current: Current): DevDefaults {
   const out: NodeJS.ProcessEnv = {};
   const notes: string[] = [];
-  if (!env.WEBHOOK_SIGNING_SECRET) {
+  if (!current.signingSecret) {
     const file = join(dataDir, "webhook-signing-secret");
     let secret = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
     if (secret.length < 32) {
@@ -36,7 +42,7 @@ export function devDefaults(dataDir: string, env: NodeJS.ProcessEnv = process.en
       `webhooks  signing master secret in ${file} (dev only; a tenant's secret: GET /api/v1/webhooks/signing_secret)`,
     );
   }
-  if (env.SKILL_OUTBOUND_ALLOW_HOSTS === undefined) {
+  if (current.allowHosts.length === 0) {
     out.SKILL_OUTBOUND_ALLOW_HOSTS = LOOPBACK_HOSTS;
     notes.push(`outbound  skills may call loopback hosts (${LOOPBACK_HOSTS}): local only`);
   }

@@ -89,7 +89,10 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
 
     // 2. S3 and SQS: ours in-process unless endpoints are given.
     const aws = await startAwsStandIns(c, out, cleanups);
-    const dev = devDefaults(c.dataDir);
+    const dev = devDefaults(c.dataDir, {
+      signingSecret: c.skills.webhook.signingSecret,
+      allowHosts: c.skills.http.allowHosts,
+    });
     for (const n of dev.notes) out(`  ${n}`);
     setConfig({
       ...dev.env,
