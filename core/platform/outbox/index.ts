@@ -120,6 +120,28 @@ export function enqueueAfterCommit<Row extends { id: string }>(outbox: Outbox<Ro
 type Claimed<Row> = Row & { outbox_id: string; outbox_prev: Date | null };
 
 /**
+ * Send the messages of rows a sweep stamped with `stamp`; unstamp those SQS refused, so the next
+ * sweep takes them again. Adds to `result`; returns how many were sent.
+ */
+async function resend<Row extends { id: string }>(
+  outbox: Outbox<Row>,
+  rows: Claimed<Row>[],
+  stamp: Date,
+  result: SweepOutboxResult,
+): Promise<number> {
+  const failed = await send(outbox, rows, "sweep");
+  if (failed.size) {
+    const back = rows.filter((_, n) => failed.has(n));
+    await query(outbox.sql.unclaim, [stamp, back.map((r) => r.outbox_id), back.map((r) => r.outbox_prev)]);
+  }
+  const sent = rows.length - failed.size;
+  result.resent += sent;
+  result.failed += failed.size;
+  if (sent) metrics.resent.inc({ outbox: outbox.spec.name }, sent);
+  return sent;
+}
+
+/**
  * Send the message of EVERY waiting row now, however recently it was sent: for a queue known to
  * have lost all its messages, such as the local runtime's in-memory queue after a restart (the
  * sweeper would otherwise wait out `resendAfterS` for rows sent before it). The rows are stamped
@@ -139,15 +161,7 @@ export async function redriveOutbox<Row extends { id: string }>(outbox: Outbox<R
   for (;;) {
     const { rows } = await query<Claimed<Row>>(outbox.sql.claimAll, [stamp, batch]);
     if (rows.length === 0) break;
-    const failed = await send(outbox, rows, "sweep");
-    if (failed.size) {
-      const back = rows.filter((_, n) => failed.has(n));
-      await query(outbox.sql.unclaim, [stamp, back.map((r) => r.outbox_id), back.map((r) => r.outbox_prev)]);
-    }
-    const sent = rows.length - failed.size;
-    result.resent += sent;
-    result.failed += failed.size;
-    if (sent) metrics.resent.inc({ outbox: name }, sent);
+    const sent = await resend(outbox, rows, stamp, result);
     if (rows.length < batch || sent === 0) break;
   }
   if (result.resent || result.failed) log.info("outbox messages re-driven", { outbox: name, ...result });
@@ -170,15 +184,7 @@ export async function sweepOutbox<Row extends { id: string }>(outbox: Outbox<Row
     const stamp = clock().now();
     const { rows } = await query<Claimed<Row>>(outbox.sql.claimDue, [stamp, grace, batch]);
     if (rows.length === 0) break;
-    const failed = await send(outbox, rows, "sweep");
-    if (failed.size) {
-      const back = rows.filter((_, n) => failed.has(n));
-      await query(outbox.sql.unclaim, [stamp, back.map((r) => r.outbox_id), back.map((r) => r.outbox_prev)]);
-    }
-    const sent = rows.length - failed.size;
-    result.resent += sent;
-    result.failed += failed.size;
-    if (sent) metrics.resent.inc({ outbox: name }, sent);
+    const sent = await resend(outbox, rows, stamp, result);
     if (rows.length < batch || sent === 0) break;
   }
   if (result.resent || result.failed)
