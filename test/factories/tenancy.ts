@@ -35,3 +35,9 @@ export async function makeTenantWithKeys(slug?: string) {
   };
   return { tenant, keys };
 }
+
+// The key with its last character changed to a different one. Replacing it with a fixed letter would
+// leave the key valid whenever it already ended in that letter (one run in 64).
+export function tampered(key: string): string {
+  return `${key.slice(0, -1)}${key.endsWith("X") ? "Y" : "X"}`;
+}
