@@ -27,11 +27,11 @@ export async function liveBalance(tenantId: string): Promise<CreditsReply> {
 }
 
 /**
- * Admin: add `amount` credits to a tenant (by slug or id; its own when `tenant_id` is absent),
+ * Admin: add `amount` credits to a tenant (by slug or id; its own when `tenant` is absent; `tenant_id` is its deprecated name),
  * with a `grant` ledger row, in one transaction. Returns the tenant's live figures.
  *
  * @example
- *   await Credits.grant({ tenant_id: "acme", amount: 500, reason: "monthly top-up" });
+ *   await Credits.grant({ tenant: "acme", amount: 500, reason: "monthly top-up" });
  */
 export async function grant(body: GrantBody): Promise<CreditsReply> {
   return (await grantOnce(body, undefined)).reply;
@@ -44,13 +44,13 @@ export async function grant(body: GrantBody): Promise<CreditsReply> {
  * `idempotency.key_reused`.
  *
  * @example
- *   const { reply, replayed } = await Credits.grantOnce({ tenant_id: "acme", amount: 500, reason: "december" }, "acme-2026-12");
+ *   const { reply, replayed } = await Credits.grantOnce({ tenant: "acme", amount: 500, reason: "december" }, "acme-2026-12");
  */
 export async function grantOnce(
   body: GrantBody,
   idempotencyKey: string | undefined,
 ): Promise<{ reply: CreditsReply; replayed: boolean }> {
-  const tenantId = await Tenancy.resolveTenant(body.tenant_id);
+  const tenantId = await Tenancy.resolveTenant(body.tenant ?? body.tenant_id);
   return withTx(() =>
     Idempotency.once("route:credits.grant", idempotencyKey, body, async () => {
       await query(sql.grant, [tenantId, body.amount]);

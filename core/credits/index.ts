@@ -25,7 +25,7 @@ export {
   capture,
   /** An item done costs `amount` (`charge:<itemId>`, the one definition of a charge); false if already charged. */
   charge,
-  /** Admin: add credits to a tenant (its own when `tenant_id` is absent). */
+  /** Admin: add credits to a tenant (its own when `tenant` is absent). */
   grant,
   /** `grant` with an Idempotency-Key: a retried grant credits once and answers the first figures again. */
   grantOnce,

@@ -9,12 +9,24 @@ export const Amount = z.number().check(
   z.refine((n) => Math.round(n * 10_000) === n * 10_000, "at most 4 decimals"),
 );
 
-export const GrantBody = z.strictObject({
-  /** Admin only: the tenant to credit (slug or id); absent: the key's own tenant. */
-  tenant_id: z.optional(TenantRef),
-  amount: Amount,
-  reason: z.string().check(z.minLength(1), z.maxLength(500)),
-});
+export const GrantBody = z
+  .strictObject({
+    /** Admin only: the tenant to credit (slug or id); absent: the key's own tenant. */
+    tenant: z.optional(TenantRef),
+    /** Deprecated: the earlier name of `tenant`, still accepted. */
+    tenant_id: z.optional(TenantRef).register(z.globalRegistry, {
+      deprecated: true,
+      description: "Deprecated: the earlier name of `tenant`, still accepted.",
+    }),
+    amount: Amount,
+    reason: z.string().check(z.minLength(1), z.maxLength(500)),
+  })
+  .check(
+    z.refine((b) => !(b.tenant !== undefined && b.tenant_id !== undefined && b.tenant !== b.tenant_id), {
+      message: "tenant and tenant_id (its deprecated name) name different tenants: send tenant alone",
+      path: ["tenant_id"],
+    }),
+  );
 export type GrantBody = z.output<typeof GrantBody>;
 
 export const CreditsQuery = z.strictObject({ tenant: z.optional(TenantRef) });

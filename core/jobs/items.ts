@@ -46,6 +46,7 @@ type Completed = Held & { pending_left: boolean | null };
 type CompletedMany = CompletedItem & { tenant_id: string; pending_left: boolean | null };
 type Failed = Held & { retried: boolean; task: string };
 type Refused = CompleteManyReply["refused"][number];
+type OutboxItemRow = { id: string; job_id: string; tenant_id: string };
 
 /** The wire shape, without the columns the statements return for their own use. */
 function toRecord(r: ItemRecord): ItemRecord {
@@ -242,6 +243,37 @@ export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> 
   jobMetrics.items.inc({ outcome: row.retried ? "retried" : "failed" });
   if (!row.retried) await finaliseIfFinished(row.job_id);
   return toRecord(row);
+}
+
+/**
+ * The SQS worker could not start an item's work: an earlier execution (a worker that died
+ * mid-call) still holds the item's idempotency key, for `retryAfterS` more seconds at most. The
+ * item goes back to pending WITHOUT counting the attempt (nothing was tried) and its next message
+ * is held back by SQS until then, when the key is free or the earlier result can be replayed.
+ * False when the worker no longer holds the item or its job stopped running (then the caller
+ * fails it as usual).
+ */
+export async function postpone(
+  itemId: string,
+  body: { worker_id: string; error: { code: string; message: string }; retryAfterS: number },
+): Promise<boolean> {
+  const tenantId = useTenant();
+  const now = clock().now();
+  const delayS = Math.min(900, Math.max(1, Math.ceil(body.retryAfterS)));
+  const put = await withTx(async () => {
+    await query(sql.lockItemJob, [itemId, tenantId]);
+    const { rows } = await query<OutboxItemRow>(sql.postpone, [
+      itemId,
+      tenantId,
+      body.worker_id,
+      now,
+      JSON.stringify(body.error),
+    ]);
+    if (rows.length) enqueueAfterCommit(itemOutbox, rows, { delayS });
+    return rows.length > 0;
+  });
+  if (put) jobMetrics.items.inc({ outcome: "postponed" });
+  return put;
 }
 
 /**

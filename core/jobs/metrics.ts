@@ -22,7 +22,7 @@ export const jobMetrics = {
     },
   ),
   items: counter("aos_job_items_total", "Items by outcome", ["outcome"], {
-    allow: { outcome: ["done", "failed", "retried", "cancelled", "lease_expired"] },
+    allow: { outcome: ["done", "failed", "retried", "postponed", "cancelled", "lease_expired"] },
   }),
   backlogItems: gauge(
     "aos_job_backlog_items",

@@ -15,7 +15,7 @@ import * as Skills from "../skills/index.ts";
 import { type ClaimedItem, claimByIds } from "./claim.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { wakeParked } from "./item-outbox.ts";
-import { completeHeld, fail } from "./items.ts";
+import { completeHeld, fail, postpone } from "./items.ts";
 import type { ItemMessageIn } from "./schema.ts";
 
 /** What the SQS worker reports per record: done (acknowledge) or retry (SQS redelivers). */
@@ -141,11 +141,27 @@ function recordDone(group: Succeeded[]): Promise<[string, ItemOutcome][]> {
   });
 }
 
-/** A failed skill: the item back to pending (retryable, attempts left) or failed. */
+/**
+ * A failed skill: the item back to pending (retryable, attempts left) or failed. A call refused
+ * because an earlier execution of the item (a worker that died mid-call) still holds its
+ * idempotency key is no attempt: the item is postponed until that key's lease ends, and then
+ * runs, or replays what the earlier execution stored.
+ */
 function recordFailure(r: Ran & { ok: false }): Promise<ItemOutcome> {
   const { item, error: e } = r;
   return withContext(itemContext(item, r.messageId), async () => {
     try {
+      if (e instanceof Skills.ExecutionInProgressError) {
+        const error = { code: e.code, message: e.message };
+        const retryAfterS = e.retryAfterS ?? 1;
+        if (await postpone(item.id, { worker_id: item.claimed_by, error, retryAfterS })) {
+          log.info("job item postponed: an earlier execution still holds its idempotency key", {
+            itemId: item.id,
+            retryAfterS,
+          });
+          return "done";
+        }
+      }
       await fail(item.id, {
         worker_id: item.claimed_by,
         error: e instanceof AppError ? { code: e.code, message: e.message } : { message: String(e) },

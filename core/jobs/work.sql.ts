@@ -165,6 +165,20 @@ export const fail = /* @__PURE__ */ statement(
     returning ${itemColumns}, i.tenant_id, t.retried, t.task, t.credits`,
 );
 
+/**
+ * Put back an item the worker holds without counting its attempt, `$5` the error it keeps: the
+ * worker could not start its work because an earlier execution still holds the item's
+ * idempotency key (a worker that died mid-call), so nothing was tried. Only in a running job
+ * (the caller locks the job first, as for a retry: lockItemJob); no row: the caller fails it.
+ */
+export const postpone = /* @__PURE__ */ statement(
+  () => `update job_items i set status = ${I.pending}, claimed_by = null, lease_until = null,
+      attempt = greatest(i.attempt - 1, 0), error = CAST($5 AS jsonb)
+    from jobs j
+    where ${holds} and j.id = i.job_id and j.status = ${J.running}
+    returning i.id, i.job_id, i.tenant_id`,
+);
+
 /** Why a worker does not hold an item (tenant-scoped: another tenant's item is not found). */
 export const itemState = `select status, claimed_by, lease_until from job_items where id = $1 and tenant_id = $2`;
 

@@ -14,7 +14,7 @@ const asSystem = <T>(fn: () => Promise<T>) =>
 
 /** Grant `amount` credits to the tenant (a `grant` ledger row by `system:test`). */
 export function grantCredits(tenantId: string, amount: number, reason = "test grant"): Promise<CreditsReply> {
-  return asSystem(() => Credits.grant({ tenant_id: tenantId, amount, reason }));
+  return asSystem(() => Credits.grant({ tenant: tenantId, amount, reason }));
 }
 
 /**

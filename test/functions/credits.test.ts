@@ -31,21 +31,26 @@ describe("POST /api/v1/credits/grants", () => {
     const own = await invoke("POST", GRANTS, { key: t.keys.admin.key, body: { amount: 10.5, reason: "top-up" } });
     expect(own.status).toBe(201);
     expect(own.body).toEqual({ tenant_id: t.tenant.id, balance: 10.5, reserved: 0, available: 10.5 });
-    for (const ref of [other.tenant.slug, other.tenant.id]) {
+    // `tenant`, as every other route names it; `tenant_id`, its deprecated name, still works.
+    for (const target of [
+      { tenant: other.tenant.slug },
+      { tenant: other.tenant.id },
+      { tenant_id: other.tenant.slug },
+      { tenant: other.tenant.id, tenant_id: other.tenant.id },
+    ]) {
       const res = await invoke("POST", GRANTS, {
         key: t.keys.admin.key,
-        body: { tenant_id: ref, amount: 1, reason: "gift" },
+        body: { ...target, amount: 1, reason: "gift" },
       });
-      expect(res.status).toBe(201);
+      expect(res.status, JSON.stringify(target)).toBe(201);
       expect(res.body.tenant_id).toBe(other.tenant.id);
     }
     const got = await invoke("GET", CREDITS, { key: other.keys.viewer.key });
-    expect(got.body).toEqual({ tenant_id: other.tenant.id, balance: 2, reserved: 0, available: 2 });
+    expect(got.body).toEqual({ tenant_id: other.tenant.id, balance: 4, reserved: 0, available: 4 });
     const ledger = await invoke("GET", LEDGER, { key: other.keys.viewer.key });
-    expect(ledger.body.data.map((r: any) => [r.kind, r.amount, r.reason, r.actor])).toEqual([
-      ["grant", 1, "gift", `key:${t.keys.admin.id}`],
-      ["grant", 1, "gift", `key:${t.keys.admin.id}`],
-    ]);
+    expect(ledger.body.data.map((r: any) => [r.kind, r.amount, r.reason, r.actor])).toEqual(
+      Array.from({ length: 4 }, () => ["grant", 1, "gift", `key:${t.keys.admin.id}`]),
+    );
     await assertCreditInvariants(t.tenant.id);
     await assertCreditInvariants(other.tenant.id);
   });
@@ -79,9 +84,15 @@ describe("POST /api/v1/credits/grants", () => {
     }
     const missing = await invoke("POST", GRANTS, {
       key: t.keys.admin.key,
-      body: { tenant_id: "no-such-tenant", amount: 1, reason: "x" },
+      body: { tenant: "no-such-tenant", amount: 1, reason: "x" },
     });
     expect(missing.status).toBe(404);
+    // The new name and the deprecated one naming two tenants: which one was meant is unknown.
+    const both = await invoke("POST", GRANTS, {
+      key: t.keys.admin.key,
+      body: { tenant: other.tenant.slug, tenant_id: t.tenant.slug, amount: 1, reason: "x" },
+    });
+    expect([both.status, fieldsOf(both)]).toEqual([400, ["body.tenant_id"]]);
   });
 });
 

@@ -10,7 +10,9 @@ import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import type { JobSpawn } from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
+import { hashArgs } from "../../core/platform/idempotency/index.ts";
 import { renderMetrics } from "../../core/platform/metrics/index.ts";
+import * as SkillIdempotency from "../../core/skills/idempotency.ts";
 import * as Skills from "../../core/skills/index.ts";
 import { handler as sweepHandler } from "../../functions/cron/job-sweep.ts";
 import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
@@ -306,6 +308,47 @@ describe("the JobItems worker", () => {
     expect(await counter(t, key)).toBe(1);
     expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 1 }, charge: { n: 1, amount: 1 } });
     expect((await job(t, id)).status).toBe("completed");
+  });
+
+  it("an item whose earlier execution still holds its idempotency key waits for it, without spending an attempt", {
+    timeout: 20_000,
+  }, async () => {
+    const t = await tenant();
+    const key = `held-${tag()}`;
+    const input = { op: "incr", key };
+    const id = await spawn(t, { task: "kv_store", items: [{ input }], max_attempts: 1 });
+    const [message] = await drain(1);
+    if (!message) throw new Error("no message sent");
+    // A worker that died mid-call: it took the item's idempotency key (lease 2 s) and never finished.
+    const spec = Skills.spec("kv_store");
+    await withContext(
+      { requestId: "dead", correlationId: "dead", actor: { type: "system", name: "job-items", tenantId: t.tenant.id } },
+      () =>
+        SkillIdempotency.begin({
+          skill: "kv_store",
+          version: spec.version,
+          key: `job-item:${message.itemId}`,
+          argsHash: hashArgs(input),
+          leaseMs: 2_000,
+        }),
+    );
+    const sent = Date.now();
+    // With max_attempts 1, counting this as an attempt would fail the item for good.
+    expect(await work([message])).toEqual([]);
+    const { rows } = await query<{ status: string; attempt: number; code: string }>(
+      "select status, attempt, error->>'code' as code from job_items where id = $1",
+      [message.itemId],
+    );
+    expect(rows[0]).toEqual({ status: "pending", attempt: 0, code: "skills.in_progress" });
+    expect(await sample('aos_job_items_total{outcome="postponed"}')).toBeGreaterThan(0);
+    // Its next message is held back by SQS until the key's lease ends (Retry-After), then it runs.
+    const [next] = await drain(1);
+    expect(next?.itemId).toBe(message.itemId);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(1_500);
+    expect(await work([next])).toEqual([]);
+    expect(await counter(t, key)).toBe(1);
+    expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 1 }, charge: { n: 1, amount: 1 } });
+    expect(await job(t, id)).toMatchObject({ status: "completed", counts: { done: 1 } });
   });
 
   it("a retryable failure goes back to pending with a new message, then succeeds; a final one fails and releases", async () => {

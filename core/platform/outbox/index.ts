@@ -74,11 +74,12 @@ async function send<Row extends { id: string }>(
   outbox: Outbox<Row>,
   rows: readonly Row[],
   path: "commit" | "sweep",
+  delayS?: number,
 ): Promise<Set<number>> {
   const { name, queue } = outbox.spec;
   let failed: Set<number>;
   try {
-    const r = await sendMessages(queue, rows.map(outbox.spec.message));
+    const r = await sendMessages(queue, rows.map(outbox.spec.message), { delayS });
     failed = new Set(r.failed.map((f) => f.index));
     if (failed.size)
       log.warn("outbox messages not sent; the sweeper sends them", { outbox: name, path, first: r.failed[0] });
@@ -90,6 +91,11 @@ async function send<Row extends { id: string }>(
   return failed;
 }
 
+export interface EnqueueOptions {
+  /** SQS holds the messages back this many seconds (0 to 900, SQS's DelaySeconds). */
+  delayS?: number;
+}
+
 /**
  * Send the rows' messages now and stamp the rows SQS accepted. Never throws (the rows are
  * committed; the sweeper sends what is not stamped). Returns how many were sent.
@@ -97,9 +103,10 @@ async function send<Row extends { id: string }>(
 export async function enqueueNow<Row extends { id: string }>(
   outbox: Outbox<Row>,
   rows: readonly Row[],
+  opts: EnqueueOptions = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const failed = await send(outbox, rows, "commit");
+  const failed = await send(outbox, rows, "commit", opts.delayS);
   const sent = rows.filter((_, i) => !failed.has(i)).map((r) => r.id);
   if (sent.length === 0) return 0;
   // Sent first, stamped after: a crash in between only means one more (harmless) message later.
@@ -112,9 +119,13 @@ export async function enqueueNow<Row extends { id: string }>(
 }
 
 /** Once the ambient transaction commits (at once outside one): `enqueueNow`. */
-export function enqueueAfterCommit<Row extends { id: string }>(outbox: Outbox<Row>, rows: readonly Row[]): void {
+export function enqueueAfterCommit<Row extends { id: string }>(
+  outbox: Outbox<Row>,
+  rows: readonly Row[],
+  opts: EnqueueOptions = {},
+): void {
   if (rows.length === 0) return;
-  afterCommit(() => enqueueNow(outbox, rows));
+  afterCommit(() => enqueueNow(outbox, rows, opts));
 }
 
 type Claimed<Row> = Row & { outbox_id: string; outbox_prev: Date | null };

@@ -38,7 +38,7 @@ export const creditCases: Cases = {
     // A's operator may not grant, neither to A nor to B.
     for (const body of [
       { amount: 1000, reason: "self" },
-      { tenant_id: b.tenant.id, amount: 1000, reason: "to b" },
+      { tenant: b.tenant.id, amount: 1000, reason: "to b" },
       { tenant_id: b.tenant.slug, amount: 1000, reason: "to b" },
     ]) {
       const res = await invoke("POST", "/api/v1/credits/grants", { key: a.keys.operator.key, body });
@@ -47,7 +47,7 @@ export const creditCases: Cases = {
     // An admin grant to A changes nothing of B.
     const res = await invoke("POST", "/api/v1/credits/grants", {
       key: a.keys.admin.key,
-      body: { tenant_id: a.tenant.slug, amount: 7, reason: "a only" },
+      body: { tenant: a.tenant.slug, amount: 7, reason: "a only" },
     });
     expect(res.status).toBe(201);
     expect(res.body.tenant_id).toBe(a.tenant.id);
@@ -58,13 +58,13 @@ export const creditCases: Cases = {
     const idem = { "idempotency-key": `ct-grant-${Date.now()}` };
     const first = await invoke("POST", "/api/v1/credits/grants", {
       key: a.keys.admin.key,
-      body: { tenant_id: a.tenant.slug, amount: 3, reason: "a keyed" },
+      body: { tenant: a.tenant.slug, amount: 3, reason: "a keyed" },
       headers: idem,
     });
     expect(first.status).toBe(201);
     const reused = await invoke("POST", "/api/v1/credits/grants", {
       key: a.keys.admin.key,
-      body: { tenant_id: b.tenant.slug, amount: 3, reason: "a keyed" },
+      body: { tenant: b.tenant.slug, amount: 3, reason: "a keyed" },
       headers: idem,
     });
     expect([reused.status, reused.body.error?.code]).toEqual([409, "idempotency.key_reused"]);
