@@ -8,6 +8,7 @@
  */
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
+import { record } from "../platform/history/index.ts";
 import { log } from "../platform/logger.ts";
 import { sweepOutbox } from "../platform/outbox/index.ts";
 import { deleteObjects } from "../platform/storage.ts";
@@ -15,7 +16,6 @@ import { exportOutbox } from "./export-outbox.ts";
 import { ExportStates } from "./export-states.ts";
 import { manifestKeyOf } from "./export-stream.ts";
 import * as sql from "./exports.sql.ts";
-import { record } from "./record.ts";
 
 const BATCH = 500;
 /** Batches per run at most, so one run stays well inside the cron's timeout. */

@@ -18,6 +18,7 @@
 import { config } from "../config.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, coerceError, query, withTx } from "../platform/db/index.ts";
+import { record } from "../platform/history/index.ts";
 import { log } from "../platform/logger.ts";
 import { done, permanent, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
 import { deleteObjects } from "../platform/storage.ts";
@@ -27,7 +28,6 @@ import { manifestKeyOf, type StreamedExport, streamExport } from "./export-strea
 import type { ExportRow } from "./exports.sql.ts";
 import * as sql from "./exports.sql.ts";
 import { statusHistoryMetrics } from "./metrics.ts";
-import { record } from "./record.ts";
 import type { ExportMessageIn } from "./schema.ts";
 
 /** An attempt owns its export this long: the queue's visibility timeout (functions/routes.ts). */

@@ -7,6 +7,7 @@ import { actorName, useActor } from "../context.ts";
 import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
+import { record } from "../platform/history/index.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { presignGet } from "../platform/storage.ts";
 import * as Tenancy from "../tenancy/index.ts";
@@ -15,7 +16,6 @@ import { exportOutbox } from "./export-outbox.ts";
 import { ExportStates } from "./export-states.ts";
 import type { ExportRow } from "./exports.sql.ts";
 import * as sql from "./exports.sql.ts";
-import { record } from "./record.ts";
 import type { ExportCreate, ExportRecord } from "./schema.ts";
 
 /** Exports of one tenant that may be pending or running at once; the next request is a 429. */

@@ -12,16 +12,16 @@
  * S3 code.
  */
 
+import { record } from "../platform/history/index.ts";
 import { redriveExports } from "./export-outbox.ts";
 import { sweepExports } from "./export-sweep.ts";
 import { runExport } from "./export-worker.ts";
 import { createExport, downloadUrl, getExport } from "./exports.ts";
 import { entityHistory, list, stats } from "./query.ts";
-import { record } from "./record.ts";
 
+export type { HistoryRow } from "../platform/history/index.ts";
 export * from "./errors.ts";
 export * from "./schema.ts";
-export type { HistoryRow } from "./status-history.sql.ts";
 export {
   /** Ask for an export (CSV or JSONL to S3); its message goes out after commit, the sweeper re-sends a lost one. */
   createExport,

@@ -3,12 +3,12 @@
  * accepts, the filters shared by listing and exports, and the wire shapes of replies.
  */
 import * as z from "zod/mini";
+import { Actor, EntityId, EntityType, Status } from "../platform/history/index.ts";
 import { PageQuery } from "../platform/pagination.ts";
 import { acceptV0 } from "../platform/queue-message.ts";
 import { TenantRef } from "../tenancy/index.ts";
-import { Actor, EntityId, EntityType, Status } from "./entry.ts";
 
-export { EntityId, EntityType, HistoryEntry, Status } from "./entry.ts";
+export { EntityId, EntityType, HistoryEntry, Status } from "../platform/history/index.ts";
 
 import { ExportStates } from "./export-states.ts";
 

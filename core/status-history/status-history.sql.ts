@@ -6,7 +6,6 @@
  * setting read with `current_setting(...)` for COPY, which takes no bind parameters.
  */
 
-import { statement } from "../platform/db/statement.ts";
 import type { HistoryFilters } from "./schema.ts";
 
 export type SqlType = "uuid" | "text" | "timestamptz" | "bigint";
@@ -37,27 +36,4 @@ export function filterSql(tenantId: string, f: HistoryFilters, p: Placeholder, m
   return where.join(" and ");
 }
 
-const historyColumns = `id, tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata,
-  correlation_id, created_at`;
-/** One row per element of the arrays: a whole batch of changes in one round trip. */
-export const insertMany = /* @__PURE__ */ statement(
-  () => `insert into status_history
-      (tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id)
-    select * from unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]), CAST($7 AS text[]),
-      CAST($8 AS jsonb[]), CAST($9 AS text[]))
-    returning ${historyColumns}`,
-);
-
-export interface HistoryRow {
-  id: number;
-  tenant_id: string;
-  entity_type: string;
-  entity_id: string;
-  old_status: string | null;
-  new_status: string;
-  actor: string;
-  reason: string | null;
-  metadata: Record<string, unknown>;
-  correlation_id: string | null;
-  created_at: Date;
-}
+export type { HistoryRow } from "../platform/history/index.ts";

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { isAdmin, roles, useActor } from "../context.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import * as History from "../platform/history/index.ts";
 import { cursorPart, decodeCursor, type Page, pageWithoutKey, toPage } from "../platform/pagination.ts";
 import { redis } from "../platform/redis.ts";
 import { KeyNotFoundError, RoleNotGrantableError } from "./errors.ts";
@@ -31,7 +32,10 @@ const toCreated = (row: KeyRow, key: string): CreatedKey => ({
   key,
 });
 
-/** Insert a key for a tenant already resolved and authorised (used by createKey, createTenant, the CLI). */
+/**
+ * Insert a key for a tenant already resolved and authorised (used by createKey, createTenant, the
+ * CLI), with its status_history row (entity `api_key`, null -> active) in the same transaction.
+ */
 export async function createKeyFor(
   tenantId: string,
   input: { role: Role; name?: string; expires_in_days?: number | undefined },
@@ -42,18 +46,28 @@ export async function createKeyFor(
   // The 12-character prefix carries 72 random bits; a collision would surface as a 409 from its
   // unique index (inside a transaction a retry could not run anyway: the statement aborted it).
   const { key, prefix } = generateKey();
-  const { rows } = await query<KeyRow>(sql.insertKey, [
-    tenantId,
-    input.name ?? "",
-    input.role,
-    prefix,
-    hashKey(key),
-    createdBy,
-    expiresAt,
-  ]);
-  const row = rows[0] as KeyRow;
-  emitAfterCommit({ type: "key.created", tenantId, keyId: row.id, role: row.role });
-  return toCreated(row, key);
+  return withTx(async () => {
+    const { rows } = await query<KeyRow>(sql.insertKey, [
+      tenantId,
+      input.name ?? "",
+      input.role,
+      prefix,
+      hashKey(key),
+      createdBy,
+      expiresAt,
+    ]);
+    const row = rows[0] as KeyRow;
+    await History.record({
+      tenant_id: tenantId,
+      entity_type: "api_key",
+      entity_id: row.id,
+      old_status: null,
+      new_status: "active",
+      metadata: { role: row.role, prefix: row.prefix, expires_at: row.expires_at?.toISOString() ?? null },
+    });
+    emitAfterCommit({ type: "key.created", tenantId, keyId: row.id, role: row.role });
+    return toCreated(row, key);
+  });
 }
 
 /**
@@ -102,15 +116,25 @@ export async function listKeys(q: KeyListQuery): Promise<Page<KeyRow>> {
 /**
  * Revoke a key of the caller's tenant (an admin: of any tenant) whose role is not above the
  * caller's (another is "not found", as another tenant's is). Revoking twice answers the same
- * row. The auth cache entry is evicted after commit, and a `key.revoked` event evicts it again
+ * row; the revocation is recorded in status_history once (entity `api_key`, active -> revoked). The auth cache entry is evicted after commit, and a `key.revoked` event evicts it again
  * from the Events consumer in case Redis was unreachable at that moment.
  */
 export async function revokeKey(id: string, tenant?: string): Promise<KeyRow> {
   return withTx(async () => {
     const tenantId = isAdmin() && tenant === undefined ? await ownerOf(id) : await resolveTenant(tenant);
-    const { rows } = await query<KeyRow>(sql.revokeKey, [id, tenantId, visibleRoles()]);
-    const row = rows[0];
-    if (!row) throw new KeyNotFoundError(id);
+    const { rows } = await query<KeyRow & { newly_revoked: boolean }>(sql.revokeKey, [id, tenantId, visibleRoles()]);
+    const found = rows[0];
+    if (!found) throw new KeyNotFoundError(id);
+    const { newly_revoked, ...row } = found;
+    if (newly_revoked)
+      await History.record({
+        tenant_id: tenantId,
+        entity_type: "api_key",
+        entity_id: id,
+        old_status: "active",
+        new_status: "revoked",
+        metadata: { role: row.role, prefix: row.prefix },
+      });
     const prefix = row.prefix.slice("aos_".length);
     afterCommit(() => evictKeyCache(prefix));
     emitAfterCommit({ type: "key.revoked", tenantId, keyId: id, prefix });

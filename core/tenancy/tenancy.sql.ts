@@ -36,10 +36,16 @@ export const listKeys = /* @__PURE__ */ statement(
  * Tenant-scoped: a key of another tenant is "not found", never "forbidden"; so is a key above
  * the caller's role ($3: the roles it may touch).
  */
+/** `newly_revoked`: this call revoked it (false: it was revoked before, and stays as it was). */
 export const revokeKey = /* @__PURE__ */ statement(
-  () => `update api_keys k set revoked_at = coalesce(k.revoked_at, now())
-    where k.id = $1 and k.tenant_id = $2 and k.role = any(CAST($3 AS text[]))
-    returning ${keyColumns}`,
+  () => `with b as (
+      select id, revoked_at from api_keys
+      where id = $1 and tenant_id = $2 and role = any(CAST($3 AS text[]))
+      for update
+    )
+    update api_keys k set revoked_at = coalesce(k.revoked_at, now())
+    from b where k.id = b.id
+    returning ${keyColumns}, b.revoked_at is null as newly_revoked`,
 );
 
 export const keyOwner = "select tenant_id from api_keys where id = $1";

@@ -1,4 +1,5 @@
 import { query, withTx } from "../platform/db/index.ts";
+import * as History from "../platform/history/index.ts";
 import { cursorPart, decodeCursor, type Page, pageWithoutKey, toPage } from "../platform/pagination.ts";
 import { TenantExistsError } from "./errors.ts";
 import { emitAfterCommit } from "./events.ts";
@@ -8,7 +9,8 @@ import type { TenantRow } from "./tenancy.sql.ts";
 import * as sql from "./tenancy.sql.ts";
 
 /**
- * Create a tenant and, unless `initial_key_role` is "none", its first key, in one transaction.
+ * Create a tenant and, unless `initial_key_role` is "none", its first key, in one transaction,
+ * each with its status_history row (entity `tenant`, null -> active).
  * @example await Tenancy.createTenant({ slug: "acme", name: "Acme", initial_key_role: "operator" })
  */
 export async function createTenant(input: TenantCreate): Promise<TenantRow & { key: CreatedKey | null }> {
@@ -16,6 +18,14 @@ export async function createTenant(input: TenantCreate): Promise<TenantRow & { k
     const { rows } = await query<TenantRow>(sql.insertTenant, [input.slug, input.name]);
     const tenant = rows[0];
     if (!tenant) throw new TenantExistsError(input.slug);
+    await History.record({
+      tenant_id: tenant.id,
+      entity_type: "tenant",
+      entity_id: tenant.id,
+      old_status: null,
+      new_status: tenant.status,
+      metadata: { slug: tenant.slug },
+    });
     emitAfterCommit({ type: "tenant.created", tenantId: tenant.id, slug: tenant.slug });
     const key =
       input.initial_key_role === "none"

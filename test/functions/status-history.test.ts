@@ -128,18 +128,24 @@ describe("GET /api/v1/status_history", () => {
       { ...change(), created_at: "2026-01-01T10:00:00.000100Z" },
       { ...change(), created_at: "2026-01-01T10:00:00.000200Z" },
     ]);
+    // The test's rows are all `job` changes (the tenant's and its keys' creation are rows too).
     const { rows } = await query<{ n: number }>(
-      "select count(distinct created_at)::int as n from status_history where tenant_id = $1",
+      "select count(distinct created_at)::int as n from status_history where tenant_id = $1 and entity_type = 'job'",
       [own.tenant.id],
     );
     expect(rows[0]?.n).toBe(4);
     for (const dir of ["desc", "asc"] as const) {
-      const { seen, pages } = await allPages(own.keys.viewer.key, LIST, { order: dir }, 5);
+      const { seen, pages } = await allPages(own.keys.viewer.key, LIST, { order: dir, entity_type: "job" }, 5);
       expect(pages).toBe(9);
-      expect(seen).toEqual(await dbOrder(own.tenant.id, dir));
+      expect(seen).toEqual(await dbOrder(own.tenant.id, dir, "entity_type = 'job'"));
       expect(new Set(seen).size).toBe(44);
     }
-    const one = await allPages(own.keys.viewer.key, LIST, { order: "asc", since: "2026-01-01T10:00:00Z" }, 1);
+    const one = await allPages(
+      own.keys.viewer.key,
+      LIST,
+      { order: "asc", since: "2026-01-01T10:00:00Z", entity_type: "job" },
+      1,
+    );
     expect(one.seen).toHaveLength(44);
     const filtered = await allPages(own.keys.viewer.key, LIST, { entity_type: "job", order: "asc" }, 1000);
     expect(filtered.pages).toBe(1);
@@ -336,14 +342,15 @@ describe("GET /api/v1/status_history/stats", () => {
     setClock(new ManualClock(now));
     const res = await invoke("GET", STATS, { key: own.keys.viewer.key });
     expect(res.status).toBe(200);
-    expect(res.body.total).toBe(3);
+    // The 3 rows, and the tenant's and its 4 keys' creation.
+    expect(res.body.total).toBe(3 + 5);
     expect(res.body.until).toBe(new Date(now).toISOString().replace("Z", "000Z"));
     expect(res.body.since).toBe(new Date(now - 86_400_000).toISOString().replace("Z", "000Z"));
     const hours: string[] = [];
     for (let h = Math.floor((now - 86_400_000) / 3_600_000) * 3_600_000; h < now; h += 3_600_000)
       hours.push(new Date(h).toISOString().replace("Z", "000Z"));
     expect(res.body.hourly.map((b: { hour: string }) => b.hour)).toEqual(hours);
-    expect(res.body.hourly.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(3);
+    expect(res.body.hourly.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(3 + 5);
     // Two days on, the same rows are outside the default window.
     setClock(new ManualClock(now + 2 * 86_400_000));
     expect((await invoke("GET", STATS, { key: own.keys.viewer.key })).body.total).toBe(0);
@@ -381,6 +388,6 @@ describe("GET /api/v1/status_history/stats", () => {
     await recordHistory(b.tenant.id, 2);
     const res = await invoke("GET", STATS, { key: t.keys.admin.key, query: { tenant: b.tenant.id } });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ tenant_id: b.tenant.id, total: 2 });
+    expect(res.body).toMatchObject({ tenant_id: b.tenant.id, total: 2 + 5 }); // + the tenant's and its keys' creation
   });
 });

@@ -23,6 +23,20 @@ describe("tenants", () => {
     expect(mine.status).toBe(200);
     expect(mine.body.data.map((k: { tenant_id: string }) => k.tenant_id)).toEqual([res.body.id]);
     expect(JSON.stringify(mine.body)).not.toContain(res.body.key.key);
+    // The tenant and its first key are in the status history, by the admin who made them.
+    const history = await invoke("GET", "/api/v1/status_history", {
+      key: res.body.key.key,
+      query: { order: "asc" },
+    });
+    expect(history.status).toBe(200);
+    expect(
+      history.body.data.map((h: any) => [h.entity_type, h.entity_id, h.old_status, h.new_status, h.actor]),
+    ).toEqual([
+      ["tenant", res.body.id, null, "active", `key:${t.keys.admin.id}`],
+      ["api_key", res.body.key.id, null, "active", `key:${t.keys.admin.id}`],
+    ]);
+    expect(history.body.data[1].metadata).toEqual({ role: "operator", prefix: res.body.key.prefix, expires_at: null });
+    expect(JSON.stringify(history.body)).not.toContain(res.body.key.key);
   });
 
   it("refuses a duplicate slug with 409", async () => {
@@ -192,6 +206,14 @@ describe("keys", () => {
     expect(revoked.status).toBe(200);
     const again = await invoke("DELETE", `/api/v1/keys/${created.body.id}`, { key: t.keys.operator.key });
     expect(again.body.revoked_at).toBe(revoked.body.revoked_at);
+    // Created and revoked, each once in the key's history (the second revoke changed nothing).
+    const history = await invoke("GET", `/api/v1/status_history/entity/api_key/${created.body.id}`, {
+      key: t.keys.operator.key,
+    });
+    expect(history.body.data.map((h: any) => [h.old_status, h.new_status, h.actor])).toEqual([
+      [null, "active", `key:${t.keys.operator.id}`],
+      ["active", "revoked", `key:${t.keys.operator.id}`],
+    ]);
     const active = await invoke("GET", "/api/v1/keys", { key: t.keys.operator.key });
     expect(active.body.data.some((k: { id: string }) => k.id === created.body.id)).toBe(false);
     const all = await invoke("GET", "/api/v1/keys", { key: t.keys.operator.key, query: { include_revoked: "true" } });

@@ -58,7 +58,7 @@ async function refusal(run: (text: string, params: unknown[]) => Promise<unknown
 
 async function rowsUnchanged() {
   const { rows } = await query<{ entity_id: string; new_status: string; reason: string | null }>(
-    "select entity_id, new_status, reason from status_history where tenant_id = $1 order by id",
+    "select entity_id, new_status, reason from status_history where tenant_id = $1 and entity_type = 'job' order by id",
     [tenantId],
   );
   expect(rows).toEqual([
@@ -142,7 +142,7 @@ describe("StatusHistory.record", () => {
       tenant_id: string;
     }>(
       `select entity_id, actor, correlation_id, metadata, created_at::text as at, tenant_id
-       from status_history where tenant_id = $1 order by id`,
+       from status_history where tenant_id = $1 and entity_type = 'job' order by id`,
       [t.id],
     );
     expect(stored.map((r) => r.entity_id)).toEqual(entries.map((e) => e.entity_id));

@@ -1,7 +1,7 @@
 /**
- * What `record` accepts: one status change as core code records it. A file of its own so the
- * many bundles that record history (jobs, credits, breakers) do not carry the query and export
- * schemas of schema.ts.
+ * What `record` accepts: one status change as core code records it. Apart from the
+ * status-history domain's schema.ts, so the many bundles that record history (jobs, credits,
+ * breakers, tenancy) do not carry its query and export schemas.
  */
 import * as z from "zod/mini";
 
