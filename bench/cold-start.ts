@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type BuildOptions, build, type Metafile } from "esbuild";
-import { handlerFile, type LinkName, queues, routeKey, routes, schedules } from "../functions/routes.ts";
+import { fallback, handlerFile, type LinkName, queues, routeKey, routes, schedules } from "../functions/routes.ts";
 
 const KB = 1024;
 export const limits = { importBytes: 400 * KB, importRatio: 3.0, allBytes: 1024 * KB };
@@ -103,6 +103,7 @@ function entries(): Entry[] {
       links,
     });
   for (const r of routes) add("http", routeKey(r), r.handler, r.links);
+  add("http", "$default (fallback)", fallback.handler, []);
   for (const q of queues) add("queue", q.name, q.handler, q.links);
   for (const s of schedules) add("cron", s.name, s.handler, s.links);
   return list;

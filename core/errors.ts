@@ -10,6 +10,7 @@ export type ErrorKind =
   | "unauthorized"
   | "forbidden"
   | "not_found"
+  | "method_not_allowed"
   | "conflict"
   | "gone"
   | "insufficient_credits"
@@ -26,6 +27,7 @@ export const statusOfKind: Readonly<Record<ErrorKind, number>> = Object.freeze({
   insufficient_credits: 402,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   gone: 410,
   rate_limited: 429,

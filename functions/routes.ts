@@ -48,6 +48,13 @@ export const cors = {
   maxAgeS: 86_400,
 } as const;
 
+/**
+ * API Gateway's `$default` route: the function answering every request no route of its method
+ * matches (405 with Allow, or 404, in the envelope; functions/http/fallback.ts). Not in the
+ * OpenAPI document: it has no path of its own.
+ */
+export const fallback = { handler: "functions/http/fallback.handler", memoryMb: 256 } as const;
+
 /** Timeout and memory of an HTTP function whose entry names none (read by stacks/ and local/). */
 export const DEFAULT_TIMEOUT_S = 10;
 export const DEFAULT_MEMORY_MB = 512;

@@ -2,7 +2,7 @@
  * The HTTP side of API Gateway: every route of the table served on one port, each request turned
  * into a payload-2.0 event for its handler. Limits as deployed: 10 MB request bodies (413),
  * 30 s at most per request (504, the handler may run on). An unknown path is a 404; a known path
- * without the request's method a 405 with `Allow` (route-match.ts); HEAD is its GET without the
+ * without the request's method a 405 with `Allow` (functions/_lib/route-match.ts); HEAD is its GET without the
  * body. A request line and headers over Node's 16 KB are a 431, anything Node cannot parse as
  * HTTP a 400: every answer the runtime gives itself carries the error envelope.
  */
@@ -26,7 +26,7 @@ import {
   toApiGatewayEvent,
 } from "./http-event.ts";
 import type { Invoker } from "./invoke.ts";
-import { createRouter } from "./route-match.ts";
+import { createRouter } from "../functions/_lib/route-match.ts";
 
 /** API Gateway's payload limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;

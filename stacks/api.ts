@@ -1,8 +1,8 @@
 /**
  * The HTTP API: one API Gateway (HTTP API) route per entry of `routes` in functions/routes.ts,
- * each its own Lambda with only the links its entry names.
+ * each its own Lambda with only the links its entry names, and the `$default` route's fallback.
  */
-import { cors, routes } from "../functions/routes.ts";
+import { cors, fallback, routes } from "../functions/routes.ts";
 import { functionProps } from "./function.ts";
 import { linkTargets } from "./queues.ts";
 
@@ -21,3 +21,7 @@ export const api = new sst.aws.ApiGatewayV2("Api", {
 for (const r of routes) {
   api.route(`${r.method} ${r.path}`, functionProps(r, linkTargets));
 }
+
+// Every request no route of its method matches: 405 with Allow or 404, in the error envelope,
+// as `npm start` answers (instead of API Gateway's own 404 body).
+api.route("$default", functionProps(fallback, linkTargets));

@@ -192,10 +192,15 @@ const errorReply = (): Mw => ({
   },
 });
 
-/** The role the route needs comes from routes.ts; a route key missing there is refused as admin-only. */
+/**
+ * The role the route needs comes from routes.ts; a route key missing there is refused as
+ * admin-only, except API Gateway's `$default` (functions/http/fallback.ts: a 405 or 404 says
+ * nothing a caller without a key may not know, and `npm start` answers them before any key check).
+ */
 const authenticate = (): Mw => ({
   before: async (r) => {
-    await authorize(byKey.get(r.event.routeKey)?.role ?? "admin", headersOf(r));
+    const role = r.event.routeKey === "$default" ? "public" : (byKey.get(r.event.routeKey)?.role ?? "admin");
+    await authorize(role, headersOf(r));
   },
 });
 

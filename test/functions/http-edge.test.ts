@@ -4,6 +4,8 @@
  * without a body, a URL over 16 KB answered in the error envelope, 400 messages in AOS's words.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handler as fallback } from "../../functions/http/fallback.ts";
+import { httpEvent, lambdaContext } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { type LocalApi, startLocalApi } from "../setup/local-api.ts";
 
@@ -49,6 +51,35 @@ describe("methods", () => {
         },
       });
     }
+  });
+
+  it("in a deployment, the $default route's function answers what npm start answers: 405 with Allow, or 404", async () => {
+    // API Gateway sends it every request no route of its method matches.
+    const call = async (method: string, path: string) => {
+      const r = await fallback({ ...httpEvent(method, path), routeKey: "$default" }, lambdaContext());
+      if (typeof r !== "object") throw new Error("no structured reply");
+      return { status: r.statusCode, allow: r.headers?.allow, body: JSON.parse(String(r.body)) };
+    };
+    for (const [method, path, allow] of [
+      ["PUT", "/api/v1/jobs", "GET, HEAD, POST"],
+      ["DELETE", "/health", "GET, HEAD"],
+      ["GET", "/api/v1/keys/0193a5d2-7c4e-7000-8000-000000000001", "DELETE"],
+      // HEAD reaches it too (no route declares HEAD): it cannot run the GET route, so it names GET.
+      ["HEAD", "/api/v1/jobs", "GET"],
+    ] as const) {
+      const r = await call(method, path);
+      expect([r.status, r.allow], `${method} ${path}`).toEqual([405, allow]);
+      expect(r.body).toEqual({
+        error: {
+          code: "method_not_allowed",
+          message: expect.any(String),
+          details: null,
+          requestId: expect.any(String),
+        },
+      });
+    }
+    const none = await call("GET", "/api/v2/nothing");
+    expect([none.status, none.body.error.code, none.allow]).toEqual([404, "not_found", undefined]);
   });
 
   it("HEAD /health answers as GET does, without a body", async () => {

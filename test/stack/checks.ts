@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { HttpRoute, LinkName, QueueConsumer, Schedule } from "../../functions/routes.ts";
-import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, handlerFile, routeKey } from "../../functions/routes.ts";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, fallback, handlerFile, routeKey } from "../../functions/routes.ts";
 import type { GraphResource, StackGraph } from "./harness.ts";
 
 export interface Table {
@@ -119,8 +119,17 @@ export function checkRoutes(g: StackGraph, t: Table, root: string): string[] {
   }
   const keys = new Set(t.routes.map(routeKey));
   for (const x of ofType(g, "aws:apigatewayv2/route:Route")) {
+    if (str(x.inputs.routeKey) === "$default") continue;
     if (!keys.has(str(x.inputs.routeKey))) out.push(`${str(x.inputs.routeKey)}: routed but not in functions/routes.ts`);
   }
+  // Exactly one catch-all, to the fallback that answers 405/404 in the envelope.
+  const defaults = ofType(g, "aws:apigatewayv2/route:Route").filter((x) => str(x.inputs.routeKey) === "$default");
+  const target = str(defaults[0]?.inputs.target)
+    .replace(/^integrations\//, "")
+    .replace(/-id$/, "");
+  const fn = lambdaByArn(g, named(g, "aws:apigatewayv2/integration:Integration", target)?.inputs.integrationUri);
+  if (defaults.length !== 1 || fn?.inputs.handler !== fallback.handler)
+    out.push(`$default: ${defaults.length} route(s), to ${str(fn?.inputs.handler)}; want one, to ${fallback.handler}`);
   return out;
 }
 
@@ -215,8 +224,9 @@ export function checkRuntimes(g: StackGraph, t: Table): string[] {
     if (env.STAGE !== g.app.stage) out.push(`${str(f.inputs.handler)}: STAGE=${str(env.STAGE)}`);
     if (!trustsOnlyLambda(g, f)) out.push(`${str(f.inputs.handler)}: its role may be assumed by more than Lambda`);
   }
-  if (fns.length !== entriesOf(t).length)
-    out.push(`${fns.length} Lambda functions, the table has ${entriesOf(t).length} entries`);
+  // One per entry, and the $default route's fallback.
+  if (fns.length !== entriesOf(t).length + 1)
+    out.push(`${fns.length} Lambda functions, the table has ${entriesOf(t).length} entries and the fallback`);
   return out;
 }
 

@@ -78,13 +78,14 @@ describe("stacks built from functions/routes.ts", () => {
     const g = graphOf(real);
     expect(checkEvaluation(g)).toEqual([]);
     expect(real.code).toBe(0);
-    expect(g.builds.length).toBe(table.routes.length + table.queues.length + table.schedules.length);
+    // Every entry's handler, and the $default route's fallback.
+    expect(g.builds.length).toBe(table.routes.length + table.queues.length + table.schedules.length + 1);
   });
 
   it("route every entry of `routes` through API Gateway to a Lambda running its handler file", () => {
     const g = graphOf(real);
     expect(table.routes.length).toBeGreaterThan(0);
-    expect(g.resources.filter((r) => r.type === "aws:apigatewayv2/route:Route")).toHaveLength(table.routes.length);
+    expect(g.resources.filter((r) => r.type === "aws:apigatewayv2/route:Route")).toHaveLength(table.routes.length + 1);
     expect(checkRoutes(g, table, ROOT)).toEqual([]);
   });
 

@@ -18,7 +18,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Allowed, bundleContents, type Contents, unexpected } from "../../bench/bundle-contents.ts";
-import { handlerFile, type LinkName, queues, routes, schedules } from "../../functions/routes.ts";
+import { fallback, handlerFile, type LinkName, queues, routes, schedules } from "../../functions/routes.ts";
 
 type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits";
 
@@ -28,6 +28,8 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/health/get.ts": [],
   "functions/http/openapi/get.ts": [],
   "functions/http/metrics/get.ts": [],
+  // API Gateway's $default route: the route table and the router, no domain.
+  "functions/http/fallback.ts": [],
   "functions/http/tenants/create.ts": [],
   "functions/http/tenants/list.ts": [],
   "functions/http/keys/create.ts": [],
@@ -97,6 +99,7 @@ interface Handler {
 }
 const handlers: Handler[] = [
   ...routes.map((r) => ({ file: handlerFile(r.handler), http: true, links: r.links ?? [] })),
+  { file: handlerFile(fallback.handler), http: true, links: [] },
   ...[...queues, ...schedules].map((q) => ({ file: handlerFile(q.handler), http: false, links: q.links ?? [] })),
 ];
 
@@ -116,7 +119,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe("what each handler's bundle carries", () => {
-  it("the table names every handler of routes.ts, and nothing else", () => {
+  it("the table names every handler of routes.ts (and the $default fallback), and nothing else", () => {
     expect(Object.keys(domains).sort()).toEqual([...new Set(handlers.map((h) => h.file))].sort());
   });
 

@@ -5,10 +5,12 @@
  * not have is a 405 listing the ones it has (`resolve`), so `GET /api/v1/jobs/simulate` is a 405
  * (POST only), not a bad job id for `GET /api/v1/jobs/{id}`; HEAD is served by a path's GET.
  *
- * API Gateway (HTTP API) differs: it picks the most specific route of the request's method and
- * answers 404 itself when there is none (docs/api.md says what production answers).
+ * API Gateway (HTTP API) differs: it picks the most specific route of the request's method; a
+ * request no route of its method matches goes to the `$default` route, whose function
+ * (functions/http/fallback.ts) resolves it here: a 405 with `Allow`, or a 404, as locally
+ * (docs/api.md says what production answers). Used by `npm start` (local/http-server.ts) too.
  */
-import type { HttpRoute } from "../functions/routes.ts";
+import type { HttpRoute } from "../routes.ts";
 
 type Segment = { kind: "literal"; text: string } | { kind: "param"; name: string } | { kind: "greedy"; name: string };
 
