@@ -16,6 +16,7 @@ import {
 } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { log } from "../core/platform/logger.ts";
+import { createRouter } from "../functions/_lib/route-match.ts";
 import { cors, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, type HttpRoute, routeKey } from "../functions/routes.ts";
 import {
   errorReply,
@@ -26,7 +27,6 @@ import {
   toApiGatewayEvent,
 } from "./http-event.ts";
 import type { Invoker } from "./invoke.ts";
-import { createRouter } from "../functions/_lib/route-match.ts";
 
 /** API Gateway's payload limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;

@@ -138,6 +138,9 @@ export async function connectWhenReady(url: string, timeoutMs = 30_000): Promise
   const until = Date.now() + timeoutMs;
   for (;;) {
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    // A connection dropped between queries emits 'error'; unheard, that would end `npm start`.
+    // The next query on it fails and says why, which is where the caller hears of it.
+    client.on("error", () => {});
     try {
       await client.connect();
       return client;
