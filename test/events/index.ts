@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { createRouter } from "../../functions/_lib/route-match.ts";
 import { type HttpRoute, handlerFile, routeKey, routes } from "../../functions/routes.ts";
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, import.meta.url), "utf8")) as T;
@@ -29,24 +30,15 @@ export function lambdaContext(functionName = "aos-test", timeoutMs = 30_000): Co
   };
 }
 
+const router = createRouter(routes);
+
+/** The route API Gateway would pick for `method` and `path` (the most specific of that method), as npm start does. */
 export function matchRoute(
   method: string,
   path: string,
 ): { route: HttpRoute; params: Record<string, string> } | undefined {
-  for (const route of routes) {
-    if (route.method !== method) continue;
-    const names: string[] = [];
-    const re = new RegExp(
-      `^${route.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{(\w+)\}/g, (_m, n: string) => {
-        names.push(n);
-        return "([^/]+)";
-      })}$`,
-    );
-    const m = re.exec(path);
-    if (m)
-      return { route, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] as string)])) };
-  }
-  return undefined;
+  const m = router.match(method, path);
+  return m ? { route: m.route, params: m.pathParameters ?? {} } : undefined;
 }
 
 export interface InvokeOptions {
