@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Allowed, bundleContents, type Contents, unexpected } from "../../bench/bundle-contents.ts";
 import { handlerFile, type LinkName, queues, routes, schedules } from "../../functions/routes.ts";
 
-type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits";
+type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits" | "failures";
 
 /** The domains each handler's paths call, beside tenancy for HTTP routes. Reviewed: keep it narrow. */
 const domains: Readonly<Record<string, readonly Domain[]>> = {
@@ -67,6 +67,8 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/queue/events.ts": ["tenancy"],
   "functions/queue/status-history-export.ts": ["status-history", "tenancy"],
   "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy"],
+  // Writes failure records Postgres did not take in time (their tenant defaults to the platform's).
+  "functions/queue/failure-records.ts": ["failures", "tenancy"],
   "functions/cron/key-usage-flush.ts": ["tenancy"],
   "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
   "functions/cron/skill-idempotency-sweep.ts": ["skills", "credits"],
