@@ -8,6 +8,7 @@
  */
 import { classify, classifyFields, listCatalog } from "./classify.ts";
 import { record } from "./record.ts";
+import { retryDecision } from "./retry-decision.ts";
 import { writeQueued } from "./write-queued.ts";
 
 export type {
@@ -22,6 +23,7 @@ export { FAILURE_CATEGORIES, MATCH_TYPES, RECOVERY_MODES, SEVERITIES } from "./e
 export * from "./errors.ts";
 export type { MatchResult } from "./match.ts";
 export { FAILURE_RECORDS_QUEUE, type Recorded, type RecordInput, type RecordOutcome } from "./record.ts";
+export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback } from "./retry-decision.ts";
 export * from "./schema.ts";
 export type { SignalFields } from "./signal.ts";
 export {
@@ -36,6 +38,11 @@ export {
    * throws; adds at most FAILURE_PERSIST_TIMEOUT_MS to the caller.
    */
   record,
+  /**
+   * Whether and how to retry a failure: the matched entry's is_retryable and backoff; a miss keeps
+   * the caller's classification with one retry at most (counted).
+   */
+  retryDecision,
   /** The FailureRecords queue's consumer: write a queued record (idempotent by its id). */
   writeQueued,
 };

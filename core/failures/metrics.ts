@@ -23,6 +23,11 @@ export const failureMetrics = {
     ["reason"],
     { allow: { reason: ["queue_failed", "queue_timeout", "invalid"] } },
   ),
+  retryMisses: counter(
+    "aos_failure_retry_misses_total",
+    "Retry decisions for a failure no catalog entry matched (retried once at most)",
+    [],
+  ),
   deferred: counter(
     "aos_failure_persist_deferred_total",
     "Failure records sent to the FailureRecords queue because Postgres did not take them in time (or the breaker is open)",

@@ -10,8 +10,11 @@ import { AppError, ValidationError } from "../../core/errors.ts";
 import { catalog } from "../../core/failures/catalog/index.ts";
 import { classify, classifyFields } from "../../core/failures/classify.ts";
 import { FAILURE_CATEGORIES, RECOVERY_MODES, SEVERITIES } from "../../core/failures/entry.ts";
+import { MISS_MAX_ATTEMPTS, retryDecision } from "../../core/failures/retry-decision.ts";
 import { normaliseMessage } from "../../core/failures/signal.ts";
 import { UpstreamError } from "../../core/skills/errors.ts";
+import { withRetries } from "../../core/skills/retry.ts";
+import { metricValue } from "../setup/metrics-catalog.ts";
 
 /** A real ECONNREFUSED: a port that was listening a moment ago and is closed now. */
 async function refusedError(): Promise<Error> {
@@ -205,5 +208,60 @@ describe("similarity, confidence and misses", () => {
       match_confidence: 0,
       explanation: "no entry lists its code, causes or message",
     });
+  });
+});
+
+describe("the catalog decides retries", () => {
+  const policy = { maxAttempts: 4, baseMs: 1, maxMs: 2, retryAfterMaxS: 1 };
+  const attempts = async (error: () => Error) => {
+    let calls = 0;
+    await withRetries({ runId: "r", opIndex: 0, step: 0 }, policy, async () => {
+      calls++;
+      throw error();
+    }).catch(() => undefined);
+    return calls;
+  };
+
+  it("a TLS failure the skill marks retryable is not retried: its entry says fix_config", async () => {
+    const tls = () =>
+      new UpstreamError("hooks.example.com", "hooks.example.com could not be reached", {
+        retryable: true,
+        code: "skills.upstream_unreachable",
+        cause: Object.assign(new Error("certificate has expired"), { code: "CERT_HAS_EXPIRED" }),
+      });
+    expect(await retryDecision(tls(), { retryable: true, maxAttempts: 4 })).toMatchObject({
+      retryable: false,
+      catalog_entry_id: "network.tls_error",
+    });
+    expect(await attempts(tls)).toBe(1);
+  });
+
+  it("an entry's backoff overrides the policy's (Slack 429: its own attempts and schedule)", async () => {
+    const d = await retryDecision(new UpstreamError("slack", "slack answered 429", { retryable: true, status: 429 }), {
+      retryable: true,
+      maxAttempts: 3,
+    });
+    expect(d).toMatchObject({ retryable: true, maxAttempts: 4, backoff: { baseMs: 1000, maxMs: 30_000 } });
+  });
+
+  it("an entry never forces a retry the error itself refuses", async () => {
+    const d = await retryDecision(new UpstreamError("slack", "slack answered 503", { retryable: false, status: 503 }), {
+      retryable: false,
+      maxAttempts: 3,
+    });
+    expect(d).toMatchObject({ retryable: false, catalog_entry_id: "upstream.unavailable" });
+  });
+
+  it("a failure no entry matches is retried once at most, and counted as a miss", async () => {
+    const odd = () => new AppError("unavailable", "things.wobbly", "zzz qqq", { retryable: true });
+    expect(await retryDecision(odd(), { retryable: true, maxAttempts: 4 })).toMatchObject({
+      retryable: true,
+      maxAttempts: MISS_MAX_ATTEMPTS,
+      catalog_entry_id: null,
+    });
+    const before = await metricValue("aos_failure_retry_misses_total");
+    expect(await attempts(odd)).toBe(2);
+    // Two decisions: retry after the first failure, stop after the second.
+    expect(await metricValue("aos_failure_retry_misses_total")).toBe(before + 2);
   });
 });

@@ -185,6 +185,7 @@ export const aosEntries: readonly CatalogEntry[] = [
         "skills.breaker_not_found",
         "status_history.export_not_found",
         "s3.not_found",
+        "failures.not_found",
       ],
       kinds: ["not_found"],
       messagePatterns: ["not found$"],

@@ -148,7 +148,7 @@ export const upstreamEntries: readonly CatalogEntry[] = [
     recovery_mode: "retry_later",
     recovery_suggestion:
       "The target is overloaded or in maintenance: retries honour Retry-After; the breaker opens if it lasts.",
-    backoff: { baseMs: 1000, maxMs: 15_000, maxAttempts: 3 },
+
     match: {
       codes: ["skills.upstream_error"],
       statuses: [503],
@@ -171,6 +171,18 @@ export const upstreamEntries: readonly CatalogEntry[] = [
       messagePatterns: ["answered <n>", "internal server error", "bad gateway", "gateway timeout"],
     },
     examples: ["webhook answered 500", "slack answered 502", "Internal Server Error"],
+  },
+  {
+    id: "upstream.client_error",
+    title: "Upstream answered a 4xx",
+    category: "upstream",
+    severity: "low",
+    is_retryable: false,
+    recovery_mode: "fix_input",
+    recovery_suggestion:
+      "The target refused what was sent (4xx): read its reply; the same request will be refused again.",
+    match: { codes: ["skills.upstream_error"], statusRange: [400, 499] },
+    examples: ["<s> answered 400", "bad request"],
   },
   {
     id: "upstream.error",
