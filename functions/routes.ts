@@ -12,6 +12,7 @@
  */
 import { credits } from "./routes/credits.ts";
 import type { DomainRoutes, HttpRoute, QueueConsumer, Schedule } from "./routes/declare.ts";
+import { failures } from "./routes/failures.ts";
 import { jobs } from "./routes/jobs.ts";
 import { platform } from "./routes/platform.ts";
 import { skills } from "./routes/skills.ts";
@@ -29,7 +30,7 @@ export type {
 } from "./routes/declare.ts";
 
 /** In this order in the OpenAPI document. A new domain adds its file here. */
-export const domains: readonly DomainRoutes[] = [platform, tenancy, statusHistory, skills, jobs, credits];
+export const domains: readonly DomainRoutes[] = [platform, tenancy, statusHistory, skills, jobs, credits, failures];
 
 export const routes: readonly HttpRoute[] = domains.flatMap((d) => d.routes);
 export const queues: readonly QueueConsumer[] = domains.flatMap((d) => d.queues ?? []);

@@ -1,6 +1,23 @@
 CREATE FUNCTION public.aos_grant_app_role(p_role text) RETURNS void
     LANGUAGE plpgsql
     AS $$
+begin
+  perform aos_grant_app_role_0012(p_role);
+  if p_role is null or p_role = '' or p_role = current_user then
+    return;
+  end if;
+  if to_regclass('public.failure_matches') is not null then
+    execute format('revoke update, delete on failure_matches from %I', p_role);
+    execute format(
+      'grant update (recovery_attempted, recovery_succeeded, recovered_at, recovered_by, recovery_notes, updated_at) on failure_matches to %I',
+      p_role);
+  end if;
+end
+$$;
+
+CREATE FUNCTION public.aos_grant_app_role_0012(p_role text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
 declare
   t record;
 begin
@@ -219,6 +236,34 @@ ALTER TABLE public.credit_ledger ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     CACHE 1
 );
 
+CREATE TABLE public.failure_matches (
+    id uuid NOT NULL,
+    run_id character varying NOT NULL,
+    tenant_id uuid NOT NULL,
+    error_code character varying(255) NOT NULL,
+    error_message text,
+    catalog_entry_id character varying(100),
+    match_type character varying(20),
+    match_confidence double precision,
+    category character varying(50),
+    severity character varying(20),
+    is_retryable boolean DEFAULT false,
+    recovery_mode character varying(50),
+    recovery_suggestion text,
+    recovery_attempted boolean DEFAULT false,
+    recovery_succeeded boolean DEFAULT false,
+    recovered_at timestamp with time zone,
+    recovered_by character varying(100),
+    recovery_notes text,
+    skill_id character varying(100),
+    step_index integer,
+    context_json jsonb,
+    created_at timestamp with time zone DEFAULT now(),
+    updated_at timestamp with time zone DEFAULT now(),
+    CONSTRAINT failure_matches_confidence_check CHECK (((match_confidence IS NULL) OR ((match_confidence >= (0)::double precision) AND (match_confidence <= (1)::double precision)))),
+    CONSTRAINT failure_matches_match_type_check CHECK (((match_type IS NULL) OR ((match_type)::text = ANY ((ARRAY['exact_code'::character varying, 'kind_cause'::character varying, 'message_pattern'::character varying, 'similarity'::character varying, 'miss'::character varying])::text[]))))
+);
+
 CREATE TABLE public.job_cancellations (
     job_id uuid NOT NULL,
     tenant_id uuid NOT NULL,
@@ -435,6 +480,9 @@ ALTER TABLE ONLY public.credit_ledger
 ALTER TABLE ONLY public.credit_ledger
     ADD CONSTRAINT credit_ledger_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.failure_matches
+    ADD CONSTRAINT failure_matches_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.job_cancellations
     ADD CONSTRAINT job_cancellations_pkey PRIMARY KEY (job_id);
 
@@ -481,6 +529,30 @@ CREATE INDEX credit_holds_expires_idx ON public.credit_holds USING btree (expire
 CREATE INDEX credit_ledger_job_idx ON public.credit_ledger USING btree (job_id) WHERE (job_id IS NOT NULL);
 
 CREATE INDEX credit_ledger_tenant_idx ON public.credit_ledger USING btree (tenant_id, id DESC);
+
+CREATE INDEX idx_fm_catalog_entry_id ON public.failure_matches USING btree (catalog_entry_id);
+
+CREATE INDEX idx_fm_category ON public.failure_matches USING btree (category);
+
+CREATE INDEX idx_fm_created_at ON public.failure_matches USING btree (created_at);
+
+CREATE INDEX idx_fm_error_code ON public.failure_matches USING btree (error_code);
+
+CREATE INDEX idx_fm_recent_misses ON public.failure_matches USING btree (tenant_id, created_at DESC) WHERE (catalog_entry_id IS NULL);
+
+CREATE INDEX idx_fm_recovery_mode ON public.failure_matches USING btree (recovery_mode);
+
+CREATE INDEX idx_fm_recovery_pending ON public.failure_matches USING btree (tenant_id, created_at DESC) WHERE (recovery_succeeded IS NOT TRUE);
+
+CREATE INDEX idx_fm_run_id ON public.failure_matches USING btree (run_id);
+
+CREATE INDEX idx_fm_severity ON public.failure_matches USING btree (severity);
+
+CREATE INDEX idx_fm_tenant_error ON public.failure_matches USING btree (tenant_id, error_code);
+
+CREATE INDEX idx_fm_tenant_id ON public.failure_matches USING btree (tenant_id);
+
+CREATE INDEX idx_fm_tenant_time ON public.failure_matches USING btree (tenant_id, created_at DESC);
 
 CREATE INDEX job_items_claimed_idx ON public.job_items USING btree (job_id, lease_until) WHERE (status = 'claimed'::text);
 
@@ -537,6 +609,9 @@ ALTER TABLE ONLY public.credit_ledger
 
 ALTER TABLE ONLY public.credit_ledger
     ADD CONSTRAINT credit_ledger_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.failure_matches
+    ADD CONSTRAINT failure_matches_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.job_cancellations
     ADD CONSTRAINT job_cancellations_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id);

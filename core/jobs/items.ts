@@ -25,6 +25,7 @@ import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
+import { recordItemFailure } from "./item-failure.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import type {
@@ -243,6 +244,7 @@ export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> 
     return r;
   });
   jobMetrics.items.inc({ outcome: row.retried ? "retried" : "failed" });
+  if (!row.retried) await recordItemFailure(row, error);
   if (!row.retried) await finaliseIfFinished(row.job_id);
   return toRecord(row);
 }

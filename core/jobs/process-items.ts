@@ -10,6 +10,7 @@
  */
 import { withContext } from "../context.ts";
 import { AppError } from "../errors.ts";
+import * as Failures from "../failures/index.ts";
 import { log } from "../platform/logger.ts";
 import * as Skills from "../skills/index.ts";
 import { type ClaimedItem, claimByIds } from "./claim.ts";
@@ -162,11 +163,15 @@ function recordFailure(r: Ran & { ok: false }): Promise<ItemOutcome> {
           return "done";
         }
       }
+      // The catalog decides; without an entry, anything but an AppError saying otherwise may go better next time.
+      const retry = await Failures.retryDecision(e, {
+        retryable: e instanceof AppError ? e.retryable : true,
+        maxAttempts: 2,
+      });
       await fail(item.id, {
         worker_id: item.claimed_by,
         error: e instanceof AppError ? { code: e.code, message: e.message } : { message: String(e) },
-        // Anything but an AppError saying otherwise may go better next time.
-        retryable: e instanceof AppError ? e.retryable : true,
+        retryable: retry.retryable,
       });
       return "done";
     } catch (err) {

@@ -85,6 +85,17 @@ export function int<const D extends Def<number>>(
   return make(env, z.coerce.number().check(...checks), range(min, o.max), def, doc, o);
 }
 
+/** A finite number from `min` to `max` (a fraction, a ratio). */
+export function num<const D extends Def<number>>(
+  env: string,
+  def: D,
+  doc: string,
+  o: SettingOptions & { min: number; max: number },
+): Setting<Out<number, D>> {
+  const schema = z.coerce.number().check(z.minimum(o.min), z.maximum(o.max));
+  return make(env, schema, `number ${o.min}-${o.max}`, def, doc, o);
+}
+
 const truthy = ["1", "true", "yes"];
 /** `1`/`0`, `true`/`false` or `yes`/`no`. */
 export function bool<const D extends Def<boolean>>(

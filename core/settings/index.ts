@@ -5,6 +5,7 @@
  */
 
 import type { SettingsSection } from "./declare.ts";
+import { failures } from "./failures.ts";
 import { jobs } from "./jobs.ts";
 import { local } from "./local.ts";
 import { platform } from "./platform.ts";
@@ -15,7 +16,7 @@ import { tenancy } from "./tenancy.ts";
 export { parseSettings, Setting, type SettingsSection, settingsOf, type ValuesOf } from "./declare.ts";
 
 /** In this order in docs/settings.md. A new domain adds its file here. */
-export const sections = [platform, tenancy, statusHistory, skills, jobs, local] as const;
+export const sections = [platform, tenancy, statusHistory, skills, jobs, failures, local] as const;
 
 type Merged<S extends readonly SettingsSection[]> = S extends readonly [
   infer H extends SettingsSection,

@@ -15,6 +15,7 @@ import { config } from "../config.ts";
 import { useContext, useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
 import { AppError, fieldIssues, InternalError, validationError } from "../errors.ts";
+import * as Failures from "../failures/index.ts";
 import { clock } from "../platform/clock.ts";
 import { inTransaction } from "../platform/db/index.ts";
 import { hashArgs } from "../platform/idempotency/index.ts";
@@ -239,6 +240,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
     await release(skill.name, claim, err, elapsed());
     m.executions.inc({ ...labels, status: "failed" });
     if (err.kind === "internal") log.error("skill failed", { skill: skill.name, err: e });
+    await Failures.record({ error: err, runId: seedRun, skillId: skill.name, context: { execution_id: executionId } });
     throw err;
   } finally {
     stop();

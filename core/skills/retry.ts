@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { type AppError, isAppError } from "../errors.ts";
+import * as Failures from "../failures/index.ts";
 import { clock } from "../platform/clock.ts";
 import { UpstreamError } from "./errors.ts";
 
@@ -56,9 +57,12 @@ export function backoffMs(seed: RetrySeed, attempt: number, policy: RetryPolicy)
 export const isRetryable = (e: unknown): e is AppError => isAppError(e) && e.retryable;
 
 /**
- * Run `fn` until it succeeds, fails for good, or runs out of attempts or time. A 429/503 with
- * Retry-After waits what the server asked (unless above the policy's limit); any other
- * retryable failure waits `backoffMs`. `onRetry` hears of each wait before it starts.
+ * Run `fn` until it succeeds, fails for good, or runs out of attempts or time. Whether a failure
+ * is retried, how many attempts and which backoff come from its failure catalog entry
+ * (`Failures.retryDecision`; the error's own `retryable` and the policy when no entry matches, then
+ * one retry at most). A 429/503 with Retry-After waits what the server asked (unless above the
+ * policy's limit); any other retried failure waits `backoffMs`. `onRetry` hears of each wait
+ * before it starts.
  */
 export async function withRetries<T>(
   seed: RetrySeed,
@@ -70,13 +74,17 @@ export async function withRetries<T>(
     try {
       return await fn(attempt);
     } catch (e) {
-      if (!isRetryable(e) || attempt >= policy.maxAttempts || options.signal?.aborted) throw e;
+      if (options.signal?.aborted) throw e;
+      const d = await Failures.retryDecision(e, { retryable: isRetryable(e), maxAttempts: policy.maxAttempts });
+      if (!d.retryable || attempt >= d.maxAttempts) throw e;
       const asked = e instanceof UpstreamError ? e.retryAfterMs : undefined;
       if (asked !== undefined && asked > policy.retryAfterMaxS * 1000) throw e;
-      const delay = asked ?? backoffMs(seed, attempt, policy);
+      const schedule = d.backoff ? { ...policy, baseMs: d.backoff.baseMs, maxMs: d.backoff.maxMs } : policy;
+      const delay = asked ?? backoffMs(seed, attempt, schedule);
       // No point waiting past the deadline only to be cut off: the caller gets the real error.
       if (options.deadlineMs !== undefined && clock().nowMs() + delay >= options.deadlineMs) throw e;
-      options.onRetry?.({ step: seed.step, attempt, delay_ms: delay, error_code: e.code });
+      const code = isAppError(e) ? e.code : "unknown";
+      options.onRetry?.({ step: seed.step, attempt, delay_ms: delay, error_code: code });
       await clock().sleep(delay, options.signal);
     }
   }

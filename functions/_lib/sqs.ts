@@ -26,12 +26,26 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { safeParse } from "zod/mini";
 import type { $ZodType, output } from "zod/v4/core";
 import { type RequestContext, withContext } from "../../core/context.ts";
+import * as Failures from "../../core/failures/index.ts";
 import { eachLimited } from "../../core/platform/concurrency.ts";
 import { log } from "../../core/platform/logger.ts";
 import { flushMetrics, recordQueue } from "../../core/platform/metrics/index.ts";
 import { recordPermanentFailure, tenantIdOf } from "../../core/platform/queue-failures.ts";
 import { permanent, type QueueOutcome, retry } from "../../core/platform/queue-outcome.ts";
 import { fieldIssues, validationError } from "./errors.ts";
+
+/** A permanent failure as the failure catalog records it (the message id is its run). */
+function permanentFailure(
+  queue: string,
+  record: SQSRecord,
+  tenantId: string | undefined,
+  code: string,
+  reason: string,
+): Failures.RecordInput {
+  const error = Object.assign(new Error(reason), { name: "QueuePermanentFailure", code });
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+  return { error, runId: record.messageId, tenantId, context: { queue, receive_count: receiveCount } };
+}
 
 /** A record whose body the schema accepted. */
 export interface ParsedRecord<T> {
@@ -119,6 +133,7 @@ async function settle(queue: string, record: SQSRecord, s: Settled): Promise<Que
       });
       const fields = { queue, messageId: record.messageId, tenantId: s.tenantId, code, reason };
       if (first) log.error("queue record failed permanently; recorded in queue_failures", fields);
+      if (first) await Failures.record(permanentFailure(queue, record, s.tenantId, code, reason));
       else log.warn("queue record failed permanently again; recorded before", fields);
     } catch (err) {
       // Could not record it: let SQS redeliver rather than lose it.

@@ -13,6 +13,7 @@ export type LinkName =
   | "EventsQueue"
   | "StatusHistoryExportsQueue"
   | "JobItemsQueue"
+  | "FailureRecordsQueue"
   | "SlackWebhookUrl"
   | "WebhookSigningSecret"
   | "VoyageApiKey";

@@ -14,7 +14,7 @@ export const jobs: DomainRoutes = {
     ["POST /api/v1/items/{id}/heartbeat", "items/heartbeat", "agent", "Extend the lease of an item this worker holds"],
     ["POST /api/v1/items/{id}/complete", "items/complete", "agent", "Complete an item this worker holds (charged); 409 once the lease is lost"],
     ["POST /api/v1/items/complete", "items/complete-many", "agent", "Complete up to 100 items this worker holds in one call (each charged once); the others refused per item"],
-    ["POST /api/v1/items/{id}/fail", "items/fail", "agent", "Fail an item this worker holds: retried until max_attempts, then failed (released)", { links: ["JobItemsQueue"] }],
+    ["POST /api/v1/items/{id}/fail", "items/fail", "agent", "Fail an item this worker holds: retried until max_attempts, then failed (released)", { links: ["JobItemsQueue", "FailureRecordsQueue"] }],
   ]),
   queues: [
     {
@@ -26,7 +26,7 @@ export const jobs: DomainRoutes = {
       visibilityTimeoutS: 150,
       maxReceiveCount: 10,
       timeoutS: 120,
-      links: ["JobItemsQueue", "SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey"],
+      links: ["JobItemsQueue", "SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey", "FailureRecordsQueue"],
     },
   ],
   schedules: [

@@ -2,7 +2,10 @@
 import { type DomainRoutes, httpRoutes } from "./declare.ts";
 
 // API Gateway cuts a request at 30 s; a skill's own deadline is 25 s.
-const EXECUTE = { links: ["SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey"], timeoutS: 29 } as const;
+const EXECUTE = {
+  links: ["SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey", "FailureRecordsQueue"],
+  timeoutS: 29,
+} as const;
 
 export const skills: DomainRoutes = {
   // biome-ignore format: one line per route

@@ -24,7 +24,7 @@ export const statusHistory: DomainRoutes = {
       maxReceiveCount: 10,
       timeoutS: 900,
       memoryMb: 1769,
-      links: ["Exports"],
+      links: ["Exports", "FailureRecordsQueue"],
     },
   ],
   schedules: [

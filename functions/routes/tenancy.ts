@@ -19,6 +19,8 @@ export const tenancy: DomainRoutes = {
       visibilityTimeoutS: 60,
       maxReceiveCount: 5,
       timeoutS: 30,
+      // Its permanent failures go to the failure catalog (through this queue when Postgres is slow).
+      links: ["FailureRecordsQueue"],
     },
   ],
   schedules: [

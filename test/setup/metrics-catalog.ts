@@ -70,6 +70,9 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
   },
   credit_reservation_total: { type: "counter", seed: "credit_reservation_total", note: "seed 002" },
   credit_refund_total: { type: "counter", seed: "credit_refund_total", note: "seed 002" },
+  failure_match_hits_total: { type: "counter", seed: "failure_match_hits_total", note: "seed 003" },
+  failure_match_misses_total: { type: "counter", seed: "failure_match_misses_total", note: "seed 003" },
+  failure_persist_dropped_total: { type: "counter", seed: "failure_persist_dropped_total", note: "seed 003" },
   m11_skill_executions_total: { type: "counter", seed: "m11_skill_executions_total", note: "seed 000" },
   m11_skill_execution_seconds: { type: "histogram", seed: "m11_skill_execution_seconds", note: "seed 000" },
   m11_skill_idempotency_hits_total: { type: "counter", seed: "m11_skill_idempotency_hits_total", note: "seed 000" },
@@ -115,6 +118,7 @@ export const domainPrefixes: Record<string, string> = {
   skill: "core/skills",
   status_history: "core/status-history",
   tenancy: "core/tenancy",
+  failure: "core/failures",
 };
 
 /**

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Allowed, bundleContents, type Contents, unexpected } from "../../bench/bundle-contents.ts";
 import { fallback, handlerFile, type LinkName, queues, routes, schedules } from "../../functions/routes.ts";
 
-type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits";
+type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits" | "failures";
 
 /** The domains each handler's paths call, beside tenancy for HTTP routes. Reviewed: keep it narrow. */
 const domains: Readonly<Record<string, readonly Domain[]>> = {
@@ -44,7 +44,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/skills/list.ts": ["skills"],
   "functions/http/skills/get.ts": ["skills"],
   // A breaker's transitions are recorded in status history.
-  "functions/http/skills/execute.ts": ["skills", "status-history", "credits"],
+  "functions/http/skills/execute.ts": ["skills", "status-history", "credits", "failures"],
   // The skill breaker's kind (core/skills/breaker.ts) is defined with its status history hook,
   // so reading breakers carries status history too (a few KB; reads never record).
   "functions/http/breakers/list.ts": ["skills", "status-history"],
@@ -62,13 +62,15 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/items/heartbeat.ts": ["jobs", "credits"],
   "functions/http/items/complete.ts": ["jobs", "credits", "status-history"],
   "functions/http/items/complete-many.ts": ["jobs", "credits", "status-history"],
-  "functions/http/items/fail.ts": ["jobs", "credits", "status-history"],
+  "functions/http/items/fail.ts": ["jobs", "credits", "status-history", "failures"],
   "functions/http/credits/grant.ts": ["credits", "status-history"],
   "functions/http/credits/get.ts": ["credits"],
   "functions/http/credits/ledger.ts": ["credits"],
-  "functions/queue/events.ts": ["tenancy"],
-  "functions/queue/status-history-export.ts": ["status-history", "tenancy"],
-  "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy"],
+  "functions/queue/events.ts": ["tenancy", "failures"],
+  "functions/queue/status-history-export.ts": ["status-history", "tenancy", "failures"],
+  "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy", "failures"],
+  // Writes failure records Postgres did not take in time (their tenant defaults to the platform's).
+  "functions/queue/failure-records.ts": ["failures", "tenancy"],
   "functions/cron/key-usage-flush.ts": ["tenancy"],
   "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
   "functions/cron/skill-idempotency-sweep.ts": ["skills", "credits"],

@@ -134,6 +134,7 @@ describe("parseConfig", () => {
         },
       },
       jobs: { maxParallelism: 50 },
+      failures: { matchMinConfidence: 0.6, persistTimeoutMs: 2000, breakerThreshold: 5, breakerCooldownS: 60 },
       cli: { url: "http://127.0.0.1:3000", key: undefined },
       dataDir: ".aos",
       local: { s3Port: 4569, sqsPort: 4576, pgSuperuser: "postgres" },

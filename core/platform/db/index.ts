@@ -110,6 +110,14 @@ export function inTransaction(): boolean {
 }
 
 /**
+ * Run `fn` outside the ambient transaction: its statements go to the pool, commit on their own
+ * and survive the caller's rollback (a failure record is a fact whatever the caller's work does).
+ */
+export function outsideTransaction<T>(fn: () => T): T {
+  return txStorage.exit(fn);
+}
+
+/**
  * Register work to run after the ambient transaction commits; outside a transaction it runs at
  * once. A failing hook is logged, never thrown back at a caller whose data is already committed.
  */

@@ -1,0 +1,48 @@
+/**
+ * The failure catalog: every failure AOS meets is matched to a known entry (with a confidence and
+ * an explanation) or recorded as a miss, persisted without ever blocking the failing path, and
+ * its recovery tracked.
+ *
+ * The public face is this index of named exports, imported as a namespace
+ * (`import * as Failures from ".../core/failures/index.ts"`, then `Failures.record(...)`).
+ */
+import { classify, classifyFields, listCatalog } from "./classify.ts";
+import { record } from "./record.ts";
+import { retryDecision } from "./retry-decision.ts";
+import { writeQueued } from "./write-queued.ts";
+
+export type {
+  Backoff,
+  CatalogEntry,
+  FailureCategory,
+  MatchType,
+  RecoveryMode,
+  Severity,
+} from "./entry.ts";
+export { FAILURE_CATEGORIES, MATCH_TYPES, RECOVERY_MODES, SEVERITIES } from "./entry.ts";
+export * from "./errors.ts";
+export type { MatchResult } from "./match.ts";
+export { FAILURE_RECORDS_QUEUE, type Recorded, type RecordInput, type RecordOutcome } from "./record.ts";
+export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback } from "./retry-decision.ts";
+export * from "./schema.ts";
+export type { SignalFields } from "./signal.ts";
+export {
+  /** Match anything thrown against the catalog, without recording it. */
+  classify,
+  /** Match described fields (code, kind, status, target, body, message, causes), without recording. */
+  classifyFields,
+  /** The catalog's entries (loaded on first use). */
+  listCatalog,
+  /**
+   * Record a failure where it happens: classified, written to failure_matches or queued. Never
+   * throws; adds at most FAILURE_PERSIST_TIMEOUT_MS to the caller.
+   */
+  record,
+  /**
+   * Whether and how to retry a failure: the matched entry's is_retryable and backoff; a miss keeps
+   * the caller's classification with one retry at most (counted).
+   */
+  retryDecision,
+  /** The FailureRecords queue's consumer: write a queued record (idempotent by its id). */
+  writeQueued,
+};

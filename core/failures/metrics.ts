@@ -1,0 +1,37 @@
+/**
+ * The failure catalog's metrics: the seed's names (PIN-048) for matches, recoveries and drops,
+ * `aos_failure_*` for the rest. Labels are the catalog's fixed vocabularies.
+ */
+import { counter } from "../platform/metrics/index.ts";
+import { FAILURE_CATEGORIES } from "./entry.ts";
+
+const categories = [...FAILURE_CATEGORIES];
+
+export const failureMetrics = {
+  hits: counter(
+    "failure_match_hits_total",
+    "Failures recorded that matched a catalog entry",
+    ["category", "match_type"],
+    {
+      allow: { category: categories, match_type: ["exact_code", "kind_cause", "message_pattern", "similarity"] },
+    },
+  ),
+  misses: counter("failure_match_misses_total", "Failures recorded that matched no catalog entry (uncatalogued)", []),
+  dropped: counter(
+    "failure_persist_dropped_total",
+    "Failure records lost: neither written to Postgres in time nor accepted by the FailureRecords queue",
+    ["reason"],
+    { allow: { reason: ["queue_failed", "queue_timeout", "invalid"] } },
+  ),
+  retryMisses: counter(
+    "aos_failure_retry_misses_total",
+    "Retry decisions for a failure no catalog entry matched (retried once at most)",
+    [],
+  ),
+  deferred: counter(
+    "aos_failure_persist_deferred_total",
+    "Failure records sent to the FailureRecords queue because Postgres did not take them in time (or the breaker is open)",
+    ["reason"],
+    { allow: { reason: ["timeout", "breaker_open", "db_error"] } },
+  ),
+};

@@ -1,0 +1,102 @@
+/**
+ * Every failure AOS produces today lands in failure_matches: a skill execution that fails over
+ * HTTP (Slack answering 429 past its retries; a webhook host that does not resolve), an external
+ * job item failed for good by its worker, and a poisoned queue message (recorded in queue_failures
+ * and fed to the catalog).
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { query } from "../../core/platform/db/index.ts";
+import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
+import { grantCredits } from "../factories/credits.ts";
+import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { withConfig } from "../setup/config-override.ts";
+import { closedAfterEach, startSlackServer } from "../setup/external-servers.ts";
+
+type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
+let t: Tenant;
+const track = closedAfterEach();
+beforeAll(async () => {
+  t = await makeTenantWithKeys();
+  await grantCredits(t.tenant.id, 1_000_000);
+});
+
+const rowsOf = async (where: string, params: unknown[]) =>
+  (await query<Record<string, unknown>>(`select * from failure_matches where ${where} order by created_at`, params))
+    .rows;
+
+describe("failures are recorded where they happen", () => {
+  it("a skill execution that fails (Slack 429 after its retries) is one row, matched to slack.rate_limited", async () => {
+    const slack = track(await startSlackServer());
+    slack.throttle(10, 0);
+    await withConfig(
+      {
+        SLACK_WEBHOOK_URL: slack.url,
+        SKILL_OUTBOUND_ALLOW_HOSTS: "",
+        SKILL_RETRY_BASE_MS: "5",
+        SKILL_RETRY_MAX_MS: "10",
+      },
+      async () => {
+        const res = await invoke("POST", "/api/v1/skills/slack_send/execute", {
+          key: t.keys.agent.key,
+          body: { args: { text: "hi" } },
+        });
+        expect(res.status).toBe(502);
+        const rows = await rowsOf("tenant_id = $1 and skill_id = 'slack_send'", [t.tenant.id]);
+        expect(rows).toHaveLength(1);
+        expect(rows[0]).toMatchObject({
+          error_code: "skills.upstream_error",
+          catalog_entry_id: "slack.rate_limited",
+          match_type: "exact_code",
+          category: "rate_limit",
+          is_retryable: true,
+        });
+        expect(rows[0]?.context_json).toMatchObject({ execution_id: expect.any(String) });
+      },
+    );
+  });
+
+  it("an external job item its worker fails for good is recorded against its job", async () => {
+    const spawn = await invoke("POST", "/api/v1/jobs", {
+      key: t.keys.agent.key,
+      body: { task: "external", items: [{ input: { n: 1 } }], credits_per_item: 1 },
+    });
+    expect(spawn.status).toBe(201);
+    const job = spawn.body.id as string;
+    const claim = await invoke("POST", `/api/v1/jobs/${job}/claim`, {
+      key: t.keys.agent.key,
+      body: { worker_id: "w1" },
+    });
+    const item = claim.body.items[0].id as string;
+    const fail = await invoke("POST", `/api/v1/items/${item}/fail`, {
+      key: t.keys.agent.key,
+      body: {
+        worker_id: "w1",
+        error: { code: "skills.upstream_timeout", message: "voyage did not answer within 10000 ms" },
+        retryable: false,
+      },
+    });
+    expect(fail.status).toBe(200);
+    const rows = await rowsOf("run_id = $1", [job]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      tenant_id: t.tenant.id,
+      skill_id: "external",
+      error_code: "skills.upstream_timeout",
+      catalog_entry_id: "upstream.timeout",
+    });
+    expect(rows[0]?.context_json).toMatchObject({ item_id: item, final: true });
+  });
+
+  it("a poisoned queue message is recorded once in queue_failures and in failure_matches", async () => {
+    const { handler } = await import("../../functions/queue/events.ts");
+    const event = sqsEvent(["{not json"]);
+    const id = event.Records[0]?.messageId as string;
+    await handler(event, lambdaContext());
+    await handler(event, lambdaContext()); // redelivered: recorded once
+    expect((await query("select 1 from queue_failures where message_id = $1", [id])).rows).toHaveLength(1);
+    const rows = await rowsOf("run_id = $1", [id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ context_json: expect.objectContaining({ queue: "Events" }) });
+    expect(rows[0]?.catalog_entry_id).not.toBeNull();
+  });
+});
