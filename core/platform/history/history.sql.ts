@@ -28,7 +28,7 @@ export interface HistoryRow {
 }
 
 /**
- * A FROM item that names the actor a history trigger records (job items', migration 0015) for the
+ * A FROM item that names the actor a history trigger records (job items', migration 0018) for the
  * statement's own transaction: `param` is the placeholder of the actor's name (`key:<id>`). For a
  * statement that runs on its own; inside `withTx`, `actAs` does it for the whole transaction.
  * Without either, a trigger records `system:<domain>`.

@@ -49,7 +49,7 @@ export async function record(entries: HistoryEntry | readonly HistoryEntry[]): P
 
 /**
  * Inside `withTx`: name the context's actor and correlation id for the history triggers that
- * fire in this transaction (job items', migration 0015); `record` needs no such call.
+ * fire in this transaction (job items', migration 0018); `record` needs no such call.
  */
 export async function actAs(): Promise<void> {
   await query(setActor, [actorName(useActor()), useContext()?.correlationId ?? ""]);
