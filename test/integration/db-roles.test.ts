@@ -178,6 +178,7 @@ describe("the application role (DATABASE_URL)", () => {
     const expected = Object.fromEntries(rows.map((r) => [r.table, rw]));
     expected.status_history = "select,insert";
     expected.credit_ledger = "select,insert";
+    expected.workflow_ops = "select,insert";
     expected.schema_migrations = "select";
     expect(Object.fromEntries(rows.map((r) => [r.table, r.privileges]))).toEqual(expected);
     expect(new Set(rows.map((r) => r.owner))).toEqual(new Set([env.roles.owner]));
