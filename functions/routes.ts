@@ -17,6 +17,7 @@ import { platform } from "./routes/platform.ts";
 import { skills } from "./routes/skills.ts";
 import { statusHistory } from "./routes/status-history.ts";
 import { tenancy } from "./routes/tenancy.ts";
+import { workflows } from "./routes/workflows.ts";
 
 export type {
   DomainRoutes,
@@ -29,7 +30,7 @@ export type {
 } from "./routes/declare.ts";
 
 /** In this order in the OpenAPI document. A new domain adds its file here. */
-export const domains: readonly DomainRoutes[] = [platform, tenancy, statusHistory, skills, jobs, credits];
+export const domains: readonly DomainRoutes[] = [platform, tenancy, statusHistory, skills, jobs, credits, workflows];
 
 export const routes: readonly HttpRoute[] = domains.flatMap((d) => d.routes);
 export const queues: readonly QueueConsumer[] = domains.flatMap((d) => d.queues ?? []);

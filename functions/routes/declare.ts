@@ -13,6 +13,7 @@ export type LinkName =
   | "EventsQueue"
   | "StatusHistoryExportsQueue"
   | "JobItemsQueue"
+  | "WorkflowStepsQueue"
   | "SlackWebhookUrl"
   | "WebhookSigningSecret"
   | "VoyageApiKey";
