@@ -134,7 +134,9 @@ describe("runs", () => {
     expect(await drainSteps()).toBe(3);
     const done = await getRun(t.keys.viewer.key, run.id);
     expect(done.status).toBe("completed");
-    expect(done.ops.map((o: { op_index: number; step_id: string; status: string }) => [o.op_index, o.step_id, o.status])).toEqual([
+    expect(
+      done.ops.map((o: { op_index: number; step_id: string; status: string }) => [o.op_index, o.step_id, o.status]),
+    ).toEqual([
       [0, "seed", "succeeded"],
       [1, "read", "succeeded"],
       [2, "bump", "succeeded"],
