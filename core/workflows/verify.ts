@@ -108,7 +108,14 @@ export async function verifyOps(
       continue;
     }
     if (op.transient || step.transient) {
-      skipped++;
+      // Skipped, but only once it is the step's op at all (an op inserted in its place is not).
+      const patch = diff(
+        { step_id: step.id, op_type: step.skill, transient: true },
+        { ...view(op), transient: true },
+        at,
+      ).filter((p) => p.path === `${at}/step_id` || p.path === `${at}/op_type`);
+      if (patch.length > 0) found.set(i, { op_index: i, severity: severityOf(step.skill, op.op_type), diff: patch });
+      else skipped++;
       if (op.status === "succeeded") results.set(op.step_id, op.result);
       continue;
     }

@@ -3,8 +3,11 @@
  * queue through its real handler until it is empty, and check a run's credits in the ledger.
  */
 import { expect } from "vitest";
-import { query } from "../../core/platform/db/index.ts";
+import { withContext } from "../../core/context.ts";
+import { query, withTx } from "../../core/platform/db/index.ts";
 import type { StepMessage } from "../../core/workflows/index.ts";
+import * as Workflows from "../../core/workflows/index.ts";
+import * as wsql from "../../core/workflows/workflows.sql.ts";
 import { handler as stepsHandler } from "../../functions/queue/workflow-steps.ts";
 import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
@@ -78,4 +81,88 @@ export async function assertRunCredits(runId: string): Promise<void> {
   expect(rows[0]?.credits, "the ops' credits are what was charged").toBeCloseTo(charged, 4);
   expect(rows[0]?.charged, "the run's charged figure is the ledger's").toBeCloseTo(charged, 4);
   expect(rows[0]?.reserved, "the run's reserved figure is the ledger's").toBeCloseTo(reserve, 4);
+}
+
+/** One op as a test records it (through the audit log's own recording function). */
+export interface TestOp {
+  index?: number;
+  stepId: string;
+  skill: string;
+  version?: string | null;
+  args: unknown;
+  status?: "succeeded" | "failed";
+  result?: unknown;
+  errorCode?: string;
+  transient?: boolean;
+}
+
+/**
+ * A run of definition `definitionId` (workflow `name` version `version`) whose ops are `ops`,
+ * recorded with Workflows.recordOp (hashes and chain as the runner writes them) and moved to
+ * `status` in one transaction, without running anything: how the verifier's corpus and the 1,000
+ * unchanged runs are built fast. The run's id.
+ */
+export async function recordRun(o: {
+  tenantId: string;
+  definitionId: string;
+  name: string;
+  version: number;
+  stepsTotal: number;
+  input: Record<string, unknown>;
+  ops: TestOp[];
+  status: "completed" | "failed" | "running" | "cancelled";
+  errorAt?: number;
+}): Promise<string> {
+  return withContext(
+    { requestId: "factory", correlationId: "factory", actor: { type: "system", name: "test", tenantId: o.tenantId } },
+    () =>
+      withTx(async () => {
+        const now = new Date();
+        const { rows } = await query<{ id: string }>(wsql.insertRun, [
+          o.tenantId,
+          o.definitionId,
+          o.name,
+          o.version,
+          JSON.stringify(o.input),
+          null,
+          null,
+          null,
+          o.stepsTotal,
+          0,
+          "system:test",
+          now,
+        ]);
+        const runId = (rows[0] as { id: string }).id;
+        let head: string | null = null;
+        for (const [i, op] of o.ops.entries()) {
+          const rec = await Workflows.recordOp(
+            {
+              runId,
+              tenantId: o.tenantId,
+              opIndex: op.index ?? i,
+              stepId: op.stepId,
+              skill: op.skill,
+              skillVersion: op.version === undefined ? "1.0.0" : op.version,
+              args: op.args,
+              status: op.status ?? "succeeded",
+              result: op.result,
+              errorCode: op.errorCode ?? null,
+              errorMessage: op.errorCode ? "failed" : null,
+              durationMs: 1,
+              transient: op.transient ?? false,
+              idempotencyKey: Workflows.opKey(runId, op.index ?? i),
+              credits: 0,
+              startedAt: now,
+              completedAt: now,
+            },
+            head,
+          );
+          head = rec.hash;
+        }
+        const next = o.status === "completed" ? o.stepsTotal : o.ops.length;
+        const error = o.errorAt === undefined ? null : JSON.stringify({ code: "x.failed", op_index: o.errorAt });
+        await query(wsql.moveRun, [runId, o.tenantId, o.status, next, 0, 0, head, error, now, 0]);
+        return runId;
+      }),
+  );
 }
