@@ -18,6 +18,7 @@ import { platform } from "./routes/platform.ts";
 import { skills } from "./routes/skills.ts";
 import { statusHistory } from "./routes/status-history.ts";
 import { tenancy } from "./routes/tenancy.ts";
+import { workflows } from "./routes/workflows.ts";
 
 export type {
   DomainRoutes,
@@ -30,7 +31,16 @@ export type {
 } from "./routes/declare.ts";
 
 /** In this order in the OpenAPI document. A new domain adds its file here. */
-export const domains: readonly DomainRoutes[] = [platform, tenancy, statusHistory, skills, jobs, credits, failures];
+export const domains: readonly DomainRoutes[] = [
+  platform,
+  tenancy,
+  statusHistory,
+  skills,
+  jobs,
+  credits,
+  failures,
+  workflows,
+];
 
 export const routes: readonly HttpRoute[] = domains.flatMap((d) => d.routes);
 export const queues: readonly QueueConsumer[] = domains.flatMap((d) => d.queues ?? []);

@@ -133,6 +133,22 @@ CREATE FUNCTION public.uuid7(p_seq integer DEFAULT NULL::integer) RETURNS uuid
   from (select coalesce(p_seq, floor(random() * 262144)::integer) & 262143 as s) x
 $$;
 
+CREATE FUNCTION public.workflow_next_op_index(p_run uuid) RETURNS integer
+    LANGUAGE sql STABLE
+    AS $$
+  select coalesce(max(op_index) + 1, 0) from workflow_ops where workflow_run_id = p_run
+$$;
+
+CREATE FUNCTION public.workflow_ops_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  raise exception 'workflow_ops is append-only: % is refused', tg_op
+    using errcode = 'insufficient_privilege',
+          hint = 'workflow operations are never changed or removed';
+end
+$$;
+
 CREATE TABLE public.api_keys (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     tenant_id uuid NOT NULL,
@@ -351,6 +367,31 @@ ALTER TABLE public.queue_failures ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     CACHE 1
 );
 
+CREATE TABLE public.replay_runs (
+    replay_id uuid DEFAULT public.uuid7() NOT NULL,
+    tenant_id uuid NOT NULL,
+    workflow_run_id uuid NOT NULL,
+    mode text NOT NULL,
+    version integer NOT NULL,
+    status text DEFAULT 'running'::text NOT NULL,
+    ops_total integer,
+    ops_verified integer,
+    ops_failed integer,
+    ops_skipped integer,
+    first_mismatch_op_index integer,
+    mismatch_diff jsonb,
+    severity text,
+    mismatches jsonb,
+    error_message text,
+    requested_by text NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT replay_runs_mode_check CHECK ((mode = ANY (ARRAY['verify'::text, 'against_version'::text]))),
+    CONSTRAINT replay_runs_severity_check CHECK ((severity = ANY (ARRAY['CRITICAL'::text, 'WARNING'::text]))),
+    CONSTRAINT replay_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'verified'::text, 'mismatch'::text, 'error'::text]))),
+    CONSTRAINT replay_runs_version_check CHECK ((version >= 1))
+);
+
 CREATE TABLE public.schema_migrations (
     version integer NOT NULL,
     name text NOT NULL,
@@ -384,6 +425,54 @@ CREATE TABLE public.skill_executions (
     CONSTRAINT skill_executions_skill_version_check CHECK (((length(skill_version) >= 1) AND (length(skill_version) <= 32))),
     CONSTRAINT skill_executions_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 );
+
+CREATE TABLE public.workflow_ops (
+    op_id uuid DEFAULT public.uuid7() NOT NULL,
+    tenant_id uuid NOT NULL,
+    workflow_run_id uuid NOT NULL,
+    op_index integer NOT NULL,
+    step_id text NOT NULL,
+    op_type text NOT NULL,
+    skill_version text,
+    args jsonb NOT NULL,
+    args_hash text NOT NULL,
+    result jsonb,
+    result_hash text,
+    status text NOT NULL,
+    error_code text,
+    error_message text,
+    duration_ms integer,
+    transient boolean DEFAULT false NOT NULL,
+    idempotency_key text,
+    credits numeric(18,4) DEFAULT 0 NOT NULL,
+    prev_hash text,
+    hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT workflow_ops_args_hash_check CHECK ((args_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT workflow_ops_check CHECK (((status = 'succeeded'::text) = (result_hash IS NOT NULL))),
+    CONSTRAINT workflow_ops_credits_check CHECK ((credits >= (0)::numeric)),
+    CONSTRAINT workflow_ops_duration_ms_check CHECK ((duration_ms >= 0)),
+    CONSTRAINT workflow_ops_error_message_check CHECK ((length(error_message) <= 2000)),
+    CONSTRAINT workflow_ops_hash_check CHECK ((hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT workflow_ops_op_index_check CHECK ((op_index >= 0)),
+    CONSTRAINT workflow_ops_prev_hash_check CHECK ((prev_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT workflow_ops_result_hash_check CHECK ((result_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT workflow_ops_status_check CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text])))
+);
+
+CREATE VIEW public.skill_metrics AS
+ SELECT workflow_ops.tenant_id,
+    date_trunc('hour'::text, workflow_ops.completed_at) AS hour,
+    workflow_ops.op_type AS skill_name,
+    (count(*))::integer AS calls,
+    (count(*) FILTER (WHERE (workflow_ops.status = 'failed'::text)))::integer AS failures,
+    percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY ((workflow_ops.duration_ms)::double precision)) AS duration_p50_ms,
+    percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((workflow_ops.duration_ms)::double precision)) AS duration_p95_ms,
+    percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((workflow_ops.duration_ms)::double precision)) AS duration_p99_ms,
+    sum(workflow_ops.credits) AS credits
+   FROM public.workflow_ops
+  GROUP BY workflow_ops.tenant_id, (date_trunc('hour'::text, workflow_ops.completed_at)), workflow_ops.op_type;
 
 CREATE TABLE public.status_history (
     id bigint NOT NULL,
@@ -456,6 +545,72 @@ CREATE TABLE public.tenants (
     CONSTRAINT tenants_status_check CHECK ((status = ANY (ARRAY['active'::text, 'suspended'::text])))
 );
 
+CREATE TABLE public.workflow_definitions (
+    id uuid DEFAULT public.uuid7() NOT NULL,
+    tenant_id uuid NOT NULL,
+    name text NOT NULL,
+    version integer NOT NULL,
+    steps jsonb NOT NULL,
+    steps_hash text NOT NULL,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT workflow_definitions_name_check CHECK ((name ~ '^[a-z][a-z0-9_-]{0,62}$'::text)),
+    CONSTRAINT workflow_definitions_steps_check CHECK ((jsonb_typeof(steps) = 'array'::text)),
+    CONSTRAINT workflow_definitions_steps_hash_check CHECK ((steps_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT workflow_definitions_version_check CHECK ((version >= 1))
+);
+
+CREATE TABLE public.workflow_runs (
+    id uuid DEFAULT public.uuid7() NOT NULL,
+    tenant_id uuid NOT NULL,
+    definition_id uuid NOT NULL,
+    workflow_name text NOT NULL,
+    version integer NOT NULL,
+    status text DEFAULT 'running'::text NOT NULL,
+    input jsonb DEFAULT '{}'::jsonb NOT NULL,
+    idempotency_key text,
+    forked_from uuid,
+    fork_op_index integer,
+    steps_total integer NOT NULL,
+    next_op_index integer DEFAULT 0 NOT NULL,
+    attempt integer DEFAULT 0 NOT NULL,
+    credits_reserved numeric(18,4) DEFAULT 0 NOT NULL,
+    credits_charged numeric(18,4) DEFAULT 0 NOT NULL,
+    head_hash text,
+    error jsonb,
+    enqueued_at timestamp with time zone,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    CONSTRAINT workflow_runs_attempt_check CHECK ((attempt >= 0)),
+    CONSTRAINT workflow_runs_check CHECK (((forked_from IS NULL) = (fork_op_index IS NULL))),
+    CONSTRAINT workflow_runs_check1 CHECK ((credits_charged <= credits_reserved)),
+    CONSTRAINT workflow_runs_check2 CHECK (((status = 'running'::text) = (finished_at IS NULL))),
+    CONSTRAINT workflow_runs_credits_charged_check CHECK ((credits_charged >= (0)::numeric)),
+    CONSTRAINT workflow_runs_credits_reserved_check CHECK ((credits_reserved >= (0)::numeric)),
+    CONSTRAINT workflow_runs_error_check CHECK (((error IS NULL) OR (jsonb_typeof(error) = 'object'::text))),
+    CONSTRAINT workflow_runs_fork_op_index_check CHECK ((fork_op_index >= 0)),
+    CONSTRAINT workflow_runs_head_hash_check CHECK ((head_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT workflow_runs_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+    CONSTRAINT workflow_runs_next_op_index_check CHECK ((next_op_index >= 0)),
+    CONSTRAINT workflow_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
+    CONSTRAINT workflow_runs_steps_total_check CHECK (((steps_total >= 1) AND (steps_total <= 1000))),
+    CONSTRAINT workflow_runs_version_check CHECK ((version >= 1))
+);
+
+CREATE VIEW public.workflow_summary AS
+ SELECT workflow_ops.tenant_id,
+    workflow_ops.workflow_run_id,
+    (count(*))::integer AS total_ops,
+    (count(*) FILTER (WHERE (workflow_ops.status = 'succeeded'::text)))::integer AS completed_ops,
+    (count(*) FILTER (WHERE (workflow_ops.status = 'failed'::text)))::integer AS failed_ops,
+    min(workflow_ops.created_at) AS first_op_at,
+    max(workflow_ops.completed_at) AS last_op_at,
+    (COALESCE(sum(workflow_ops.duration_ms), (0)::bigint))::integer AS total_duration_ms
+   FROM public.workflow_ops
+  GROUP BY workflow_ops.tenant_id, workflow_ops.workflow_run_id;
+
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
 
@@ -501,6 +656,9 @@ ALTER TABLE ONLY public.queue_failures
 ALTER TABLE ONLY public.queue_failures
     ADD CONSTRAINT queue_failures_queue_message_id_key UNIQUE (queue, message_id);
 
+ALTER TABLE ONLY public.replay_runs
+    ADD CONSTRAINT replay_runs_pkey PRIMARY KEY (replay_id);
+
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
@@ -521,6 +679,24 @@ ALTER TABLE ONLY public.tenants
 
 ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_slug_key UNIQUE (slug);
+
+ALTER TABLE ONLY public.workflow_definitions
+    ADD CONSTRAINT workflow_definitions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.workflow_definitions
+    ADD CONSTRAINT workflow_definitions_tenant_id_name_version_key UNIQUE (tenant_id, name, version);
+
+ALTER TABLE ONLY public.workflow_ops
+    ADD CONSTRAINT workflow_ops_pkey PRIMARY KEY (op_id);
+
+ALTER TABLE ONLY public.workflow_ops
+    ADD CONSTRAINT workflow_ops_workflow_run_id_op_index_key UNIQUE (workflow_run_id, op_index);
+
+ALTER TABLE ONLY public.workflow_runs
+    ADD CONSTRAINT workflow_runs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.workflow_runs
+    ADD CONSTRAINT workflow_runs_tenant_id_idempotency_key_key UNIQUE (tenant_id, idempotency_key);
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
 
@@ -564,6 +740,8 @@ CREATE INDEX jobs_unsettled_idx ON public.jobs USING btree (created_at) WHERE (s
 
 CREATE INDEX queue_failures_tenant_created_idx ON public.queue_failures USING btree (tenant_id, created_at DESC);
 
+CREATE INDEX replay_runs_tenant_run_idx ON public.replay_runs USING btree (tenant_id, workflow_run_id, started_at DESC);
+
 CREATE INDEX skill_executions_created_idx ON public.skill_executions USING btree (created_at);
 
 CREATE INDEX status_history_exports_expiry_idx ON public.status_history_exports USING btree (expires_at) WHERE (status = 'ready'::text);
@@ -576,6 +754,14 @@ CREATE INDEX status_history_tenant_entity_idx ON public.status_history USING btr
 
 CREATE INDEX status_history_tenant_time_idx ON public.status_history USING btree (tenant_id, created_at, id) INCLUDE (entity_type, new_status);
 
+CREATE INDEX workflow_ops_tenant_time_idx ON public.workflow_ops USING btree (tenant_id, completed_at);
+
+CREATE INDEX workflow_runs_running_idx ON public.workflow_runs USING btree (updated_at) WHERE (status = 'running'::text);
+
+CREATE INDEX workflow_runs_tenant_created_idx ON public.workflow_runs USING btree (tenant_id, created_at DESC, id DESC);
+
+CREATE INDEX workflow_runs_tenant_name_idx ON public.workflow_runs USING btree (tenant_id, workflow_name, created_at DESC, id DESC);
+
 CREATE TRIGGER credit_ledger_no_truncate BEFORE TRUNCATE ON public.credit_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.credit_ledger_refuse_change();
 
 CREATE TRIGGER credit_ledger_no_update_delete BEFORE DELETE OR UPDATE ON public.credit_ledger FOR EACH ROW EXECUTE FUNCTION public.credit_ledger_refuse_change();
@@ -585,6 +771,10 @@ CREATE TRIGGER job_items_history AFTER UPDATE OF status ON public.job_items FOR 
 CREATE TRIGGER status_history_no_truncate BEFORE TRUNCATE ON public.status_history FOR EACH STATEMENT EXECUTE FUNCTION public.status_history_refuse_change();
 
 CREATE TRIGGER status_history_no_update_delete BEFORE DELETE OR UPDATE ON public.status_history FOR EACH ROW EXECUTE FUNCTION public.status_history_refuse_change();
+
+CREATE TRIGGER workflow_ops_no_truncate BEFORE TRUNCATE ON public.workflow_ops FOR EACH STATEMENT EXECUTE FUNCTION public.workflow_ops_refuse_change();
+
+CREATE TRIGGER workflow_ops_no_update_delete BEFORE DELETE OR UPDATE ON public.workflow_ops FOR EACH ROW EXECUTE FUNCTION public.workflow_ops_refuse_change();
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.api_keys(id);
@@ -628,6 +818,12 @@ ALTER TABLE ONLY public.job_items
 ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
+ALTER TABLE ONLY public.replay_runs
+    ADD CONSTRAINT replay_runs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.replay_runs
+    ADD CONSTRAINT replay_runs_workflow_run_id_fkey FOREIGN KEY (workflow_run_id) REFERENCES public.workflow_runs(id);
+
 ALTER TABLE ONLY public.skill_executions
     ADD CONSTRAINT skill_executions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
@@ -636,3 +832,21 @@ ALTER TABLE ONLY public.status_history_exports
 
 ALTER TABLE ONLY public.status_history
     ADD CONSTRAINT status_history_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.workflow_definitions
+    ADD CONSTRAINT workflow_definitions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.workflow_ops
+    ADD CONSTRAINT workflow_ops_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.workflow_ops
+    ADD CONSTRAINT workflow_ops_workflow_run_id_fkey FOREIGN KEY (workflow_run_id) REFERENCES public.workflow_runs(id);
+
+ALTER TABLE ONLY public.workflow_runs
+    ADD CONSTRAINT workflow_runs_definition_id_fkey FOREIGN KEY (definition_id) REFERENCES public.workflow_definitions(id);
+
+ALTER TABLE ONLY public.workflow_runs
+    ADD CONSTRAINT workflow_runs_forked_from_fkey FOREIGN KEY (forked_from) REFERENCES public.workflow_runs(id);
+
+ALTER TABLE ONLY public.workflow_runs
+    ADD CONSTRAINT workflow_runs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

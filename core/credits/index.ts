@@ -14,6 +14,7 @@
 import { balance, grant, grantOnce, ledger } from "./balance.ts";
 import { capture, hold, releaseExpiredHolds, releaseHold } from "./holds.ts";
 import { charge, jobCredits, jobsCredits, refund, release, reserve, settle } from "./ledger.ts";
+import { chargeNow, releaseNow, reserveNow } from "./runs.ts";
 
 export { chargeRowsFrom } from "./credits.sql.ts";
 export * from "./errors.ts";
@@ -25,6 +26,8 @@ export {
   capture,
   /** An item done costs `amount` (`charge:<itemId>`, the one definition of a charge); false if already charged. */
   charge,
+  /** A run that settles as it goes (workflows): charge `amount` of its reserve now, under `key`; false if already there. */
+  chargeNow,
   /** Admin: add credits to a tenant (its own when `tenant` is absent). */
   grant,
   /** `grant` with an Idempotency-Key: a retried grant credits once and answers the first figures again. */
@@ -45,11 +48,15 @@ export {
   releaseExpiredHolds,
   /** A direct skill execution's hold released (it failed: nothing charged); null if settled already. */
   releaseHold,
+  /** A run that settles as it goes (workflows): give back `amount` of its reserve now, under `key`; false if already there. */
+  releaseNow,
   /**
    * Inside the caller's transaction: hold `amount` for job `jobId` (ledger `reserve:<jobId>`).
    * Throws InsufficientCreditsError (402, details {required, available}) and writes nothing.
    */
   reserve,
+  /** A run that settles as it goes (workflows): reserve `amount` now under `key` (402 when short); false if already there. */
+  reserveNow,
   /**
    * Inside the caller's transaction, once per job (its finalisation, with the job row locked):
    * apply the job's charges and releases to the balance row.

@@ -12,7 +12,7 @@ export const creditMetrics = {
     "aos_credit_refusals_total",
     "Job spawns and direct skill executions refused for insufficient credits (402 credits.insufficient)",
     ["operation"],
-    { allow: { operation: ["job_spawn", "skill_execute"] } },
+    { allow: { operation: ["job_spawn", "skill_execute", "workflow_run"] } },
   ),
   grants: counter("aos_credit_grants_total", "Credit grants (admin top-ups) committed", []),
   granted: counter("aos_credit_granted_total", "Credits added by grants", []),

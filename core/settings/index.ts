@@ -12,11 +12,12 @@ import { platform } from "./platform.ts";
 import { skills } from "./skills.ts";
 import { statusHistory } from "./status-history.ts";
 import { tenancy } from "./tenancy.ts";
+import { workflows } from "./workflows.ts";
 
 export { parseSettings, Setting, type SettingsSection, settingsOf, type ValuesOf } from "./declare.ts";
 
 /** In this order in docs/settings.md. A new domain adds its file here. */
-export const sections = [platform, tenancy, statusHistory, skills, jobs, failures, local] as const;
+export const sections = [platform, tenancy, statusHistory, skills, jobs, failures, workflows, local] as const;
 
 type Merged<S extends readonly SettingsSection[]> = S extends readonly [
   infer H extends SettingsSection,

@@ -148,7 +148,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
     try {
       permit = await Breaker.acquire(bk);
     } catch (e) {
-      await release(skill.name, claim, e, elapsed());
+      await release(claim, e, elapsed());
       m.executions.inc({ ...labels, status: "rejected" });
       throw e;
     }
@@ -213,11 +213,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       throw new InternalError(`${skill.name} returned a result its output schema refuses`, { cause: out.error });
     if (permit) await Breaker.succeed(permit);
     const charged = await settle(true);
-    if (
-      claim?.kind === "execute" &&
-      (await keep(() => Idempotency.succeed(claim.id, claim.attempts, out.data, elapsed())))
-    )
-      m.auditOps.inc({ skill: skill.name, status: "succeeded" });
+    if (claim?.kind === "execute") await keep(() => Idempotency.succeed(claim.id, claim.attempts, out.data, elapsed()));
     m.executions.inc({ ...labels, status: "succeeded" });
     return {
       skill: skill.name,
@@ -237,7 +233,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       else if (err instanceof UpstreamError) await Breaker.succeed(permit);
     }
     await settle(false);
-    await release(skill.name, claim, err, elapsed());
+    await release(claim, err, elapsed());
     m.executions.inc({ ...labels, status: "failed" });
     if (err.kind === "internal") log.error("skill failed", { skill: skill.name, err: e });
     await Failures.record({ error: err, runId: seedRun, skillId: skill.name, context: { execution_id: executionId } });
@@ -248,11 +244,10 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
 }
 
 /** A failed call: a final failure is stored for replay, a retryable one frees the key. */
-async function release(skill: string, claim: Idempotency.Claim | undefined, e: unknown, ms: number): Promise<void> {
+async function release(claim: Idempotency.Claim | undefined, e: unknown, ms: number): Promise<void> {
   if (claim?.kind !== "execute") return;
   const err = e instanceof AppError ? e : new InternalError("skill failed", { cause: e });
-  if ((await keep(() => Idempotency.fail(claim.id, claim.attempts, err, ms))) && !err.retryable)
-    m.auditOps.inc({ skill, status: "failed" });
+  await keep(() => Idempotency.fail(claim.id, claim.attempts, err, ms));
 }
 
 /**

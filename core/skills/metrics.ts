@@ -1,9 +1,9 @@
 /**
  * The `m11_*` metrics of the M11 seed (PIN-060) that skills record, declared once with their seed
  * names. The execution path (execute.ts), the breaker (breaker.ts) and the idempotency store
- * record them, so a skill gets them without code of its own. The seed's four replay metrics
- * (`m11_replay_*`) are not declared here: no code records them until workflow replay exists, and
- * the workflows issue declares them where replay records them (docs/metrics.md).
+ * record them, so a skill gets them without code of its own. The seed's `m11_audit_ops_total` and
+ * replay metrics (`m11_replay_*`) are the workflows domain's (core/workflows/metrics.ts): the
+ * operations audit log and the replay verifier record them.
  * `aos_skill_breaker_store_errors_total` is ours: a breaker whose own store fails lets calls
  * through (fails open), and that must be visible; it is labelled by operation, not by target
  * (targets include tenants' webhook hosts, which grow with users' data).
@@ -37,9 +37,6 @@ export const skillMetrics = {
   breakerRejected: counter("m11_circuit_breaker_rejected_total", "Calls refused by an open circuit breaker", [
     "target",
   ]),
-  auditOps: counter("m11_audit_ops_total", "Skill executions recorded in the execution log", ["skill", "status"], {
-    allow: { status: ["succeeded", "failed"] },
-  }),
   breakerStoreErrors: counter(
     "aos_skill_breaker_store_errors_total",
     "Breaker store failures by operation; the call went ahead (fail open)",

@@ -14,6 +14,7 @@ export type LinkName =
   | "StatusHistoryExportsQueue"
   | "JobItemsQueue"
   | "FailureRecordsQueue"
+  | "WorkflowStepsQueue"
   | "SlackWebhookUrl"
   | "WebhookSigningSecret"
   | "VoyageApiKey";

@@ -14,6 +14,7 @@ import { skillCases } from "./cross-tenant/skills.ts";
 import { statusHistoryCases } from "./cross-tenant/status-history.ts";
 import { statusHistoryExportCases } from "./cross-tenant/status-history-exports.ts";
 import { tenancyCases } from "./cross-tenant/tenancy.ts";
+import { workflowCases } from "./cross-tenant/workflows.ts";
 
 const cases: Cases = {
   ...tenancyCases,
@@ -24,6 +25,7 @@ const cases: Cases = {
   ...creditCases,
   ...jobCases,
   ...jobItemCases,
+  ...workflowCases,
 };
 
 let t: Fixture;

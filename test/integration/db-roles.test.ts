@@ -178,6 +178,7 @@ describe("the application role (DATABASE_URL)", () => {
     const expected = Object.fromEntries(rows.map((r) => [r.table, rw]));
     expected.status_history = "select,insert";
     expected.credit_ledger = "select,insert";
+    expected.workflow_ops = "select,insert";
     expected.schema_migrations = "select";
     // Only the recovery columns are updatable (column grants: has_table_privilege says no UPDATE).
     expected.failure_matches = "select,insert";

@@ -91,19 +91,30 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
   m11_circuit_breaker_opens_total: { type: "counter", seed: "m11_circuit_breaker_opens_total", note: "seed 000" },
   m11_circuit_breaker_closes_total: { type: "counter", seed: "m11_circuit_breaker_closes_total", note: "seed 000" },
   m11_circuit_breaker_rejected_total: { type: "counter", seed: "m11_circuit_breaker_rejected_total", note: "seed 000" },
-  m11_audit_ops_total: { type: "counter", seed: "m11_audit_ops_total", note: "seed 000" },
+  m11_audit_ops_total: { type: "counter", seed: "m11_audit_ops_total", note: "seed 000 (core/workflows)" },
+  m11_replay_runs_total: { type: "counter", seed: "m11_replay_runs_total", note: "seed 000 (core/workflows)" },
+  m11_replay_ops_verified_total: {
+    type: "counter",
+    seed: "m11_replay_ops_verified_total",
+    note: "seed 000 (core/workflows)",
+  },
+  m11_replay_ops_mismatched_total: {
+    type: "counter",
+    seed: "m11_replay_ops_mismatched_total",
+    note: "seed 000 (core/workflows)",
+  },
+  m11_replay_verification_seconds: {
+    type: "histogram",
+    seed: "m11_replay_verification_seconds",
+    note: "seed 000 (core/workflows)",
+  },
 };
 
 /**
  * Seed names no code records yet: they must NOT be declared until the code that records them
  * exists (the workflows issue declares the replay metrics where replay records them).
  */
-export const seedNamedNotYetRecorded = [
-  "m11_replay_runs_total",
-  "m11_replay_ops_verified_total",
-  "m11_replay_ops_mismatched_total",
-  "m11_replay_verification_seconds",
-];
+export const seedNamedNotYetRecorded: string[] = [];
 
 /** `aos_<domain>_…`: the domains (and platform parts) a name may start with, and who owns each. */
 export const domainPrefixes: Record<string, string> = {
@@ -119,6 +130,7 @@ export const domainPrefixes: Record<string, string> = {
   status_history: "core/status-history",
   tenancy: "core/tenancy",
   failure: "core/failures",
+  workflow: "core/workflows",
 };
 
 /**

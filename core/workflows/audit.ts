@@ -1,0 +1,168 @@
+/**
+ * The operations audit log (the seed's AuditStore over `ops`): one append-only row per op,
+ * written inside the transaction that moves its run on, hash-chained. The table refuses UPDATE,
+ * DELETE and TRUNCATE (migration 0016) and the application role may only INSERT and SELECT.
+ *
+ *   args_hash   = SHA-256(canonical JSON of the args the skill got)
+ *   result_hash = SHA-256(canonical JSON of its result), succeeded ops only
+ *   hash        = SHA-256(canonical JSON of the op's content and prev_hash)
+ *   prev_hash   = the previous op's hash (null for op 0); the run's head_hash is the last op's.
+ *
+ * So a row edited (its content no longer gives its hash), inserted or removed (the next op's
+ * prev_hash, or the head, no longer matches) is found by `checkChain`.
+ */
+
+import { InternalError } from "../errors.ts";
+import { afterCommit, inTransaction, query } from "../platform/db/index.ts";
+import { canonicalJson, hashArgs } from "../platform/idempotency/index.ts";
+import { workflowMetrics as m } from "./metrics.ts";
+import * as sql from "./ops.sql.ts";
+import type { OpRecord } from "./schema.ts";
+import type { OpState } from "./states.ts";
+
+/** SHA-256 of the canonical JSON of `v` (object keys sorted). */
+export const hashJson = (v: unknown): string => hashArgs(v === undefined ? null : v);
+
+/** What an op records; the hashes and the chain are computed here. */
+export interface OpInput {
+  runId: string;
+  tenantId: string;
+  opIndex: number;
+  stepId: string;
+  skill: string;
+  skillVersion: string | null;
+  args: unknown;
+  status: OpState;
+  result?: unknown;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  durationMs: number | null;
+  transient: boolean;
+  idempotencyKey: string | null;
+  credits: number;
+  startedAt: Date;
+  completedAt: Date;
+}
+
+/** The fields an op's `hash` covers (what a replay checks), in one place for writer and checker. */
+export function opHash(o: {
+  run: string;
+  op_index: number;
+  step_id: string;
+  op_type: string;
+  skill_version: string | null;
+  args_hash: string;
+  result_hash: string | null;
+  status: string;
+  error_code: string | null;
+  transient: boolean;
+  idempotency_key: string | null;
+  credits: number;
+  prev_hash: string | null;
+}): string {
+  return hashJson(o);
+}
+
+/**
+ * Append op `opIndex` of a run whose chain head is `prevHash`, inside the caller's transaction;
+ * returns the row. The caller holds the run row lock and checked that `opIndex` is the run's
+ * next op; the unique (run, op_index) refuses a second writer all the same.
+ */
+export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpRecord> {
+  if (!inTransaction()) throw new InternalError("recordOp must run inside the transaction that moves the run on");
+  const argsHash = hashJson(o.args);
+  const resultHash = o.status === "succeeded" ? hashJson(o.result) : null;
+  const errorCode = o.errorCode ?? null;
+  const hash = opHash({
+    run: o.runId,
+    op_index: o.opIndex,
+    step_id: o.stepId,
+    op_type: o.skill,
+    skill_version: o.skillVersion,
+    args_hash: argsHash,
+    result_hash: resultHash,
+    status: o.status,
+    error_code: errorCode,
+    transient: o.transient,
+    idempotency_key: o.idempotencyKey,
+    credits: o.credits,
+    prev_hash: prevHash,
+  });
+  const { rows } = await query<OpRecord>(sql.insertOp, [
+    o.tenantId,
+    o.runId,
+    o.opIndex,
+    o.stepId,
+    o.skill,
+    o.skillVersion,
+    canonicalJson(o.args ?? null),
+    argsHash,
+    o.status === "succeeded" ? canonicalJson(o.result ?? null) : null,
+    resultHash,
+    o.status,
+    errorCode,
+    o.errorMessage?.slice(0, 2000) ?? null,
+    o.durationMs === null ? null : Math.max(0, Math.round(o.durationMs)),
+    o.transient,
+    o.idempotencyKey,
+    o.credits,
+    prevHash,
+    hash,
+    o.startedAt,
+    o.completedAt,
+  ]);
+  afterCommit(() => m.auditOps.inc({ skill: o.skill, status: o.status }));
+  return rows[0] as OpRecord;
+}
+
+/** A run's ops in order (tenant-scoped). */
+export async function opsOf(runId: string, tenantId: string): Promise<OpRecord[]> {
+  return (await query<OpRecord>(sql.opsOf, [runId, tenantId])).rows;
+}
+
+export interface ChainBreak {
+  op_index: number;
+  /** What does not hold: the row's own hash, its link to the previous op, or the run's head. */
+  what: "hash" | "prev_hash" | "head_hash" | "op_index" | "args_hash" | "result_hash";
+  expected: string | number | null;
+  actual: string | number | null;
+}
+
+/**
+ * The chain of a run's ops as read (ordered by op_index): each op's content gives its hash, links
+ * to the op before, indexes run 0, 1, 2 ..., stored args and results give their hashes, and the
+ * last hash is the run's head. Every break, in op order (none: the log is as written).
+ */
+export function checkChain(runId: string, ops: readonly OpRecord[], headHash: string | null): ChainBreak[] {
+  const breaks: ChainBreak[] = [];
+  let prev: string | null = null;
+  ops.forEach((o, i) => {
+    if (o.op_index !== i) breaks.push({ op_index: o.op_index, what: "op_index", expected: i, actual: o.op_index });
+    if (hashJson(o.args) !== o.args_hash)
+      breaks.push({ op_index: o.op_index, what: "args_hash", expected: hashJson(o.args), actual: o.args_hash });
+    if (o.status === "succeeded" && hashJson(o.result) !== o.result_hash)
+      breaks.push({ op_index: o.op_index, what: "result_hash", expected: hashJson(o.result), actual: o.result_hash });
+    if (o.prev_hash !== prev)
+      breaks.push({ op_index: o.op_index, what: "prev_hash", expected: prev, actual: o.prev_hash });
+    const own = opHash({
+      run: runId,
+      op_index: o.op_index,
+      step_id: o.step_id,
+      op_type: o.op_type,
+      skill_version: o.skill_version,
+      args_hash: o.args_hash,
+      result_hash: o.result_hash,
+      status: o.status,
+      error_code: o.error_code,
+      transient: o.transient,
+      idempotency_key: o.idempotency_key,
+      credits: o.credits,
+      prev_hash: o.prev_hash,
+    });
+    if (own !== o.hash) breaks.push({ op_index: o.op_index, what: "hash", expected: own, actual: o.hash });
+    prev = o.hash;
+  });
+  if (prev !== headHash)
+    breaks.push({ op_index: Math.max(ops.length - 1, 0), what: "head_hash", expected: headHash, actual: prev });
+  return breaks;
+}

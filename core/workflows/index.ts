@@ -1,0 +1,78 @@
+/**
+ * Workflows: named, versioned definitions of steps (each a skill call whose args may `$ref` the
+ * run's input and earlier steps' results); runs of them, one step after another through the
+ * WorkflowSteps queue (the platform outbox and batch consumer), credits reserved at start,
+ * charged per op and the rest released at the end; the append-only, hash-chained operations
+ * audit log (`workflow_ops`, the seed's `ops`); and the replay verifier, which checks args,
+ * results and the chain, not only step names.
+ *
+ * Definitions: definitions.ts. Runs: start.ts (start, fork), step.ts (the worker), cancel.ts,
+ * query.ts, sweep.ts. The log: audit.ts. Replay: verify.ts, json-patch.ts. SQL in
+ * workflows.sql.ts and ops.sql.ts. Operations: docs/runbooks/workflows.md.
+ *
+ * The public face is this index of named exports, imported as a namespace
+ * (`import * as Workflows from ".../core/workflows/index.ts"`, then `Workflows.start(...)`).
+ */
+import { checkChain, hashJson, opHash, opsOf, recordOp } from "./audit.ts";
+import { cancel } from "./cancel.ts";
+import { getWorkflow, listWorkflows, register } from "./definitions.ts";
+import { diff } from "./json-patch.ts";
+import { getRun, getRunWithOps, listRuns } from "./query.ts";
+import { estimateRun, fork, start } from "./start.ts";
+import { opKey, runStep } from "./step.ts";
+import { sweep } from "./sweep.ts";
+import { getReplay, replay, verifyOps } from "./verify.ts";
+
+export type { ChainBreak, OpInput } from "./audit.ts";
+export * from "./errors.ts";
+export type { PatchOp } from "./json-patch.ts";
+export * from "./schema.ts";
+export { OpStates, ReplayStates, RunStates } from "./states.ts";
+export type { WorkflowSweepResult } from "./sweep.ts";
+export type { Mismatch, Verdict } from "./verify.ts";
+export {
+  /** Cancel a running run: no further step starts, the rest of its reserve released at once. */
+  cancel,
+  /** Every break of a run's hash chain (edited, inserted or removed ops). */
+  checkChain,
+  /** RFC 6902 JSON Patch from `expected` to `actual`. */
+  diff,
+  /** What a run's steps are reserved at start (the skills' cost models, as far as the input tells). */
+  estimateRun,
+  /** A new run reusing the recorded results before `from_op_index` and running from it. */
+  fork,
+  /** A replay verification of a run. */
+  getReplay,
+  /** A run without its ops. */
+  getRun,
+  /** A run with its ops and workflow_summary. */
+  getRunWithOps,
+  /** A workflow definition (latest or a version) with its versions. */
+  getWorkflow,
+  /** SHA-256 of canonical JSON: the log's args_hash and result_hash. */
+  hashJson,
+  /** The tenant's runs, newest first. */
+  listRuns,
+  /** The tenant's workflows, each at its latest version. */
+  listWorkflows,
+  /** The hash an op's content and prev_hash give. */
+  opHash,
+  /** The idempotency key of a run's op, `wf:<run>:<op>`. */
+  opKey,
+  /** A run's ops in order. */
+  opsOf,
+  /** Append one op to the audit log inside the transaction that moves its run on. */
+  recordOp,
+  /** Register a workflow: a new version when its steps change. */
+  register,
+  /** Verify a run's ops (verify or against_version); the replay_runs row. */
+  replay,
+  /** The WorkflowSteps worker: run the op a message names. */
+  runStep,
+  /** Start a run: credits reserved, its first step queued after commit. */
+  start,
+  /** Every minute: lost step messages re-sent, the stuck-runs gauge set. */
+  sweep,
+  /** Check recorded ops against steps (the verifier's core). */
+  verifyOps,
+};

@@ -1,0 +1,103 @@
+/**
+ * `$ref`s in a step's args: `{"$ref": "input.channel"}` names the run's input,
+ * `{"$ref": "steps.fetch.result.value"}` an EARLIER step's result. Checked at registration (an
+ * unknown or later step is a 400), resolved when the step runs and when a replay re-derives its
+ * args, by the same function, so both derive the same args from the same recorded results.
+ */
+import type { FieldIssue } from "../errors.ts";
+import { UnresolvedRefError } from "./errors.ts";
+
+const REF = /^(input|steps\.[a-z][a-z0-9_]{0,62}\.result)((?:\.[^.]+)*)$/;
+
+/** An object `{"$ref": "<path>"}` and nothing else. */
+export function refOf(v: unknown): string | undefined {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  const ref = (v as { $ref?: unknown }).$ref;
+  return keys.length === 1 && typeof ref === "string" ? ref : undefined;
+}
+
+/** Every `$ref` in `args`, with where it sits (dotted, under `at`). */
+export function refsIn(args: unknown, at: string): { ref: string; field: string }[] {
+  const out: { ref: string; field: string }[] = [];
+  const walk = (v: unknown, field: string) => {
+    const ref = refOf(v);
+    if (ref !== undefined) {
+      out.push({ ref, field });
+      return;
+    }
+    if (Array.isArray(v)) for (const [i, x] of v.entries()) walk(x, `${field}.${i}`);
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${field}.${k}`);
+  };
+  walk(args, at);
+  return out;
+}
+
+/** The issues of one ref of step `index` given the ids of the steps before it. */
+export function refIssue(
+  ref: string,
+  field: string,
+  earlier: ReadonlySet<string>,
+  all: ReadonlySet<string>,
+): FieldIssue | undefined {
+  const m = REF.exec(ref);
+  if (!m)
+    return { field, message: `$ref must be input.<path> or steps.<id>.result.<path>, not ${JSON.stringify(ref)}` };
+  const head = m[1] as string;
+  if (head === "input") return undefined;
+  const step = head.split(".")[1] as string;
+  if (earlier.has(step)) return undefined;
+  return {
+    field,
+    message: all.has(step)
+      ? `$ref names step ${step}, which does not run before this one`
+      : `$ref names step ${step}, which this workflow does not have`,
+  };
+}
+
+function walkPath(root: unknown, path: string[]): { found: boolean; value?: unknown } {
+  let cur: unknown = root;
+  for (const seg of path) {
+    if (Array.isArray(cur) && /^\d+$/.test(seg) && Number(seg) < cur.length) cur = cur[Number(seg)];
+    else if (cur && typeof cur === "object" && !Array.isArray(cur) && Object.hasOwn(cur, seg))
+      cur = (cur as Record<string, unknown>)[seg];
+    else return { found: false };
+  }
+  return { found: true, value: cur };
+}
+
+/**
+ * `args` with every `$ref` replaced by what it names in `input` and `results` (step id -> the
+ * recorded result). Throws UnresolvedRefError (not retryable) for a ref that names nothing.
+ *
+ * @example
+ *   resolveArgs("send", { text: { $ref: "steps.get.result.value" } }, {}, { get: { value: "hi" } }); // { text: "hi" }
+ */
+export function resolveArgs(
+  stepId: string,
+  args: unknown,
+  input: unknown,
+  results: ReadonlyMap<string, unknown>,
+): unknown {
+  const ref = refOf(args);
+  if (ref !== undefined) {
+    const m = REF.exec(ref);
+    if (!m) throw new UnresolvedRefError(stepId, ref);
+    const head = m[1] as string;
+    const path = (m[2] ?? "").split(".").filter((s) => s !== "");
+    let root: unknown;
+    if (head === "input") root = input;
+    else {
+      const id = head.split(".")[1] as string;
+      if (!results.has(id)) throw new UnresolvedRefError(stepId, ref);
+      root = results.get(id);
+    }
+    const hit = walkPath(root, path);
+    if (!hit.found) throw new UnresolvedRefError(stepId, ref);
+    return hit.value;
+  }
+  if (Array.isArray(args)) return args.map((x) => resolveArgs(stepId, x, input, results));
+  if (args && typeof args === "object")
+    return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, resolveArgs(stepId, v, input, results)]));
+  return args;
+}

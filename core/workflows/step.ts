@@ -1,0 +1,247 @@
+/**
+ * The WorkflowSteps worker: run a run's next op. Steps run one after another; each message names
+ * the op it wakes (`opIndex`), so a stale or repeated message is acknowledged and does nothing.
+ *
+ * The skill runs through `Skills.execute` with the idempotency key `wf:<run>:<op>` and the run id
+ * and op index as its retry seed, OUTSIDE any transaction; then ONE transaction locks the run,
+ * appends the op to the audit log, charges it, and moves the run on (next message after commit),
+ * or ends it (the rest of the reserve released, status_history). A worker that dies between the
+ * two leaves the run where it was: the message comes back (or the sweeper re-sends it), the call
+ * runs again under the same key and gets the stored result, so the side effect happens once.
+ *
+ * A retryable failure (the skill's AppError.retryable) runs the step again, up to
+ * WORKFLOW_STEP_MAX_ATTEMPTS; any other failure, or the last attempt's, is recorded as a failed
+ * op and fails the run. (Failures are not yet recorded in the failure catalog: issue 15.)
+ */
+import { config } from "../config.ts";
+import { withContext } from "../context.ts";
+import * as Credits from "../credits/index.ts";
+import { AppError, InternalError } from "../errors.ts";
+import { clock } from "../platform/clock.ts";
+import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import { log } from "../platform/logger.ts";
+import { enqueueAfterCommit } from "../platform/outbox/index.ts";
+import { done, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
+import * as Skills from "../skills/index.ts";
+import * as StatusHistory from "../status-history/index.ts";
+import { opsOf, recordOp } from "./audit.ts";
+import { workflowMetrics as m } from "./metrics.ts";
+import { resolveArgs } from "./refs.ts";
+import type { StepMessage, WorkflowStep } from "./schema.ts";
+import { RunStates } from "./states.ts";
+import { stepOutbox } from "./step-outbox.ts";
+import * as sql from "./workflows.sql.ts";
+
+type RunWithSteps = sql.RunRow & { steps: WorkflowStep[] };
+type Locked = RunWithSteps & { reserved: number; charged: number };
+
+/** The idempotency key of a run's op: a redelivered step replays the stored result. */
+export const opKey = (runId: string, opIndex: number): string => `wf:${runId}:${opIndex}`;
+
+const units = (n: number) => Math.round(n * 10_000);
+
+/** What the step's call came to. */
+type Outcome =
+  | { ok: true; args: unknown; result: unknown; version: string; durationMs: number; cost: number }
+  | { ok: false; args: unknown; version: string | null; durationMs: number | null; error: AppError };
+
+/** The results of the run's earlier succeeded ops, by step id. */
+async function earlierResults(run: sql.RunRow): Promise<Map<string, unknown>> {
+  const ops = await opsOf(run.id, run.tenant_id);
+  return new Map(ops.filter((o) => o.status === "succeeded").map((o) => [o.step_id, o.result]));
+}
+
+async function call(run: RunWithSteps, step: WorkflowStep, opIndex: number): Promise<Outcome | "in_progress"> {
+  let args: unknown = step.args;
+  let cost = 0;
+  try {
+    args = resolveArgs(step.id, step.args, run.input, await earlierResults(run));
+    cost = Skills.cost(step.skill, Skills.validateArgs(step.skill, args, `steps.${step.id}.args`));
+  } catch (e) {
+    if (e instanceof AppError && e.kind === "validation")
+      return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error: e };
+    throw e;
+  }
+  try {
+    const r = await Skills.execute(step.skill, args, {
+      idempotencyKey: opKey(run.id, opIndex),
+      runId: run.id,
+      opIndex,
+      charge: false,
+      argsField: `steps.${step.id}.args`,
+      ...(step.timeout_s ? { timeoutMs: step.timeout_s * 1000 } : {}),
+    });
+    return { ok: true, args, result: r.result, version: r.version, durationMs: r.duration_ms, cost };
+  } catch (e) {
+    if (e instanceof AppError && e.code === "skills.in_progress") return "in_progress";
+    const error = e instanceof AppError ? e : new InternalError(`${step.skill} failed`, { cause: e });
+    return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error };
+  }
+}
+
+/**
+ * Run the op a message names. `done` for a stale message (the run moved on or ended), after the
+ * op is recorded, or after a retryable failure was sent again; `retry` while another delivery
+ * holds the op's idempotency key (SQS brings it back).
+ *
+ * @example
+ *   const outcome = await Workflows.runStep({ v: 1, tenantId, runId, opIndex: 0 });
+ */
+export function runStep(msg: StepMessage): Promise<QueueOutcome> {
+  const ctx = {
+    requestId: `wf:${msg.runId}:${msg.opIndex}`,
+    correlationId: msg.runId,
+    actor: { type: "system" as const, name: "workflow-steps", tenantId: msg.tenantId },
+  };
+  return withContext(ctx, async () => {
+    const { rows } = await query<RunWithSteps>(sql.runWithSteps, [msg.runId, msg.tenantId]);
+    const run = rows[0];
+    if (!run || run.status !== RunStates.running || run.next_op_index !== msg.opIndex) return done();
+    const step = run.steps[msg.opIndex];
+    if (!step) return done();
+    const started = clock().now();
+    const outcome = await call(run, step, msg.opIndex);
+    if (outcome === "in_progress") return retry(`op ${msg.opIndex} of run ${run.id} is running elsewhere`);
+    if (!outcome.ok && outcome.error.retryable && run.attempt + 1 < config().workflows.stepMaxAttempts) {
+      await retryLater(run, msg.opIndex, outcome.error);
+      return done();
+    }
+    await finish(run, step, msg.opIndex, outcome, started);
+    return done();
+  });
+}
+
+/** A retryable failure with attempts left: one more attempt counted, the message sent again. */
+async function retryLater(run: sql.RunRow, opIndex: number, error: AppError): Promise<void> {
+  await withTx(async () => {
+    const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
+    const r = rows[0];
+    if (!r || r.status !== RunStates.running || r.next_op_index !== opIndex) return;
+    const now = clock().now();
+    await query(sql.moveRun, [r.id, r.tenant_id, r.status, opIndex, r.attempt + 1, 0, null, null, now, 0]);
+    enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: opIndex }]);
+    afterCommit(() => m.stepRetries.inc());
+  });
+  log.warn("workflow step failed, retrying", { runId: run.id, opIndex, code: error.code, attempt: run.attempt + 1 });
+}
+
+/**
+ * The op's cost beyond what is left of the run's reserve, reserved first in its own transaction
+ * (`reserve:wf:<run>:<op>`); false when the tenant cannot cover it.
+ */
+async function topUp(run: sql.RunRow, opIndex: number, cost: number): Promise<boolean> {
+  try {
+    await withTx(async () => {
+      const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
+      const r = rows[0];
+      if (!r || r.next_op_index !== opIndex) return;
+      const short = (units(cost) - units(r.reserved - r.charged)) / 10_000;
+      if (short <= 0) return;
+      if (await Credits.reserveNow(r.tenant_id, short, `reserve:wf:${r.id}:${opIndex}`, `workflow ${r.workflow}`))
+        await query(sql.moveRun, [
+          r.id,
+          r.tenant_id,
+          r.status,
+          opIndex,
+          r.attempt,
+          0,
+          null,
+          null,
+          clock().now(),
+          short,
+        ]);
+    });
+    return true;
+  } catch (e) {
+    if (e instanceof AppError && e.code === "credits.insufficient") return false;
+    throw e;
+  }
+}
+
+async function finish(run: sql.RunRow, step: WorkflowStep, opIndex: number, o: Outcome, started: Date): Promise<void> {
+  let outcome = o;
+  if (outcome.ok && !(await topUp(run, opIndex, outcome.cost)))
+    outcome = {
+      ok: false,
+      args: outcome.args,
+      version: outcome.version,
+      durationMs: outcome.durationMs,
+      error: new AppError(
+        "insufficient_credits",
+        "credits.insufficient",
+        "The op cost more than the run's credits left",
+      ),
+    };
+  await withTx(async () => {
+    const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
+    const r = rows[0];
+    // Another delivery recorded this op already, or the run ended otherwise than by a cancel.
+    if (!r || r.next_op_index !== opIndex) return;
+    if (r.status !== RunStates.running && r.status !== RunStates.cancelled) return;
+    const cancelled = r.status === RunStates.cancelled;
+    // An op that finished after its run was cancelled is recorded (it happened), not charged:
+    // the cancel already gave the rest of the reserve back.
+    const cost = outcome.ok && !cancelled ? outcome.cost : 0;
+    const now = clock().now();
+    const op = await recordOp(
+      {
+        runId: r.id,
+        tenantId: r.tenant_id,
+        opIndex,
+        stepId: step.id,
+        skill: step.skill,
+        skillVersion: outcome.version,
+        args: outcome.args,
+        status: outcome.ok ? "succeeded" : "failed",
+        result: outcome.ok ? outcome.result : undefined,
+        errorCode: outcome.ok ? null : outcome.error.code,
+        errorMessage: outcome.ok ? null : outcome.error.message,
+        durationMs: outcome.durationMs ?? now.getTime() - started.getTime(),
+        transient: step.transient ?? false,
+        idempotencyKey: opKey(r.id, opIndex),
+        credits: cost,
+        startedAt: started,
+        completedAt: now,
+      },
+      r.head_hash,
+    );
+    if (cost > 0) await Credits.chargeNow(r.tenant_id, cost, `charge:wf:${r.id}:${opIndex}`, `workflow ${r.workflow}`);
+    const next = opIndex + 1;
+    const status = cancelled
+      ? RunStates.cancelled
+      : !outcome.ok
+        ? RunStates.failed
+        : next >= r.steps_total
+          ? RunStates.completed
+          : RunStates.running;
+    const error = outcome.ok ? null : { code: outcome.error.code, message: outcome.error.message, op_index: opIndex };
+    await query(sql.moveRun, [
+      r.id,
+      r.tenant_id,
+      status,
+      next,
+      0,
+      cost,
+      op.hash,
+      error && JSON.stringify(error),
+      now,
+      0,
+    ]);
+    if (status === RunStates.running) {
+      enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: next }]);
+      return;
+    }
+    if (cancelled) return;
+    const rest = (units(r.reserved) - units(r.charged) - units(cost)) / 10_000;
+    await Credits.releaseNow(r.tenant_id, rest, `release:wf:${r.id}`, `workflow ${r.workflow}`);
+    await StatusHistory.record({
+      entity_type: "workflow_run",
+      entity_id: r.id,
+      old_status: RunStates.running,
+      new_status: status,
+      ...(error ? { reason: `${error.code} at op ${opIndex}` } : {}),
+      metadata: { ops: next, credits_charged: (units(r.charged) + units(cost)) / 10_000, released: rest },
+    });
+    afterCommit(() => m.runsFinished.inc({ status }));
+  });
+}
