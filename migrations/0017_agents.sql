@@ -57,6 +57,9 @@ create index idx_messages_reply_to on agent_messages (reply_to) where reply_to i
 create index agent_messages_inbox_idx on agent_messages (recipient_id, seq) where acked_at is null and dead_at is null;
 create index agent_messages_dead_idx on agent_messages (tenant_id, dead_at desc, id desc) where dead_at is not null;
 create index agent_messages_expires_idx on agent_messages (expires_at);
+-- What the sweep dead-letters: leased, unacked messages whose lease ended.
+create index agent_messages_leased_idx on agent_messages (leased_until)
+  where acked_at is null and dead_at is null and leased_until is not null;
 create index agent_messages_invoke_idx on agent_messages (tenant_id, invoke_id) where invoke_id is not null;
 
 -- Seed 002's agents.invoke_audit, with the tenant, the deadline and the credits hold added.

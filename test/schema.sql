@@ -546,6 +546,8 @@ CREATE INDEX agent_messages_inbox_idx ON public.agent_messages USING btree (reci
 
 CREATE INDEX agent_messages_invoke_idx ON public.agent_messages USING btree (tenant_id, invoke_id) WHERE (invoke_id IS NOT NULL);
 
+CREATE INDEX agent_messages_leased_idx ON public.agent_messages USING btree (leased_until) WHERE ((acked_at IS NULL) AND (dead_at IS NULL) AND (leased_until IS NOT NULL));
+
 CREATE UNIQUE INDEX agent_messages_sender_message_id_idx ON public.agent_messages USING btree (tenant_id, sender, message_id) WHERE (message_id IS NOT NULL);
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
