@@ -1,11 +1,16 @@
 /** The agents domain's wire shapes (zod/mini): instances, messages, invokes. */
 import * as z from "zod/mini";
-import { Amount } from "../credits/index.ts";
 import { PageQuery } from "../platform/pagination.ts";
 import { InvokeStates } from "./states.ts";
 
 const Name = z.string().check(z.minLength(1), z.maxLength(200));
 const Capability = z.string().check(z.minLength(1), z.maxLength(100));
+/** Credits, as the credits domain writes them (at most 4 decimals); declared here so reading agents never loads credits. */
+const Amount = z.number().check(
+  z.positive(),
+  z.maximum(1e12),
+  z.refine((n) => Math.round(n * 10_000) === n * 10_000, "at most 4 decimals"),
+);
 /** A numeric query parameter (query strings are text). */
 const queryInt = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
 

@@ -70,6 +70,9 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
   },
   credit_reservation_total: { type: "counter", seed: "credit_reservation_total", note: "seed 002" },
   credit_refund_total: { type: "counter", seed: "credit_refund_total", note: "seed 002" },
+  invoke_duration_seconds: { type: "histogram", seed: "invoke_duration_seconds", note: "seed 002" },
+  invoke_success_total: { type: "counter", seed: "invoke_success_total", note: "seed 002" },
+  invoke_failure_total: { type: "counter", seed: "invoke_failure_total", note: "seed 002" },
   m11_skill_executions_total: { type: "counter", seed: "m11_skill_executions_total", note: "seed 000" },
   m11_skill_execution_seconds: { type: "histogram", seed: "m11_skill_execution_seconds", note: "seed 000" },
   m11_skill_idempotency_hits_total: { type: "counter", seed: "m11_skill_idempotency_hits_total", note: "seed 000" },
@@ -115,6 +118,7 @@ export const domainPrefixes: Record<string, string> = {
   skill: "core/skills",
   status_history: "core/status-history",
   tenancy: "core/tenancy",
+  agent: "core/agents",
 };
 
 /**

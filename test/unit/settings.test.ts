@@ -134,6 +134,7 @@ describe("parseConfig", () => {
         },
       },
       jobs: { maxParallelism: 50 },
+      agents: { staleS: 60, messageMaxDeliveries: 5, messageLeaseS: 30, messageTtlS: 86_400 },
       cli: { url: "http://127.0.0.1:3000", key: undefined },
       dataDir: ".aos",
       local: { s3Port: 4569, sqsPort: 4576, pgSuperuser: "postgres" },
