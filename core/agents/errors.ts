@@ -56,3 +56,20 @@ export class InvokeTimeoutError extends AppError {
     });
   }
 }
+
+export class BlackboardEntryNotFoundError extends NotFoundError {
+  override name = "BlackboardEntryNotFoundError";
+  constructor(ns: string, key: string) {
+    super("Blackboard entry", `${ns}/${key}`, "blackboard.not_found");
+  }
+}
+
+/** 409: compare-and-set refused; `details.current_version` is the entry's version now (0: absent). */
+export class BlackboardVersionError extends ConflictError {
+  override name = "BlackboardVersionError";
+  constructor(ns: string, key: string, expected: number, current: number) {
+    super("blackboard.version_mismatch", `${ns}/${key} is at version ${current}, not ${expected}`, {
+      details: { ns, key, expected_version: expected, current_version: current },
+    });
+  }
+}

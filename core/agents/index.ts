@@ -7,6 +7,14 @@
  * (`import * as Agents from ".../core/agents/index.ts"`, then `Agents.send(...)`).
  */
 
+import {
+  aggregate as boardAggregate,
+  remove as boardDelete,
+  get as boardGet,
+  incr as boardIncr,
+  list as boardList,
+  put as boardPut,
+} from "./blackboard.ts";
 import { actingAs, get, heartbeat, list, register } from "./instances.ts";
 import { invoke } from "./invoke.ts";
 import { list as listInvokes, trace } from "./invoke-query.ts";
@@ -25,6 +33,18 @@ export {
   ack,
   /** Who the request acts as: the instance of X-AOS-Agent-Id (checked against the tenant) or `key:<id>`. */
   actingAs,
+  /** Blackboard: count, sum, min, max, avg and top N of a numeric field of a namespace (kept incrementally). */
+  boardAggregate,
+  /** Blackboard: delete an entry (compare-and-set with if_version). */
+  boardDelete,
+  /** Blackboard: one entry (404 when absent or expired). */
+  boardGet,
+  /** Blackboard: add to a numeric entry atomically. */
+  boardIncr,
+  /** Blackboard: a namespace's entries in key order, by cursor. */
+  boardList,
+  /** Blackboard: write an entry (compare-and-set with if_version, TTL). */
+  boardPut,
   /** The tenant's dead letters, newest first. */
   dead,
   /** One instance of the caller's tenant (404 for another tenant's). */

@@ -38,6 +38,15 @@ export const agentMetrics = {
       allow: { reason: ["failed", "timeout"] },
     },
   ),
+  blackboardSeconds: histogram(
+    "blackboard_op_duration_seconds",
+    "A blackboard operation's duration (Redis round trip included)",
+    ["op"],
+    {
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      allow: { op: ["put", "get", "delete", "incr", "list", "aggregate"] },
+    },
+  ),
   invokeLate: counter(
     "aos_agent_invoke_late_total",
     "Answers that came after their invoke's deadline (recorded as late)",

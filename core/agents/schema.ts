@@ -170,3 +170,72 @@ export const InvokeListQuery = z.strictObject({
   caller: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
 });
 export type InvokeListQuery = z.output<typeof InvokeListQuery>;
+
+// ---- blackboard ----
+
+/** `job:<id>` for a job's agents, free names otherwise. */
+const Namespace = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "1 to 100 of A-Z a-z 0-9 _ . : -"));
+const BoardKey = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/, "1 to 200 of A-Z a-z 0-9 _ . : -"));
+
+export const BoardNsPath = z.strictObject({ ns: Namespace });
+export type BoardNsPath = z.output<typeof BoardNsPath>;
+export const BoardPath = z.strictObject({ ns: Namespace, key: BoardKey });
+export type BoardPath = z.output<typeof BoardPath>;
+
+export const BoardPut = z.strictObject({
+  value: z.unknown(),
+  /** Compare-and-set: write only when the entry is at this version (0: only when absent); 409 otherwise. */
+  if_version: z.optional(z.int().check(z.minimum(0))),
+  ttl_s: z.optional(z.int().check(z.minimum(1), z.maximum(30 * 86_400))),
+});
+export type BoardPut = z.output<typeof BoardPut>;
+
+export const BoardDeleteQuery = z.strictObject({ if_version: z.optional(queryInt(0, Number.MAX_SAFE_INTEGER)) });
+export type BoardDeleteQuery = z.output<typeof BoardDeleteQuery>;
+
+export const BoardIncr = z.strictObject({
+  by: z._default(z.number().check(z.minimum(-1e15), z.maximum(1e15)), 1),
+  ttl_s: z.optional(z.int().check(z.minimum(1), z.maximum(30 * 86_400))),
+});
+export type BoardIncr = z.output<typeof BoardIncr>;
+
+export const BoardEntry = z.object({
+  ns: z.string(),
+  key: z.string(),
+  value: z.unknown(),
+  version: z.int(),
+  expires_at: z.nullable(z.string()),
+});
+export type BoardEntry = z.infer<typeof BoardEntry>;
+
+export const BoardListQuery = z.strictObject({
+  limit: z._default(queryInt(1, 1000), 100),
+  /** The last key of the previous page. */
+  cursor: z.optional(BoardKey),
+});
+export type BoardListQuery = z.output<typeof BoardListQuery>;
+
+export const BoardPage = z.object({ data: z.array(BoardEntry), next_cursor: z.nullable(z.string()) });
+export type BoardPage = z.infer<typeof BoardPage>;
+
+export const AggregateQuery = z.strictObject({
+  /** A top-level numeric field of the entries' values; `value` for entries that are bare numbers (incr). */
+  field: z._default(z.string().check(z.regex(/^[A-Za-z0-9_]{1,64}$/, "1 to 64 of A-Z a-z 0-9 _")), "value"),
+  top: z._default(queryInt(0, 100), 0),
+});
+export type AggregateQuery = z.output<typeof AggregateQuery>;
+
+export const Aggregate = z.object({
+  ns: z.string(),
+  field: z.string(),
+  /** Live entries of the namespace. */
+  count: z.int(),
+  /** Entries whose value has the field as a number. */
+  field_count: z.int(),
+  sum: z.number(),
+  min: z.nullable(z.number()),
+  max: z.nullable(z.number()),
+  avg: z.nullable(z.number()),
+  top: z.array(z.object({ key: z.string(), value: z.number() })),
+});
+export type Aggregate = z.infer<typeof Aggregate>;

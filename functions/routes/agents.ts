@@ -17,6 +17,12 @@ export const agents: DomainRoutes = {
     ["POST /api/v1/invokes/{invoke_id}/respond", "invokes/respond", "agent", "The target's answer to an invoke (output or error); after the deadline it is recorded as late"],
     ["GET /api/v1/invokes", "invokes/list", "viewer", "The tenant's invokes, newest first, by job and by caller (keyset pagination)"],
     ["GET /api/v1/invokes/{invoke_id}", "invokes/get", "viewer", "What happened to an invoke: its audit row, its messages and timings"],
+    ["PUT /api/v1/blackboard/{ns}/{key}", "blackboard/put", "agent", "Write a blackboard entry (JSON value, if_version compare-and-set -> 409, ttl_s)"],
+    ["GET /api/v1/blackboard/{ns}/{key}", "blackboard/get", "viewer", "A blackboard entry with its version"],
+    ["DELETE /api/v1/blackboard/{ns}/{key}", "blackboard/delete", "agent", "Delete a blackboard entry (if_version compare-and-set -> 409)"],
+    ["POST /api/v1/blackboard/{ns}/{key}/incr", "blackboard/incr", "agent", "Add to a numeric blackboard entry atomically (absent: from 0)"],
+    ["GET /api/v1/blackboard/{ns}", "blackboard/list", "viewer", "A blackboard namespace's entries in key order (cursor: the last key)"],
+    ["GET /api/v1/blackboard-aggregates/{ns}", "blackboard/aggregate", "viewer", "count, sum, min, max, avg and top N of a numeric field over a namespace, kept incrementally"],
   ]),
   schedules: [
     {

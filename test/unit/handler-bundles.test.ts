@@ -87,6 +87,12 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/invokes/list.ts": ["agents"],
   "functions/http/invokes/get.ts": ["agents"],
   "functions/cron/agent-sweep.ts": ["agents", "credits"],
+  "functions/http/blackboard/put.ts": ["agents"],
+  "functions/http/blackboard/get.ts": ["agents"],
+  "functions/http/blackboard/delete.ts": ["agents"],
+  "functions/http/blackboard/incr.ts": ["agents"],
+  "functions/http/blackboard/list.ts": ["agents"],
+  "functions/http/blackboard/aggregate.ts": ["agents"],
 };
 
 /** The paths that read or write S3 objects (upload, delete, presign). */

@@ -44,6 +44,19 @@ async function bInvoke(t: Fixture): Promise<{ invokeId: string; target: string }
   return { invokeId, target };
 }
 
+/** A namespace of B holding `plan` (a secret and a score) and `count` (1). */
+async function bBoard({ bKey }: Fixture): Promise<string> {
+  const ns = `ct-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const put = await invoke("PUT", `/api/v1/blackboard/${ns}/plan`, {
+    key: bKey.key,
+    body: { value: { secret: "secret-of-b", score: 42 } },
+  });
+  expect(put.status).toBe(200);
+  await invoke("POST", `/api/v1/blackboard/${ns}/count/incr`, { key: bKey.key, body: { by: 1 } });
+  return ns;
+}
+const bEntry = (t: Fixture, ns: string) => invoke("GET", `/api/v1/blackboard/${ns}/plan`, { key: t.b.keys.viewer.key });
+
 const unseen = (res: { status: number; text: string }, t: Fixture) => {
   expect(res.status).toBe(404);
   expect(res.text).not.toContain("secret-of-b");
@@ -182,5 +195,59 @@ export const agentCases: Cases = {
     const { invokeId } = await bInvoke(t);
     for (const key of aKeys(t)) unseen(await invoke("GET", `/api/v1/invokes/${invokeId}`, { key }), t);
     expect((await invoke("GET", `/api/v1/invokes/${invokeId}`, { key: t.b.keys.viewer.key })).status).toBe(200);
+  },
+  "PUT /api/v1/blackboard/{ns}/{key}": async (t) => {
+    const ns = await bBoard(t);
+    // A writing the same namespace and key writes its own entry: B's stays as it was.
+    for (const key of [t.a.keys.agent.key, t.a.keys.admin.key]) {
+      const res = await invoke("PUT", `/api/v1/blackboard/${ns}/plan`, { key, body: { value: "of a", if_version: 0 } });
+      expect(res.status === 200 || res.status === 409).toBe(true);
+      expect(res.text).not.toContain("secret-of-b");
+    }
+    expect((await bEntry(t, ns)).body).toMatchObject({ value: { secret: "secret-of-b", score: 42 }, version: 1 });
+  },
+  "GET /api/v1/blackboard/{ns}/{key}": async (t) => {
+    const ns = await bBoard(t);
+    for (const key of aKeys(t)) unseen(await invoke("GET", `/api/v1/blackboard/${ns}/plan`, { key }), t);
+  },
+  "DELETE /api/v1/blackboard/{ns}/{key}": async (t) => {
+    const ns = await bBoard(t);
+    unseen(await invoke("DELETE", `/api/v1/blackboard/${ns}/plan`, { key: t.a.keys.admin.key }), t);
+    expect((await bEntry(t, ns)).status).toBe(200);
+  },
+  "POST /api/v1/blackboard/{ns}/{key}/incr": async (t) => {
+    const ns = await bBoard(t);
+    // A's increment of the same namespace and key counts in A's entry, never B's.
+    const own = await invoke("POST", `/api/v1/blackboard/${ns}/count/incr`, {
+      key: t.a.keys.agent.key,
+      body: { by: 5 },
+    });
+    expect(own.body.value).toBe(5);
+    const b = await invoke("GET", `/api/v1/blackboard/${ns}/count`, { key: t.b.keys.viewer.key });
+    expect(b.body.value).toBe(1);
+  },
+  "GET /api/v1/blackboard/{ns}": async (t) => {
+    const ns = await bBoard(t);
+    for (const key of aKeys(t)) {
+      const res = await invoke("GET", `/api/v1/blackboard/${ns}`, { key });
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual([]);
+    }
+  },
+  "GET /api/v1/blackboard-aggregates/{ns}": async (t) => {
+    const ns = await bBoard(t);
+    for (const key of aKeys(t)) {
+      const res = await invoke("GET", `/api/v1/blackboard-aggregates/${ns}`, {
+        key,
+        query: { field: "score", top: "5" },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ count: 0, field_count: 0, sum: 0, top: [] });
+    }
+    const b = await invoke("GET", `/api/v1/blackboard-aggregates/${ns}`, {
+      key: t.b.keys.viewer.key,
+      query: { field: "score" },
+    });
+    expect(b.body).toMatchObject({ count: 2, field_count: 1, sum: 42 });
   },
 };
