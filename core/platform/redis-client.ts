@@ -73,13 +73,13 @@ export class RedisClient extends RedisConnection {
     return hash(await this.call(["HGETALL", this.key(key)]));
   }
   /**
-   * `XADD key MAXLEN ~ maxLen * field value` then `EXPIRE key ttlS`, in one write: a wake-up
+   * `XADD key MAXLEN maxLen * field value` then `EXPIRE key ttlS`, in one write: a wake-up
    * signal on a short stream that disappears when nobody signals for `ttlS`. The entry's id.
    */
   async xaddCapped(key: string, maxLen: number, ttlS: number, field: string, value: string): Promise<string> {
     const k = this.key(key);
     const [id, expired] = await this.send([
-      { args: ["XADD", k, "MAXLEN", "~", maxLen, "*", field, value] },
+      { args: ["XADD", k, "MAXLEN", maxLen, "*", field, value] },
       { args: ["EXPIRE", k, ttlS] },
     ]);
     if (id instanceof RedisReplyError) throw id;
