@@ -10,6 +10,7 @@
  * dot, as SST names handlers. `links` lists the SST resources a function may touch beyond the
  * database and Redis secrets every function gets: least privilege is decided there.
  */
+import { agents } from "./routes/agents.ts";
 import { credits } from "./routes/credits.ts";
 import type { DomainRoutes, HttpRoute, QueueConsumer, Schedule } from "./routes/declare.ts";
 import { failures } from "./routes/failures.ts";
@@ -40,6 +41,7 @@ export const domains: readonly DomainRoutes[] = [
   credits,
   failures,
   workflows,
+  agents,
 ];
 
 export const routes: readonly HttpRoute[] = domains.flatMap((d) => d.routes);
@@ -54,7 +56,7 @@ export const schedules: readonly Schedule[] = domains.flatMap((d) => d.schedules
 export const cors = {
   allowOrigins: ["*"],
   allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
-  allowHeaders: ["authorization", "content-type", "x-correlation-id"],
+  allowHeaders: ["authorization", "content-type", "x-correlation-id", "x-aos-agent-id"],
   exposeHeaders: ["x-request-id", "retry-after", "location", "idempotent-replayed"],
   maxAgeS: 86_400,
 } as const;

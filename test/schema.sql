@@ -149,6 +149,45 @@ begin
 end
 $$;
 
+CREATE TABLE public.agent_inboxes (
+    agent_id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    last_seq bigint DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE public.agent_instances (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    name text NOT NULL,
+    capabilities text[] DEFAULT '{}'::text[] NOT NULL,
+    job_id uuid,
+    created_by text NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT agent_instances_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+CREATE TABLE public.agent_messages (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    recipient_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    sender text NOT NULL,
+    message_id text,
+    type text NOT NULL,
+    payload jsonb NOT NULL,
+    reply_to uuid,
+    invoke_id text,
+    expires_at timestamp with time zone NOT NULL,
+    leased_until timestamp with time zone,
+    deliveries integer DEFAULT 0 NOT NULL,
+    acked_at timestamp with time zone,
+    dead_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT agent_messages_message_id_check CHECK (((length(message_id) >= 1) AND (length(message_id) <= 200))),
+    CONSTRAINT agent_messages_type_check CHECK (((length(type) >= 1) AND (length(type) <= 100)))
+);
+
 CREATE TABLE public.api_keys (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     tenant_id uuid NOT NULL,
@@ -278,6 +317,30 @@ CREATE TABLE public.failure_matches (
     updated_at timestamp with time zone DEFAULT now(),
     CONSTRAINT failure_matches_confidence_check CHECK (((match_confidence IS NULL) OR ((match_confidence >= (0)::double precision) AND (match_confidence <= (1)::double precision)))),
     CONSTRAINT failure_matches_match_type_check CHECK (((match_type IS NULL) OR ((match_type)::text = ANY ((ARRAY['exact_code'::character varying, 'kind_cause'::character varying, 'message_pattern'::character varying, 'similarity'::character varying, 'miss'::character varying])::text[]))))
+);
+
+CREATE TABLE public.invoke_audit (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    invoke_id text NOT NULL,
+    caller_instance_id text NOT NULL,
+    target_instance_id text NOT NULL,
+    job_id uuid,
+    request_payload jsonb NOT NULL,
+    response_payload jsonb,
+    status text NOT NULL,
+    credits_reserved numeric(12,2),
+    credits_charged numeric(12,2),
+    hold_id uuid,
+    timeout_s integer NOT NULL,
+    deadline_at timestamp with time zone NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    received_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    duration_ms integer,
+    error_message text,
+    CONSTRAINT invoke_audit_status_check CHECK ((status = ANY (ARRAY['submitted'::text, 'working'::text, 'completed'::text, 'failed'::text, 'canceled'::text, 'timeout'::text, 'late'::text]))),
+    CONSTRAINT invoke_audit_timeout_s_check CHECK (((timeout_s >= 1) AND (timeout_s <= 30)))
 );
 
 CREATE TABLE public.job_cancellations (
@@ -611,6 +674,18 @@ CREATE VIEW public.workflow_summary AS
    FROM public.workflow_ops
   GROUP BY workflow_ops.tenant_id, workflow_ops.workflow_run_id;
 
+ALTER TABLE ONLY public.agent_inboxes
+    ADD CONSTRAINT agent_inboxes_pkey PRIMARY KEY (agent_id);
+
+ALTER TABLE ONLY public.agent_instances
+    ADD CONSTRAINT agent_instances_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.agent_messages
+    ADD CONSTRAINT agent_messages_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.agent_messages
+    ADD CONSTRAINT agent_messages_recipient_id_seq_key UNIQUE (recipient_id, seq);
+
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
 
@@ -637,6 +712,9 @@ ALTER TABLE ONLY public.credit_ledger
 
 ALTER TABLE ONLY public.failure_matches
     ADD CONSTRAINT failure_matches_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.invoke_audit
+    ADD CONSTRAINT invoke_audit_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.job_cancellations
     ADD CONSTRAINT job_cancellations_pkey PRIMARY KEY (job_id);
@@ -698,6 +776,22 @@ ALTER TABLE ONLY public.workflow_runs
 ALTER TABLE ONLY public.workflow_runs
     ADD CONSTRAINT workflow_runs_tenant_id_idempotency_key_key UNIQUE (tenant_id, idempotency_key);
 
+CREATE INDEX agent_instances_job_idx ON public.agent_instances USING btree (tenant_id, job_id) WHERE (job_id IS NOT NULL);
+
+CREATE INDEX agent_instances_tenant_idx ON public.agent_instances USING btree (tenant_id, created_at DESC, id DESC);
+
+CREATE INDEX agent_messages_dead_idx ON public.agent_messages USING btree (tenant_id, dead_at DESC, id DESC) WHERE (dead_at IS NOT NULL);
+
+CREATE INDEX agent_messages_expires_idx ON public.agent_messages USING btree (expires_at);
+
+CREATE INDEX agent_messages_inbox_idx ON public.agent_messages USING btree (recipient_id, seq) WHERE ((acked_at IS NULL) AND (dead_at IS NULL));
+
+CREATE INDEX agent_messages_invoke_idx ON public.agent_messages USING btree (tenant_id, invoke_id) WHERE (invoke_id IS NOT NULL);
+
+CREATE INDEX agent_messages_leased_idx ON public.agent_messages USING btree (leased_until) WHERE ((acked_at IS NULL) AND (dead_at IS NULL) AND (leased_until IS NOT NULL));
+
+CREATE UNIQUE INDEX agent_messages_sender_message_id_idx ON public.agent_messages USING btree (tenant_id, sender, message_id) WHERE (message_id IS NOT NULL);
+
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
 
 CREATE INDEX credit_holds_expires_idx ON public.credit_holds USING btree (expires_at);
@@ -729,6 +823,14 @@ CREATE INDEX idx_fm_tenant_error ON public.failure_matches USING btree (tenant_i
 CREATE INDEX idx_fm_tenant_id ON public.failure_matches USING btree (tenant_id);
 
 CREATE INDEX idx_fm_tenant_time ON public.failure_matches USING btree (tenant_id, created_at DESC);
+
+CREATE INDEX idx_invoke_audit_caller ON public.invoke_audit USING btree (tenant_id, caller_instance_id, started_at DESC);
+
+CREATE UNIQUE INDEX idx_invoke_audit_invoke_id ON public.invoke_audit USING btree (invoke_id);
+
+CREATE INDEX idx_invoke_audit_job ON public.invoke_audit USING btree (tenant_id, job_id, started_at DESC) WHERE (job_id IS NOT NULL);
+
+CREATE INDEX idx_messages_reply_to ON public.agent_messages USING btree (reply_to) WHERE (reply_to IS NOT NULL);
 
 CREATE INDEX job_items_claimed_idx ON public.job_items USING btree (job_id, lease_until) WHERE (status = 'claimed'::text);
 
@@ -776,6 +878,24 @@ CREATE TRIGGER workflow_ops_no_truncate BEFORE TRUNCATE ON public.workflow_ops F
 
 CREATE TRIGGER workflow_ops_no_update_delete BEFORE DELETE OR UPDATE ON public.workflow_ops FOR EACH ROW EXECUTE FUNCTION public.workflow_ops_refuse_change();
 
+ALTER TABLE ONLY public.agent_inboxes
+    ADD CONSTRAINT agent_inboxes_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agent_instances(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.agent_inboxes
+    ADD CONSTRAINT agent_inboxes_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.agent_instances
+    ADD CONSTRAINT agent_instances_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id);
+
+ALTER TABLE ONLY public.agent_instances
+    ADD CONSTRAINT agent_instances_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.agent_messages
+    ADD CONSTRAINT agent_messages_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.agent_instances(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.agent_messages
+    ADD CONSTRAINT agent_messages_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.api_keys(id);
 
@@ -802,6 +922,9 @@ ALTER TABLE ONLY public.credit_ledger
 
 ALTER TABLE ONLY public.failure_matches
     ADD CONSTRAINT failure_matches_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.invoke_audit
+    ADD CONSTRAINT invoke_audit_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.job_cancellations
     ADD CONSTRAINT job_cancellations_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id);

@@ -72,6 +72,40 @@ export class RedisClient extends RedisConnection {
   async hgetall(key: string): Promise<Record<string, string>> {
     return hash(await this.call(["HGETALL", this.key(key)]));
   }
+  /**
+   * `XADD key MAXLEN maxLen * field value` then `EXPIRE key ttlS`, in one write: a wake-up
+   * signal on a short stream that disappears when nobody signals for `ttlS`. The entry's id.
+   */
+  async xaddCapped(key: string, maxLen: number, ttlS: number, field: string, value: string): Promise<string> {
+    const k = this.key(key);
+    const [id, expired] = await this.send([
+      { args: ["XADD", k, "MAXLEN", maxLen, "*", field, value] },
+      { args: ["EXPIRE", k, ttlS] },
+    ]);
+    if (id instanceof RedisReplyError) throw id;
+    if (expired instanceof RedisReplyError) throw expired;
+    return id as string;
+  }
+  /** The id of a stream's newest entry, `0-0` when it has none (or does not exist). */
+  async xlastId(key: string): Promise<string> {
+    const reply = (await this.call(["XREVRANGE", this.key(key), "+", "-", "COUNT", 1])) as [string, unknown][] | null;
+    return reply?.[0]?.[0] ?? "0-0";
+  }
+  /**
+   * `XREAD BLOCK blockMs STREAMS key afterId`: the id of the newest entry after `afterId`, or null
+   * when none came within `blockMs`. It holds this connection for the whole wait: call it only on
+   * a connection of its own (never the process's shared client).
+   */
+  async xreadBlock(key: string, afterId: string, blockMs: number): Promise<string | null> {
+    const [reply] = await this.send(
+      [{ args: ["XREAD", "COUNT", 100, "BLOCK", blockMs, "STREAMS", this.key(key), afterId] }],
+      blockMs + this.opts.commandTimeoutMs,
+    );
+    if (reply instanceof RedisReplyError) throw reply;
+    const streams = reply as [string, [string, unknown][]][] | null;
+    const entries = streams?.[0]?.[1];
+    return entries?.length ? (entries[entries.length - 1]?.[0] ?? null) : null;
+  }
   ping(): Promise<string> {
     return this.call(["PING"]) as Promise<string>;
   }

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { routeKey, routes } from "../../functions/routes.ts";
 import { makeKey, makeTenantWithKeys } from "../factories/tenancy.ts";
+import { agentCases } from "./cross-tenant/agents.ts";
 import { breakerCases } from "./cross-tenant/breakers.ts";
 import { creditCases } from "./cross-tenant/credits.ts";
 import type { Cases, Fixture } from "./cross-tenant/fixture.ts";
@@ -26,6 +27,7 @@ const cases: Cases = {
   ...jobCases,
   ...jobItemCases,
   ...workflowCases,
+  ...agentCases,
 };
 
 let t: Fixture;

@@ -73,6 +73,10 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
   failure_match_hits_total: { type: "counter", seed: "failure_match_hits_total", note: "seed 003" },
   failure_match_misses_total: { type: "counter", seed: "failure_match_misses_total", note: "seed 003" },
   failure_persist_dropped_total: { type: "counter", seed: "failure_persist_dropped_total", note: "seed 003" },
+  invoke_duration_seconds: { type: "histogram", seed: "invoke_duration_seconds", note: "seed 002" },
+  invoke_success_total: { type: "counter", seed: "invoke_success_total", note: "seed 002" },
+  invoke_failure_total: { type: "counter", seed: "invoke_failure_total", note: "seed 002" },
+  blackboard_op_duration_seconds: { type: "histogram", seed: "blackboard_op_duration", note: "seed 002, unit added" },
   m11_skill_executions_total: { type: "counter", seed: "m11_skill_executions_total", note: "seed 000" },
   m11_skill_execution_seconds: { type: "histogram", seed: "m11_skill_execution_seconds", note: "seed 000" },
   m11_skill_idempotency_hits_total: { type: "counter", seed: "m11_skill_idempotency_hits_total", note: "seed 000" },
@@ -131,6 +135,7 @@ export const domainPrefixes: Record<string, string> = {
   tenancy: "core/tenancy",
   failure: "core/failures",
   workflow: "core/workflows",
+  agent: "core/agents",
 };
 
 /**

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Allowed, bundleContents, type Contents, unexpected } from "../../bench/bundle-contents.ts";
 import { fallback, handlerFile, type LinkName, queues, routes, schedules } from "../../functions/routes.ts";
 
-type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits" | "failures";
+type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits" | "failures" | "agents";
 
 /** The domains each handler's paths call, beside tenancy for HTTP routes. Reviewed: keep it narrow. */
 const domains: Readonly<Record<string, readonly Domain[]>> = {
@@ -75,6 +75,28 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
   "functions/cron/skill-idempotency-sweep.ts": ["skills", "credits"],
   "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy"],
+  // A job named at registration or by an invoke is checked through core/jobs (which reads credits).
+  "functions/http/agents/register.ts": ["agents", "jobs", "credits"],
+  "functions/http/agents/list.ts": ["agents"],
+  "functions/http/agents/get.ts": ["agents"],
+  "functions/http/agents/heartbeat.ts": ["agents"],
+  "functions/http/agents/receive.ts": ["agents"],
+  "functions/http/agents/invoke.ts": ["agents", "jobs", "credits"],
+  "functions/http/messages/send.ts": ["agents"],
+  "functions/http/messages/ack.ts": ["agents"],
+  "functions/http/messages/dead.ts": ["agents"],
+  "functions/http/messages/replay.ts": ["agents"],
+  // Answers charge or release the invoke's credits hold; the sweep releases those of dead callers.
+  "functions/http/invokes/respond.ts": ["agents", "credits"],
+  "functions/http/invokes/list.ts": ["agents"],
+  "functions/http/invokes/get.ts": ["agents"],
+  "functions/cron/agent-sweep.ts": ["agents", "credits"],
+  "functions/http/blackboard/put.ts": ["agents"],
+  "functions/http/blackboard/get.ts": ["agents"],
+  "functions/http/blackboard/delete.ts": ["agents"],
+  "functions/http/blackboard/incr.ts": ["agents"],
+  "functions/http/blackboard/list.ts": ["agents"],
+  "functions/http/blackboard/aggregate.ts": ["agents"],
 };
 
 /** The paths that read or write S3 objects (upload, delete, presign). */

@@ -1,0 +1,106 @@
+/**
+ * The SQL of messages: send (the recipient's next seq, race-free), lease on receive, ack, dead
+ * letters and replay, and the sweep. Instants are parameters decided by `clock()`.
+ */
+import { isoUtc } from "../platform/db/index.ts";
+import { statement } from "../platform/db/statement.ts";
+
+/** A message row in wire shape, alias `m`. */
+const columns = `m.id, m.seq, m.recipient_id as "to", m.sender as "from", m.message_id, m.type, m.payload, m.reply_to,
+  m.invoke_id, m.deliveries, ${isoUtc("m.leased_until")} as leased_until, ${isoUtc("m.expires_at")} as expires_at,
+  ${isoUtc("m.acked_at")} as acked_at, ${isoUtc("m.dead_at")} as dead_at, ${isoUtc("m.created_at")} as created_at`;
+
+/** $1 tenant, $2 sender, $3 message_id: the message a sender already sent under that key. */
+export const sentBefore = /* @__PURE__ */ statement(
+  () => `select ${columns} from agent_messages m where m.tenant_id = $1 and m.sender = $2 and m.message_id = $3`,
+);
+
+/**
+ * $1 recipient, $2 tenant, $3 sender, $4 message_id, $5 type, $6 payload, $7 reply_to, $8 invoke_id,
+ * $9 expires_at. The recipient's counter row stays locked until commit, so its messages commit in
+ * seq order. No row: the recipient is not the tenant's, or the sender's message_id won a race.
+ */
+export const insertMessage = /* @__PURE__ */ statement(
+  () => `with s as (
+      update agent_inboxes set last_seq = last_seq + 1 where agent_id = $1 and tenant_id = $2 returning last_seq)
+    insert into agent_messages as m (tenant_id, recipient_id, seq, sender, message_id, type, payload, reply_to, invoke_id, expires_at)
+    select $2, $1, s.last_seq, $3, $4, $5, CAST($6 AS jsonb), $7, $8, $9 from s
+    on conflict (tenant_id, sender, message_id) where message_id is not null do nothing
+    returning ${columns}`,
+);
+
+/**
+ * Unacked messages of $1 (tenant $2) delivered $3 (max deliveries) times whose lease ended ($4 now)
+ * become dead letters.
+ */
+export const deadLetterInbox = `update agent_messages set dead_at = $4, leased_until = null
+    where recipient_id = $1 and tenant_id = $2 and acked_at is null and dead_at is null
+      and deliveries >= $3 and leased_until <= $4`;
+
+/**
+ * Lease up to $5 live messages of recipient $1 (tenant $2) after seq $3, at $4 (now), for $6 s;
+ * skipping rows another receiver is leasing this instant. $7: max deliveries.
+ */
+export const leaseMessages = /* @__PURE__ */ statement(
+  () => `with c as (
+      select id from agent_messages
+      where recipient_id = $1 and tenant_id = $2 and seq > $3 and acked_at is null and dead_at is null
+        and expires_at > $4 and (leased_until is null or leased_until <= $4) and deliveries < $7
+      order by seq limit $5 for update skip locked)
+    update agent_messages m set deliveries = m.deliveries + 1, leased_until = CAST($4 AS timestamptz) + make_interval(secs => $6)
+    from c where m.id = c.id
+    returning ${columns}, CAST(extract(epoch from CAST($4 AS timestamptz) - m.created_at) AS float8) as age_s`,
+);
+
+/** $1 id, $2 tenant, $3 now. Acked (again: the row as it is). */
+export const ackMessage = /* @__PURE__ */ statement(
+  () => `update agent_messages m set acked_at = coalesce(m.acked_at, CAST($3 AS timestamptz)), leased_until = null
+    where m.id = $1 and m.tenant_id = $2 returning ${columns}`,
+);
+
+/** $1 tenant, $2 recipient or null, $3/$4 cursor (dead_at, id) or null, $5 limit. Newest first. */
+export const listDead = /* @__PURE__ */ statement(
+  () => `select ${columns} from agent_messages m
+    where m.tenant_id = $1 and m.dead_at is not null and m.acked_at is null
+      and (CAST($2 AS uuid) is null or m.recipient_id = $2)
+      and (CAST($3 AS timestamptz) is null or (m.dead_at, m.id) < (CAST($3 AS timestamptz), CAST($4 AS uuid)))
+    order by m.dead_at desc, m.id desc limit $5`,
+);
+
+/**
+ * $1 id, $2 tenant, $3 earliest expiry. A dead letter back in its recipient's inbox under a new
+ * seq (so a receiver resuming from its cursor sees it), its deliveries counted from 0.
+ */
+export const replayMessage = /* @__PURE__ */ statement(
+  () => `with s as (
+      update agent_inboxes i set last_seq = i.last_seq + 1 from agent_messages d
+      where d.id = $1 and d.tenant_id = $2 and d.dead_at is not null and d.acked_at is null and i.agent_id = d.recipient_id
+      returning i.last_seq)
+    update agent_messages m set seq = s.last_seq, dead_at = null, deliveries = 0, leased_until = null,
+      expires_at = greatest(m.expires_at, CAST($3 AS timestamptz))
+    from s where m.id = $1 and m.tenant_id = $2 and m.dead_at is not null
+    returning ${columns}`,
+);
+
+/** $1 id, $2 tenant. */
+export const getMessage = /* @__PURE__ */ statement(
+  () => `select ${columns} from agent_messages m where m.id = $1 and m.tenant_id = $2`,
+);
+
+/** $1 tenant, $2 invoke id: the invoke's messages in order. */
+export const invokeMessages = /* @__PURE__ */ statement(
+  () =>
+    `select ${columns} from agent_messages m where m.tenant_id = $1 and m.invoke_id = $2 order by m.created_at, m.seq`,
+);
+
+/** Sweep, across tenants: $1 now, $2 max deliveries, $3 batch. Leases ended past the limit: dead letters. */
+export const sweepDead = `update agent_messages set dead_at = $1, leased_until = null where id in (
+    select id from agent_messages where acked_at is null and dead_at is null and leased_until is not null
+      and leased_until <= $1 and deliveries >= $2 limit $3)`;
+
+/** Sweep, across tenants: $1 now, $2 batch. Expired messages deleted. */
+export const sweepExpired = `delete from agent_messages where id in (
+    select id from agent_messages where expires_at <= $1 limit $2)`;
+
+/** Dead letters of every tenant (the sweep's gauge). */
+export const countDead = "select count(*) as n from agent_messages where dead_at is not null and acked_at is null";

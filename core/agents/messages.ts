@@ -1,0 +1,176 @@
+/**
+ * Messages between agents, at least once: Postgres is the record. A send takes the recipient's
+ * next seq and signals its waiters after commit; a receive leases what it returns for
+ * MESSAGE_LEASE_S (long-polling up to 20 s when asked); an unacked message is delivered again
+ * after its lease, and after MESSAGE_MAX_DELIVERIES deliveries it becomes a dead letter, listed
+ * and replayable. Receivers de-duplicate by `id` / `seq` and resume with `after_seq`.
+ */
+
+import { config } from "../config.ts";
+import { useTenant } from "../context.ts";
+import { clock } from "../platform/clock.ts";
+import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import * as agentsSql from "./agents.sql.ts";
+import { MessageNotDeadError, MessageNotFoundError } from "./errors.ts";
+import { assertInstance } from "./instances.ts";
+import * as invokesSql from "./invokes.sql.ts";
+import * as sql from "./messages.sql.ts";
+import { agentMetrics } from "./metrics.ts";
+import type { DeadQuery, MessageBatch, MessageRecord, MessageSend, MessageSent, ReceiveQuery } from "./schema.ts";
+import { inboxKey, signal, waitFor } from "./wake.ts";
+
+/** What `deliver` stores besides a send's body: an invoke's request names its invoke. */
+export interface DeliverExtra {
+  invokeId?: string;
+  expiresAt?: Date;
+}
+
+/**
+ * Inside or outside a transaction: store a message from `sender` (an instance id or `key:<id>`)
+ * and wake its recipient after commit. A `message_id` the sender used already stores nothing and
+ * answers the first message (`duplicate: true`).
+ */
+export async function deliver(sender: string, body: MessageSend, extra: DeliverExtra = {}): Promise<MessageSent> {
+  const tenantId = useTenant();
+  if (body.message_id !== undefined) {
+    const before = await query<MessageRecord>(sql.sentBefore, [tenantId, sender, body.message_id]);
+    if (before.rows[0]) return duplicate(before.rows[0]);
+  }
+  const expiresAt = extra.expiresAt ?? new Date(clock().nowMs() + (body.ttl_s ?? config().agents.messageTtlS) * 1000);
+  const params = [
+    body.to,
+    tenantId,
+    sender,
+    body.message_id ?? null,
+    body.type,
+    JSON.stringify(body.payload ?? null),
+    body.reply_to ?? null,
+    extra.invokeId ?? null,
+    expiresAt,
+  ];
+  const { rows } = await query<MessageRecord>(sql.insertMessage, params);
+  if (!rows[0]) {
+    // Either the recipient is not the tenant's, or the same message_id won a race just now.
+    await assertInstance(body.to);
+    const again = await query<MessageRecord>(sql.sentBefore, [tenantId, sender, body.message_id]);
+    if (again.rows[0]) return duplicate(again.rows[0]);
+    throw new MessageNotFoundError(body.message_id ?? "");
+  }
+  afterCommit(async () => {
+    agentMetrics.messages.inc({ event: "sent" });
+    await signal(inboxKey(body.to));
+  });
+  return { ...(rows[0] as MessageRecord), duplicate: false };
+}
+
+function duplicate(row: MessageRecord): MessageSent {
+  agentMetrics.messages.inc({ event: "duplicate" });
+  return { ...row, duplicate: true };
+}
+
+/** `POST /api/v1/messages`: one transaction (the counter row is held until commit). */
+export function send(sender: string, body: MessageSend): Promise<MessageSent> {
+  return withTx(() => deliver(sender, body));
+}
+
+type Leased = MessageRecord & { age_s: number };
+
+/** Lease what is due now (dead-lettering what was delivered too often first). */
+async function leaseNow(agentId: string, tenantId: string, q: ReceiveQuery): Promise<MessageRecord[] | undefined> {
+  const { messageMaxDeliveries: max, messageLeaseS: lease } = config().agents;
+  const now = clock().now();
+  const rows = await withTx(async () => {
+    const dead = await query(sql.deadLetterInbox, [agentId, tenantId, max, now]);
+    if (dead.rowCount) afterCommit(() => agentMetrics.messages.inc({ event: "dead" }, dead.rowCount ?? 0));
+    const leased = await query<Leased>(sql.leaseMessages, [agentId, tenantId, q.after_seq, now, q.limit, lease, max]);
+    const invokes = leased.rows.flatMap((m) => (m.invoke_id ? [m.invoke_id] : []));
+    if (invokes.length) await query(invokesSql.markWorking, [invokes, tenantId, now]);
+    return leased.rows;
+  });
+  if (rows.length === 0) return undefined;
+  rows.sort((a, b) => a.seq - b.seq);
+  for (const m of rows) {
+    if (m.deliveries === 1) {
+      agentMetrics.messages.inc({ event: "delivered" });
+      agentMetrics.deliverySeconds.observe({}, Math.max(0, m.age_s));
+    } else agentMetrics.messages.inc({ event: "redelivered" });
+  }
+  return rows.map(({ age_s: _age, ...m }) => m);
+}
+
+/**
+ * `GET /api/v1/agents/{id}/messages`: the instance's due messages after `after_seq`, leased;
+ * with `wait_s`, waits up to that long for one. The instance is seen (stale no more).
+ */
+export async function receive(agentId: string, q: ReceiveQuery): Promise<MessageBatch> {
+  const tenantId = useTenant();
+  const { rows: seen } = await query(agentsSql.touchAgent, [agentId, tenantId, clock().now(), config().agents.staleS]);
+  if (!seen[0]) await assertInstance(agentId);
+  const deadline = clock().nowMs() + q.wait_s * 1000;
+  const data = (await waitFor(inboxKey(agentId), deadline, () => leaseNow(agentId, tenantId, q))) ?? [];
+  return { data, last_seq: data.reduce((max, m) => Math.max(max, m.seq), q.after_seq) };
+}
+
+/** `POST /api/v1/messages/{id}/ack`: done with it; acking again answers the same row. */
+export async function ack(id: string): Promise<MessageRecord> {
+  const { rows } = await query<MessageRecord>(sql.ackMessage, [id, useTenant(), clock().now()]);
+  if (!rows[0]) throw new MessageNotFoundError(id);
+  agentMetrics.messages.inc({ event: "acked" });
+  return rows[0];
+}
+
+/** The tenant's dead letters, newest first (optionally of one recipient). */
+export async function dead(q: DeadQuery): Promise<Page<MessageRecord>> {
+  const [at, id] = decodeCursor(q.cursor, [cursorPart.wireTime, cursorPart.uuid]) ?? [null, null];
+  const { rows } = await query<MessageRecord>(sql.listDead, [useTenant(), q.to ?? null, at, id, q.limit + 1]);
+  return toPage(rows, q.limit, (r) => [r.dead_at as string, r.id]);
+}
+
+/** A dead letter back in its recipient's inbox under a new seq, deliveries from 0; 409 when it is not dead. */
+export async function replay(id: string): Promise<MessageRecord> {
+  const tenantId = useTenant();
+  const ttlS = config().agents.messageTtlS;
+  return withTx(async () => {
+    const { rows } = await query<MessageRecord>(sql.replayMessage, [
+      id,
+      tenantId,
+      new Date(clock().nowMs() + ttlS * 1000),
+    ]);
+    const row = rows[0];
+    if (!row) {
+      const found = await query(sql.getMessage, [id, tenantId]);
+      if (!found.rows[0]) throw new MessageNotFoundError(id);
+      throw new MessageNotDeadError(id);
+    }
+    afterCommit(async () => {
+      agentMetrics.messages.inc({ event: "replayed" });
+      await signal(inboxKey(row.to));
+    });
+    return row;
+  });
+}
+
+const SWEEP_BATCH = 1000;
+
+/** The cron's work, across tenants: leases past the limit dead-lettered, expired messages deleted. */
+export async function sweepMessages(): Promise<{ dead: number; expired: number }> {
+  const now = clock().now();
+  let dead = 0;
+  let expired = 0;
+  for (;;) {
+    const r = await query(sql.sweepDead, [now, config().agents.messageMaxDeliveries, SWEEP_BATCH]);
+    dead += r.rowCount ?? 0;
+    if ((r.rowCount ?? 0) < SWEEP_BATCH) break;
+  }
+  for (;;) {
+    const r = await query(sql.sweepExpired, [now, SWEEP_BATCH]);
+    expired += r.rowCount ?? 0;
+    if ((r.rowCount ?? 0) < SWEEP_BATCH) break;
+  }
+  if (dead) agentMetrics.messages.inc({ event: "dead" }, dead);
+  if (expired) agentMetrics.messages.inc({ event: "expired" }, expired);
+  const { rows } = await query<{ n: number }>(sql.countDead);
+  agentMetrics.deadLetters.set({}, rows[0]?.n ?? 0);
+  return { dead, expired };
+}

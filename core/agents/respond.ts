@@ -1,0 +1,74 @@
+/**
+ * The target's answer to an invoke: `output` (completed) or `error` (failed). In time, a
+ * completion charges the held credits and a failure releases them; after the deadline (the
+ * caller had its 504) the answer is recorded as `late` and the hold is released (nothing was
+ * delivered in time, so nothing is charged). The request message is acked with it, and the
+ * waiting caller is woken after commit.
+ */
+import { useTenant } from "../context.ts";
+import * as Credits from "../credits/index.ts";
+import { clock } from "../platform/clock.ts";
+import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import { InvokeAnsweredError, InvokeNotFoundError, NotInvokeTargetError } from "./errors.ts";
+import * as sql from "./invokes.sql.ts";
+import { agentMetrics } from "./metrics.ts";
+import type { InvokeRecord, InvokeRespond } from "./schema.ts";
+import { type InvokeState, InvokeStates } from "./states.ts";
+import { invokeKey, signal } from "./wake.ts";
+
+const open: readonly string[] = [InvokeStates.submitted, InvokeStates.working, InvokeStates.timeout];
+
+/**
+ * Answer invoke `invokeId` as `responder` (the instance named by X-AOS-Agent-Id, or undefined for
+ * a key acting as no instance): 403 when a named instance is not the target, 409 when answered.
+ */
+export async function respond(
+  invokeId: string,
+  responder: string | undefined,
+  body: InvokeRespond,
+): Promise<InvokeRecord> {
+  const tenantId = useTenant();
+  const now = clock().now();
+  return withTx(async () => {
+    const { rows } = await query<{
+      status: string;
+      target_instance_id: string;
+      hold_id: string | null;
+      deadline_at: Date;
+    }>(sql.lockInvoke, [tenantId, invokeId]);
+    const row = rows[0];
+    if (!row) throw new InvokeNotFoundError(invokeId);
+    if (responder !== undefined && responder !== row.target_instance_id) throw new NotInvokeTargetError(invokeId);
+    if (!open.includes(row.status)) throw new InvokeAnsweredError(invokeId, row.status);
+    const late = row.status === InvokeStates.timeout || now.getTime() > row.deadline_at.getTime();
+    const ok = body.error === undefined;
+    const status: InvokeState = late ? InvokeStates.late : ok ? InvokeStates.completed : InvokeStates.failed;
+    let charged: number | null = null;
+    if (row.hold_id) {
+      if (status === InvokeStates.completed) charged = await Credits.capture(tenantId, row.hold_id);
+      else await Credits.releaseHold(tenantId, row.hold_id);
+    }
+    const response = ok ? { output: body.output ?? null } : { error: body.error };
+    const answered = await query<InvokeRecord>(sql.answerInvoke, [
+      tenantId,
+      invokeId,
+      status,
+      JSON.stringify(response),
+      body.error ?? null,
+      charged ?? (row.hold_id ? 0 : null),
+      now,
+    ]);
+    await query(sql.ackRequest, [tenantId, invokeId, now]);
+    const record = answered.rows[0] as InvokeRecord;
+    afterCommit(async () => {
+      if (status === InvokeStates.late) agentMetrics.invokeLate.inc();
+      else {
+        if (status === InvokeStates.completed) agentMetrics.invokeSuccess.inc();
+        else agentMetrics.invokeFailure.inc({ reason: "failed" });
+        agentMetrics.invokeSeconds.observe({ status }, (record.duration_ms ?? 0) / 1000);
+      }
+      await signal(invokeKey(invokeId));
+    });
+    return record;
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * Invoke through the real handlers: completed, failed, timed out and answered late, each with
+ * its audit row (invoke_audit), its credits (held, then charged or released: the ledger's
+ * invariants hold) and its trace; who may answer; listing by job and by caller.
+ */
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { query } from "../../core/platform/db/index.ts";
+import { invoke } from "../events/index.ts";
+import { actingAs, registerAgent } from "../factories/agents.ts";
+import { assertCreditInvariants, grantCredits, insertBareJob } from "../factories/credits.ts";
+import { makeTenantWithKeys } from "../factories/tenancy.ts";
+
+type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
+let t: Tenant;
+let caller: string;
+let target: string;
+beforeAll(async () => {
+  t = await makeTenantWithKeys();
+  await grantCredits(t.tenant.id, 100);
+  caller = await registerAgent(t.keys.agent.key, "orchestrator");
+  target = await registerAgent(t.keys.agent.key, "worker");
+});
+afterEach(async () => {
+  await assertCreditInvariants(t.tenant.id);
+});
+
+const key = () => t.keys.agent.key;
+const start = (body: Record<string, unknown>) =>
+  invoke("POST", `/api/v1/agents/${target}/invoke`, { key: key(), body, headers: actingAs(caller) });
+const respond = (invokeId: string, body: Record<string, unknown>, headers = actingAs(target)) =>
+  invoke("POST", `/api/v1/invokes/${invokeId}/respond`, { key: key(), body, headers });
+
+/** The target's side: wait for the next request, answer it with `answer(input)`. */
+async function serveOne(answer: (input: any) => Record<string, unknown>, delayMs = 0) {
+  const got = await invoke("GET", `/api/v1/agents/${target}/messages`, { key: key(), query: { wait_s: "10" } });
+  const request = got.body.data.find((m: { type: string }) => m.type === "invoke.request");
+  expect(request, "the target receives an invoke.request").toBeDefined();
+  if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+  return respond(request.payload.invoke_id, answer(request.payload.input));
+}
+
+async function balance() {
+  const { rows } = await query<{ balance: number; reserved: number }>(
+    "select CAST(balance AS float8) as balance, CAST(reserved AS float8) as reserved from credit_balances where tenant_id = $1",
+    [t.tenant.id],
+  );
+  return rows[0];
+}
+
+describe("POST /api/v1/agents/{id}/invoke", () => {
+  it("completed: 200 with the output, credits charged, audit row and trace", async () => {
+    const before = await balance();
+    const [res, answered] = await Promise.all([
+      start({ input: { q: "2+2" }, timeout_s: 10, credits: 3 }),
+      serveOne((input) => ({ output: { a: input.q === "2+2" ? 4 : 0 } })),
+    ]);
+    expect(answered.status).toBe(200);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      status: "completed",
+      caller_instance_id: caller,
+      target_instance_id: target,
+      request_payload: { input: { q: "2+2" } },
+      response_payload: { output: { a: 4 } },
+      credits_reserved: 3,
+      credits_charged: 3,
+      timeout_s: 10,
+    });
+    expect(res.body.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(await balance()).toEqual({ balance: (before?.balance ?? 0) - 3, reserved: before?.reserved });
+    const trace = await invoke("GET", `/api/v1/invokes/${res.body.invoke_id}`, { key: t.keys.viewer.key });
+    expect(trace.status).toBe(200);
+    expect(trace.body.messages).toHaveLength(1);
+    expect(trace.body.messages[0]).toMatchObject({ type: "invoke.request", to: target, from: caller });
+    expect(trace.body.messages[0].acked_at).not.toBeNull();
+    expect(trace.body.messages[0].payload.deadline_at).toBe(trace.body.deadline_at.replace(/(\.\d{3})\d{3}Z$/, "$1Z"));
+    expect(trace.body.timings.to_receive_ms).toBeGreaterThanOrEqual(0);
+    expect(trace.body.timings.to_answer_ms).toBe(res.body.duration_ms);
+  });
+
+  it("failed: 200 with the target's error, credits released", async () => {
+    const before = await balance();
+    const [res] = await Promise.all([
+      start({ input: 1, timeout_s: 10, credits: 5 }),
+      serveOne(() => ({ error: "cannot do that" })),
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "failed", error_message: "cannot do that", credits_charged: 0 });
+    expect(await balance()).toEqual(before);
+  });
+
+  it("timeout: 504 at the deadline, credits released; a later answer is recorded as late", async () => {
+    const before = await balance();
+    const started = Date.now();
+    const res = await start({ input: "slow", timeout_s: 1, credits: 2 });
+    expect(res.status).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(res.body.error.code).toBe("agents.invoke_timeout");
+    const invokeId = res.body.error.details.invoke_id;
+    const audit = await invoke("GET", `/api/v1/invokes/${invokeId}`, { key: key() });
+    expect(audit.body).toMatchObject({ status: "timeout", credits_charged: null });
+    expect(await balance()).toEqual(before);
+    const late = await respond(invokeId, { output: "finally" });
+    expect(late.status).toBe(200);
+    expect(late.body).toMatchObject({ status: "late", response_payload: { output: "finally" }, credits_charged: 0 });
+    expect(await balance()).toEqual(before);
+    const again = await respond(invokeId, { output: "twice" });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("agents.invoke_answered");
+  });
+
+  it("only the target may answer; a bad body is a 400; an unknown invoke a 404; 402 without credits", async () => {
+    const res = start({ input: null, timeout_s: 2 });
+    const got = await invoke("GET", `/api/v1/agents/${target}/messages`, { key: key(), query: { wait_s: "5" } });
+    const invokeId = got.body.data[0].payload.invoke_id;
+    const wrong = await respond(invokeId, { output: 1 }, actingAs(caller));
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.error.code).toBe("agents.not_target");
+    const both = await respond(invokeId, { output: 1, error: "x" });
+    expect(both.status).toBe(400);
+    expect((await respond(invokeId, { output: 1 })).status).toBe(200);
+    expect((await res).body.status).toBe("completed");
+    expect((await respond("00000000-0000-4000-8000-000000000000", { output: 1 })).status).toBe(404);
+    const poor = await start({ input: 1, timeout_s: 1, credits: 1_000_000 });
+    expect(poor.status).toBe(402);
+    const bad = await start({ input: 1, timeout_s: 31 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(["body.timeout_s"]);
+  });
+
+  it("lists invokes by caller and by job, newest first", async () => {
+    const { jobId } = await insertBareJob(t.tenant.id);
+    const [res] = await Promise.all([
+      start({ input: 1, timeout_s: 5, job_id: jobId }),
+      serveOne(() => ({ output: 2 })),
+    ]);
+    const byJob = await invoke("GET", "/api/v1/invokes", { key: t.keys.viewer.key, query: { job_id: jobId } });
+    expect(byJob.body.data.map((i: { invoke_id: string }) => i.invoke_id)).toEqual([res.body.invoke_id]);
+    const byCaller = await invoke("GET", "/api/v1/invokes", { key: t.keys.viewer.key, query: { caller, limit: "2" } });
+    expect(byCaller.body.data[0].invoke_id).toBe(res.body.invoke_id);
+    expect(byCaller.body.data).toHaveLength(2);
+    expect(byCaller.body.next_cursor).not.toBeNull();
+    const next = await invoke("GET", "/api/v1/invokes", {
+      key: t.keys.viewer.key,
+      query: { caller, limit: "2", cursor: byCaller.body.next_cursor },
+    });
+    expect(next.status).toBe(200);
+    expect(next.body.data[0].invoke_id).not.toBe(byCaller.body.data[1].invoke_id);
+  });
+});
