@@ -134,6 +134,7 @@ describe("parseConfig", () => {
         },
       },
       jobs: { maxParallelism: 50 },
+      workflows: { stepMaxAttempts: 3, stuckAfterS: 900, replayMaxOps: 10000 },
       cli: { url: "http://127.0.0.1:3000", key: undefined },
       dataDir: ".aos",
       local: { s3Port: 4569, sqsPort: 4576, pgSuperuser: "postgres" },
