@@ -35,6 +35,8 @@ const groups: Record<string, Loader> = {
   api: () => import("./commands/api.ts"),
   health: () => import("./commands/api.ts"),
   "load-test": () => import("./commands/load-test.ts"),
+  workflows: () => import("./commands/workflows.ts"),
+  replay: () => import("./commands/workflows.ts"),
 };
 
 /** What each group reaches, for its help. */
@@ -45,6 +47,8 @@ const reaches: Record<string, string> = {
   export: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   api: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   health: "a running AOS (AOS_URL; `npm start` runs one)",
+  workflows: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  replay: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
 };
 
 async function allCommands(): Promise<CommandSpec[]> {

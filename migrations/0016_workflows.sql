@@ -31,7 +31,7 @@ create table workflow_runs (
   -- A fork: the run whose recorded results before `fork_op_index` it reuses.
   forked_from uuid references workflow_runs (id),
   fork_op_index integer check (fork_op_index >= 0),
-  steps_total integer not null check (steps_total between 1 and 1000),
+  steps_total integer not null check (steps_total between 1 and 10000),
   -- The op the run waits for (its message names it); steps_total once finished successfully.
   next_op_index integer not null default 0 check (next_op_index >= 0),
   -- Failed attempts of the next op so far (retryable failures; the run fails at max attempts).

@@ -658,7 +658,7 @@ CREATE TABLE public.workflow_runs (
     CONSTRAINT workflow_runs_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
     CONSTRAINT workflow_runs_next_op_index_check CHECK ((next_op_index >= 0)),
     CONSTRAINT workflow_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
-    CONSTRAINT workflow_runs_steps_total_check CHECK (((steps_total >= 1) AND (steps_total <= 1000))),
+    CONSTRAINT workflow_runs_steps_total_check CHECK (((steps_total >= 1) AND (steps_total <= 10000))),
     CONSTRAINT workflow_runs_version_check CHECK ((version >= 1))
 );
 

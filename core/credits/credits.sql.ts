@@ -115,6 +115,15 @@ export const reserve = `update credit_balances set reserved = reserved + CAST($2
     where tenant_id = CAST($1 AS uuid) and balance - reserved >= CAST($2 AS numeric)
     returning balance, reserved`;
 
+/**
+ * A movement of a run that settles as it goes (runs.ts), applied at once: $2 added to balance,
+ * $3 to reserved, only while available >= $4 (a reserve's amount; -infinity for the others).
+ */
+export const applyNow = `update credit_balances set balance = balance + CAST($2 AS numeric),
+    reserved = reserved + CAST($3 AS numeric), updated_at = now()
+  where tenant_id = CAST($1 AS uuid) and balance - reserved >= CAST($4 AS numeric)
+  returning balance, reserved`;
+
 /** What the row has available (0 without a row): the figure a refused reservation names. */
 export const available = `select coalesce((select balance - reserved from credit_balances where tenant_id = CAST($1 AS uuid)), 0)
     as available`;

@@ -14,12 +14,6 @@ import { InsufficientCreditsError } from "./errors.ts";
 import { ledgerParams } from "./ledger.ts";
 import { creditMetrics } from "./metrics.ts";
 
-/** Balance and reserve as one movement changes them: `[balanceDelta, reservedDelta]` of `amount`. */
-const applyStatement = `update credit_balances set balance = balance + CAST($2 AS numeric),
-    reserved = reserved + CAST($3 AS numeric), updated_at = now()
-  where tenant_id = CAST($1 AS uuid) and balance - reserved >= CAST($4 AS numeric)
-  returning balance, reserved`;
-
 async function move(
   tenantId: string,
   kind: "reserve" | "charge" | "release",
@@ -35,7 +29,7 @@ async function move(
     const deltas = kind === "reserve" ? [0, amount] : kind === "charge" ? [-amount, -amount] : [0, -amount];
     // Only a reserve needs room: a charge or release gives back what its reserve took.
     const need = kind === "reserve" ? amount : Number.NEGATIVE_INFINITY;
-    const updated = await query<FiguresRow>(applyStatement, [tenantId, deltas[0], deltas[1], need]);
+    const updated = await query<FiguresRow>(sql.applyNow, [tenantId, deltas[0], deltas[1], need]);
     if (updated.rowCount === 0) {
       if (kind !== "reserve") throw new InternalError(`${kind} ${key}: tenant ${tenantId} has no balance`);
       const { rows } = await query<{ available: string }>(sql.available, [tenantId]);

@@ -42,12 +42,19 @@ export interface Verdict {
   mismatches: Mismatch[];
 }
 
+const specs = new Map<string, ReturnType<typeof Skills.spec> | null>();
+/** A skill's spec (null for a name no skill has), looked up once per name. */
 function specOf(name: string) {
-  try {
-    return Skills.spec(name);
-  } catch {
-    return null;
+  let s = specs.get(name);
+  if (s === undefined) {
+    try {
+      s = Skills.spec(name);
+    } catch {
+      s = null;
+    }
+    specs.set(name, s);
   }
+  return s;
 }
 
 /** Side-effecting (or unknown) skills are CRITICAL when their op does not match. */
@@ -154,7 +161,16 @@ export async function verifyOps(
         actual.result = op.result;
       }
     }
-    const patch = diff(expected, actual, at);
+    // The common case first: everything equal, found without building a patch.
+    const same =
+      expected.step_id === actual.step_id &&
+      expected.op_type === actual.op_type &&
+      expected.skill_version === actual.skill_version &&
+      expected.status === actual.status &&
+      !("result_hash" in expected) &&
+      !("result_hash" in actual) &&
+      hashJson(expected.args) === op.args_hash;
+    const patch = same ? [] : diff(expected, actual, at);
     if (patch.length > 0) found.set(i, { op_index: i, severity: severityOf(step.skill, op.op_type), diff: patch });
     else verified++;
     if (op.status === "succeeded") results.set(op.step_id, op.result);

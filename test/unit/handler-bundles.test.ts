@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Allowed, bundleContents, type Contents, unexpected } from "../../bench/bundle-contents.ts";
 import { fallback, handlerFile, type LinkName, queues, routes, schedules } from "../../functions/routes.ts";
 
-type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits" | "failures" | "agents";
+type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits" | "failures" | "workflows" | "agents";
 
 /** The domains each handler's paths call, beside tenancy for HTTP routes. Reviewed: keep it narrow. */
 const domains: Readonly<Record<string, readonly Domain[]>> = {
@@ -97,6 +97,21 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/blackboard/incr.ts": ["agents"],
   "functions/http/blackboard/list.ts": ["agents"],
   "functions/http/blackboard/aggregate.ts": ["agents"],
+  // Workflows: registration checks steps against the skills' schemas; a run's start and a fork
+  // price its steps (skills) and reserve credits; the worker runs skills; replay runs
+  // deterministic skills again. Reads need no skill.
+  "functions/http/workflows/register.ts": ["workflows", "skills"],
+  "functions/http/workflows/list.ts": ["workflows"],
+  "functions/http/workflows/get.ts": ["workflows"],
+  "functions/http/workflows/runs/start.ts": ["workflows", "credits", "skills", "status-history"],
+  "functions/http/workflows/runs/list.ts": ["workflows"],
+  "functions/http/workflows/runs/get.ts": ["workflows"],
+  "functions/http/workflows/runs/cancel.ts": ["workflows", "credits", "status-history"],
+  "functions/http/workflows/runs/replay.ts": ["workflows", "credits", "skills", "status-history"],
+  "functions/http/workflows/runs/replay-get.ts": ["workflows"],
+  "functions/http/workflows/runs/fork.ts": ["workflows", "credits", "skills", "status-history"],
+  "functions/queue/workflow-steps.ts": ["workflows", "credits", "skills", "status-history", "tenancy"],
+  "functions/cron/workflow-sweep.ts": ["workflows"],
 };
 
 /** The paths that read or write S3 objects (upload, delete, presign). */

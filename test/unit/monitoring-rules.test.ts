@@ -126,7 +126,7 @@ describe("monitoring rules", () => {
     for (const gone of [
       "aos_job_spawn_seconds_bucket",
       "credit_insufficient_total",
-      "m11_replay_runs_total",
+      "m11_replay_runs",
       "job_spawn_duration_seconds",
     ])
       expect(known.has(gone), gone).toBe(false);
