@@ -35,6 +35,10 @@ const groups: Record<string, Loader> = {
   api: () => import("./commands/api.ts"),
   health: () => import("./commands/api.ts"),
   "load-test": () => import("./commands/load-test.ts"),
+  agents: () => import("./commands/agents.ts"),
+  messages: () => import("./commands/agents.ts"),
+  invoke: () => import("./commands/agents.ts"),
+  blackboard: () => import("./commands/agents.ts"),
 };
 
 /** What each group reaches, for its help. */
@@ -45,6 +49,10 @@ const reaches: Record<string, string> = {
   export: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   api: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   health: "a running AOS (AOS_URL; `npm start` runs one)",
+  agents: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  messages: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  invoke: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  blackboard: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
 };
 
 async function allCommands(): Promise<CommandSpec[]> {
