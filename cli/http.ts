@@ -19,6 +19,7 @@ export async function requestAos(
   path: string,
   body?: unknown,
   redirect: "follow" | "manual" = "follow",
+  headers: Record<string, string> = {},
 ): Promise<Response> {
   try {
     return await fetch(new URL(path, to.url), {
@@ -27,6 +28,7 @@ export async function requestAos(
       headers: {
         ...(to.key ? { authorization: `Bearer ${to.key}` } : {}),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });

@@ -37,6 +37,10 @@ const groups: Record<string, Loader> = {
   "load-test": () => import("./commands/load-test.ts"),
   workflows: () => import("./commands/workflows.ts"),
   replay: () => import("./commands/workflows.ts"),
+  agents: () => import("./commands/agents.ts"),
+  messages: () => import("./commands/agents.ts"),
+  invoke: () => import("./commands/agents.ts"),
+  blackboard: () => import("./commands/agents.ts"),
 };
 
 /** What each group reaches, for its help. */
@@ -49,6 +53,10 @@ const reaches: Record<string, string> = {
   health: "a running AOS (AOS_URL; `npm start` runs one)",
   workflows: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   replay: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  agents: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  messages: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  invoke: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  blackboard: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
 };
 
 async function allCommands(): Promise<CommandSpec[]> {

@@ -4,7 +4,12 @@ import { AosUnreachableError, requestAos } from "../http.ts";
 import type { CommandSpec } from "../main.ts";
 
 /** Call a running AOS (AOS_URL) with AOS_KEY; prints the reply body, exits 1 on a non-2xx. */
-export async function callApi(method: string, path: string, body?: string): Promise<number> {
+export async function callApi(
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
   let data: unknown;
   if (body !== undefined) {
     try {
@@ -15,7 +20,7 @@ export async function callApi(method: string, path: string, body?: string): Prom
   }
   let res: Response;
   try {
-    res = await requestAos(config().cli, method.toUpperCase(), path, data);
+    res = await requestAos(config().cli, method.toUpperCase(), path, data, "follow", headers);
   } catch (e) {
     throw e instanceof AosUnreachableError ? new CliFailure(e.message) : e;
   }

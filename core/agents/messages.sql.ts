@@ -30,26 +30,28 @@ export const insertMessage = /* @__PURE__ */ statement(
 );
 
 /**
- * Unacked messages of $1 (tenant $2) delivered $3 (max deliveries) times whose lease ended ($4 now)
- * become dead letters.
- */
-export const deadLetterInbox = `update agent_messages set dead_at = $4, leased_until = null
-    where recipient_id = $1 and tenant_id = $2 and acked_at is null and dead_at is null
-      and deliveries >= $3 and leased_until <= $4`;
-
-/**
- * Lease up to $5 live messages of recipient $1 (tenant $2) after seq $3, at $4 (now), for $6 s;
- * skipping rows another receiver is leasing this instant. $7: max deliveries.
+ * One statement (no transaction to open): unacked messages of recipient $1 (tenant $2) delivered
+ * $7 (max deliveries) times whose lease ended become dead letters, then up to $5 live messages
+ * after seq $3 are leased at $4 (now) for $6 s, skipping rows another receiver is leasing this
+ * instant. Always one row per leased message plus, when none is leased, one row of nulls; each
+ * row carries `dead_count`.
  */
 export const leaseMessages = /* @__PURE__ */ statement(
-  () => `with c as (
+  () => `with dead as (
+      update agent_messages set dead_at = $4, leased_until = null
+      where recipient_id = $1 and tenant_id = $2 and acked_at is null and dead_at is null
+        and deliveries >= $7 and leased_until <= $4
+      returning 1),
+    c as (
       select id from agent_messages
       where recipient_id = $1 and tenant_id = $2 and seq > $3 and acked_at is null and dead_at is null
         and expires_at > $4 and (leased_until is null or leased_until <= $4) and deliveries < $7
-      order by seq limit $5 for update skip locked)
-    update agent_messages m set deliveries = m.deliveries + 1, leased_until = CAST($4 AS timestamptz) + make_interval(secs => $6)
-    from c where m.id = c.id
-    returning ${columns}, CAST(extract(epoch from CAST($4 AS timestamptz) - m.created_at) AS float8) as age_s`,
+      order by seq limit $5 for update skip locked),
+    leased as (
+      update agent_messages m set deliveries = m.deliveries + 1, leased_until = CAST($4 AS timestamptz) + make_interval(secs => $6)
+      from c where m.id = c.id
+      returning ${columns}, CAST(extract(epoch from CAST($4 AS timestamptz) - m.created_at) AS float8) as age_s)
+    select leased.*, d.dead_count from (select count(*) as dead_count from dead) d left join leased on true`,
 );
 
 /** $1 id, $2 tenant, $3 now. Acked (again: the row as it is). */

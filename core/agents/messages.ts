@@ -69,26 +69,35 @@ function duplicate(row: MessageRecord): MessageSent {
   return { ...row, duplicate: true };
 }
 
-/** `POST /api/v1/messages`: one transaction (the counter row is held until commit). */
+/**
+ * `POST /api/v1/messages`. The insert is one statement (the recipient's counter and the row
+ * together), so it needs no transaction of its own: the wake-up goes once it returned.
+ */
 export function send(sender: string, body: MessageSend): Promise<MessageSent> {
-  return withTx(() => deliver(sender, body));
+  return deliver(sender, body);
 }
 
-type Leased = MessageRecord & { age_s: number };
+type Leased = MessageRecord & { age_s: number; dead_count: number };
 
-/** Lease what is due now (dead-lettering what was delivered too often first). */
+/** Lease what is due now (dead-lettering what was delivered too often first), in one statement. */
 async function leaseNow(agentId: string, tenantId: string, q: ReceiveQuery): Promise<MessageRecord[] | undefined> {
   const { messageMaxDeliveries: max, messageLeaseS: lease } = config().agents;
   const now = clock().now();
-  const rows = await withTx(async () => {
-    const dead = await query(sql.deadLetterInbox, [agentId, tenantId, max, now]);
-    if (dead.rowCount) afterCommit(() => agentMetrics.messages.inc({ event: "dead" }, dead.rowCount ?? 0));
-    const leased = await query<Leased>(sql.leaseMessages, [agentId, tenantId, q.after_seq, now, q.limit, lease, max]);
-    const invokes = leased.rows.flatMap((m) => (m.invoke_id ? [m.invoke_id] : []));
-    if (invokes.length) await query(invokesSql.markWorking, [invokes, tenantId, now]);
-    return leased.rows;
-  });
+  const { rows: all } = await query<Leased>(sql.leaseMessages, [
+    agentId,
+    tenantId,
+    q.after_seq,
+    now,
+    q.limit,
+    lease,
+    max,
+  ]);
+  const dead = all[0]?.dead_count ?? 0;
+  if (dead) agentMetrics.messages.inc({ event: "dead" }, dead);
+  const rows = all.filter((m) => m.id !== null);
   if (rows.length === 0) return undefined;
+  const invokes = rows.flatMap((m) => (m.invoke_id ? [m.invoke_id] : []));
+  if (invokes.length) await query(invokesSql.markWorking, [invokes, tenantId, now]);
   rows.sort((a, b) => a.seq - b.seq);
   for (const m of rows) {
     if (m.deliveries === 1) {
@@ -96,7 +105,7 @@ async function leaseNow(agentId: string, tenantId: string, q: ReceiveQuery): Pro
       agentMetrics.deliverySeconds.observe({}, Math.max(0, m.age_s));
     } else agentMetrics.messages.inc({ event: "redelivered" });
   }
-  return rows.map(({ age_s: _age, ...m }) => m);
+  return rows.map(({ age_s: _age, dead_count: _dead, ...m }) => m);
 }
 
 /**

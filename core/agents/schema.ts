@@ -14,6 +14,9 @@ const Amount = z.number().check(
 /** A numeric query parameter (query strings are text). */
 const queryInt = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
 
+/** The body of a POST that takes none: absent or `{}`. */
+export const NoBody = z._default(z.strictObject({}), {});
+
 export const AgentPath = z.strictObject({ id: z.uuid() });
 export type AgentPath = z.output<typeof AgentPath>;
 
