@@ -19,7 +19,10 @@ export const api = new sst.aws.ApiGatewayV2("Api", {
 });
 
 for (const r of routes) {
-  api.route(`${r.method} ${r.path}`, functionProps(r, linkTargets));
+  const route = api.route(`${r.method} ${r.path}`, functionProps(r, linkTargets));
+  // API Gateway routes HEAD on its own: a GET route's function answers it too, as its GET without
+  // a body (functions/_lib/http.ts), as `npm start` does. No second function: the same ARN.
+  if (r.method === "GET") api.route(`HEAD ${r.path}`, route.nodes.function.arn);
 }
 
 // Every request no route of its method matches: 405 with Allow or 404, in the error envelope,

@@ -113,6 +113,16 @@ function validate<S extends Schema | undefined>(
   return r.data as Out<S>;
 }
 
+/**
+ * A request through a `HEAD <path>` route (stacks/api.ts declares one beside every GET route, to
+ * the same function) as its GET: same role, same metrics label, same reply. Undefined otherwise.
+ */
+function asGet(event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 | undefined {
+  if (!event.routeKey?.startsWith("HEAD ")) return undefined;
+  const routeKey = `GET ${event.routeKey.slice("HEAD ".length)}`;
+  return { ...event, routeKey, requestContext: { ...event.requestContext, routeKey } };
+}
+
 function toResult(value: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
   const reply = value instanceof HttpReply ? value : new HttpReply(200, value);
   const isText = typeof reply.body === "string" && reply.headers["content-type"];
@@ -242,11 +252,16 @@ export function httpHandler<
     });
 
   // The request context wraps the whole chain so every middleware and core call sees it.
-  const handler = ((event: APIGatewayProxyEventV2, context: Context) => {
+  const handler = (async (event: APIGatewayProxyEventV2, context: Context) => {
     const headers = (event.headers ?? {}) as Record<string, string | undefined>;
     const requestId = event.requestContext?.requestId ?? randomUUID();
     const correlationId = headers["x-correlation-id"]?.slice(0, 128) || requestId;
-    return withContext({ requestId, correlationId, actor: { type: "public" } }, () => inner(event, context));
+    const head = asGet(event);
+    const result = await withContext({ requestId, correlationId, actor: { type: "public" } }, () =>
+      inner(head ?? event, context),
+    );
+    // HEAD is its GET without a body (the headers, content-type included, stay).
+    return head ? { ...result, body: "" } : result;
   }) as HttpHandler;
   handler.spec = spec as HttpHandler["spec"];
   return handler;

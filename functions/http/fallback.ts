@@ -2,9 +2,9 @@
  * API Gateway's `$default` route: every request that no route of its method matches. It answers
  * what `npm start` answers (functions/_lib/route-match.ts over the same route table): a path
  * that exists without the request's method is a 405 with `Allow`, anything else a 404, both in
- * the error envelope. HEAD on a path with GET reaches here too (API Gateway routes HEAD
- * separately and no route declares it): a 405 naming GET, since this function cannot run
- * another route's handler.
+ * the error envelope. HEAD on a path with GET never reaches here: stacks/api.ts routes it to the
+ * GET route's function; should one come, it is a 405 naming GET (this function cannot run
+ * another route's handler).
  */
 import { AppError } from "../../core/errors.ts";
 import { envelope } from "../_lib/errors.ts";
@@ -27,7 +27,8 @@ export const handler = httpHandler({}, async (req) => {
   const allow =
     resolved.kind === "method_not_allowed"
       ? resolved.allow
-      : // A route of this method would have been API Gateway's choice: only HEAD on a GET path gets here.
+      : // A route of this method would have been API Gateway's choice: only HEAD on a GET path
+        // could resolve to one, and stacks/api.ts routes those to the GET's function.
         [resolved.match.route.method];
   const err = new AppError(
     "method_not_allowed",

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as fallback } from "../../functions/http/fallback.ts";
+import { handler as healthHandler } from "../../functions/http/health/get.ts";
+import { handler as keysList } from "../../functions/http/keys/list.ts";
 import { httpEvent, lambdaContext } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { type LocalApi, startLocalApi } from "../setup/local-api.ts";
@@ -64,8 +66,8 @@ describe("methods", () => {
       ["PUT", "/api/v1/jobs", "GET, HEAD, POST"],
       ["DELETE", "/health", "GET, HEAD"],
       ["GET", "/api/v1/keys/0193a5d2-7c4e-7000-8000-000000000001", "DELETE"],
-      // HEAD reaches it too (no route declares HEAD): it cannot run the GET route, so it names GET.
-      ["HEAD", "/api/v1/jobs", "GET"],
+      // HEAD on a path without GET (HEAD beside a GET goes to the GET's function).
+      ["HEAD", "/api/v1/items/complete", "POST"],
     ] as const) {
       const r = await call(method, path);
       expect([r.status, r.allow], `${method} ${path}`).toEqual([405, allow]);
@@ -80,6 +82,20 @@ describe("methods", () => {
     }
     const none = await call("GET", "/api/v2/nothing");
     expect([none.status, none.body.error.code, none.allow]).toEqual([404, "not_found", undefined]);
+  });
+
+  it("in a deployment, a GET route's function answers its HEAD route as its GET, without a body", async () => {
+    const get = await healthHandler(httpEvent("GET", "/health"), lambdaContext());
+    const head = await healthHandler({ ...httpEvent("GET", "/health"), routeKey: "HEAD /health" }, lambdaContext());
+    expect([head.statusCode, head.body]).toEqual([get.statusCode, ""]);
+    expect(head.headers?.["content-type"]).toBe("application/json");
+    expect(JSON.parse(String(get.body)).status).toEqual(expect.any(String));
+    // A GET that needs a key keeps its role through HEAD: no key, 401 (without a body).
+    const keys = await keysList(
+      { ...httpEvent("GET", "/api/v1/keys"), routeKey: "HEAD /api/v1/keys" },
+      lambdaContext(),
+    );
+    expect([keys.statusCode, keys.body]).toEqual([401, ""]);
   });
 
   it("HEAD /health answers as GET does, without a body", async () => {

@@ -118,16 +118,33 @@ export function checkRoutes(g: StackGraph, t: Table, root: string): string[] {
     else out.push(...checkFunction(key, f, r, root));
   }
   const keys = new Set(t.routes.map(routeKey));
-  for (const x of ofType(g, "aws:apigatewayv2/route:Route")) {
-    if (str(x.inputs.routeKey) === "$default") continue;
-    if (!keys.has(str(x.inputs.routeKey))) out.push(`${str(x.inputs.routeKey)}: routed but not in functions/routes.ts`);
+  const lambdaOf = (x: GraphResource | undefined) => {
+    const target = str(x?.inputs.target)
+      .replace(/^integrations\//, "")
+      .replace(/-id$/, "");
+    return lambdaByArn(g, named(g, "aws:apigatewayv2/integration:Integration", target)?.inputs.integrationUri);
+  };
+  const routed = ofType(g, "aws:apigatewayv2/route:Route");
+  for (const x of routed) {
+    const key = str(x.inputs.routeKey);
+    if (key === "$default") continue;
+    // HEAD beside every GET route, to the GET route's own function.
+    if (key.startsWith("HEAD ")) {
+      const get = `GET ${key.slice("HEAD ".length)}`;
+      const getRoute = routed.find((y) => str(y.inputs.routeKey) === get);
+      if (!keys.has(get)) out.push(`${key}: routed, but functions/routes.ts has no ${get}`);
+      else if (!lambdaOf(x) || lambdaOf(x) !== lambdaOf(getRoute)) out.push(`${key}: not to ${get}'s function`);
+      continue;
+    }
+    if (!keys.has(key)) out.push(`${key}: routed but not in functions/routes.ts`);
+  }
+  for (const r of t.routes.filter((r) => r.method === "GET")) {
+    const head = `HEAD ${r.path}`;
+    if (!routed.some((x) => str(x.inputs.routeKey) === head)) out.push(`${head}: not routed (its GET is)`);
   }
   // Exactly one catch-all, to the fallback that answers 405/404 in the envelope.
-  const defaults = ofType(g, "aws:apigatewayv2/route:Route").filter((x) => str(x.inputs.routeKey) === "$default");
-  const target = str(defaults[0]?.inputs.target)
-    .replace(/^integrations\//, "")
-    .replace(/-id$/, "");
-  const fn = lambdaByArn(g, named(g, "aws:apigatewayv2/integration:Integration", target)?.inputs.integrationUri);
+  const defaults = routed.filter((x) => str(x.inputs.routeKey) === "$default");
+  const fn = lambdaOf(defaults[0]);
   if (defaults.length !== 1 || fn?.inputs.handler !== fallback.handler)
     out.push(`$default: ${defaults.length} route(s), to ${str(fn?.inputs.handler)}; want one, to ${fallback.handler}`);
   return out;
