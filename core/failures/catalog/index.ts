@@ -8,7 +8,13 @@
  */
 import type { CatalogEntry } from "../entry.ts";
 import { aosEntries } from "./aos.ts";
+import { domainEntries } from "./domains.ts";
 import { infrastructureEntries } from "./infrastructure.ts";
 import { upstreamEntries } from "./upstream.ts";
 
-export const catalog: readonly CatalogEntry[] = [...aosEntries, ...infrastructureEntries, ...upstreamEntries];
+export const catalog: readonly CatalogEntry[] = [
+  ...aosEntries,
+  ...domainEntries,
+  ...infrastructureEntries,
+  ...upstreamEntries,
+];

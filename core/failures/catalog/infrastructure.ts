@@ -41,7 +41,7 @@ export const infrastructureEntries: readonly CatalogEntry[] = [
     recovery_suggestion:
       "Check Redis answers (`redis-cli -u $REDIS_URL ping`); kv_store and metrics need it, caches fall back to Postgres.",
     match: {
-      codes: ["skills.kv_unavailable", "metrics.redis_unavailable"],
+      codes: ["skills.kv_unavailable", "metrics.redis_unavailable", "blackboard.unavailable"],
       messagePatterns: [
         "redis.*(unavailable|timed out|timeout|connection|refused|closed)",
         "key-value store is unavailable",
