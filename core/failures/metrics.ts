@@ -23,6 +23,16 @@ export const failureMetrics = {
     ["reason"],
     { allow: { reason: ["queue_failed", "queue_timeout", "invalid"] } },
   ),
+  recoverySuccess: counter(
+    "recovery_success_total",
+    "Failures marked recovered (PATCH /api/v1/failures/{id}/recovery)",
+    [],
+  ),
+  recoveryFailure: counter(
+    "recovery_failure_total",
+    "Recovery attempts reported as not (yet) successful (PATCH /api/v1/failures/{id}/recovery)",
+    [],
+  ),
   retryMisses: counter(
     "aos_failure_retry_misses_total",
     "Retry decisions for a failure no catalog entry matched (retried once at most)",

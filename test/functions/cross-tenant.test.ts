@@ -7,6 +7,7 @@ import { routeKey, routes } from "../../functions/routes.ts";
 import { makeKey, makeTenantWithKeys } from "../factories/tenancy.ts";
 import { breakerCases } from "./cross-tenant/breakers.ts";
 import { creditCases } from "./cross-tenant/credits.ts";
+import { failureCases } from "./cross-tenant/failures.ts";
 import type { Cases, Fixture } from "./cross-tenant/fixture.ts";
 import { jobItemCases } from "./cross-tenant/job-items.ts";
 import { jobCases } from "./cross-tenant/jobs.ts";
@@ -24,6 +25,7 @@ const cases: Cases = {
   ...creditCases,
   ...jobCases,
   ...jobItemCases,
+  ...failureCases,
 };
 
 let t: Fixture;

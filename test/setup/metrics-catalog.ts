@@ -73,6 +73,8 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
   failure_match_hits_total: { type: "counter", seed: "failure_match_hits_total", note: "seed 003" },
   failure_match_misses_total: { type: "counter", seed: "failure_match_misses_total", note: "seed 003" },
   failure_persist_dropped_total: { type: "counter", seed: "failure_persist_dropped_total", note: "seed 003" },
+  recovery_success_total: { type: "counter", seed: "recovery_success_total", note: "seed 003" },
+  recovery_failure_total: { type: "counter", seed: "recovery_failure_total", note: "seed 003" },
   m11_skill_executions_total: { type: "counter", seed: "m11_skill_executions_total", note: "seed 000" },
   m11_skill_execution_seconds: { type: "histogram", seed: "m11_skill_execution_seconds", note: "seed 000" },
   m11_skill_idempotency_hits_total: { type: "counter", seed: "m11_skill_idempotency_hits_total", note: "seed 000" },

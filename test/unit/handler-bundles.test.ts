@@ -69,6 +69,14 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy", "failures"],
   // Writes failure records Postgres did not take in time (their tenant defaults to the platform's).
   "functions/queue/failure-records.ts": ["failures", "tenancy"],
+  // The recovery tracking API; a recovery change is recorded in status history.
+  "functions/http/failures/catalog.ts": ["failures"],
+  "functions/http/failures/classify.ts": ["failures"],
+  "functions/http/failures/list.ts": ["failures"],
+  "functions/http/failures/stats.ts": ["failures"],
+  "functions/http/failures/unrecovered.ts": ["failures"],
+  "functions/http/failures/get.ts": ["failures"],
+  "functions/http/failures/recovery.ts": ["failures", "status-history"],
   "functions/cron/key-usage-flush.ts": ["tenancy"],
   "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
   "functions/cron/skill-idempotency-sweep.ts": ["skills", "credits"],
