@@ -148,6 +148,7 @@ export const codeBoundedLabels: Record<string, string> = {
   breaker: "breaker kinds, each defined once in code (defineBreaker)",
   circuit: "the targets a breaker kind names in code (costsim_v2, failure_persistence): never users' data",
   skill: "skill names of the registry (core/skills/registry.ts; an unknown skill is refused before any metric)",
+  entry: "catalog entry ids of core/failures/catalog (data in the repo, about 60; never users' data)",
 };
 
 /** Label names that carry users' data: refused unless `seedRequiredLabels` lists the pair. */
