@@ -72,21 +72,21 @@ with w as (
   select * from failure_matches where tenant_id = $1 and created_at >= $2
 )
 select
-  (select count(*) from w)::int as total,
-  (select count(*) from w where catalog_entry_id is not null)::int as hits,
-  (select count(*) from w where catalog_entry_id is null)::int as misses,
-  (select count(*) from w where recovery_succeeded is true)::int as recovered,
-  (select count(*) from w where recovery_succeeded is not true)::int as unrecovered,
+  CAST((select count(*) from w) AS int) as total,
+  CAST((select count(*) from w where catalog_entry_id is not null) AS int) as hits,
+  CAST((select count(*) from w where catalog_entry_id is null) AS int) as misses,
+  CAST((select count(*) from w where recovery_succeeded is true) AS int) as recovered,
+  CAST((select count(*) from w where recovery_succeeded is not true) AS int) as unrecovered,
   coalesce((select json_agg(json_build_object('category', category, 'count', n) order by n desc, category)
-    from (select category, count(*)::int as n from w group by category) c), '[]') as by_category,
+    from (select category, CAST(count(*) AS int) as n from w group by category) c), '[]') as by_category,
   coalesce((select json_agg(json_build_object('severity', severity, 'count', n) order by n desc, severity)
-    from (select severity, count(*)::int as n from w group by severity) s), '[]') as by_severity,
+    from (select severity, CAST(count(*) AS int) as n from w group by severity) s), '[]') as by_severity,
   coalesce((select json_agg(json_build_object(
       'catalog_entry_id', catalog_entry_id, 'count', n, 'recovered', r,
       'median_time_to_recover_s', med, 'avg_time_to_recover_s', avg_s) order by n desc, catalog_entry_id)
     from (
-      select catalog_entry_id, count(*)::int as n,
-        (count(*) filter (where recovery_succeeded is true))::int as r,
+      select catalog_entry_id, CAST(count(*) AS int) as n,
+        CAST(count(*) filter (where recovery_succeeded is true) AS int) as r,
         percentile_cont(0.5) within group (order by extract(epoch from recovered_at - created_at))
           filter (where recovery_succeeded is true and recovered_at is not null) as med,
         avg(extract(epoch from recovered_at - created_at))
