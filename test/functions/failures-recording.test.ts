@@ -5,6 +5,8 @@
  * and fed to the catalog).
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { withContext } from "../../core/context.ts";
+import * as Jobs from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
 import { grantCredits } from "../factories/credits.ts";
@@ -98,5 +100,34 @@ describe("failures are recorded where they happen", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ context_json: expect.objectContaining({ queue: "Events" }) });
     expect(rows[0]?.catalog_entry_id).not.toBeNull();
+  });
+});
+
+describe("an item whose lease expired on its last attempt", () => {
+  it("is recorded by the sweeper against its job and tenant, matched to capacity.lease_expired", async () => {
+    const spawn = await invoke("POST", "/api/v1/jobs", {
+      key: t.keys.agent.key,
+      body: { task: "external", items: [{ input: { n: 1 } }], credits_per_item: 1, max_attempts: 1 },
+    });
+    expect(spawn.status).toBe(201);
+    const job = spawn.body.id as string;
+    const claim = await invoke("POST", `/api/v1/jobs/${job}/claim`, {
+      key: t.keys.agent.key,
+      body: { worker_id: "w1" },
+    });
+    const item = claim.body.items[0].id as string;
+    await query("update job_items set lease_until = now() - interval '1 minute' where id = $1", [item]);
+    await withContext({ requestId: "s", correlationId: "s", actor: { type: "system", name: "sweep" } }, () =>
+      Jobs.sweep(),
+    );
+    const rows = await rowsOf("run_id = $1", [job]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      tenant_id: t.tenant.id,
+      error_code: "jobs.lease_expired",
+      catalog_entry_id: "capacity.lease_expired",
+      match_type: "exact_code",
+    });
+    expect(rows[0]?.context_json).toMatchObject({ item_id: item, final: true });
   });
 });

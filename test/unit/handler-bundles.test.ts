@@ -80,7 +80,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/cron/key-usage-flush.ts": ["tenancy"],
   "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
   "functions/cron/skill-idempotency-sweep.ts": ["skills", "credits"],
-  "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy"],
+  "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy", "failures"],
 };
 
 /** The paths that read or write S3 objects (upload, delete, presign). */
