@@ -7,7 +7,7 @@
  * (`import * as Failures from ".../core/failures/index.ts"`, then `Failures.record(...)`).
  */
 import { catalogReply, classify, classifyFields, classifyRequest, listCatalog } from "./classify.ts";
-import { get, list, stats, unrecovered } from "./query.ts";
+import { frequentFailures, get, list, stats, unrecovered } from "./query.ts";
 import { record } from "./record.ts";
 import { updateRecovery } from "./recovery.ts";
 import { retryDecision } from "./retry-decision.ts";
@@ -24,6 +24,7 @@ export type {
 export { FAILURE_CATEGORIES, MATCH_TYPES, RECOVERY_MODES, SEVERITIES } from "./entry.ts";
 export * from "./errors.ts";
 export type { MatchResult } from "./match.ts";
+export type { FrequentFailure } from "./query.ts";
 export { FAILURE_RECORDS_QUEUE, type Recorded, type RecordInput, type RecordOutcome } from "./record.ts";
 export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback } from "./retry-decision.ts";
 export * from "./schema.ts";
@@ -37,6 +38,8 @@ export {
   classifyFields,
   /** `POST /api/v1/failures/classify`: match described fields without recording; the entry in full. */
   classifyRequest,
+  /** The tenant's most frequent catalogued failures of a skill over the last days (simulate's risks). */
+  frequentFailures,
   /** One failure of the tenant (an admin may name the tenant); another tenant's is a 404. */
   get,
   /** The tenant's failures of the last `since_hours`, filtered, newest first (cursor or offset pages). */

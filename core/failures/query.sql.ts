@@ -50,6 +50,16 @@ export function listSql(f: ListFilters): { text: string; params: unknown[] } {
   };
 }
 
+/** A task's most frequent catalogued failures of the window, with its total of recorded failures. */
+export const frequentForSkill = `
+select catalog_entry_id, recovery_mode, CAST(count(*) AS int) as n,
+  CAST(sum(count(*)) over () AS int) as total
+from failure_matches
+where tenant_id = $1 and skill_id = $2 and created_at >= $3
+group by catalog_entry_id, recovery_mode
+order by n desc, catalog_entry_id
+limit $4`;
+
 export const getOne = `select ${columns} from failure_matches where id = $1 and tenant_id = $2`;
 
 /** The row locked for a recovery change, with what status_history needs. */

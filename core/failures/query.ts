@@ -3,6 +3,7 @@
  * failure, the unrecovered ones, and statistics over a window. The tenant is the caller's, or for
  * an admin the one it names (`tenant`).
  */
+import { useTenant } from "../context.ts";
 import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
@@ -64,6 +65,36 @@ export async function get(id: string, tenant?: string): Promise<FailureRecord> {
   const row = rows[0];
   if (!row) throw new FailureNotFoundError(id);
   return row;
+}
+
+export interface FrequentFailure {
+  catalog_entry_id: string | null;
+  recovery_mode: string | null;
+  count: number;
+  /** Share of the task's recorded failures in the window, 0-1. */
+  rate: number;
+}
+
+/**
+ * The current tenant's most frequent failures of `skillId` over the last `days` (the catalogued
+ * ones; a miss counts in the total only): what `POST /api/v1/jobs/simulate` lists among its risks.
+ */
+export async function frequentFailures(skillId: string, days = 7, limit = 3): Promise<FrequentFailure[]> {
+  const { rows } = await query<{
+    catalog_entry_id: string | null;
+    recovery_mode: string | null;
+    n: number;
+    total: number;
+  }>(sql.frequentForSkill, [useTenant(), skillId, sinceOf(days * 24), limit + 1]);
+  return rows
+    .filter((r) => r.catalog_entry_id !== null)
+    .slice(0, limit)
+    .map((r) => ({
+      catalog_entry_id: r.catalog_entry_id,
+      recovery_mode: r.recovery_mode,
+      count: r.n,
+      rate: Math.round((r.n / r.total) * 1000) / 1000,
+    }));
 }
 
 const rate = (n: number, total: number) => (total ? Math.round((n / total) * 10_000) / 10_000 : null);

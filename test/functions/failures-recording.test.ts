@@ -6,8 +6,10 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { withContext } from "../../core/context.ts";
+import * as Failures from "../../core/failures/index.ts";
 import * as Jobs from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
+import { UpstreamError } from "../../core/skills/errors.ts";
 import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
 import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
@@ -129,5 +131,39 @@ describe("an item whose lease expired on its last attempt", () => {
       match_type: "exact_code",
     });
     expect(rows[0]?.context_json).toMatchObject({ item_id: item, final: true });
+  });
+});
+
+describe("POST /api/v1/jobs/simulate", () => {
+  it("lists the task's most frequent catalogued failures of the last 7 days among its risks", async () => {
+    const other = await makeTenantWithKeys();
+    const asOther = <T>(fn: () => Promise<T>) =>
+      withContext(
+        { requestId: "s", correlationId: "s", actor: { type: "system", name: "w", tenantId: other.tenant.id } },
+        fn,
+      );
+    const rate = () => new UpstreamError("slack", "slack answered 429", { retryable: true, status: 429 });
+    for (let i = 0; i < 3; i++)
+      await asOther(() => Failures.record({ error: rate(), runId: `r${i}`, skillId: "slack_send" }));
+    await asOther(() => Failures.record({ error: new Error("zzz qqq"), runId: "r9", skillId: "slack_send" }));
+    const res = await invoke("POST", "/api/v1/jobs/simulate", {
+      key: other.keys.agent.key,
+      body: { task: "slack_send", items: [{ input: { text: "hi" } }] },
+    });
+    expect(res.status).toBe(200);
+    const frequent = res.body.risks.filter((r: { code: string }) => r.code === "failures.frequent");
+    expect(frequent).toEqual([
+      {
+        code: "failures.frequent",
+        message:
+          "slack_send failed with slack.rate_limited 3 times in the last 7 days (75% of its recorded failures); recovery: retry_later",
+      },
+    ]);
+    // Another tenant's failures are not its risks.
+    const mine = await invoke("POST", "/api/v1/jobs/simulate", {
+      key: t.keys.agent.key,
+      body: { task: "kv_store", items: [{ input: { op: "get", key: "k" } }] },
+    });
+    expect(mine.body.risks.filter((r: { code: string }) => r.code === "failures.frequent")).toEqual([]);
   });
 });

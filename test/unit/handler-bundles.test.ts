@@ -51,7 +51,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   // Jobs reserve and settle credits; status changes are recorded. Only spawn and simulate (and the
   // SQS worker) need skills: spawn validates item inputs, simulate prices them and looks at breakers.
   "functions/http/jobs/create.ts": ["jobs", "credits", "status-history", "skills"],
-  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills", "status-history"],
+  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills", "status-history", "failures"],
   "functions/http/jobs/list.ts": ["jobs", "credits"],
   "functions/http/jobs/get.ts": ["jobs", "credits"],
   "functions/http/jobs/items.ts": ["jobs", "credits"],
