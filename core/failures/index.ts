@@ -10,6 +10,7 @@ import { catalogReply, classify, classifyFields, classifyRequest, listCatalog } 
 import { frequentFailures, get, list, stats, unrecovered } from "./query.ts";
 import { record } from "./record.ts";
 import { updateRecovery } from "./recovery.ts";
+import { deleteExpired } from "./retention.ts";
 import { retryDecision } from "./retry-decision.ts";
 import { writeQueued } from "./write-queued.ts";
 
@@ -38,6 +39,8 @@ export {
   classifyFields,
   /** `POST /api/v1/failures/classify`: match described fields without recording; the entry in full. */
   classifyRequest,
+  /** Retention: delete records older than FAILURE_RETENTION_DAYS, in batches (the daily cron). */
+  deleteExpired,
   /** The tenant's most frequent catalogued failures of a skill over the last days (simulate's risks). */
   frequentFailures,
   /** One failure of the tenant (an admin may name the tenant); another tenant's is a 404. */

@@ -60,6 +60,12 @@ group by catalog_entry_id, recovery_mode
 order by n desc, catalog_entry_id
 limit $4`;
 
+/** One batch of records older than the cutoff, oldest first (idx_fm_created_at). */
+export const deleteOlder = `
+delete from failure_matches where id in (
+  select id from failure_matches where created_at < $1 order by created_at limit $2
+)`;
+
 export const getOne = `select ${columns} from failure_matches where id = $1 and tenant_id = $2`;
 
 /** The row locked for a recovery change, with what status_history needs. */

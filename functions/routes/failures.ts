@@ -28,4 +28,13 @@ export const failures: DomainRoutes = {
       links: ["FailureRecordsQueue"],
     },
   ],
+  schedules: [
+    {
+      // Deletes failure records older than FAILURE_RETENTION_DAYS, in batches of 5,000.
+      name: "FailureRetention",
+      schedule: "cron(17 3 * * ? *)",
+      handler: "functions/cron/failure-retention.handler",
+      timeoutS: 300,
+    },
+  ],
 };

@@ -70,6 +70,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   // Writes failure records Postgres did not take in time (their tenant defaults to the platform's).
   "functions/queue/failure-records.ts": ["failures", "tenancy"],
   // The recovery tracking API; a recovery change is recorded in status history.
+  "functions/cron/failure-retention.ts": ["failures", "tenancy"],
   "functions/http/failures/catalog.ts": ["failures"],
   "functions/http/failures/classify.ts": ["failures"],
   "functions/http/failures/list.ts": ["failures"],
