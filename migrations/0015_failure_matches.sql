@@ -6,10 +6,10 @@
 -- A record carries its own id (core/failures/record.ts): a write that timed out and went through
 -- the FailureRecords queue inserts `on conflict (id) do nothing`, so a redelivery is harmless.
 --
--- The application role inserts and reads rows and may change only the recovery columns: the
--- error, its match and its context are what happened and stay as recorded. aos_grant_app_role
+-- The application role inserts, reads and (retention) deletes rows, and may change only the
+-- recovery columns: the error, its match and its context are what happened and stay as recorded. aos_grant_app_role
 -- (0012) grants UPDATE on every table after each `migrate up`, so it is wrapped: the 0012 body
--- runs, then UPDATE and DELETE on failure_matches are taken back and UPDATE granted per column.
+-- runs, then UPDATE on failure_matches is taken back and granted per column.
 -- migrate:up
 create table failure_matches (
   -- Identity
@@ -80,7 +80,8 @@ begin
     return;
   end if;
   if to_regclass('public.failure_matches') is not null then
-    execute format('revoke update, delete on failure_matches from %I', p_role);
+    -- DELETE stays: the retention cron (FAILURE_RETENTION_DAYS) deletes old records.
+    execute format('revoke update on failure_matches from %I', p_role);
     execute format(
       'grant update (recovery_attempted, recovery_succeeded, recovered_at, recovered_by, recovery_notes, updated_at) on failure_matches to %I',
       p_role);

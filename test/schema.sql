@@ -7,7 +7,8 @@ begin
     return;
   end if;
   if to_regclass('public.failure_matches') is not null then
-    execute format('revoke update, delete on failure_matches from %I', p_role);
+    -- DELETE stays: the retention cron (FAILURE_RETENTION_DAYS) deletes old records.
+    execute format('revoke update on failure_matches from %I', p_role);
     execute format(
       'grant update (recovery_attempted, recovery_succeeded, recovered_at, recovered_by, recovery_notes, updated_at) on failure_matches to %I',
       p_role);

@@ -6,8 +6,11 @@
  * The public face is this index of named exports, imported as a namespace
  * (`import * as Failures from ".../core/failures/index.ts"`, then `Failures.record(...)`).
  */
-import { classify, classifyFields, listCatalog } from "./classify.ts";
+import { catalogReply, classify, classifyFields, classifyRequest, listCatalog } from "./classify.ts";
+import { frequentFailures, get, list, stats, unrecovered } from "./query.ts";
 import { record } from "./record.ts";
+import { updateRecovery } from "./recovery.ts";
+import { deleteExpired } from "./retention.ts";
 import { retryDecision } from "./retry-decision.ts";
 import { writeQueued } from "./write-queued.ts";
 
@@ -22,15 +25,28 @@ export type {
 export { FAILURE_CATEGORIES, MATCH_TYPES, RECOVERY_MODES, SEVERITIES } from "./entry.ts";
 export * from "./errors.ts";
 export type { MatchResult } from "./match.ts";
+export type { FrequentFailure } from "./query.ts";
 export { FAILURE_RECORDS_QUEUE, type Recorded, type RecordInput, type RecordOutcome } from "./record.ts";
 export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback } from "./retry-decision.ts";
 export * from "./schema.ts";
 export type { SignalFields } from "./signal.ts";
 export {
+  /** `GET /api/v1/failures/catalog`: every entry. */
+  catalogReply,
   /** Match anything thrown against the catalog, without recording it. */
   classify,
   /** Match described fields (code, kind, status, target, body, message, causes), without recording. */
   classifyFields,
+  /** `POST /api/v1/failures/classify`: match described fields without recording; the entry in full. */
+  classifyRequest,
+  /** Retention: delete records older than FAILURE_RETENTION_DAYS, in batches (the daily cron). */
+  deleteExpired,
+  /** The tenant's most frequent catalogued failures of a skill over the last days (simulate's risks). */
+  frequentFailures,
+  /** One failure of the tenant (an admin may name the tenant); another tenant's is a 404. */
+  get,
+  /** The tenant's failures of the last `since_hours`, filtered, newest first (cursor or offset pages). */
+  list,
   /** The catalog's entries (loaded on first use). */
   listCatalog,
   /**
@@ -43,6 +59,12 @@ export {
    * the caller's classification with one retry at most (counted).
    */
   retryDecision,
+  /** Counts by category, severity and entry; hit and miss rates; time to recover per entry. */
+  stats,
+  /** Failures not (yet) recovered. */
+  unrecovered,
+  /** Record a recovery attempt or success (recovered_by/at from the caller), in status_history too. */
+  updateRecovery,
   /** The FailureRecords queue's consumer: write a queued record (idempotent by its id). */
   writeQueued,
 };

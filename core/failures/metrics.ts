@@ -8,10 +8,11 @@ import { FAILURE_CATEGORIES } from "./entry.ts";
 const categories = [...FAILURE_CATEGORIES];
 
 export const failureMetrics = {
+  // `entry` is a catalog id (code-fixed, about 60): what a surge of one entry is seen by.
   hits: counter(
     "failure_match_hits_total",
     "Failures recorded that matched a catalog entry",
-    ["category", "match_type"],
+    ["category", "entry", "match_type"],
     {
       allow: { category: categories, match_type: ["exact_code", "kind_cause", "message_pattern", "similarity"] },
     },
@@ -22,6 +23,16 @@ export const failureMetrics = {
     "Failure records lost: neither written to Postgres in time nor accepted by the FailureRecords queue",
     ["reason"],
     { allow: { reason: ["queue_failed", "queue_timeout", "invalid"] } },
+  ),
+  recoverySuccess: counter(
+    "recovery_success_total",
+    "Failures marked recovered (PATCH /api/v1/failures/{id}/recovery)",
+    [],
+  ),
+  recoveryFailure: counter(
+    "recovery_failure_total",
+    "Recovery attempts reported as not (yet) successful (PATCH /api/v1/failures/{id}/recovery)",
+    [],
   ),
   retryMisses: counter(
     "aos_failure_retry_misses_total",

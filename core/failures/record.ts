@@ -225,7 +225,7 @@ export async function record(input: RecordInput): Promise<Recorded> {
     match = await classify(input.error);
     row = toMessage(input, match, id, clock().now());
     if (match.catalog_entry_id && match.entry)
-      m.hits.inc({ category: match.entry.category, match_type: match.match_type });
+      m.hits.inc({ category: match.entry.category, entry: match.entry.id, match_type: match.match_type });
     else m.misses.inc();
   } catch (e) {
     m.dropped.inc({ reason: "invalid" });

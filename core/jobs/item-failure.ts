@@ -13,7 +13,11 @@ interface FailedItem {
   task: string;
 }
 
-export function recordItemFailure(item: FailedItem, error: Record<string, unknown>): Promise<Failures.Recorded> {
+export function recordItemFailure(
+  item: FailedItem,
+  error: Record<string, unknown>,
+  tenantId?: string,
+): Promise<Failures.Recorded> {
   const code = typeof error.code === "string" && error.code ? error.code : undefined;
   const message = typeof error.message === "string" ? error.message : JSON.stringify(error);
   const e = Object.assign(new Error(message.slice(0, 2000)), { name: "JobItemFailure" }, code ? { code } : {});
@@ -22,5 +26,6 @@ export function recordItemFailure(item: FailedItem, error: Record<string, unknow
     runId: item.job_id,
     skillId: item.task,
     context: { item_id: item.id, attempt: item.attempt, final: true },
+    tenantId,
   });
 }

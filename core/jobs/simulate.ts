@@ -12,6 +12,7 @@
 import { config } from "../config.ts";
 import { useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
+import * as Failures from "../failures/index.ts";
 import { query } from "../platform/db/index.ts";
 import * as Skills from "../skills/index.ts";
 import * as sql from "./lifecycle.sql.ts";
@@ -99,6 +100,12 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
     risks.push({
       code: "jobs.below_cost_model",
       message: `credits_per_item ${body.credits_per_item} is below ${body.task}'s cost model for some items: those are priced by the model (the estimate includes it)`,
+    });
+  // What this task failed with lately, from the failure catalog.
+  for (const f of await Failures.frequentFailures(body.task))
+    risks.push({
+      code: "failures.frequent",
+      message: `${body.task} failed with ${f.catalog_entry_id} ${f.count} times in the last 7 days (${Math.round(f.rate * 100)}% of its recorded failures); recovery: ${f.recovery_mode}`,
     });
   if (n > LARGE_JOB_ITEMS)
     risks.push({

@@ -17,6 +17,7 @@ import { enqueueNow, redriveOutbox, sweepOutbox } from "../platform/outbox/index
 import { recordBacklog } from "./backlog.ts";
 import { leaseExpiredError } from "./claim.sql.ts";
 import { finalise } from "./finalise.ts";
+import { recordItemFailure } from "./item-failure.ts";
 import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import { EXTERNAL_TASK } from "./spawn.ts";
@@ -73,9 +74,9 @@ export async function sweep(): Promise<SweepResult> {
 /** Step 1 on up to BATCH expired claims, in one transaction; their messages after commit. */
 async function expireBatch(): Promise<{ expired: number; full: boolean }> {
   const now = clock().now();
-  const { due, requeued, failed } = await withTx(async () => {
+  const { due, requeued, failed, exhausted } = await withTx(async () => {
     const { rows: due } = await query<DueItem>(sql.expiredLeases, [now, BATCH]);
-    if (due.length === 0) return { due, requeued: [], failed: 0 };
+    if (due.length === 0) return { due, requeued: [], failed: 0, exhausted: [] };
     // The jobs FOR SHARE: a concurrent cancel either committed (the job reads cancelled, so its
     // items fail here) or waits and then cancels what this puts back to pending.
     const jobIds = [...new Set(due.map((d) => d.job_id))];
@@ -94,8 +95,14 @@ async function expireBatch(): Promise<{ expired: number; full: boolean }> {
     const failing = due.filter((d) => !retry(d));
     if (failing.length) await query(sql.expireFailed, [failing.map((d) => d.id), error, now]);
     for (const d of failing) await Credits.release(d.tenant_id, d.job_id, d.id, d.credits);
-    return { due, requeued, failed: failing.length };
+    // Items of running jobs that used their last attempt: failures (a cancelled job's are not).
+    const exhausted = failing
+      .filter((d) => jobs.get(d.job_id)?.status === JobStates.running)
+      .map((d) => ({ ...d, task: jobs.get(d.job_id)?.task ?? "unknown" }));
+    return { due, requeued, failed: failing.length, exhausted };
   });
+  // At once, not one by one: each record may take FAILURE_PERSIST_TIMEOUT_MS when Postgres is slow.
+  await Promise.all(exhausted.map((d) => recordItemFailure(d, leaseExpiredError, d.tenant_id)));
   if (due.length) {
     jobMetrics.items.inc({ outcome: "lease_expired" }, due.length);
     if (failed) jobMetrics.items.inc({ outcome: "failed" }, failed);

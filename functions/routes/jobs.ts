@@ -36,7 +36,7 @@ export const jobs: DomainRoutes = {
       schedule: "rate(1 minute)",
       handler: "functions/cron/job-sweep.handler",
       timeoutS: 60,
-      links: ["JobItemsQueue"],
+      links: ["JobItemsQueue", "FailureRecordsQueue"],
     },
   ],
 };

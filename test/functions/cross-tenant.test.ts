@@ -8,6 +8,7 @@ import { makeKey, makeTenantWithKeys } from "../factories/tenancy.ts";
 import { agentCases } from "./cross-tenant/agents.ts";
 import { breakerCases } from "./cross-tenant/breakers.ts";
 import { creditCases } from "./cross-tenant/credits.ts";
+import { failureCases } from "./cross-tenant/failures.ts";
 import type { Cases, Fixture } from "./cross-tenant/fixture.ts";
 import { jobItemCases } from "./cross-tenant/job-items.ts";
 import { jobCases } from "./cross-tenant/jobs.ts";
@@ -28,6 +29,7 @@ const cases: Cases = {
   ...jobItemCases,
   ...workflowCases,
   ...agentCases,
+  ...failureCases,
 };
 
 let t: Fixture;

@@ -5,7 +5,11 @@
  * and fed to the catalog).
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { withContext } from "../../core/context.ts";
+import * as Failures from "../../core/failures/index.ts";
+import * as Jobs from "../../core/jobs/index.ts";
 import { query } from "../../core/platform/db/index.ts";
+import { UpstreamError } from "../../core/skills/errors.ts";
 import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
 import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
@@ -98,5 +102,68 @@ describe("failures are recorded where they happen", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ context_json: expect.objectContaining({ queue: "Events" }) });
     expect(rows[0]?.catalog_entry_id).not.toBeNull();
+  });
+});
+
+describe("an item whose lease expired on its last attempt", () => {
+  it("is recorded by the sweeper against its job and tenant, matched to capacity.lease_expired", async () => {
+    const spawn = await invoke("POST", "/api/v1/jobs", {
+      key: t.keys.agent.key,
+      body: { task: "external", items: [{ input: { n: 1 } }], credits_per_item: 1, max_attempts: 1 },
+    });
+    expect(spawn.status).toBe(201);
+    const job = spawn.body.id as string;
+    const claim = await invoke("POST", `/api/v1/jobs/${job}/claim`, {
+      key: t.keys.agent.key,
+      body: { worker_id: "w1" },
+    });
+    const item = claim.body.items[0].id as string;
+    await query("update job_items set lease_until = now() - interval '1 minute' where id = $1", [item]);
+    await withContext({ requestId: "s", correlationId: "s", actor: { type: "system", name: "sweep" } }, () =>
+      Jobs.sweep(),
+    );
+    const rows = await rowsOf("run_id = $1", [job]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      tenant_id: t.tenant.id,
+      error_code: "jobs.lease_expired",
+      catalog_entry_id: "capacity.lease_expired",
+      match_type: "exact_code",
+    });
+    expect(rows[0]?.context_json).toMatchObject({ item_id: item, final: true });
+  });
+});
+
+describe("POST /api/v1/jobs/simulate", () => {
+  it("lists the task's most frequent catalogued failures of the last 7 days among its risks", async () => {
+    const other = await makeTenantWithKeys();
+    const asOther = <T>(fn: () => Promise<T>) =>
+      withContext(
+        { requestId: "s", correlationId: "s", actor: { type: "system", name: "w", tenantId: other.tenant.id } },
+        fn,
+      );
+    const rate = () => new UpstreamError("slack", "slack answered 429", { retryable: true, status: 429 });
+    for (let i = 0; i < 3; i++)
+      await asOther(() => Failures.record({ error: rate(), runId: `r${i}`, skillId: "slack_send" }));
+    await asOther(() => Failures.record({ error: new Error("zzz qqq"), runId: "r9", skillId: "slack_send" }));
+    const res = await invoke("POST", "/api/v1/jobs/simulate", {
+      key: other.keys.agent.key,
+      body: { task: "slack_send", items: [{ input: { text: "hi" } }] },
+    });
+    expect(res.status).toBe(200);
+    const frequent = res.body.risks.filter((r: { code: string }) => r.code === "failures.frequent");
+    expect(frequent).toEqual([
+      {
+        code: "failures.frequent",
+        message:
+          "slack_send failed with slack.rate_limited 3 times in the last 7 days (75% of its recorded failures); recovery: retry_later",
+      },
+    ]);
+    // Another tenant's failures are not its risks.
+    const mine = await invoke("POST", "/api/v1/jobs/simulate", {
+      key: t.keys.agent.key,
+      body: { task: "kv_store", items: [{ input: { op: "get", key: "k" } }] },
+    });
+    expect(mine.body.risks.filter((r: { code: string }) => r.code === "failures.frequent")).toEqual([]);
   });
 });

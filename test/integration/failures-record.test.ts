@@ -6,12 +6,14 @@
  * consumer once Postgres answers again; a table that stays locked opens the failure_persistence
  * breaker after 5 timeouts, and records then go straight to the queue.
  */
+import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startFaultProxy } from "../../bench/fault-proxy.ts";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import * as Failures from "../../core/failures/index.ts";
+import { toMessage, writeRecord } from "../../core/failures/record.ts";
 import { UpstreamError } from "../../core/skills/errors.ts";
 import { SYSTEM_TENANT_ID } from "../../core/tenancy/index.ts";
 import { lambdaContext, sqsEvent } from "../events/index.ts";
@@ -109,7 +111,7 @@ describe("Failures.record, Postgres healthy", () => {
     }
   });
 
-  it("lets the application role change the recovery columns and nothing else", async () => {
+  it("lets the application role change the recovery columns and nothing else (it may delete: retention)", async () => {
     const r = await Failures.record({ error: slack429(), runId: "job-2" });
     const app = new pg.Client({ connectionString: config().databaseUrl });
     await app.connect();
@@ -122,7 +124,6 @@ describe("Failures.record, Postgres healthy", () => {
       for (const sql of [
         "update failure_matches set error_code = 'forged' where id = $1",
         "update failure_matches set catalog_entry_id = 'forged' where id = $1",
-        "delete from failure_matches where id = $1",
       ]) {
         await expect(app.query(sql, [r.id]), sql).rejects.toThrow(/permission denied/);
       }
@@ -230,5 +231,30 @@ describe("the failure_persistence breaker", () => {
         ["locked-0", "locked-1", "locked-2", "locked-3", "locked-4", "while-open"].sort(),
       );
     });
+  });
+});
+
+describe("retention", () => {
+  it("the FailureRetention cron deletes records older than FAILURE_RETENTION_DAYS and keeps the rest", async () => {
+    // Written directly: the breaker test above left the failure_persistence breaker open.
+    const write = async (runId: string) => {
+      const id = randomUUID();
+      const error = slack429();
+      await writeRecord(toMessage({ error, runId }, await Failures.classify(error), id, new Date()));
+      return { id };
+    };
+    const old = await write("retention-old");
+    const recent = await write("retention-recent");
+    expect(await row(old.id)).toBeDefined();
+    await admin.query("update failure_matches set created_at = now() - interval '91 days' where id = $1", [old.id]);
+    const { handler } = await import("../../functions/cron/failure-retention.ts");
+    await handler({}, lambdaContext());
+    expect(await row(old.id)).toBeUndefined();
+    expect(await row(recent.id)).toBeDefined();
+    await withConfig({ FAILURE_RETENTION_DAYS: "1" }, async () => {
+      await admin.query("update failure_matches set created_at = now() - interval '2 days' where id = $1", [recent.id]);
+      expect(await Failures.deleteExpired()).toMatchObject({ deleted: expect.any(Number), more: false });
+    });
+    expect(await row(recent.id)).toBeUndefined();
   });
 });

@@ -77,6 +77,8 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
   invoke_success_total: { type: "counter", seed: "invoke_success_total", note: "seed 002" },
   invoke_failure_total: { type: "counter", seed: "invoke_failure_total", note: "seed 002" },
   blackboard_op_duration_seconds: { type: "histogram", seed: "blackboard_op_duration", note: "seed 002, unit added" },
+  recovery_success_total: { type: "counter", seed: "recovery_success_total", note: "seed 003" },
+  recovery_failure_total: { type: "counter", seed: "recovery_failure_total", note: "seed 003" },
   m11_skill_executions_total: { type: "counter", seed: "m11_skill_executions_total", note: "seed 000" },
   m11_skill_execution_seconds: { type: "histogram", seed: "m11_skill_execution_seconds", note: "seed 000" },
   m11_skill_idempotency_hits_total: { type: "counter", seed: "m11_skill_idempotency_hits_total", note: "seed 000" },
@@ -163,6 +165,7 @@ export const codeBoundedLabels: Record<string, string> = {
   breaker: "breaker kinds, each defined once in code (defineBreaker)",
   circuit: "the targets a breaker kind names in code (costsim_v2, failure_persistence): never users' data",
   skill: "skill names of the registry (core/skills/registry.ts; an unknown skill is refused before any metric)",
+  entry: "catalog entry ids of core/failures/catalog (data in the repo, about 60; never users' data)",
 };
 
 /** Label names that carry users' data: refused unless `seedRequiredLabels` lists the pair. */

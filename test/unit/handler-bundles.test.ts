@@ -53,7 +53,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   // Jobs reserve and settle credits; status changes are recorded. Only spawn and simulate (and the
   // SQS worker) need skills: spawn validates item inputs, simulate prices them and looks at breakers.
   "functions/http/jobs/create.ts": ["jobs", "credits", "status-history", "skills"],
-  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills", "status-history"],
+  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills", "status-history", "failures"],
   "functions/http/jobs/list.ts": ["jobs", "credits"],
   "functions/http/jobs/get.ts": ["jobs", "credits"],
   "functions/http/jobs/items.ts": ["jobs", "credits"],
@@ -71,10 +71,19 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy", "failures"],
   // Writes failure records Postgres did not take in time (their tenant defaults to the platform's).
   "functions/queue/failure-records.ts": ["failures", "tenancy"],
+  // The recovery tracking API; a recovery change is recorded in status history.
+  "functions/cron/failure-retention.ts": ["failures", "tenancy"],
+  "functions/http/failures/catalog.ts": ["failures"],
+  "functions/http/failures/classify.ts": ["failures"],
+  "functions/http/failures/list.ts": ["failures"],
+  "functions/http/failures/stats.ts": ["failures"],
+  "functions/http/failures/unrecovered.ts": ["failures"],
+  "functions/http/failures/get.ts": ["failures"],
+  "functions/http/failures/recovery.ts": ["failures", "status-history"],
   "functions/cron/key-usage-flush.ts": ["tenancy"],
   "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
   "functions/cron/skill-idempotency-sweep.ts": ["skills", "credits"],
-  "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy"],
+  "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy", "failures"],
   // A job named at registration or by an invoke is checked through core/jobs (which reads credits).
   "functions/http/agents/register.ts": ["agents", "jobs", "credits"],
   "functions/http/agents/list.ts": ["agents"],

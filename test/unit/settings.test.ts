@@ -134,7 +134,13 @@ describe("parseConfig", () => {
         },
       },
       jobs: { maxParallelism: 50 },
-      failures: { matchMinConfidence: 0.6, persistTimeoutMs: 2000, breakerThreshold: 5, breakerCooldownS: 60 },
+      failures: {
+        matchMinConfidence: 0.6,
+        persistTimeoutMs: 2000,
+        breakerThreshold: 5,
+        retentionDays: 90,
+        breakerCooldownS: 60,
+      },
       agents: {
         staleS: 60,
         messageMaxDeliveries: 5,

@@ -265,6 +265,18 @@ export const aosEntries: readonly CatalogEntry[] = [
     examples: ["Item <uuid>: lease lost"],
   },
   {
+    id: "capacity.lease_expired",
+    title: "Item lease expired on its last attempt",
+    category: "capacity",
+    severity: "medium",
+    is_retryable: false,
+    recovery_mode: "fix_config",
+    recovery_suggestion:
+      "The worker holding the item stopped heartbeating (it died, or the work outlived the lease) on every attempt: raise item_timeout_s, heartbeat more often, or look for the worker's crash.",
+    match: { codes: ["jobs.lease_expired"] },
+    examples: ["The lease ended before the item finished"],
+  },
+  {
     id: "concurrency.in_progress",
     title: "The same work is still running elsewhere",
     category: "concurrency",
