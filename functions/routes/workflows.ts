@@ -11,7 +11,7 @@ export const workflows: DomainRoutes = {
     ["GET /api/v1/workflows/runs", "workflows/runs/list", "viewer", "The tenant's workflow runs, newest first (keyset pagination)"],
     ["GET /api/v1/workflows/runs/{id}", "workflows/runs/get", "viewer", "A workflow run with its ops (the audit log) and summary"],
     ["POST /api/v1/workflows/runs/{id}/cancel", "workflows/runs/cancel", "agent", "Cancel a running run: no further step starts, the rest of its credits released"],
-    ["POST /api/v1/workflows/runs/{id}/replay", "workflows/runs/replay", "agent", "Verify a run's recorded ops against its definition (or another version): args, results, chain", { timeoutS: 30 }],
+    ["POST /api/v1/workflows/runs/{id}/replay", "workflows/runs/replay", "agent", "Verify a run's recorded ops against its definition (or another version): args, results, chain", { timeoutS: 30, links: ["VoyageApiKey", "FailureRecordsQueue"] }],
     ["GET /api/v1/workflows/runs/{id}/replays/{replay_id}", "workflows/runs/replay-get", "viewer", "A replay verification of a run"],
     ["POST /api/v1/workflows/runs/{id}/fork", "workflows/runs/fork", "agent", "Start a new run reusing the recorded results before an op and running from it", steps],
     ["GET /api/v1/workflows/{name}", "get", "viewer", "A workflow definition (the latest version, or ?version=) with its versions"],
@@ -27,7 +27,7 @@ export const workflows: DomainRoutes = {
       visibilityTimeoutS: 150,
       maxReceiveCount: 10,
       timeoutS: 120,
-      links: ["WorkflowStepsQueue", "SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey"],
+      links: ["WorkflowStepsQueue", "SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey", "FailureRecordsQueue"],
     },
   ],
   schedules: [

@@ -116,10 +116,11 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/workflows/runs/list.ts": ["workflows"],
   "functions/http/workflows/runs/get.ts": ["workflows"],
   "functions/http/workflows/runs/cancel.ts": ["workflows", "credits", "status-history"],
-  "functions/http/workflows/runs/replay.ts": ["workflows", "credits", "skills", "status-history"],
+  // Replay runs deterministic skills again, whose failures go to the catalog.
+  "functions/http/workflows/runs/replay.ts": ["workflows", "credits", "skills", "status-history", "failures"],
   "functions/http/workflows/runs/replay-get.ts": ["workflows"],
   "functions/http/workflows/runs/fork.ts": ["workflows", "credits", "skills", "status-history"],
-  "functions/queue/workflow-steps.ts": ["workflows", "credits", "skills", "status-history", "tenancy"],
+  "functions/queue/workflow-steps.ts": ["workflows", "credits", "skills", "status-history", "tenancy", "failures"],
   "functions/cron/workflow-sweep.ts": ["workflows"],
 };
 
