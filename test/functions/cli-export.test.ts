@@ -6,35 +6,24 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gunzipSync } from "node:zlib";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { parse as parseCsv } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { config } from "../../core/config.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { putObject } from "../../core/platform/storage.ts";
-import { queues, routes } from "../../functions/routes.ts";
-import { localCredentials } from "../../local/emulators.ts";
-import { createHttpServer, type LocalHttpServer } from "../../local/http-server.ts";
-import { createHandlerLoader, Invoker } from "../../local/invoke.ts";
-import { runPoller } from "../../local/sqs-poller.ts";
 import { change, insertHistoryAt, recordHistory } from "../factories/status-history.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { type LocalApi, startLocalApi } from "../setup/local-api.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 let t: Tenant;
-let server: LocalHttpServer;
-let invoker: Invoker;
+let api: LocalApi;
 let baseUrl: string;
 let requests = 0;
 let since: string;
-const polling = new AbortController();
-let poller: Promise<void>;
-let sqs: SQSClient;
 const dir = mkdtempSync(join(tmpdir(), "aos-cli-export-"));
 
 /** Values a CSV or JSON writer can get wrong; `=`, `+`, `-`, `@` start formulas in spreadsheets. */
@@ -63,26 +52,13 @@ beforeAll(async () => {
   await recordHistory(t.tenant.id, tricky);
   await recordHistory(t.tenant.id, [change({ entity_type: "item", reason: "not a job" })]);
 
-  const region = config().sqs.region;
-  invoker = new Invoker(createHandlerLoader(), { app: "aos", stage: config().stage, region });
-  server = createHttpServer({ routes, invoker });
-  server.server.on("request", () => requests++);
-  const addr = (await server.listen(0, "127.0.0.1")) as AddressInfo;
-  baseUrl = `http://127.0.0.1:${addr.port}`;
-  const consumer = queues.find((q) => q.name === "StatusHistoryExports");
-  const queueUrl = config().sqs.queueUrls.StatusHistoryExports;
-  if (!consumer || !queueUrl) throw new Error("no StatusHistoryExports queue");
-  sqs = new SQSClient({ endpoint: config().sqs.endpoint, region, credentials: localCredentials() });
-  poller = runPoller({ consumer, queueUrl, sqs, invoker, region, signal: polling.signal, waitTimeS: 1 });
+  api = await startLocalApi({ pollers: ["StatusHistoryExports"] });
+  api.server.server.on("request", () => requests++);
+  baseUrl = api.url;
 });
 
 afterAll(async () => {
-  polling.abort();
-  server?.stopAccepting();
-  await poller;
-  await invoker?.drain(10_000);
-  await server?.close();
-  sqs?.destroy();
+  await api?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

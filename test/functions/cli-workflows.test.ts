@@ -5,55 +5,31 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { config } from "../../core/config.ts";
 import { query } from "../../core/platform/db/index.ts";
-import { queues, routes } from "../../functions/routes.ts";
-import { localCredentials } from "../../local/emulators.ts";
-import { createHttpServer, type LocalHttpServer } from "../../local/http-server.ts";
-import { createHandlerLoader, Invoker } from "../../local/invoke.ts";
-import { runPoller } from "../../local/sqs-poller.ts";
 import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { asOwner } from "../setup/db-roles.ts";
+import { type LocalApi, startLocalApi } from "../setup/local-api.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 let t: Tenant;
-let server: LocalHttpServer;
-let invoker: Invoker;
+let api: LocalApi;
 let baseUrl: string;
-const polling = new AbortController();
-let poller: Promise<void>;
-let sqs: SQSClient;
 const dir = mkdtempSync(join(tmpdir(), "aos-cli-workflows-"));
 
 beforeAll(async () => {
   t = await makeTenantWithKeys();
   await grantCredits(t.tenant.id, 100);
-  const region = config().sqs.region;
-  invoker = new Invoker(createHandlerLoader(), { app: "aos", stage: config().stage, region });
-  server = createHttpServer({ routes, invoker });
-  const addr = (await server.listen(0, "127.0.0.1")) as AddressInfo;
-  baseUrl = `http://127.0.0.1:${addr.port}`;
-  const consumer = queues.find((q) => q.name === "WorkflowSteps");
-  const queueUrl = config().sqs.queueUrls.WorkflowSteps;
-  if (!consumer || !queueUrl) throw new Error("no WorkflowSteps queue");
-  sqs = new SQSClient({ endpoint: config().sqs.endpoint, region, credentials: localCredentials() });
-  poller = runPoller({ consumer, queueUrl, sqs, invoker, region, signal: polling.signal, waitTimeS: 1 });
+  api = await startLocalApi({ pollers: ["WorkflowSteps"] });
+  baseUrl = api.url;
 });
 
 afterAll(async () => {
-  polling.abort();
-  server?.stopAccepting();
-  await poller;
-  await invoker?.drain(10_000);
-  await server?.close();
-  sqs?.destroy();
+  await api?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

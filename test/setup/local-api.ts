@@ -3,15 +3,22 @@
  * against this test file's database, Redis, bucket and queues: requests take the whole path a
  * request of `npm start` takes (Node's HTTP parser, routing, the payload-2.0 event, the handler).
  *
+ * `pollers` also runs the local SQS poller of those queues (their real consumers), as `npm start`
+ * does, so work a request enqueues gets done.
+ *
  * @example
- *   const api = await startLocalApi();
+ *   const api = await startLocalApi({ pollers: ["WorkflowSteps"] });
  *   const r = await api.call("GET", "/health");
  *   await api.close();
  */
 import { request as httpRequest } from "node:http";
-import { routes } from "../../functions/routes.ts";
-import { createHttpServer } from "../../local/http-server.ts";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { config } from "../../core/config.ts";
+import { queues, routes } from "../../functions/routes.ts";
+import { localCredentials } from "../../local/emulators.ts";
+import { createHttpServer, type LocalHttpServer } from "../../local/http-server.ts";
 import { createHandlerLoader, Invoker } from "../../local/invoke.ts";
+import { runPoller } from "../../local/sqs-poller.ts";
 
 export interface ApiReply {
   status: number;
@@ -23,6 +30,9 @@ export interface ApiReply {
 
 export interface LocalApi {
   port: number;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  server: LocalHttpServer;
   call(
     method: string,
     path: string,
@@ -31,10 +41,21 @@ export interface LocalApi {
   close(): Promise<void>;
 }
 
-export async function startLocalApi(): Promise<LocalApi> {
-  const invoker = new Invoker(createHandlerLoader(), { app: "aos", stage: "test", region: "us-east-1" });
+export async function startLocalApi(o: { pollers?: readonly string[] } = {}): Promise<LocalApi> {
+  const region = config().sqs.region;
+  const invoker = new Invoker(createHandlerLoader(), { app: "aos", stage: config().stage, region });
   const server = createHttpServer({ routes, invoker });
   const { port } = await server.listen(0, "127.0.0.1");
+  const polling = new AbortController();
+  const sqs = o.pollers?.length
+    ? new SQSClient({ endpoint: config().sqs.endpoint, region, credentials: localCredentials() })
+    : undefined;
+  const pollers = (o.pollers ?? []).map((name) => {
+    const consumer = queues.find((q) => q.name === name);
+    const queueUrl = config().sqs.queueUrls[name];
+    if (!consumer || !queueUrl || !sqs) throw new Error(`no ${name} queue`);
+    return runPoller({ consumer, queueUrl, sqs, invoker, region, signal: polling.signal, waitTimeS: 1 });
+  });
   const call: LocalApi["call"] = (method, path, o = {}) =>
     new Promise((resolve, reject) => {
       // A body always goes with its length (Node sends none for a DELETE otherwise, and the server
@@ -61,11 +82,16 @@ export async function startLocalApi(): Promise<LocalApi> {
     });
   return {
     port,
+    url: `http://127.0.0.1:${port}`,
+    server,
     call,
     async close() {
+      polling.abort();
       server.stopAccepting();
-      await invoker.drain(5000);
+      await Promise.all(pollers);
+      await invoker.drain(10_000);
       await server.close();
+      sqs?.destroy();
     },
   };
 }
