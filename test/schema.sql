@@ -96,24 +96,6 @@ begin
 end
 $$;
 
-CREATE FUNCTION public.job_items_record_history() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-begin
-  insert into status_history
-    (tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id)
-  values (
-    new.tenant_id, 'job_item', CAST(new.id AS text), old.status, new.status,
-    coalesce(nullif(current_setting('aos.actor', true), ''), 'system:jobs'),
-    case when new.status in ('pending', 'failed') and new.error is not null then new.error ->> 'code' end,
-    jsonb_build_object('job_id', new.job_id, 'attempt', new.attempt,
-      'worker_id', coalesce(new.claimed_by, old.claimed_by)),
-    nullif(current_setting('aos.correlation_id', true), '')
-  );
-  return null;
-end
-$$;
-
 CREATE FUNCTION public.status_history_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -868,8 +850,6 @@ CREATE INDEX workflow_runs_tenant_name_idx ON public.workflow_runs USING btree (
 CREATE TRIGGER credit_ledger_no_truncate BEFORE TRUNCATE ON public.credit_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.credit_ledger_refuse_change();
 
 CREATE TRIGGER credit_ledger_no_update_delete BEFORE DELETE OR UPDATE ON public.credit_ledger FOR EACH ROW EXECUTE FUNCTION public.credit_ledger_refuse_change();
-
-CREATE TRIGGER job_items_history AFTER UPDATE OF status ON public.job_items FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) AND (NOT ((old.status = 'pending'::text) AND (new.status = 'cancelled'::text))))) EXECUTE FUNCTION public.job_items_record_history();
 
 CREATE TRIGGER status_history_no_truncate BEFORE TRUNCATE ON public.status_history FOR EACH STATEMENT EXECUTE FUNCTION public.status_history_refuse_change();
 
