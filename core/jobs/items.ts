@@ -25,7 +25,7 @@ import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
 import { recordItemFailure } from "./item-failure.ts";
-import { itemOutbox } from "./item-outbox.ts";
+import { itemOutbox, type OutboxItem } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import type {
   CompleteBody,
@@ -47,7 +47,6 @@ type Completed = Held & { pending_left: boolean | null };
 type CompletedMany = CompletedItem & { tenant_id: string; pending_left: boolean | null };
 type Failed = Held & { retried: boolean; task: string };
 type Refused = CompleteManyReply["refused"][number];
-type OutboxItemRow = { id: string; job_id: string; tenant_id: string };
 
 /** The wire shape, without the columns the statements return for their own use. */
 function toRecord(r: ItemRecord): ItemRecord {
@@ -264,7 +263,7 @@ export async function postpone(
   const delayS = Math.min(900, Math.max(1, Math.ceil(body.retryAfterS)));
   const put = await withTx(async () => {
     await query(sql.lockItemJob, [itemId, tenantId]);
-    const { rows } = await query<OutboxItemRow>(sql.postpone, [
+    const { rows } = await query<OutboxItem>(sql.postpone, [
       itemId,
       tenantId,
       body.worker_id,
