@@ -3,14 +3,11 @@
  * real handlers: register two instances, send and receive a message, invoke one from the other
  * (answered with `invoke respond`), and use the blackboard.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { config } from "../../core/config.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { runAos } from "../setup/aos-cli.ts";
 import { type LocalApi, startLocalApi } from "../setup/local-api.ts";
 
-const run = promisify(execFile);
 let api: LocalApi;
 let key: string;
 beforeAll(async () => {
@@ -20,23 +17,8 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 async function aos(...args: string[]): Promise<{ code: number; json: any; stderr: string }> {
-  const c = config();
-  const env = {
-    ...process.env,
-    DATABASE_URL: c.databaseUrl,
-    REDIS_URL: c.redisUrl,
-    STAGE: c.stage,
-    LOG_LEVEL: "silent",
-    AOS_URL: `http://127.0.0.1:${api.port}`,
-    AOS_KEY: key,
-  };
-  try {
-    const r = await run("node", ["bin/aos.js", ...args], { env });
-    return { code: 0, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, json: err.stdout.trim() ? JSON.parse(err.stdout) : undefined, stderr: err.stderr };
-  }
+  const r = await runAos(args, { AOS_URL: api.url, AOS_KEY: key });
+  return { code: r.code, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
 }
 
 describe("aos agents, messages, invoke, blackboard", () => {

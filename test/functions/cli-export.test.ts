@@ -4,7 +4,6 @@
  * server, while the local runtime's SQS poller feeds the export queue's real handler; the file
  * comes from s3rver through the presigned URL. Nothing is mocked.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { query } from "../../core/platform/db/index.ts";
 import { putObject } from "../../core/platform/storage.ts";
 import { change, insertHistoryAt, recordHistory } from "../factories/status-history.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { type AosRun, runAos } from "../setup/aos-cli.ts";
 import { type LocalApi, startLocalApi } from "../setup/local-api.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
@@ -62,22 +62,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Run `aos export status-history ...args` with AOS_URL at the in-process server. */
-function aosExport(args: string[], key = t.keys.operator.key): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      "node",
-      ["bin/aos.js", "export", "status-history", ...args],
-      { env: { ...process.env, AOS_URL: baseUrl, AOS_KEY: key, LOG_LEVEL: "silent" } },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-    );
-  });
+function aosExport(args: string[], key = t.keys.operator.key): Promise<AosRun> {
+  return runAos(["export", "status-history", ...args], { AOS_URL: baseUrl, AOS_KEY: key });
 }
 
 /**

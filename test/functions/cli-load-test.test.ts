@@ -3,7 +3,6 @@
  * file's database, and over HTTP against the real route handlers served by the local runtime's
  * HTTP server. Its verdicts are checked against the tables themselves, not only its own output.
  */
-import { execFile } from "node:child_process";
 import { type AddressInfo, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimCheck } from "../../cli/commands/load-test-checks.ts";
@@ -14,33 +13,11 @@ import { createHttpServer, type LocalHttpServer } from "../../local/http-server.
 import { createHandlerLoader, Invoker } from "../../local/invoke.ts";
 import { assertCreditInvariants } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { type AosRun, runAos } from "../setup/aos-cli.ts";
 
 /** `aos load-test ...args` with this file's database, Redis and stage. */
-function loadTest(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const c = config();
-  return new Promise((resolve) => {
-    execFile(
-      "node",
-      ["bin/aos.js", "load-test", ...args],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: c.databaseUrl,
-          REDIS_URL: c.redisUrl,
-          STAGE: c.stage,
-          LOG_LEVEL: "silent",
-          ...env,
-        },
-      },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-    );
-  });
+function loadTest(args: string[], env: Record<string, string> = {}): Promise<AosRun> {
+  return runAos(["load-test", ...args], env);
 }
 
 /** The run's job, checked in the tables: every item done once, by a worker of the run, charged once. */

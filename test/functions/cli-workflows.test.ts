@@ -3,7 +3,6 @@
  * process (bin/aos.js) over HTTP to the real handlers served in-process by the local runtime,
  * whose SQS poller feeds the WorkflowSteps queue's real handler (kv_store steps on Redis).
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { query } from "../../core/platform/db/index.ts";
 import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { type AosRun, runAos } from "../setup/aos-cli.ts";
 import { asOwner } from "../setup/db-roles.ts";
 import { type LocalApi, startLocalApi } from "../setup/local-api.ts";
 
@@ -33,21 +33,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function aos(args: string[], key = t.keys.agent.key): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      "node",
-      ["bin/aos.js", ...args],
-      { env: { ...process.env, AOS_URL: baseUrl, AOS_KEY: key, LOG_LEVEL: "silent" } },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-    );
-  });
+function aos(args: string[], key = t.keys.agent.key): Promise<AosRun> {
+  return runAos(args, { AOS_URL: baseUrl, AOS_KEY: key });
 }
 
 async function finished(runId: string): Promise<string> {
