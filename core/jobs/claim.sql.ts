@@ -99,7 +99,7 @@ export const claimPending = /* @__PURE__ */ statement(() =>
  * Parallelism: each job of the batch gives its room (`job_claim_room`, taken in job id order so
  * two batches never wait on each other in a cycle); a job's fresh claims beyond it are `held`:
  * not claimed, and marked never sent (`enqueued_at` null) since their message is acknowledged.
- * The worker wakes them when it finishes items of the job (`parkedItems`); the item outbox's
+ * The worker wakes them when it finishes items of the job (`wakeParked`); the item outbox's
  * sweeper re-sends any left behind. Held rows come back with `held` true and only their ids;
  * `limited`: the job can be held back at all (more items than its parallelism).
  */
@@ -145,15 +145,30 @@ export const claimByIds = /* @__PURE__ */ statement(() =>
 );
 
 /**
- * Pending items of jobs `$1` whose message was acknowledged without a claim (held back by
- * parallelism, `enqueued_at` null), up to `$2` per call, oldest first: the outbox's rows to wake
- * once items of those jobs finished. Only jobs that can be held back (more items than their
- * parallelism) are looked at. Locked, skipping rows a claim or another waker holds.
+ * `job_claim_room`'s lock on job `$1` (migration 0014: class 1785686892, the job id's hashtext),
+ * taken for the rest of the transaction. A waker takes it before looking for parked items: it
+ * waits for a claim under way on the job to commit, so it sees every item that claim held back
+ * (a claim's row locks and its uncommitted `enqueued_at = null` are invisible to a statement that
+ * began before its commit, and such a parked item would wait for the sweeper).
  */
-export const parkedItems = /* @__PURE__ */ statement(
-  () => `select t.id, t.job_id, t.tenant_id from job_items t
-    where t.job_id = any(CAST($1 AS uuid[])) and t.status = ${I.pending} and t.enqueued_at is null
-    order by t.job_id, t.idx
-    limit $2
-    for update skip locked`,
+export const lockJobClaims = /* @__PURE__ */ statement(
+  () => `select pg_advisory_xact_lock(1785686892, hashtext(CAST(CAST($1 AS uuid) AS text)))`,
+);
+
+/**
+ * Up to `$2` pending items of job `$1` whose message was acknowledged without a claim (held back
+ * by parallelism, `enqueued_at` null), oldest first, stamped sent at `$3` in the statement that
+ * locks them (skipping rows a claim or another waker holds): two wakers never wake the same item,
+ * so each finished item wakes a different parked one. Rows as the outbox's `sendStamped` takes them.
+ */
+export const wakeParked = /* @__PURE__ */ statement(
+  () => `with p as (
+      select t.id from job_items t
+      where t.job_id = $1 and t.status = ${I.pending} and t.enqueued_at is null
+      order by t.idx
+      limit $2
+      for update skip locked
+    )
+    update job_items t set enqueued_at = $3 from p where t.id = p.id
+    returning t.id, t.job_id, t.tenant_id, t.id as outbox_id, CAST(null AS timestamptz) as outbox_prev`,
 );

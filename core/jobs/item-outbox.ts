@@ -3,10 +3,11 @@
  * wants a JobItems message. Spawn sends every item's after commit, a retryable failure and an
  * expired lease send the item's again; the sweeper (sweep.ts) re-sends what looks lost.
  */
-import { query } from "../platform/db/index.ts";
+import { clock } from "../platform/clock.ts";
+import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { defineOutbox, enqueueNow } from "../platform/outbox/index.ts";
-import { parkedItems } from "./claim.sql.ts";
+import { defineOutbox, type Stamped, sendStamped } from "../platform/outbox/index.ts";
+import { lockJobClaims, wakeParked as wakeParkedSql } from "./claim.sql.ts";
 import type { ItemMessage } from "./schema.ts";
 import { itemOutboxTable } from "./work.sql.ts";
 
@@ -33,15 +34,22 @@ export const itemOutbox = defineOutbox<OutboxItem>({
 });
 
 /**
- * Items of these jobs finished, so their parallelism has room again: send the messages of up to
- * `n` of their items that a claim held back (parked, claim.sql.ts claimByIds). Never throws: what
- * is left is the outbox sweeper's (a parked item reads as never sent). Returns how many were sent.
+ * Items of job `jobId` finished, so its parallelism has room again: send the messages of up to `n`
+ * of its items that a claim held back (parked, claim.sql.ts claimByIds). Under the job's claim
+ * lock (lockJobClaims), so a claim that parks an item either commits before the wake looks (and
+ * the item is woken) or counts after this worker's items left (and has room for it): no parked
+ * item waits for the sweeper while the job's items run. Never throws: what is left is the outbox
+ * sweeper's (a parked item reads as never sent). Returns how many were sent.
  */
-export async function wakeParked(jobIds: readonly string[], n: number): Promise<number> {
-  if (n <= 0 || jobIds.length === 0) return 0;
+export async function wakeParked(jobId: string, n: number): Promise<number> {
+  if (n <= 0) return 0;
   try {
-    const { rows } = await query<OutboxItem>(parkedItems, [jobIds, n]);
-    return await enqueueNow(itemOutbox, rows);
+    const stamp = clock().now();
+    const rows = await withTx(async () => {
+      await query(lockJobClaims, [jobId]);
+      return (await query<Stamped<OutboxItem>>(wakeParkedSql, [jobId, n, stamp])).rows;
+    });
+    return await sendStamped(itemOutbox, rows, stamp);
   } catch (e) {
     log.warn("could not wake job items held back by parallelism; the sweeper sends them", { err: e });
     return 0;

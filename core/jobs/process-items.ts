@@ -84,7 +84,7 @@ export async function processMessages(messages: readonly ItemQueueMessage[]): Pr
       // Their leases ended: as many items of the job as this held may now run (a job with no
       // more items than its parallelism never parks one, and costs no round trip here).
       const first = items[0] as ClaimedItem;
-      if (first.limited) await wakeParked([first.job_id], items.length);
+      if (first.limited) await wakeParked(first.job_id, items.length);
     }),
   );
   return outcomes;

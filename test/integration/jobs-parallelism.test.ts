@@ -11,6 +11,7 @@ import { config } from "../../core/config.ts";
 import { claimByIds } from "../../core/jobs/claim.ts";
 import * as Jobs from "../../core/jobs/index.ts";
 import { JobNotRunningError } from "../../core/jobs/index.ts";
+import { wakeParked } from "../../core/jobs/item-outbox.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { handler as itemsHandler } from "../../functions/queue/job-items.ts";
 import { lambdaContext, sqsEvent } from "../events/index.ts";
@@ -28,6 +29,9 @@ function sampler(jobId: string) {
   let max = 0;
   let samples = 0;
   let stopped = false;
+  let failure: unknown;
+  // A test that times out leaves it running until the file's database is dropped under it.
+  c.on("error", () => {});
   const run = (async () => {
     await c.connect();
     while (!stopped) {
@@ -36,11 +40,14 @@ function sampler(jobId: string) {
       samples++;
     }
     await c.end();
-  })();
+  })().catch((e) => {
+    failure = e;
+  });
   return {
     stop: async () => {
       stopped = true;
       await run;
+      if (failure) throw failure;
       return { max, samples };
     },
   };
@@ -189,5 +196,66 @@ describe("parallelism on the SQS worker path", () => {
       [jobId],
     );
     expect(done.rows[0]?.n).toBe(40);
+  });
+
+  it("a wake waits for a claim under way on the job, so an item that claim parks is woken, not left to the sweeper", async () => {
+    await takeMessages("JobItems");
+    const w = await tenant(100);
+    const { id: jobId } = await as(w, () =>
+      Jobs.spawn(spawnBody({ task: "kv_store", n: 3, parallelism: 1, input: (i) => ({ op: "incr", key: `k${i}` }) })),
+    );
+    await takeMessages<Message>("JobItems", 3);
+    const [parked] = (
+      await query<{ id: string }>("select id from job_items where job_id = $1 order by idx desc limit 1", [jobId])
+    ).rows;
+    // A claim in the middle of its statement, as claimByIds holds it: the job's claim lock taken,
+    // the item it holds back marked parked, not yet committed.
+    const claimer = new pg.Client({ connectionString: config().databaseUrl });
+    await claimer.connect();
+    try {
+      await claimer.query("begin");
+      await claimer.query("select pg_advisory_xact_lock(1785686892, hashtext(CAST(CAST($1 AS uuid) AS text)))", [
+        jobId,
+      ]);
+      await claimer.query("update job_items set enqueued_at = null where id = $1", [parked?.id]);
+      let settled = false;
+      const wake = wakeParked(jobId, 1).finally(() => {
+        settled = true;
+      });
+      await pause(300);
+      expect(settled).toBe(false);
+      await claimer.query("commit");
+      expect(await wake).toBe(1);
+    } finally {
+      await claimer.end();
+    }
+    const sent = await takeMessages<Message>("JobItems", 1);
+    expect(sent.map((m) => m.itemId)).toEqual([parked?.id]);
+    const row = await query<{ stamped: boolean }>(
+      "select enqueued_at is not null as stamped from job_items where id = $1",
+      [parked?.id],
+    );
+    expect(row.rows[0]?.stamped).toBe(true);
+    await as(w, () => Jobs.cancel(jobId, {}));
+  });
+
+  it("concurrent wakes of one job wake different parked items: each finished item frees one", async () => {
+    await takeMessages("JobItems");
+    const w = await tenant(100);
+    const { id: jobId } = await as(w, () =>
+      Jobs.spawn(spawnBody({ task: "kv_store", n: 8, parallelism: 1, input: (i) => ({ op: "incr", key: `k${i}` }) })),
+    );
+    await takeMessages<Message>("JobItems", 8);
+    await query("update job_items set enqueued_at = null where job_id = $1", [jobId]);
+    const woken = await Promise.all(Array.from({ length: 6 }, () => wakeParked(jobId, 1)));
+    expect(woken).toEqual([1, 1, 1, 1, 1, 1]);
+    const sent = await takeMessages<Message>("JobItems", 6);
+    expect(new Set(sent.map((m) => m.itemId)).size).toBe(6);
+    const left = await query<{ n: number }>(
+      "select count(*)::int as n from job_items where job_id = $1 and enqueued_at is null",
+      [jobId],
+    );
+    expect(left.rows[0]?.n).toBe(2);
+    await as(w, () => Jobs.cancel(jobId, {}));
   });
 });

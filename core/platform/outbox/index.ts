@@ -128,26 +128,50 @@ export function enqueueAfterCommit<Row extends { id: string }>(
   afterCommit(() => enqueueNow(outbox, rows, opts));
 }
 
-type Claimed<Row> = Row & { outbox_id: string; outbox_prev: Date | null };
+/** A row its statement stamped before the send: its id, and the stamp it had before (null: never sent). */
+export type Stamped<Row> = Row & { outbox_id: string; outbox_prev: Date | null };
 
 /**
- * Send the messages of rows a sweep stamped with `stamp`; unstamp those SQS refused, so the next
- * sweep takes them again. Adds to `result`; returns how many were sent.
+ * Send the messages of rows the caller's statement already stamped with `stamp` (as the sweeper's
+ * claimDue does: stamp in the statement that locks them, so no one else sends them too), and put
+ * the previous stamp back on those SQS refused. Never throws on a refused send. Returns how many
+ * were sent.
+ *
+ * @example
+ *   const stamp = clock().now();
+ *   const { rows } = await query<Stamped<OutboxItem>>(wakeSql, [jobId, n, stamp]);
+ *   await sendStamped(itemOutbox, rows, stamp);
  */
+export async function sendStamped<Row extends { id: string }>(
+  outbox: Outbox<Row>,
+  rows: readonly Stamped<Row>[],
+  stamp: Date,
+  via: "commit" | "sweep" = "commit",
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const failed = await send(outbox, rows, via);
+  if (failed.size) {
+    const back = rows.filter((_, n) => failed.has(n));
+    try {
+      await query(outbox.sql.unclaim, [stamp, back.map((r) => r.outbox_id), back.map((r) => r.outbox_prev)]);
+    } catch (e) {
+      // Left stamped: the sweeper sends them once resendAfterS has passed.
+      log.error("outbox rows not sent and not unstamped", { outbox: outbox.spec.name, count: back.length, err: e });
+    }
+  }
+  return rows.length - failed.size;
+}
+
+/** A sweep's send of the rows it stamped with `stamp`; adds to `result`; returns how many were sent. */
 async function resend<Row extends { id: string }>(
   outbox: Outbox<Row>,
-  rows: Claimed<Row>[],
+  rows: Stamped<Row>[],
   stamp: Date,
   result: SweepOutboxResult,
 ): Promise<number> {
-  const failed = await send(outbox, rows, "sweep");
-  if (failed.size) {
-    const back = rows.filter((_, n) => failed.has(n));
-    await query(outbox.sql.unclaim, [stamp, back.map((r) => r.outbox_id), back.map((r) => r.outbox_prev)]);
-  }
-  const sent = rows.length - failed.size;
+  const sent = await sendStamped(outbox, rows, stamp, "sweep");
   result.resent += sent;
-  result.failed += failed.size;
+  result.failed += rows.length - sent;
   if (sent) metrics.resent.inc({ outbox: outbox.spec.name }, sent);
   return sent;
 }
@@ -170,7 +194,7 @@ export async function redriveOutbox<Row extends { id: string }>(outbox: Outbox<R
   // began (a new spawn's after-commit send) is not taken at all.
   const stamp = clock().now();
   for (;;) {
-    const { rows } = await query<Claimed<Row>>(outbox.sql.claimAll, [stamp, batch]);
+    const { rows } = await query<Stamped<Row>>(outbox.sql.claimAll, [stamp, batch]);
     if (rows.length === 0) break;
     const sent = await resend(outbox, rows, stamp, result);
     if (rows.length < batch || sent === 0) break;
@@ -193,7 +217,7 @@ export async function sweepOutbox<Row extends { id: string }>(outbox: Outbox<Row
   const result: SweepOutboxResult = { resent: 0, failed: 0 };
   for (let i = 0; i < (outbox.spec.maxBatches ?? 10); i++) {
     const stamp = clock().now();
-    const { rows } = await query<Claimed<Row>>(outbox.sql.claimDue, [stamp, grace, batch]);
+    const { rows } = await query<Stamped<Row>>(outbox.sql.claimDue, [stamp, grace, batch]);
     if (rows.length === 0) break;
     const sent = await resend(outbox, rows, stamp, result);
     if (rows.length < batch || sent === 0) break;
