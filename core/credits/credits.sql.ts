@@ -59,9 +59,32 @@ export const chargeItem = /* @__PURE__ */ statement(() =>
       CAST($3 AS text) as ref, CAST($4 AS numeric) as amount, CAST($5 AS text) as actor, CAST(null AS text) as reason)`),
 );
 
-/** A new hold: $1 tenant, $2 amount, $3 reason, $4 expiry. */
-export const insertHold = `insert into credit_holds (tenant_id, amount, reason, expires_at)
-    values (CAST($1 AS uuid), CAST($2 AS numeric), CAST($3 AS text), CAST($4 AS timestamptz)) returning id`;
+/**
+ * A hold, in one statement (one round trip, no begin and commit): the conditional reservation on
+ * the balance row (as `reserve`), the hold and its `reserve:hold:<id>` ledger row. $1 tenant, $2
+ * amount, $3 reason, $4 expiry, $5 actor. `id` null: refused, nothing written, and `available`
+ * is what the row had (the statement's snapshot, before any change of its own); with an id,
+ * `available` is not meaningful.
+ */
+export const holdCredits = /* @__PURE__ */ statement(
+  () => `with b as (
+      update credit_balances set reserved = reserved + CAST($2 AS numeric), updated_at = now()
+      where tenant_id = CAST($1 AS uuid) and balance - reserved >= CAST($2 AS numeric)
+      returning tenant_id
+    ), h as (
+      insert into credit_holds (tenant_id, amount, reason, expires_at)
+      select b.tenant_id, CAST($2 AS numeric), CAST($3 AS text), CAST($4 AS timestamptz) from b
+      returning id, tenant_id
+    ), l as (
+      insert into credit_ledger (tenant_id, kind, amount, balance_delta, reserved_delta, idempotency_key, reason, actor)
+      select h.tenant_id, 'reserve', CAST($2 AS numeric), 0, CAST($2 AS numeric),
+        'reserve:hold:' || CAST(h.id AS text), CAST($3 AS text), CAST($5 AS text)
+      from h
+      returning 1
+    )
+    select (select id from h) as id, (select count(*) from l) as ledger_rows,
+      coalesce((select balance - reserved from credit_balances where tenant_id = CAST($1 AS uuid)), 0) as available`,
+);
 
 /**
  * A hold captured: it goes, its `charge:hold:<id>` row is written (chargeRowsFrom) and applied to

@@ -2,7 +2,7 @@
  * Credits held while a direct skill execution runs (POST /api/v1/skills/{name}/execute), as a
  * card payment is authorised and then captured: `hold` before the call (402 when the tenant's
  * available credits do not cover it), then `capture` when it succeeded or `releaseHold` when it
- * failed. Each step is one transaction on the tenant's balance row, never held across the call.
+ * failed. Each step is one statement on the tenant's balance row (one round trip), never held across the call.
  * A hold whose caller died (a crashed Lambda) is released after it expires (`releaseExpiredHolds`,
  * run by the SkillIdempotencySweep cron).
  *
@@ -16,9 +16,8 @@ import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import * as sql from "./credits.sql.ts";
-import { type FiguresRow, toAmount } from "./credits.sql.ts";
+import { toAmount } from "./credits.sql.ts";
 import { InsufficientCreditsError } from "./errors.ts";
-import { ledgerParams } from "./ledger.ts";
 import { creditMetrics } from "./metrics.ts";
 
 /** Expired holds released per statement batch by the sweep. */
@@ -34,18 +33,19 @@ const SWEEP_BATCH = 500;
  *   try { await work(); await Credits.capture(tenantId, holdId); } catch (e) { await Credits.releaseHold(tenantId, holdId); throw e; }
  */
 export async function hold(tenantId: string, amount: number, reason: string, expiresAt: Date): Promise<string> {
-  return withTx(async () => {
-    const { rowCount } = await query<FiguresRow>(sql.reserve, [tenantId, amount]);
-    if (rowCount === 0) {
-      const { rows } = await query<{ available: string }>(sql.available, [tenantId]);
-      creditMetrics.refusals.inc({ operation: "skill_execute" });
-      throw new InsufficientCreditsError(amount, toAmount(rows[0]?.available ?? "0"));
-    }
-    const { rows } = await query<{ id: string }>(sql.insertHold, [tenantId, amount, reason, expiresAt]);
-    const id = (rows[0] as { id: string }).id;
-    await query(sql.insertLedger, ledgerParams(tenantId, "reserve", amount, `reserve:hold:${id}`, { reason }));
-    return id;
-  });
+  const { rows } = await query<{ id: string | null; available: string }>(sql.holdCredits, [
+    tenantId,
+    amount,
+    reason,
+    expiresAt,
+    actorName(useActor()),
+  ]);
+  const row = rows[0];
+  if (!row?.id) {
+    creditMetrics.refusals.inc({ operation: "skill_execute" });
+    throw new InsufficientCreditsError(amount, toAmount(row?.available ?? "0"));
+  }
+  return row.id;
 }
 
 async function settleHold(statement: typeof sql.captureHold, tenantId: string, id: string, actor: string) {
