@@ -96,6 +96,25 @@ begin
 end
 $$;
 
+CREATE FUNCTION public.job_items_record_history() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  insert into status_history
+    (tenant_id, entity_type, entity_id, old_status, new_status, actor, reason, metadata, correlation_id)
+  select n.tenant_id, 'job_item', CAST(n.id AS text), o.status, n.status,
+    coalesce(nullif(current_setting('aos.actor', true), ''), 'system:jobs'),
+    case when n.status in ('pending', 'failed') and n.error is not null then n.error ->> 'code' end,
+    jsonb_build_object('job_id', n.job_id, 'attempt', n.attempt,
+      'worker_id', coalesce(n.claimed_by, o.claimed_by)),
+    nullif(current_setting('aos.correlation_id', true), '')
+  from job_items_new n
+  join job_items_old o on o.id = n.id
+  where o.status is distinct from n.status and not (o.status = 'pending' and n.status = 'cancelled');
+  return null;
+end
+$$;
+
 CREATE FUNCTION public.status_history_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -850,6 +869,8 @@ CREATE INDEX workflow_runs_tenant_name_idx ON public.workflow_runs USING btree (
 CREATE TRIGGER credit_ledger_no_truncate BEFORE TRUNCATE ON public.credit_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.credit_ledger_refuse_change();
 
 CREATE TRIGGER credit_ledger_no_update_delete BEFORE DELETE OR UPDATE ON public.credit_ledger FOR EACH ROW EXECUTE FUNCTION public.credit_ledger_refuse_change();
+
+CREATE TRIGGER job_items_history AFTER UPDATE ON public.job_items REFERENCING OLD TABLE AS job_items_old NEW TABLE AS job_items_new FOR EACH STATEMENT EXECUTE FUNCTION public.job_items_record_history();
 
 CREATE TRIGGER status_history_no_truncate BEFORE TRUNCATE ON public.status_history FOR EACH STATEMENT EXECUTE FUNCTION public.status_history_refuse_change();
 

@@ -9,6 +9,7 @@
 import { isoUtc, prepared } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
 import { statement } from "../platform/db/statement.ts";
+import { actorSetting } from "../platform/history/history.sql.ts";
 import { ItemStates, JobStates } from "./states.ts";
 
 const J = sqlLiterals(JobStates);
@@ -47,7 +48,8 @@ const leaseExpiredJson = `CAST('${JSON.stringify(leaseExpiredError)}' AS jsonb)`
  * over at once, not left to the next sweep; `e`), then pending items in order (`c`); each locked
  * and skipped if another claim holds it (job_items_claimed_idx, job_items_pending_idx):
  * concurrent claimers never share an item. Every claim counts an attempt, as a sweep followed
- * by a claim would. `$4` worker, `$5` now, `$6` lease seconds (null: the job's item_timeout_s).
+ * by a claim would. `$4` worker, `$5` now, `$6` lease seconds (null: the job's item_timeout_s),
+ * `$7` the actor the items' history rows name.
  * No row: see `jobForClaim` for why. `taken_over`: the item's previous lease had ended.
  *
  * The items are found by the id `j` returns (the tenant checked there), not by `$1`: then no
@@ -61,7 +63,7 @@ export const claimPending = /* @__PURE__ */ statement(() =>
     `with j as (
       select j.id, j.item_timeout_s, j.max_attempts,
         greatest(least(CAST($3 AS integer), job_claim_room(j.id, $5)), 0) as n
-      from jobs j, ${claimCommitsAsync}
+      from jobs j, ${claimCommitsAsync}, ${actorSetting("$7")}
       where j.id = $1 and j.tenant_id = $2 and j.status = ${J.running} and j.task = 'external'
     ), e as (
       select id from job_items

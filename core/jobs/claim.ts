@@ -4,7 +4,7 @@
  * one statement of `FOR UPDATE SKIP LOCKED`: concurrent claimers never wait on each other and
  * never get the same item.
  */
-import { useTenant } from "../context.ts";
+import { actorName, useActor, useTenant } from "../context.ts";
 import { ConflictError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { inTransaction, query } from "../platform/db/index.ts";
@@ -45,7 +45,15 @@ export async function claim(jobId: string, body: ClaimBody): Promise<ClaimReply>
       attempt: number;
       lease_until: string;
       taken_over: boolean;
-    }>(sql.claimPending, [jobId, tenantId, body.max_items, body.worker_id, clock().now(), body.lease_s ?? null]);
+    }>(sql.claimPending, [
+      jobId,
+      tenantId,
+      body.max_items,
+      body.worker_id,
+      clock().now(),
+      body.lease_s ?? null,
+      actorName(useActor()),
+    ]);
     countTakenOver(rows);
     // Nothing claimed: say why (another round trip, only on this path).
     if (rows.length === 0) await whyNothing(jobId, tenantId);

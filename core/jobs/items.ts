@@ -20,6 +20,7 @@ import * as Credits from "../credits/index.ts";
 import type { AppError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
+import { actAs } from "../platform/history/index.ts";
 import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
@@ -223,6 +224,7 @@ export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> 
   const now = clock().now();
   const error = typeof body.error === "string" ? { message: body.error } : body.error;
   const row = await withTx(async () => {
+    await actAs();
     // Only a retry can reopen the item, and only a retry must not race a cancel (see lockItemJob).
     if (body.retryable) await query(sql.lockItemJob, [itemId, tenantId]);
     const { rows } = await query<Failed>(sql.fail, [
@@ -262,6 +264,7 @@ export async function postpone(
   const now = clock().now();
   const delayS = Math.min(900, Math.max(1, Math.ceil(body.retryAfterS)));
   const put = await withTx(async () => {
+    await actAs();
     await query(sql.lockItemJob, [itemId, tenantId]);
     const { rows } = await query<OutboxItem>(sql.postpone, [
       itemId,

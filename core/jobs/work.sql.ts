@@ -11,6 +11,7 @@ import { chargeRowsFrom } from "../credits/index.ts";
 import { isoUtc, prepared } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
 import { statement } from "../platform/db/statement.ts";
+import { actorSetting } from "../platform/history/history.sql.ts";
 import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
 import { ItemStates, JobStates } from "./states.ts";
 
@@ -62,7 +63,7 @@ export const complete = /* @__PURE__ */ statement(() =>
     `with d as (
       update job_items i set status = ${I.done}, result = CAST($5 AS jsonb), lease_until = null,
         finished_at = $4, duration_ms = ${durationMs("$4")}
-      from jobs j
+      from jobs j, ${actorSetting("$6")}
       where ${holds} and j.id = i.job_id
       returning ${itemColumns}, i.tenant_id, i.credits
     ), charged as (
@@ -97,7 +98,7 @@ export const completeMany = /* @__PURE__ */ statement(() =>
     ), d as (
       update job_items i set status = ${I.done}, result = (select m.result from m where m.id = i.id), lease_until = null,
         finished_at = $3, duration_ms = ${durationMs("$3")}
-      from h, jobs j
+      from h, jobs j, ${actorSetting("$4")}
       where i.id = h.id and j.id = i.job_id
       returning i.id, i.job_id, i.status, ${isoUtc("i.finished_at")} as finished_at, i.duration_ms, i.tenant_id, i.credits
     ), charged as (

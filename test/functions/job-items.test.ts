@@ -108,6 +108,24 @@ describe("HTTP: claim, heartbeat, complete, fail", () => {
     });
     const closed = await post(t, `/api/v1/jobs/${id}/claim`, { worker_id: "agent-1" });
     expect([closed.status, closed.body.error.code]).toEqual([409, "jobs.not_running"]);
+
+    // Each item's status changes are in its history, by the agent's key, with worker and attempt.
+    const historyOf = async (itemId: string) =>
+      (
+        await invoke("GET", `/api/v1/status_history/entity/job_item/${itemId}`, { key: t.keys.viewer.key })
+      ).body.data.map((h: any) => [h.old_status, h.new_status, h.actor, h.reason, h.metadata]);
+    const agent = `key:${t.keys.agent.id}`;
+    const meta = (worker: string, attempt: number) => ({ job_id: id, attempt, worker_id: worker });
+    expect(await historyOf(a.id)).toEqual([
+      ["pending", "claimed", agent, null, meta("agent-1", 1)],
+      ["claimed", "done", agent, null, meta("agent-1", 1)],
+    ]);
+    expect(await historyOf(b.id)).toEqual([
+      ["pending", "claimed", agent, null, meta("agent-1", 1)],
+      ["claimed", "pending", agent, null, meta("agent-1", 1)],
+      ["pending", "claimed", agent, null, meta("agent-2", 2)],
+      ["claimed", "failed", agent, null, meta("agent-2", 2)],
+    ]);
   });
 
   it("completes a batch in one call: held items done and charged, the others refused per item; bad batches 400", async () => {
@@ -349,6 +367,18 @@ describe("the JobItems worker", () => {
     expect(await counter(t, key)).toBe(1);
     expect(await ledgerOf(id)).toEqual({ reserve: { n: 1, amount: 1 }, charge: { n: 1, amount: 1 } });
     expect(await job(t, id)).toMatchObject({ status: "completed", counts: { done: 1 } });
+    // The postponement is in the item's history with its reason; the SQS worker acts as the system.
+    const { rows: history } = await query<{ change: string; actor: string; reason: string | null }>(
+      `select old_status || '>' || new_status as change, actor, reason from status_history
+       where tenant_id = $1 and entity_type = 'job_item' and entity_id = $2 order by id`,
+      [t.tenant.id, message.itemId],
+    );
+    expect(history).toEqual([
+      { change: "pending>claimed", actor: "system:jobs", reason: null },
+      { change: "claimed>pending", actor: "system:job-items", reason: "skills.in_progress" },
+      { change: "pending>claimed", actor: "system:jobs", reason: null },
+      { change: "claimed>done", actor: "system:job-items", reason: null },
+    ]);
   });
 
   it("a retryable failure goes back to pending with a new message, then succeeds; a final one fails and releases", async () => {

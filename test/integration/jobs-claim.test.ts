@@ -140,7 +140,7 @@ describe("claim", () => {
     const setting = async () => (await c.query("select current_setting('synchronous_commit') as s")).rows[0].s;
     try {
       for (const [name, text, params] of [
-        ["claimPending", claimSql.claimPending.text, [jobId, w.tenantId, 1, "raw-a", clock().now(), 60]],
+        ["claimPending", claimSql.claimPending.text, [jobId, w.tenantId, 1, "raw-a", clock().now(), 60, "key:raw"]],
         ["claimByIds", claimSql.claimByIds.text, [[second?.id], [jobId], ["sqs:raw-b"], clock().now()]],
       ] as const) {
         await c.query("begin");
@@ -172,6 +172,7 @@ describe("claim", () => {
       "w",
       new Date(),
       30,
+      "key:w",
     ]);
     const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
     expect(plan).toContain("job_items_pending_idx");

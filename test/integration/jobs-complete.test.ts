@@ -229,8 +229,10 @@ describe("plans", () => {
       }
       // A claim looks for its job's ended leases through the index keyed by job, not by walking
       // the claimed items of every job (job_claim_room counts the job's in flight the same way).
-      await c.query(`prepare claim(uuid, uuid, integer, text, timestamptz, integer) as ${claimSql.claimPending.text}`);
-      const { rows } = await c.query("explain execute claim(null, null, 1, 'w', null, null)");
+      await c.query(
+        `prepare claim(uuid, uuid, integer, text, timestamptz, integer, text) as ${claimSql.claimPending.text}`,
+      );
+      const { rows } = await c.query("explain execute claim(null, null, 1, 'w', null, null, 'key:w')");
       const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
       expect(plan).toMatch(
         /job_items_claimed_idx[^\n]*\n\s*Index Cond: \(\(job_id = \$\d+\) AND \(lease_until < \$5\)\)/,

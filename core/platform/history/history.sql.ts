@@ -26,3 +26,14 @@ export interface HistoryRow {
   correlation_id: string | null;
   created_at: Date;
 }
+
+/**
+ * A FROM item that names the actor a history trigger records (job items', migration 0018) for the
+ * statement's own transaction: `param` is the placeholder of the actor's name (`key:<id>`). For a
+ * statement that runs on its own; inside `withTx`, `actAs` does it for the whole transaction.
+ * Without either, a trigger records `system:<domain>`.
+ */
+export const actorSetting = (param: string) =>
+  `(select set_config('aos.actor', CAST(${param} AS text), true)) as aos_actor`;
+
+export const setActor = `select set_config('aos.actor', $1, true), set_config('aos.correlation_id', $2, true)`;

@@ -11,7 +11,7 @@ import { actorName, useActor, useContext, useTenant } from "../../context.ts";
 import { fieldIssues, ValidationError } from "../../errors.ts";
 import { query } from "../db/index.ts";
 import { HistoryEntry } from "./entry.ts";
-import { type HistoryRow, insertMany } from "./history.sql.ts";
+import { type HistoryRow, insertMany, setActor } from "./history.sql.ts";
 
 /**
  * Append one change, or many in one statement. Entries are validated (a bad entity type or an
@@ -47,5 +47,13 @@ export async function record(entries: HistoryEntry | readonly HistoryEntry[]): P
   return rows;
 }
 
+/**
+ * Inside `withTx`: name the context's actor and correlation id for the history triggers that
+ * fire in this transaction (job items', migration 0018); `record` needs no such call.
+ */
+export async function actAs(): Promise<void> {
+  await query(setActor, [actorName(useActor()), useContext()?.correlationId ?? ""]);
+}
+
 export { Actor, EntityId, EntityType, HistoryEntry, Status } from "./entry.ts";
-export type { HistoryRow } from "./history.sql.ts";
+export { actorSetting, type HistoryRow } from "./history.sql.ts";
