@@ -8,7 +8,7 @@
  */
 import { catalogReply, classify, classifyFields, classifyRequest, listCatalog } from "./classify.ts";
 import { frequentFailures, get, list, stats, unrecovered } from "./query.ts";
-import { record } from "./record.ts";
+import { record, recordInBackground } from "./record.ts";
 import { updateRecovery } from "./recovery.ts";
 import { deleteExpired } from "./retention.ts";
 import { retryDecision } from "./retry-decision.ts";
@@ -54,6 +54,11 @@ export {
    * throws; adds at most FAILURE_PERSIST_TIMEOUT_MS to the caller.
    */
   record,
+  /**
+   * `record` without waiting, for a failing path: the write goes on beside the caller and is
+   * finished before the invocation ends (the handler kits await settleBackground()).
+   */
+  recordInBackground,
   /**
    * Whether and how to retry a failure: the matched entry's is_retryable and backoff; a miss keeps
    * the caller's classification with one retry at most (counted).

@@ -19,6 +19,7 @@ import { randomUUID } from "node:crypto";
 import { config } from "../config.ts";
 import { useActor } from "../context.ts";
 import { isAppError } from "../errors.ts";
+import { inBackground } from "../platform/background.ts";
 import { defineBreaker, type Permit } from "../platform/breaker/index.ts";
 import { clock } from "../platform/clock.ts";
 import { outsideTransaction, query } from "../platform/db/index.ts";
@@ -245,4 +246,20 @@ export async function record(input: RecordInput): Promise<Recorded> {
   m.deferred.inc({ reason });
   const outcome = await enqueue(row, budget - (clock().nowMs() - started));
   return { id, outcome, match };
+}
+
+/**
+ * `record` without waiting: what a failing path calls, so recording adds nothing but the
+ * classification to it. The write goes on in the background with every guarantee of `record`
+ * (breaker, queue, counted drops) and is finished before the invocation ends: the handler kits
+ * await `settleBackground()` (core/platform/background.ts). The record's id, for the caller's logs.
+ *
+ * @example
+ *   } catch (e) {
+ *     Failures.recordInBackground({ error: e, runId: jobId, skillId: "slack_send" });
+ *     throw e;
+ *   }
+ */
+export function recordInBackground(input: RecordInput): void {
+  inBackground(record(input));
 }

@@ -18,6 +18,7 @@
 import { actorName, useActor, useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
 import type { AppError } from "../errors.ts";
+import { inBackground } from "../platform/background.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { actAs } from "../platform/history/index.ts";
@@ -243,7 +244,8 @@ export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> 
     return r;
   });
   jobMetrics.items.inc({ outcome: row.retried ? "retried" : "failed" });
-  if (!row.retried) await recordItemFailure(row, error);
+  // Off the failing path: written beside the caller, finished before the invocation ends.
+  if (!row.retried) inBackground(recordItemFailure(row, error));
   if (!row.retried) await finaliseIfFinished(row.job_id);
   return toRecord(row);
 }

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { withContext } from "../../core/context.ts";
+import { settleBackground } from "../../core/platform/background.ts";
 import { log } from "../../core/platform/logger.ts";
 import { flushMetrics, recordCron } from "../../core/platform/metrics/index.ts";
 
@@ -32,6 +33,7 @@ export function cronHandler<R>(
       log.error("cron run failed", { cron: name, err: e });
       throw e;
     } finally {
+      await settleBackground();
       await flushMetrics();
     }
   });

@@ -17,6 +17,7 @@ import { safeParse } from "zod/mini";
 import type { $ZodType, output } from "zod/v4/core";
 import { useContext, withContext } from "../../core/context.ts";
 import type { FieldIssue } from "../../core/errors.ts";
+import { settleBackground } from "../../core/platform/background.ts";
 import { log } from "../../core/platform/logger.ts";
 import { allowRoutes, flushMetrics, recordHttp } from "../../core/platform/metrics/index.ts";
 import { cors, routeKey, routes } from "../routes.ts";
@@ -171,6 +172,8 @@ const observe = (): Mw => {
     // An error reply's code (`db.unavailable`) on the access line, so a filter on it finds them all.
     const code = r.error ? toAppError(r.error).code : undefined;
     log.info("request", { route, status, durationMs: Math.round(ms * 10) / 10, ...(code ? { code } : {}) });
+    // What the request started and did not wait for (failure records) ends with the invocation.
+    await settleBackground();
     await flushMetrics();
   };
   return {

@@ -27,6 +27,7 @@ import { safeParse } from "zod/mini";
 import type { $ZodType, output } from "zod/v4/core";
 import { type RequestContext, withContext } from "../../core/context.ts";
 import * as Failures from "../../core/failures/index.ts";
+import { settleBackground } from "../../core/platform/background.ts";
 import { eachLimited } from "../../core/platform/concurrency.ts";
 import { log } from "../../core/platform/logger.ts";
 import { flushMetrics, recordQueue } from "../../core/platform/metrics/index.ts";
@@ -179,45 +180,53 @@ function groupKey<S extends $ZodType>(spec: SqsBatchSpec<S>, body: output<S>, in
   }
 }
 
+async function endInvocation(): Promise<void> {
+  await settleBackground();
+  await flushMetrics();
+}
+
 export function sqsBatchHandler<S extends $ZodType>(spec: SqsBatchSpec<S>): Handler {
   const limit = Math.max(1, spec.concurrency ?? 10);
   const tenantOf = spec.tenantOf ?? ((b: output<S>) => tenantIdOf((b as { tenantId?: unknown } | null)?.tenantId));
-  return middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
-    .use({ after: () => flushMetrics(), onError: () => flushMetrics() })
-    .handler(async (event) => {
-      const records = event.Records ?? [];
-      const startedMs = performance.now();
-      const settling: Promise<{ id: string; outcome: QueueOutcome["outcome"] }>[] = [];
-      const finish = (r: SQSRecord, outcome: QueueOutcome, tenantId: string | undefined): void => {
-        const s = { outcome, tenantId, startedMs };
-        const settled = withContext(recordContext(spec.queue, r), () => settle(spec.queue, r, s));
-        settling.push(settled.then((o) => ({ id: r.messageId, outcome: o })));
-      };
-      const groups = new Map<string, ParsedRecord<output<S>>[]>();
-      for (const [i, record] of records.entries()) {
-        const p = parse(spec, record);
-        if ("bad" in p) {
-          finish(record, p.bad, rawTenant(record.body));
-          continue;
+  return (
+    middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
+      // What the batch started and did not wait for (failure records) ends with the invocation.
+      .use({ after: endInvocation, onError: endInvocation })
+      .handler(async (event) => {
+        const records = event.Records ?? [];
+        const startedMs = performance.now();
+        const settling: Promise<{ id: string; outcome: QueueOutcome["outcome"] }>[] = [];
+        const finish = (r: SQSRecord, outcome: QueueOutcome, tenantId: string | undefined): void => {
+          const s = { outcome, tenantId, startedMs };
+          const settled = withContext(recordContext(spec.queue, r), () => settle(spec.queue, r, s));
+          settling.push(settled.then((o) => ({ id: r.messageId, outcome: o })));
+        };
+        const groups = new Map<string, ParsedRecord<output<S>>[]>();
+        for (const [i, record] of records.entries()) {
+          const p = parse(spec, record);
+          if ("bad" in p) {
+            finish(record, p.bad, rawTenant(record.body));
+            continue;
+          }
+          const key = groupKey(spec, p.body, i);
+          if (key === undefined) {
+            finish(record, retry("groupBy threw"), tenantOf(p.body));
+            continue;
+          }
+          const group = groups.get(key);
+          if (group) group.push({ body: p.body, record });
+          else groups.set(key, [{ body: p.body, record }]);
         }
-        const key = groupKey(spec, p.body, i);
-        if (key === undefined) {
-          finish(record, retry("groupBy threw"), tenantOf(p.body));
-          continue;
-        }
-        const group = groups.get(key);
-        if (group) group.push({ body: p.body, record });
-        else groups.set(key, [{ body: p.body, record }]);
-      }
-      await eachLimited([...groups.values()], limit, async (group) => {
-        const outcomes = await runGroup(spec, group);
-        for (const [i, r] of group.entries()) finish(r.record, outcomes[i] as QueueOutcome, tenantOf(r.body));
-      });
-      const retried = new Set((await Promise.all(settling)).filter((s) => s.outcome === "retry").map((s) => s.id));
-      return {
-        batchItemFailures: records
-          .filter((r) => retried.has(r.messageId))
-          .map((r) => ({ itemIdentifier: r.messageId })),
-      };
-    });
+        await eachLimited([...groups.values()], limit, async (group) => {
+          const outcomes = await runGroup(spec, group);
+          for (const [i, r] of group.entries()) finish(r.record, outcomes[i] as QueueOutcome, tenantOf(r.body));
+        });
+        const retried = new Set((await Promise.all(settling)).filter((s) => s.outcome === "retry").map((s) => s.id));
+        return {
+          batchItemFailures: records
+            .filter((r) => retried.has(r.messageId))
+            .map((r) => ({ itemIdentifier: r.messageId })),
+        };
+      })
+  );
 }

@@ -4,12 +4,16 @@
  * job item failed for good by its worker, and a poisoned queue message (recorded in queue_failures
  * and fed to the catalog).
  */
+import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
+import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import * as Failures from "../../core/failures/index.ts";
 import * as Jobs from "../../core/jobs/index.ts";
+import { backgroundPending } from "../../core/platform/background.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { UpstreamError } from "../../core/skills/errors.ts";
+import * as Skills from "../../core/skills/index.ts";
 import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
 import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
@@ -57,6 +61,53 @@ describe("failures are recorded where they happen", () => {
         expect(rows[0]?.context_json).toMatchObject({ execution_id: expect.any(String) });
       },
     );
+  });
+
+  it("the failing call does not wait for its record; the invocation does (a locked table holds the write)", async () => {
+    const slack = track(await startSlackServer());
+    slack.always({ status: 400, body: "invalid_payload" });
+    // Another session holds failure_matches locked: the record's INSERT waits for it.
+    const locker = new pg.Client({ connectionString: config().databaseMigrationUrl });
+    await locker.connect();
+    try {
+      await locker.query("begin");
+      await locker.query("lock table failure_matches in access exclusive mode");
+      // An awaited record would hold the call for its budget (5 s here) before queueing.
+      const cfg = { SLACK_WEBHOOK_URL: slack.url, SKILL_OUTBOUND_ALLOW_HOSTS: "", FAILURE_PERSIST_TIMEOUT_MS: "5000" };
+      await withConfig(cfg, async () => {
+        // Core alone: the call fails at once, its record still being written (the lock is held).
+        const t0 = performance.now();
+        const err = await withContext(
+          {
+            requestId: "bg",
+            correlationId: "bg",
+            actor: { type: "key", keyId: t.keys.agent.id, tenantId: t.tenant.id, role: "agent" },
+          },
+          () => Skills.execute("slack_send", { text: "core" }).catch((e: unknown) => e),
+        );
+        const callMs = performance.now() - t0;
+        expect(err).toBeInstanceOf(UpstreamError);
+        expect(callMs).toBeLessThan(2_000);
+        expect(backgroundPending()).toBe(1);
+        // Over HTTP: the lock goes 1 s after the request starts, and the reply waits until the
+        // kit has settled the writes (this one's and the one above).
+        const started = performance.now();
+        setTimeout(() => void locker.query("commit"), 1_000);
+        const res = await invoke("POST", "/api/v1/skills/slack_send/execute", {
+          key: t.keys.agent.key,
+          body: { args: { text: "http" } },
+        });
+        expect(res.status).toBe(502);
+        expect(backgroundPending()).toBe(0);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(1_000);
+      });
+    } finally {
+      await locker.end();
+    }
+    const rows = await rowsOf("tenant_id = $1 and skill_id = 'slack_send' and error_message like '%400%'", [
+      t.tenant.id,
+    ]);
+    expect(rows).toHaveLength(2);
   });
 
   it("an external job item its worker fails for good is recorded against its job", async () => {

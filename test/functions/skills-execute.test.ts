@@ -105,7 +105,10 @@ describe("the shared circuit breaker through the execute route", () => {
       expect(slack.requests).toHaveLength(5);
 
       await new Promise((r) => setTimeout(r, 1_100));
-      slack.always({ status: 200, body: "ok", delayMs: 200 });
+      // The probe is answered late enough that the other 19 reach the breaker while it is still
+      // out, however loaded the machine (a probe answered sooner closes the breaker, and calls
+      // arriving after that rightly pass).
+      slack.always({ status: 200, body: "ok", delayMs: 2_500 });
       const replies = await Promise.all(
         Array.from({ length: 20 }, (_, i) => exec("slack_send", { args: { text: `p${i}` } })),
       );

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { config } from "../../core/config.ts";
 import { useContext } from "../../core/context.ts";
+import { backgroundPending, inBackground } from "../../core/platform/background.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { renderMetrics } from "../../core/platform/metrics/index.ts";
 import { done, permanent, retry } from "../../core/platform/queue-outcome.ts";
@@ -252,5 +253,33 @@ describe("cronHandler", () => {
       throw new Error("boom");
     });
     await expect(bad(scheduledEvent(), lambdaContext())).rejects.toThrow("boom");
+  });
+});
+
+describe("work a handler leaves in the background (core/platform/background.ts)", () => {
+  const later = (ms: number, flags: string[], name: string) =>
+    new Promise<void>((r) => setTimeout(r, ms)).then(() => {
+      flags.push(name);
+    });
+
+  it("is finished before an SQS batch's or a cron run's invocation returns, also when the handler throws", async () => {
+    const flags: string[] = [];
+    const consumer = sqsBatchHandler({
+      queue: "Fixture",
+      schema: z.object({ n: z.number() }),
+      handle: async () => {
+        inBackground(later(150, flags, "sqs"));
+        return done();
+      },
+    });
+    await consumer(sqsEvent([{ n: 1 }]), lambdaContext());
+    expect(flags).toEqual(["sqs"]);
+    const cron = cronHandler("TestBackground", async () => {
+      inBackground(later(150, flags, "cron"));
+      throw new Error("after starting it");
+    });
+    await expect(cron(scheduledEvent(), lambdaContext())).rejects.toThrow("after starting it");
+    expect(flags).toEqual(["sqs", "cron"]);
+    expect(backgroundPending()).toBe(0);
   });
 });
