@@ -111,7 +111,7 @@ export const claimByIds = /* @__PURE__ */ statement(() =>
     `with m as (
       select * from unnest(CAST($1 AS uuid[]), CAST($2 AS uuid[]), CAST($3 AS text[])) as m(item_id, job_id, worker)
     ), r as (
-      select j.id, j.task, j.item_timeout_s, j.parallelism < j.items_total as limited, job_claim_room(j.id, $4) as room
+      select j.id, j.task, j.item_timeout_s, j.max_attempts, j.parallelism < j.items_total as limited, job_claim_room(j.id, $4) as room
       from jobs j, ${claimCommitsAsync}
       where j.id in (select job_id from m) and j.status = ${J.running}
       order by j.id
@@ -138,11 +138,12 @@ export const claimByIds = /* @__PURE__ */ statement(() =>
         error = case when k.fresh and i.status = ${I.claimed} then ${leaseExpiredJson} else i.error end
       from k, r
       where i.id = k.id and k.go and r.id = i.job_id
-      returning i.id, i.job_id, i.tenant_id, i.idx, i.input, i.claimed_by, r.task, r.item_timeout_s, r.limited, false as held
+      returning i.id, i.job_id, i.tenant_id, i.idx, i.input, i.claimed_by, r.task, r.item_timeout_s, r.limited,
+        i.attempt, r.max_attempts, false as held
     )
     select * from u
     union all
-    select held.id, null, null, null, null, null, null, null, null, true from held`,
+    select held.id, null, null, null, null, null, null, null, null, null, null, true from held`,
   ),
 );
 

@@ -108,6 +108,9 @@ export interface ClaimedItem {
   item_timeout_s: number;
   /** The job has more items than its parallelism: finishing one may wake a parked item. */
   limited: boolean;
+  /** This claim's attempt (1-based), and the job's attempts in all. */
+  attempt: number;
+  max_attempts: number;
 }
 
 /** The worker id of the SQS worker handling one message. */

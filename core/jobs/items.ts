@@ -220,7 +220,7 @@ export async function completeHeld(
  * @example
  *   await Jobs.fail(item.id, { worker_id: "agent-7", error: "upstream 503", retryable: true });
  */
-export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> {
+export async function fail(itemId: string, body: FailBody, opts: { retryDelayS?: number } = {}): Promise<ItemRecord> {
   const tenantId = useTenant();
   const now = clock().now();
   const error = typeof body.error === "string" ? { message: body.error } : body.error;
@@ -240,7 +240,11 @@ export async function fail(itemId: string, body: FailBody): Promise<ItemRecord> 
     if (!r) throw await refusal(itemId, tenantId, body.worker_id, now);
     if (!r.retried) await Credits.release(tenantId, r.job_id, r.id, r.credits);
     else if (r.task !== EXTERNAL_TASK)
-      enqueueAfterCommit(itemOutbox, [{ id: r.id, job_id: r.job_id, tenant_id: r.tenant_id }]);
+      enqueueAfterCommit(
+        itemOutbox,
+        [{ id: r.id, job_id: r.job_id, tenant_id: r.tenant_id }],
+        opts.retryDelayS ? { delayS: Math.min(900, Math.ceil(opts.retryDelayS)) } : {},
+      );
     return r;
   });
   jobMetrics.items.inc({ outcome: row.retried ? "retried" : "failed" });

@@ -143,6 +143,16 @@ function recordDone(group: Succeeded[]): Promise<[string, ItemOutcome][]> {
 }
 
 /**
+ * The wait before an item's next attempt under its catalog entry's backoff, after failed attempt
+ * `attempt` (1-based): base * 2^(attempt-1), capped at the entry's max, in whole seconds (SQS
+ * holds a message back by the second, 900 at most).
+ */
+export function retryDelayS(backoff: Failures.Backoff, attempt: number): number {
+  const ms = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.min(900, Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/**
  * A failed skill: the item back to pending (retryable, attempts left) or failed. A call refused
  * because an earlier execution of the item (a worker that died mid-call) still holds its
  * idempotency key is no attempt: the item is postponed until that key's lease ends, and then
@@ -163,16 +173,24 @@ function recordFailure(r: Ran & { ok: false }): Promise<ItemOutcome> {
           return "done";
         }
       }
-      // The catalog decides; without an entry, anything but an AppError saying otherwise may go better next time.
+      // The catalog decides (issue 15): its entry may refuse a retry the error asks for, cap the
+      // attempts and space them (its backoff: the item's next message is held back that long);
+      // a failure no entry knows gets one retry at most. Without an entry, anything but an
+      // AppError saying otherwise may go better next time.
       const retry = await Failures.retryDecision(e, {
         retryable: e instanceof AppError ? e.retryable : true,
-        maxAttempts: 2,
+        maxAttempts: item.max_attempts,
       });
-      await fail(item.id, {
-        worker_id: item.claimed_by,
-        error: e instanceof AppError ? { code: e.code, message: e.message } : { message: String(e) },
-        retryable: retry.retryable,
-      });
+      const retryable = retry.retryable && item.attempt < retry.maxAttempts;
+      await fail(
+        item.id,
+        {
+          worker_id: item.claimed_by,
+          error: e instanceof AppError ? { code: e.code, message: e.message } : { message: String(e) },
+          retryable,
+        },
+        retryable && retry.backoff ? { retryDelayS: retryDelayS(retry.backoff, item.attempt) } : {},
+      );
       return "done";
     } catch (err) {
       if (err instanceof LeaseLostError || err instanceof ItemNotFoundError) {

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import type { JobSpawn } from "../../core/jobs/index.ts";
+import { retryDelayS } from "../../core/jobs/process-items.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { hashArgs } from "../../core/platform/idempotency/index.ts";
 import { renderMetrics } from "../../core/platform/metrics/index.ts";
@@ -21,6 +22,7 @@ import { ledgerOf } from "../factories/credits.ts";
 import { checkedKeyedTenants, kvCounter, workItems } from "../factories/jobs.ts";
 import type { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
+import { closedAfterEach, startSlackServer } from "../setup/external-servers.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
@@ -39,6 +41,7 @@ async function spawn(t: Tenant, body: Partial<JobSpawn> & { items: { input: unkn
 const post = (t: Tenant, path: string, body: unknown) => invoke("POST", path, { key: t.keys.agent.key, body });
 
 /** What the JobItems queue holds now (read and deleted). */
+const trackServer = closedAfterEach();
 const drain = (want = 0) => takeMessages<Message>("JobItems", want);
 
 const work = workItems;
@@ -418,6 +421,37 @@ describe("the JobItems worker", () => {
       counts: { done: 1, failed: 1 },
       credits: { charged: 1, released: 1 },
     });
+  });
+
+  it("the catalog spaces an item's retries: after Slack's 429 (slack.rate_limited, 1 s base) its next message is held back", async () => {
+    const t = await tenant();
+    const slack = trackServer(await startSlackServer());
+    slack.always({ status: 429, body: "rate_limited" });
+    const id = await spawn(t, { task: "slack_send", items: [{ input: { text: "hi" } }], max_attempts: 2 });
+    const first = await drain(1);
+    // The skill's own retries (the same entry's schedule) run inside the call; then the item's.
+    await withConfig({ SLACK_WEBHOOK_URL: slack.url, SKILL_OUTBOUND_ALLOW_HOSTS: "" }, async () => {
+      expect(await work(first)).toEqual([]);
+      const t0 = Date.now();
+      let again: Message[] = [];
+      while (again.length === 0 && Date.now() - t0 < 10_000) again = await drain(1);
+      const waited = Date.now() - t0;
+      expect(again.map((m) => m.itemId)).toEqual(first.map((m) => m.itemId));
+      expect(waited).toBeGreaterThanOrEqual(900);
+      expect(await work(again)).toEqual([]);
+    });
+    const { rows } = await query<{ status: string; attempt: number; error: { code: string } }>(
+      "select status, attempt, error from job_items where job_id = $1",
+      [id],
+    );
+    expect(rows.map((r) => [r.status, r.attempt, r.error.code])).toEqual([["failed", 2, "skills.upstream_error"]]);
+  });
+
+  it("an item retry's delay follows its entry's backoff: base doubling per attempt, capped, in whole seconds up to SQS's 900", () => {
+    const b = { baseMs: 1000, maxMs: 20_000, maxAttempts: 4 };
+    expect([1, 2, 3, 4, 5, 6].map((a) => retryDelayS(b, a))).toEqual([1, 2, 4, 8, 16, 20]);
+    expect(retryDelayS({ baseMs: 50, maxMs: 1000, maxAttempts: 4 }, 1)).toBe(1);
+    expect(retryDelayS({ baseMs: 600_000, maxMs: 3_600_000, maxAttempts: 3 }, 3)).toBe(900);
   });
 
   it("max_attempts exhausted: the item fails and its credits are released", async () => {
