@@ -236,7 +236,13 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
     await release(claim, err, elapsed());
     m.executions.inc({ ...labels, status: "failed" });
     if (err.kind === "internal") log.error("skill failed", { skill: skill.name, err: e });
-    await Failures.record({ error: err, runId: seedRun, skillId: skill.name, context: { execution_id: executionId } });
+    await Failures.record({
+      error: err,
+      runId: seedRun,
+      skillId: skill.name,
+      stepIndex: options.opIndex,
+      context: { execution_id: executionId },
+    });
     throw err;
   } finally {
     stop();
