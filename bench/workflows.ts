@@ -12,9 +12,12 @@
  * Target: aos / baseline >= 0.5 (exit 1 when missed). A verification that does not say
  * `verified` fails the bench.
  *
- * Not measured yet (issue 16): in-process step execution against Skills.execute directly.
+ * Then step execution (bench/workflows-steps.ts), best of `--runs`: `--steps` kv_store ops run by
+ * the WorkflowSteps worker in-process (runs of 100 steps, the next message really sent to fauxqs)
+ * against the same ops by `Skills.execute` directly; target aos / direct >= 0.5. The worker's
+ * statements to Postgres per op are counted and printed.
  *
- * Flags: --ops 10000  --runs 3  --keep
+ * Flags: --ops 10000  --steps 1000  --runs 3  --keep
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
@@ -22,27 +25,31 @@ import { config, setConfig } from "../core/config.ts";
 import { type Actor, withContext } from "../core/context.ts";
 import { closePool, query, withTx } from "../core/platform/db/index.ts";
 import { hashArgs } from "../core/platform/idempotency/index.ts";
+import { closeSqs } from "../core/platform/queue.ts";
 import { closeRedis } from "../core/platform/redis.ts";
 import * as Tenancy from "../core/tenancy/index.ts";
 import * as Workflows from "../core/workflows/index.ts";
 import * as wsql from "../core/workflows/workflows.sql.ts";
 import { benchBaseUrl, benchDb } from "./bench-db.ts";
+import { aosSteps, directSteps, grantFor, statementsPerStep, stepQueue } from "./workflows-steps.ts";
 
 const { values } = parseArgs({
   options: {
     ops: { type: "string", default: "10000" },
+    steps: { type: "string", default: "1000" },
     runs: { type: "string", default: "3" },
     keep: { type: "boolean" },
   },
 });
 const OPS = Number(values.ops);
+const STEPS = Math.ceil(Number(values.steps) / 100) * 100;
 const RUNS = Number(values.runs);
 const db = benchDb("workflows");
 
 const as = <T>(actor: Actor, fn: () => Promise<T>) =>
   withContext({ requestId: "bench", correlationId: "bench", actor }, fn);
 
-async function seed(): Promise<{ actor: Actor; runId: string }> {
+async function seed(): Promise<{ actor: Actor; tenantId: string; runId: string }> {
   const system = { type: "system", name: "bench" } as const;
   const t = await as(system, () =>
     Tenancy.createTenant({ slug: `bench-wf-${process.pid}`, name: "workflows bench", initial_key_role: "agent" }),
@@ -110,7 +117,7 @@ async function seed(): Promise<{ actor: Actor; runId: string }> {
       return id;
     }),
   );
-  return { actor, runId };
+  return { actor, tenantId: t.id, runId };
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {
@@ -122,11 +129,19 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 async function main(): Promise<number> {
   const baseUrl = benchBaseUrl();
   const url = await db.create(baseUrl);
+  let queue: Awaited<ReturnType<typeof stepQueue>> | undefined;
   try {
-    setConfig({ STAGE: "bench", LOG_LEVEL: "silent", DATABASE_URL: url, WORKFLOW_REPLAY_MAX_OPS: String(OPS) });
+    queue = await stepQueue();
+    setConfig({
+      STAGE: "bench",
+      LOG_LEVEL: "silent",
+      DATABASE_URL: url,
+      WORKFLOW_REPLAY_MAX_OPS: String(OPS),
+      ...queue.env,
+    });
     console.log(`workflows bench: node ${process.version}, ${cpus().length} cores; ${OPS} ops, best of ${RUNS}`);
     const t0 = performance.now();
-    const { actor, runId } = await seed();
+    const { actor, tenantId, runId } = await seed();
     console.log(`seeded one run of ${OPS} ops in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     let best = { aos: Number.POSITIVE_INFINITY, base: Number.POSITIVE_INFINITY };
     for (let r = 1; r <= RUNS; r++) {
@@ -151,9 +166,28 @@ async function main(): Promise<number> {
     }
     const ratio = best.base / best.aos;
     console.log(`verification aos/baseline = ${ratio.toFixed(2)} (target >= 0.5): ${ratio >= 0.5 ? "met" : "MISSED"}`);
-    return ratio >= 0.5 ? 0 : 1;
+
+    console.log(`step execution: ${STEPS} kv_store ops, best of ${RUNS}`);
+    await grantFor(tenantId, STEPS * (RUNS + 1) + 100);
+    let steps = { aos: Number.POSITIVE_INFINITY, direct: Number.POSITIVE_INFINITY };
+    for (let r = 1; r <= RUNS; r++) {
+      const aos = await aosSteps(actor, STEPS, r);
+      const direct = await directSteps(actor, STEPS, r);
+      steps = { aos: Math.min(steps.aos, aos), direct: Math.min(steps.direct, direct) };
+      console.log(
+        `round ${r}: aos ${(STEPS / aos).toFixed(0)} steps/s (${aos.toFixed(2)} s), Skills.execute ${(STEPS / direct).toFixed(0)} calls/s (${direct.toFixed(2)} s)`,
+      );
+    }
+    const perStep = await statementsPerStep(actor, RUNS + 1);
+    const stepRatio = steps.direct / steps.aos;
+    console.log(`worker statements to Postgres per op: ${perStep.toFixed(1)}`);
+    console.log(
+      `step execution aos/direct = ${stepRatio.toFixed(2)} (target >= 0.5): ${stepRatio >= 0.5 ? "met" : "MISSED"}`,
+    );
+    return ratio >= 0.5 && stepRatio >= 0.5 ? 0 : 1;
   } finally {
-    await Promise.allSettled([closePool(), closeRedis()]);
+    await Promise.allSettled([closePool(), closeRedis(), closeSqs()]);
+    await queue?.stop();
     if (!values.keep) await db.drop(baseUrl);
     void config;
   }

@@ -27,7 +27,7 @@ export * from "./errors.ts";
 export type { MatchResult } from "./match.ts";
 export type { FrequentFailure } from "./query.ts";
 export { FAILURE_RECORDS_QUEUE, type Recorded, type RecordInput, type RecordOutcome } from "./record.ts";
-export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback } from "./retry-decision.ts";
+export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback, retryDelayS } from "./retry-decision.ts";
 export * from "./schema.ts";
 export type { SignalFields } from "./signal.ts";
 export {

@@ -54,3 +54,17 @@ export async function retryDecision(error: unknown, fallback: RetryFallback): Pr
     match_type: match.match_type,
   };
 }
+
+/**
+ * The wait before the next attempt under an entry's backoff, after failed attempt `attempt`
+ * (1-based): base * 2^(attempt-1), capped at the entry's max, in whole seconds, as a queue holds a
+ * message back (SQS: by the second, 900 at most). Job items and workflow steps retry this way.
+ *
+ * @example
+ *   const d = await retryDecision(e, fallback);
+ *   if (d.retryable && d.backoff) enqueueAfterCommit(outbox, rows, { delayS: retryDelayS(d.backoff, attempt) });
+ */
+export function retryDelayS(backoff: Backoff, attempt: number): number {
+  const ms = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.min(900, Math.max(1, Math.ceil(ms / 1000)));
+}

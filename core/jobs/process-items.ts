@@ -143,16 +143,6 @@ function recordDone(group: Succeeded[]): Promise<[string, ItemOutcome][]> {
 }
 
 /**
- * The wait before an item's next attempt under its catalog entry's backoff, after failed attempt
- * `attempt` (1-based): base * 2^(attempt-1), capped at the entry's max, in whole seconds (SQS
- * holds a message back by the second, 900 at most).
- */
-export function retryDelayS(backoff: Failures.Backoff, attempt: number): number {
-  const ms = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.min(900, Math.max(1, Math.ceil(ms / 1000)));
-}
-
-/**
  * A failed skill: the item back to pending (retryable, attempts left) or failed. A call refused
  * because an earlier execution of the item (a worker that died mid-call) still holds its
  * idempotency key is no attempt: the item is postponed until that key's lease ends, and then
@@ -189,7 +179,7 @@ function recordFailure(r: Ran & { ok: false }): Promise<ItemOutcome> {
           error: e instanceof AppError ? { code: e.code, message: e.message } : { message: String(e) },
           retryable,
         },
-        retryable && retry.backoff ? { retryDelayS: retryDelayS(retry.backoff, item.attempt) } : {},
+        retryable && retry.backoff ? { retryDelayS: Failures.retryDelayS(retry.backoff, item.attempt) } : {},
       );
       return "done";
     } catch (err) {

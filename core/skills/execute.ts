@@ -241,6 +241,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       error: err,
       runId: seedRun,
       skillId: skill.name,
+      stepIndex: options.opIndex,
       context: { execution_id: executionId },
     });
     throw err;

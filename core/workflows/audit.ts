@@ -12,6 +12,7 @@
  * prev_hash, or the head, no longer matches) is found by `checkChain`.
  */
 
+import { hash } from "node:crypto";
 import { InternalError } from "../errors.ts";
 import { afterCommit, inTransaction, query } from "../platform/db/index.ts";
 import { canonicalJson, hashArgs } from "../platform/idempotency/index.ts";
@@ -22,6 +23,8 @@ import type { OpState } from "./states.ts";
 
 /** SHA-256 of the canonical JSON of `v` (object keys sorted). */
 export const hashJson = (v: unknown): string => hashArgs(v === undefined ? null : v);
+
+const sha256 = (text: string): string => hash("sha256", text);
 
 /** What an op records; the hashes and the chain are computed here. */
 export interface OpInput {
@@ -45,7 +48,7 @@ export interface OpInput {
 }
 
 /** The fields an op's `hash` covers (what a replay checks), in one place for writer and checker. */
-export function opHash(o: {
+export interface OpHashed {
   run: string;
   op_index: number;
   step_id: string;
@@ -59,8 +62,38 @@ export function opHash(o: {
   idempotency_key: string | null;
   credits: number;
   prev_hash: string | null;
-}): string {
-  return hashJson(o);
+}
+
+/** OpHashed's keys in canonical (sorted) order: opHash writes canonicalJson's text without sorting per op. */
+const hashedKeys = [
+  "args_hash",
+  "credits",
+  "error_code",
+  "idempotency_key",
+  "op_index",
+  "op_type",
+  "prev_hash",
+  "result_hash",
+  "run",
+  "skill_version",
+  "status",
+  "step_id",
+  "transient",
+] as const satisfies readonly (keyof OpHashed)[];
+
+/**
+ * SHA-256 of the canonical JSON of the op's hashed fields: the same text `hashJson(o)` hashes
+ * (test/unit/workflow-audit.test.ts holds them equal), built without sorting keys, as the
+ * verifier computes it once per op.
+ */
+export function opHash(o: OpHashed): string {
+  let text = "";
+  for (const k of hashedKeys) {
+    const v = o[k];
+    if (v === undefined) continue;
+    text += `${text === "" ? "{" : ","}"${k}":${canonicalJson(v)}`;
+  }
+  return sha256(text === "" ? "{}" : `${text}}`);
 }
 
 /**
@@ -120,6 +153,11 @@ export async function opsOf(runId: string, tenantId: string): Promise<OpRecord[]
   return (await query<OpRecord>(sql.opsOf, [runId, tenantId])).rows;
 }
 
+/** A run's ops in order, only what the chain and the verifier read (no times, no messages). */
+export async function chainOpsOf(runId: string, tenantId: string): Promise<ChainOp[]> {
+  return (await query<ChainOp>(sql.chainOpsOf, [runId, tenantId])).rows;
+}
+
 export interface ChainBreak {
   op_index: number;
   /** What does not hold: the row's own hash, its link to the previous op, or the run's head. */
@@ -128,20 +166,46 @@ export interface ChainBreak {
   actual: string | number | null;
 }
 
+/** What `checkChain` (and the verifier) read of an op: the hashed fields, the args and the result. */
+export type ChainOp = Pick<
+  OpRecord,
+  | "op_index"
+  | "step_id"
+  | "op_type"
+  | "skill_version"
+  | "args"
+  | "args_hash"
+  | "result"
+  | "result_hash"
+  | "status"
+  | "error_code"
+  | "transient"
+  | "idempotency_key"
+  | "credits"
+  | "prev_hash"
+  | "hash"
+>;
+
 /**
  * The chain of a run's ops as read (ordered by op_index): each op's content gives its hash, links
  * to the op before, indexes run 0, 1, 2 ..., stored args and results give their hashes, and the
- * last hash is the run's head. Every break, in op order (none: the log is as written).
+ * last hash is the run's head. Every break, in op order (none: the log is as written). Three
+ * SHA-256 per op: its args, its result, its row.
  */
-export function checkChain(runId: string, ops: readonly OpRecord[], headHash: string | null): ChainBreak[] {
+export function checkChain(runId: string, ops: readonly ChainOp[], headHash: string | null): ChainBreak[] {
   const breaks: ChainBreak[] = [];
   let prev: string | null = null;
-  ops.forEach((o, i) => {
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i] as ChainOp;
     if (o.op_index !== i) breaks.push({ op_index: o.op_index, what: "op_index", expected: i, actual: o.op_index });
-    if (hashJson(o.args) !== o.args_hash)
-      breaks.push({ op_index: o.op_index, what: "args_hash", expected: hashJson(o.args), actual: o.args_hash });
-    if (o.status === "succeeded" && hashJson(o.result) !== o.result_hash)
-      breaks.push({ op_index: o.op_index, what: "result_hash", expected: hashJson(o.result), actual: o.result_hash });
+    const argsHash = hashJson(o.args);
+    if (argsHash !== o.args_hash)
+      breaks.push({ op_index: o.op_index, what: "args_hash", expected: argsHash, actual: o.args_hash });
+    if (o.status === "succeeded") {
+      const resultHash = hashJson(o.result);
+      if (resultHash !== o.result_hash)
+        breaks.push({ op_index: o.op_index, what: "result_hash", expected: resultHash, actual: o.result_hash });
+    }
     if (o.prev_hash !== prev)
       breaks.push({ op_index: o.op_index, what: "prev_hash", expected: prev, actual: o.prev_hash });
     const own = opHash({
@@ -161,7 +225,7 @@ export function checkChain(runId: string, ops: readonly OpRecord[], headHash: st
     });
     if (own !== o.hash) breaks.push({ op_index: o.op_index, what: "hash", expected: own, actual: o.hash });
     prev = o.hash;
-  });
+  }
   if (prev !== headHash)
     breaks.push({ op_index: Math.max(ops.length - 1, 0), what: "head_hash", expected: headHash, actual: prev });
   return breaks;

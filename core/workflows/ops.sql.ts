@@ -3,7 +3,11 @@
  * replay_runs. Rows come back in the API's wire shape.
  */
 import { isoUtc } from "../platform/db/index.ts";
+import { sqlLiterals } from "../platform/db/literal.ts";
 import { statement } from "../platform/db/statement.ts";
+import { OpStates } from "./states.ts";
+
+const O = sqlLiterals(OpStates);
 
 const opColumns = `o.op_id, o.op_index, o.step_id, o.op_type, o.skill_version, o.args, o.args_hash, o.result, o.result_hash,
   o.status, o.error_code, o.error_message, o.duration_ms, o.transient, o.idempotency_key, CAST(o.credits AS float8) as credits,
@@ -30,6 +34,24 @@ export const insertOp = /* @__PURE__ */ statement(
 export const opsOf = /* @__PURE__ */ statement(
   () => `select ${opColumns} from workflow_ops o
     where o.workflow_run_id = CAST($1 AS uuid) and o.tenant_id = CAST($2 AS uuid) order by o.op_index`,
+);
+
+/**
+ * $1 run, $2 tenant: the run's ops in order, only the columns the chain and the replay verifier
+ * read (the hashed fields, args, result): no id, message, duration or times to format.
+ */
+export const chainOpsOf = /* @__PURE__ */ statement(
+  () => `select o.op_index, o.step_id, o.op_type, o.skill_version, o.args, o.args_hash, o.result, o.result_hash, o.status,
+      o.error_code, o.transient, o.idempotency_key, CAST(o.credits AS float8) as credits, o.prev_hash, o.hash
+    from workflow_ops o
+    where o.workflow_run_id = CAST($1 AS uuid) and o.tenant_id = CAST($2 AS uuid) order by o.op_index`,
+);
+
+/** $1 run, $2 tenant, $3 step ids: the results of those steps' succeeded ops (what a step's `$ref`s name). */
+export const resultsOf = /* @__PURE__ */ statement(
+  () => `select o.step_id, o.result from workflow_ops o
+    where o.workflow_run_id = CAST($1 AS uuid) and o.tenant_id = CAST($2 AS uuid) and o.status = ${O.succeeded}
+      and o.step_id = any(CAST($3 AS text[]))`,
 );
 
 /** $1 run, $2 tenant: workflow_summary's row (none before the first op). */

@@ -11,10 +11,9 @@ const REF = /^(input|steps\.[a-z][a-z0-9_]{0,62}\.result)((?:\.[^.]+)*)$/;
 
 /** An object `{"$ref": "<path>"}` and nothing else. */
 export function refOf(v: unknown): string | undefined {
-  if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
-  const keys = Object.keys(v);
+  if (!v || typeof v !== "object" || Array.isArray(v) || !Object.hasOwn(v, "$ref")) return undefined;
   const ref = (v as { $ref?: unknown }).$ref;
-  return keys.length === 1 && typeof ref === "string" ? ref : undefined;
+  return typeof ref === "string" && Object.keys(v).length === 1 ? ref : undefined;
 }
 
 /** Every `$ref` in `args`, with where it sits (dotted, under `at`). */
@@ -96,8 +95,28 @@ export function resolveArgs(
     if (!hit.found) throw new UnresolvedRefError(stepId, ref);
     return hit.value;
   }
-  if (Array.isArray(args)) return args.map((x) => resolveArgs(stepId, x, input, results));
-  if (args && typeof args === "object")
-    return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, resolveArgs(stepId, v, input, results)]));
+  // Args without a ref below come back as they are (the same object): no copy per op of a replay.
+  if (Array.isArray(args)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const x = args[i];
+      const v = resolveArgs(stepId, x, input, results);
+      if (out) out.push(v);
+      else if (v !== x) out = [...args.slice(0, i), v];
+    }
+    return out ?? args;
+  }
+  if (args && typeof args === "object") {
+    const entries = Object.entries(args);
+    let changed = false;
+    for (const e of entries) {
+      const v = resolveArgs(stepId, e[1], input, results);
+      if (v !== e[1]) {
+        e[1] = v;
+        changed = true;
+      }
+    }
+    return changed ? Object.fromEntries(entries) : args;
+  }
   return args;
 }

@@ -9,14 +9,19 @@
  * two leaves the run where it was: the message comes back (or the sweeper re-sends it), the call
  * runs again under the same key and gets the stored result, so the side effect happens once.
  *
- * A retryable failure (the skill's AppError.retryable) runs the step again, up to
- * WORKFLOW_STEP_MAX_ATTEMPTS; any other failure, or the last attempt's, is recorded as a failed
- * op and fails the run. (Failures are not yet recorded in the failure catalog: issue 15.)
+ * A failed step is in the failure catalog with its run id, op index and skill (Skills.execute
+ * records a failure of the call itself; the step records the rest: args refused, a breaker's or
+ * an idempotency refusal, credits short). Whether it runs again comes from
+ * `Failures.retryDecision`: the matched entry's is_retryable (which can veto, not force, the
+ * error's own `retryable`), its attempts and backoff (the message is sent again with that delay);
+ * an unmatched failure is retried once at most; WORKFLOW_STEP_MAX_ATTEMPTS is the attempts when
+ * the entry names none. A failure that is not retried is recorded as a failed op and fails the run.
  */
 import { config } from "../config.ts";
 import { withContext } from "../context.ts";
 import * as Credits from "../credits/index.ts";
 import { AppError, InternalError } from "../errors.ts";
+import * as Failures from "../failures/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
@@ -24,16 +29,19 @@ import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { done, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
 import * as Skills from "../skills/index.ts";
 import * as StatusHistory from "../status-history/index.ts";
-import { opsOf, recordOp } from "./audit.ts";
+import { recordOp } from "./audit.ts";
 import { workflowMetrics as m } from "./metrics.ts";
-import { resolveArgs } from "./refs.ts";
+import * as osql from "./ops.sql.ts";
+import { refsIn, resolveArgs } from "./refs.ts";
 import type { StepMessage, WorkflowStep } from "./schema.ts";
 import { RunStates } from "./states.ts";
+import { recordFailure, stepRetryDelayS } from "./step-failure.ts";
 import { stepOutbox } from "./step-outbox.ts";
 import * as sql from "./workflows.sql.ts";
 
-type RunWithSteps = sql.RunRow & { steps: WorkflowStep[] };
-type Locked = RunWithSteps & { reserved: number; charged: number };
+type Locked = sql.RunRow & { reserved: number; charged: number };
+/** The run as a step reads it: its credits and only its definition's step at the op's index. */
+type RunAtStep = Locked & { step: WorkflowStep | null };
 
 /** The idempotency key of a run's op: a redelivered step replays the stored result. */
 export const opKey = (runId: string, opIndex: number): string => `wf:${runId}:${opIndex}`;
@@ -43,23 +51,40 @@ const units = (n: number) => Math.round(n * 10_000);
 /** What the step's call came to. */
 type Outcome =
   | { ok: true; args: unknown; result: unknown; version: string; durationMs: number; cost: number }
-  | { ok: false; args: unknown; version: string | null; durationMs: number | null; error: AppError };
+  | {
+      ok: false;
+      args: unknown;
+      version: string | null;
+      durationMs: number | null;
+      error: AppError;
+      /** Skills.execute recorded it in the failure catalog already (a failure of the call itself). */
+      recorded: boolean;
+    };
 
-/** The results of the run's earlier succeeded ops, by step id. */
-async function earlierResults(run: sql.RunRow): Promise<Map<string, unknown>> {
-  const ops = await opsOf(run.id, run.tenant_id);
-  return new Map(ops.filter((o) => o.status === "succeeded").map((o) => [o.step_id, o.result]));
+/** Refusals Skills.execute throws before the call runs: it does not record them, the step does. */
+const REFUSED_BEFORE_CALL = new Set(["skills.circuit_open", "breaker.open", "skills.idempotency_conflict"]);
+
+/**
+ * The recorded results of the earlier steps `step`'s args name (`$ref: steps.<id>...`), by step
+ * id; none read when it names none (most steps), never the whole log.
+ */
+async function earlierResults(run: sql.RunRow, step: WorkflowStep): Promise<Map<string, unknown>> {
+  const ids = new Set<string>();
+  for (const { ref } of refsIn(step.args, "args")) if (ref.startsWith("steps.")) ids.add(ref.split(".")[1] as string);
+  if (ids.size === 0) return new Map();
+  const { rows } = await query<{ step_id: string; result: unknown }>(osql.resultsOf, [run.id, run.tenant_id, [...ids]]);
+  return new Map(rows.map((o) => [o.step_id, o.result]));
 }
 
-async function call(run: RunWithSteps, step: WorkflowStep, opIndex: number): Promise<Outcome | "in_progress"> {
+async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promise<Outcome | "in_progress"> {
   let args: unknown = step.args;
   let cost = 0;
   try {
-    args = resolveArgs(step.id, step.args, run.input, await earlierResults(run));
+    args = resolveArgs(step.id, step.args, run.input, await earlierResults(run, step));
     cost = Skills.cost(step.skill, Skills.validateArgs(step.skill, args, `steps.${step.id}.args`));
   } catch (e) {
     if (e instanceof AppError && e.kind === "validation")
-      return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error: e };
+      return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error: e, recorded: false };
     throw e;
   }
   try {
@@ -75,7 +100,8 @@ async function call(run: RunWithSteps, step: WorkflowStep, opIndex: number): Pro
   } catch (e) {
     if (e instanceof AppError && e.code === "skills.in_progress") return "in_progress";
     const error = e instanceof AppError ? e : new InternalError(`${step.skill} failed`, { cause: e });
-    return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error };
+    const recorded = e instanceof AppError && !REFUSED_BEFORE_CALL.has(e.code);
+    return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error, recorded };
   }
 }
 
@@ -94,42 +120,61 @@ export function runStep(msg: StepMessage): Promise<QueueOutcome> {
     actor: { type: "system" as const, name: "workflow-steps", tenantId: msg.tenantId },
   };
   return withContext(ctx, async () => {
-    const { rows } = await query<RunWithSteps>(sql.runWithSteps, [msg.runId, msg.tenantId]);
+    const { rows } = await query<RunAtStep>(sql.runAtStep, [msg.runId, msg.tenantId, msg.opIndex]);
     const run = rows[0];
     if (!run || run.status !== RunStates.running || run.next_op_index !== msg.opIndex) return done();
-    const step = run.steps[msg.opIndex];
+    const step = run.step;
     if (!step) return done();
     const started = clock().now();
     const outcome = await call(run, step, msg.opIndex);
     if (outcome === "in_progress") return retry(`op ${msg.opIndex} of run ${run.id} is running elsewhere`);
-    if (!outcome.ok && outcome.error.retryable && run.attempt + 1 < config().workflows.stepMaxAttempts) {
-      await retryLater(run, msg.opIndex, outcome.error);
-      return done();
+    if (!outcome.ok) {
+      const attempt = run.attempt + 1;
+      if (!outcome.recorded) recordFailure(run, step, msg.opIndex, outcome.error, attempt);
+      // The failure catalog decides (its entry's is_retryable and backoff; unmatched: one retry at most).
+      const d = await Failures.retryDecision(outcome.error, {
+        retryable: outcome.error.retryable,
+        maxAttempts: config().workflows.stepMaxAttempts,
+      });
+      if (d.retryable && attempt < d.maxAttempts) {
+        await retryLater(run, msg.opIndex, outcome.error, stepRetryDelayS(d, attempt));
+        return done();
+      }
     }
     await finish(run, step, msg.opIndex, outcome, started);
     return done();
   });
 }
 
-/** A retryable failure with attempts left: one more attempt counted, the message sent again. */
-async function retryLater(run: sql.RunRow, opIndex: number, error: AppError): Promise<void> {
+/** A failure the catalog retries, attempts left: one more attempt counted, the message sent again after the delay. */
+async function retryLater(run: sql.RunRow, opIndex: number, error: AppError, delayS: number): Promise<void> {
   await withTx(async () => {
     const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
     const r = rows[0];
     if (!r || r.status !== RunStates.running || r.next_op_index !== opIndex) return;
     const now = clock().now();
     await query(sql.moveRun, [r.id, r.tenant_id, r.status, opIndex, r.attempt + 1, 0, null, null, now, 0]);
-    enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: opIndex }]);
+    enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: opIndex }], { delayS });
     afterCommit(() => m.stepRetries.inc());
   });
-  log.warn("workflow step failed, retrying", { runId: run.id, opIndex, code: error.code, attempt: run.attempt + 1 });
+  log.warn("workflow step failed, retrying", {
+    runId: run.id,
+    opIndex,
+    code: error.code,
+    attempt: run.attempt + 1,
+    delayS,
+  });
 }
 
 /**
  * The op's cost beyond what is left of the run's reserve, reserved first in its own transaction
- * (`reserve:wf:<run>:<op>`); false when the tenant cannot cover it.
+ * (`reserve:wf:<run>:<op>`); false when the tenant cannot cover it. Nothing to do (and no
+ * transaction) when the reserve read before the call covers the cost: only this op moves the
+ * run's reserve and charges while it is the run's next op (a cancel releases the rest, and then
+ * `finish` charges nothing).
  */
-async function topUp(run: sql.RunRow, opIndex: number, cost: number): Promise<boolean> {
+async function topUp(run: Locked, opIndex: number, cost: number): Promise<boolean> {
+  if (units(cost) <= units(run.reserved - run.charged)) return true;
   try {
     await withTx(async () => {
       const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
@@ -158,7 +203,7 @@ async function topUp(run: sql.RunRow, opIndex: number, cost: number): Promise<bo
   }
 }
 
-async function finish(run: sql.RunRow, step: WorkflowStep, opIndex: number, o: Outcome, started: Date): Promise<void> {
+async function finish(run: Locked, step: WorkflowStep, opIndex: number, o: Outcome, started: Date): Promise<void> {
   let outcome = o;
   if (outcome.ok && !(await topUp(run, opIndex, outcome.cost)))
     outcome = {
@@ -171,7 +216,10 @@ async function finish(run: sql.RunRow, step: WorkflowStep, opIndex: number, o: O
         "credits.insufficient",
         "The op cost more than the run's credits left",
       ),
+      recorded: false,
     };
+  if (!outcome.ok && outcome.error.code === "credits.insufficient" && o.ok)
+    await recordFailure(run, step, opIndex, outcome.error, run.attempt + 1);
   await withTx(async () => {
     const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
     const r = rows[0];

@@ -17,14 +17,14 @@ import { AppError, ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import * as Skills from "../skills/index.ts";
-import { checkChain, hashJson, opsOf } from "./audit.ts";
+import { type ChainOp, chainOpsOf, checkChain, hashJson } from "./audit.ts";
 import { definition } from "./definitions.ts";
 import { ReplayNotFoundError, RunNotFoundError } from "./errors.ts";
 import { diff, type PatchOp, pointer } from "./json-patch.ts";
 import { workflowMetrics as m } from "./metrics.ts";
 import * as sql from "./ops.sql.ts";
 import { resolveArgs } from "./refs.ts";
-import type { OpRecord, ReplayRecord, ReplayStart, WorkflowStep } from "./schema.ts";
+import type { ReplayRecord, ReplayStart, WorkflowStep } from "./schema.ts";
 import { RunStates } from "./states.ts";
 import * as wsql from "./workflows.sql.ts";
 
@@ -61,13 +61,38 @@ function specOf(name: string) {
 const severityOf = (...skills: (string | undefined)[]): Mismatch["severity"] =>
   skills.some((s) => s !== undefined && (specOf(s)?.sideEffects ?? true)) ? "CRITICAL" : "WARNING";
 
-const view = (o: OpRecord) => ({
+const view = (o: ChainOp) => ({
   step_id: o.step_id,
   op_type: o.op_type,
   skill_version: o.skill_version,
   args: o.args,
   status: o.status,
 });
+
+/**
+ * JSON values equal as canonicalJson sees them (keys in any order, an undefined key absent):
+ * what `hashJson(a) === hashJson(b)` says, without building either text.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k) || x[k] === undefined) continue;
+    if (!Object.hasOwn(y, k) || !sameJson(x[k], y[k])) return false;
+    n++;
+  }
+  for (const k in y) if (Object.hasOwn(y, k) && y[k] !== undefined) n--;
+  return n === 0;
+}
 
 /** Run a deterministic, side-effect-free skill again (no key, not charged): its result or error code. */
 async function rerun(step: WorkflowStep, args: unknown, runId: string, opIndex: number) {
@@ -90,10 +115,18 @@ async function rerun(step: WorkflowStep, args: unknown, runId: string, opIndex: 
 export async function verifyOps(
   run: Pick<wsql.RunRow, "id" | "status" | "input" | "next_op_index" | "head_hash" | "error">,
   steps: readonly WorkflowStep[],
-  ops: readonly OpRecord[],
+  ops: readonly ChainOp[],
 ): Promise<Verdict> {
-  const byIndex = new Map(ops.map((o) => [o.op_index, o]));
-  const lastRecorded = ops.reduce((mx, o) => Math.max(mx, o.op_index), -1);
+  // The chain first: it hashes each op's stored args once, so an op whose stored args still give
+  // its args_hash is compared by value below (the same verdict as hashing the re-derived args).
+  const breaks = checkChain(run.id, ops, run.head_hash);
+  const argsEdited = new Set(breaks.filter((b) => b.what === "args_hash").map((b) => b.op_index));
+  const byIndex = new Map<number, ChainOp>();
+  let lastRecorded = -1;
+  for (const o of ops) {
+    byIndex.set(o.op_index, o);
+    if (o.op_index > lastRecorded) lastRecorded = o.op_index;
+  }
   const expectPresent = (i: number) =>
     i < run.next_op_index || (run.status === RunStates.completed && i < steps.length);
   const results = new Map<string, unknown>();
@@ -104,78 +137,87 @@ export async function verifyOps(
   for (let i = 0; i < end; i++) {
     const step = steps[i];
     const op = byIndex.get(i);
-    const at = `/ops/${i}`;
     if (!op) {
       if (step && expectPresent(i))
-        found.set(i, { op_index: i, severity: severityOf(step.skill), diff: [{ op: "remove", path: at }] });
+        found.set(i, { op_index: i, severity: severityOf(step.skill), diff: [{ op: "remove", path: `/ops/${i}` }] });
       continue;
     }
     if (!step) {
-      found.set(i, { op_index: i, severity: severityOf(op.op_type), diff: [{ op: "add", path: at, value: view(op) }] });
+      found.set(i, {
+        op_index: i,
+        severity: severityOf(op.op_type),
+        diff: [{ op: "add", path: `/ops/${i}`, value: view(op) }],
+      });
       continue;
     }
     if (op.transient || step.transient) {
       // Skipped, but only once it is the step's op at all (an op inserted in its place is not).
-      const patch = diff(
-        { step_id: step.id, op_type: step.skill, transient: true },
-        { ...view(op), transient: true },
-        at,
-      ).filter((p) => p.path === `${at}/step_id` || p.path === `${at}/op_type`);
-      if (patch.length > 0) found.set(i, { op_index: i, severity: severityOf(step.skill, op.op_type), diff: patch });
-      else skipped++;
+      if (op.step_id === step.id && op.op_type === step.skill) skipped++;
+      else {
+        const at = `/ops/${i}`;
+        const patch = diff(
+          { step_id: step.id, op_type: step.skill, transient: true },
+          { ...view(op), transient: true },
+          at,
+        ).filter((p) => p.path === `${at}/step_id` || p.path === `${at}/op_type`);
+        found.set(i, { op_index: i, severity: severityOf(step.skill, op.op_type), diff: patch });
+      }
       if (op.status === "succeeded") results.set(op.step_id, op.result);
       continue;
     }
     const spec = specOf(step.skill);
-    const actual: Record<string, unknown> = view(op);
-    const expected: Record<string, unknown> = {
-      step_id: step.id,
-      op_type: step.skill,
-      skill_version: spec?.version ?? null,
-    };
+    const version = spec?.version ?? null;
+    let args: unknown;
     try {
-      expected.args = resolveArgs(step.id, step.args, run.input, results);
+      args = resolveArgs(step.id, step.args, run.input, results);
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
-      expected.args = { $unresolved: e.message };
+      args = { $unresolved: e.message };
     }
     // A failed op ends its run: only the last op may have failed, and only in a failed run.
-    if (i < lastRecorded) expected.status = "succeeded";
-    else if (run.status === RunStates.completed) expected.status = "succeeded";
-    else if (run.status === RunStates.failed && run.error && run.error.op_index === i) expected.status = "failed";
-    else expected.status = op.status;
-    if (
-      spec?.deterministic &&
-      !spec.sideEffects &&
-      expected.op_type === op.op_type &&
-      !("$unresolved" in (expected.args as object))
-    ) {
-      const again = await rerun(step, expected.args, run.id, i);
-      if (again) expected.status = again.status;
-      if (again?.status === "succeeded") {
-        expected.result_hash = hashJson(again.result);
-        expected.result = again.result;
-      }
-      if (again && op.status === "succeeded") {
-        actual.result_hash = op.result_hash;
-        actual.result = op.result;
-      }
-    }
-    // The common case first: everything equal, found without building a patch.
+    let status: string;
+    if (i < lastRecorded) status = "succeeded";
+    else if (run.status === RunStates.completed) status = "succeeded";
+    else if (run.status === RunStates.failed && run.error && run.error.op_index === i) status = "failed";
+    else status = op.status;
+    const rerunnable =
+      spec?.deterministic && !spec.sideEffects && step.skill === op.op_type && !("$unresolved" in (args as object));
+    // The common case first: everything equal, found without building a view or a patch.
     const same =
-      expected.step_id === actual.step_id &&
-      expected.op_type === actual.op_type &&
-      expected.skill_version === actual.skill_version &&
-      expected.status === actual.status &&
-      !("result_hash" in expected) &&
-      !("result_hash" in actual) &&
-      hashJson(expected.args) === op.args_hash;
-    const patch = same ? [] : diff(expected, actual, at);
-    if (patch.length > 0) found.set(i, { op_index: i, severity: severityOf(step.skill, op.op_type), diff: patch });
-    else verified++;
+      !rerunnable &&
+      op.step_id === step.id &&
+      op.op_type === step.skill &&
+      op.skill_version === version &&
+      op.status === status &&
+      (argsEdited.has(i) ? hashJson(args) === op.args_hash : sameJson(args, op.args));
+    if (!same) {
+      const actual: Record<string, unknown> = view(op);
+      const expected: Record<string, unknown> = {
+        step_id: step.id,
+        op_type: step.skill,
+        skill_version: version,
+        args,
+        status,
+      };
+      if (rerunnable) {
+        const again = await rerun(step, args, run.id, i);
+        if (again) expected.status = again.status;
+        if (again?.status === "succeeded") {
+          expected.result_hash = hashJson(again.result);
+          expected.result = again.result;
+        }
+        if (again && op.status === "succeeded") {
+          actual.result_hash = op.result_hash;
+          actual.result = op.result;
+        }
+      }
+      const patch = diff(expected, actual, `/ops/${i}`);
+      if (patch.length > 0) found.set(i, { op_index: i, severity: severityOf(step.skill, op.op_type), diff: patch });
+      else verified++;
+    } else verified++;
     if (op.status === "succeeded") results.set(op.step_id, op.result);
   }
-  for (const b of checkChain(run.id, ops, run.head_hash)) {
+  for (const b of breaks) {
     const prior = found.get(b.op_index);
     const op = byIndex.get(b.op_index);
     const patch: PatchOp = { op: "replace", path: `/ops/${b.op_index}${pointer(b.what)}`, value: b.actual };
@@ -206,7 +248,11 @@ export async function replay(runId: string, body: ReplayStart): Promise<ReplayRe
   const tenantId = useTenant();
   const startedAt = clock().now();
   const stop = m.replaySeconds.startTimer();
-  const { rows } = await query<wsql.RunRow & { steps: WorkflowStep[] }>(wsql.runWithSteps, [runId, tenantId]);
+  // The run (with its definition's steps) and its ops are read at once, on two connections.
+  const [{ rows }, ops] = await Promise.all([
+    query<wsql.RunRow & { steps: WorkflowStep[] }>(wsql.runWithSteps, [runId, tenantId]),
+    chainOpsOf(runId, tenantId),
+  ]);
   const run = rows[0];
   if (!run) throw new RunNotFoundError(runId);
   if (body.mode === "against_version" && body.version === undefined)
@@ -215,7 +261,6 @@ export async function replay(runId: string, body: ReplayStart): Promise<ReplayRe
     ]);
   const version = body.mode === "against_version" ? (body.version as number) : run.version;
   const steps = version === run.version ? run.steps : (await definition(tenantId, run.workflow, version)).steps;
-  const ops = await opsOf(runId, tenantId);
   if (ops.length > config().workflows.replayMaxOps)
     throw new ValidationError(
       `Run ${runId} has ${ops.length} ops; one replay verifies at most ${config().workflows.replayMaxOps}`,

@@ -99,12 +99,21 @@ export const getRun = /* @__PURE__ */ statement(
   () => `select ${runColumns} from workflow_runs r where r.id = CAST($1 AS uuid) and r.tenant_id = CAST($2 AS uuid)`,
 );
 
-/** $1 run, $2 tenant: the run locked, with its definition's steps. */
+/** $1 run, $2 tenant: the run locked, with its credits (its definition's steps are not read: a step has its own). */
 export const lockRun = /* @__PURE__ */ statement(
-  () => `select ${runColumns}, d.steps, CAST(r.credits_reserved AS float8) as reserved,
-      CAST(r.credits_charged AS float8) as charged
+  () => `select ${runColumns}, CAST(r.credits_reserved AS float8) as reserved, CAST(r.credits_charged AS float8) as charged
+    from workflow_runs r where r.id = CAST($1 AS uuid) and r.tenant_id = CAST($2 AS uuid) for update of r`,
+);
+
+/**
+ * $1 run, $2 tenant, $3 op index: the run unlocked, its credits, and only the definition's step at
+ * that index (null past the end): a worker reads one step, not the whole definition, per op.
+ */
+export const runAtStep = /* @__PURE__ */ statement(
+  () => `select ${runColumns}, CAST(r.credits_reserved AS float8) as reserved, CAST(r.credits_charged AS float8) as charged,
+      d.steps -> CAST($3 AS integer) as step
     from workflow_runs r join workflow_definitions d on d.id = r.definition_id
-    where r.id = CAST($1 AS uuid) and r.tenant_id = CAST($2 AS uuid) for update of r`,
+    where r.id = CAST($1 AS uuid) and r.tenant_id = CAST($2 AS uuid)`,
 );
 
 /** $1 run, $2 tenant: the run and its definition's steps, unlocked (a step about to run, a replay). */
