@@ -78,7 +78,8 @@ export const httpScenarios: readonly Scenario[] = [
             [
               "http://169.254.169.254/latest/meta-data/",
               "http://10.1.2.3/hook",
-              `http://127.0.0.1:${x.servers.closedPort}/x`,
+              // Not the closed port: the generator allows that one (webhook.refused).
+              "http://127.0.0.1:1/x",
               "http://[::1]:8080/x",
             ],
             x.n,

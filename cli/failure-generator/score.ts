@@ -17,6 +17,8 @@ export interface Judged {
   entry: string | null;
   entryCategory: string | null;
   confidence: number;
+  /** How the match was found (exact_code, kind_cause, message_pattern, similarity, miss), when known. */
+  matchType?: string | undefined;
 }
 
 export interface CategoryFigures {
