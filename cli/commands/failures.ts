@@ -2,16 +2,21 @@
  * `aos failures generate` and `aos failures backfill`: operator tools of the failure catalog,
  * in-process on the configured DATABASE_URL and REDIS_URL (migrated: `aos migrate up`), as the
  * other verbs that write rows directly (`aos tenants`, `aos keys`, `aos load-test --in-process`).
- * docs/runbooks/failure-catalog.md#operator-tools says when to use each.
+ * docs/runbooks/failure-catalog.md ("Operator tools") says when to use each.
  */
 import { writeFileSync } from "node:fs";
-import * as Failures from "../../core/failures/index.ts";
-import * as Tenancy from "../../core/tenancy/index.ts";
 import { asSystem } from "../context.ts";
-import { type CorpusLine, generate } from "../failure-generator/generate.ts";
-import { formatFigures } from "../failure-generator/score.ts";
+import type { CorpusLine } from "../failure-generator/generate.ts";
 import { UsageError } from "../failures.ts";
 import type { CommandSpec } from "../main.ts";
+
+/** Loaded when a command runs, not for `aos --help`: the generator pulls in skills, jobs and credits. */
+const load = async () => ({
+  Failures: await import("../../core/failures/index.ts"),
+  Tenancy: await import("../../core/tenancy/index.ts"),
+  ...(await import("../failure-generator/generate.ts")),
+  ...(await import("../failure-generator/score.ts")),
+});
 
 /** What --validate demands of the matcher (issue 15, "Matching quality"). */
 const MIN_PRECISION = 0.95;
@@ -37,7 +42,12 @@ export const commands: CommandSpec[] = [
         type: "boolean",
         description: `print precision, recall, misses, cross-category matches and a per-category table; exit 1 below ${MIN_PRECISION * 100}% precision or on any cross-category match`,
       },
-      seed: { type: "string", description: "names the batch (run ids generate:<seed>-<hex>:<n>)", default: "aos" },
+      seed: {
+        type: "string",
+        description:
+          "where each scenario starts among its variants (statuses, bodies, hosts, values), and the batch's name (run ids generate:<seed>-<hex>:<n>)",
+        default: "aos",
+      },
       out: { type: "string", description: "write each failure as the matcher saw it, with its label, as JSON lines" },
     },
     run: ({ values }) => {
@@ -46,6 +56,7 @@ export const commands: CommandSpec[] = [
       const seed = typeof values.seed === "string" ? values.seed : "aos";
       if (!/^[A-Za-z0-9_-]{1,40}$/.test(seed)) throw new UsageError("--seed: 1 to 40 letters, digits, - or _");
       return asSystem(async () => {
+        const { Tenancy, generate, formatFigures } = await load();
         const tenantId = await Tenancy.resolveTenant(values.tenant as string);
         const lines: CorpusLine[] = [];
         const g = await generate({ count, seed, tenantId, onLine: (l) => lines.push(l) });
@@ -86,6 +97,7 @@ export const commands: CommandSpec[] = [
           throw new UsageError("--since must be an ISO 8601 time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z");
       }
       return asSystem(async () => {
+        const { Failures, Tenancy } = await load();
         const tenantId = typeof values.tenant === "string" ? await Tenancy.resolveTenant(values.tenant) : undefined;
         const dryRun = values["dry-run"] === true;
         const r = await Failures.backfill({ tenantId, since, dryRun, batchSize: batch });

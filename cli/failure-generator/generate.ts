@@ -135,6 +135,7 @@ export async function generate(o: GenerateOptions): Promise<Generated> {
       throw new Error(`scenario ${sc.name} is labelled ${sc.label}, which is not in the catalog`);
   const batch = `${o.seed}-${randomBytes(3).toString("hex")}`;
   const rng = seeded(o.seed);
+  const offsets = scenarios.map(() => Math.floor(rng() * 1000));
   const servers = await startServers();
   const original = configOverrides();
   const base = runSettings(servers);
@@ -146,7 +147,8 @@ export async function generate(o: GenerateOptions): Promise<Generated> {
     for (let i = 0; i < o.count; i++) {
       const sc = scenarios[i % scenarios.length] as Scenario;
       const runId = `generate:${batch}:${i}`;
-      const x = { servers, runId, n: Math.floor(i / scenarios.length), rng, tenantId: o.tenantId };
+      const n = Math.floor(i / scenarios.length) + (offsets[i % scenarios.length] as number);
+      const x = { servers, runId, n, tenantId: o.tenantId };
       let p: Provoked;
       try {
         p = await runOne(sc, base, x);

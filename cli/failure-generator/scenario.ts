@@ -10,10 +10,11 @@ export interface ScenarioRun {
   servers: GeneratorServers;
   /** The failure's run id: failure_matches.run_id of its record. */
   runId: string;
-  /** The scenario's how-many-th run (0-based): picks among its variants. */
+  /**
+   * Picks among the scenario's variants: its how-many-th run plus an offset drawn from --seed, so
+   * consecutive runs go through every variant and another seed starts elsewhere.
+   */
   n: number;
-  /** A number in [0, 1), seeded by --seed. */
-  rng: () => number;
   tenantId: string;
 }
 
