@@ -41,6 +41,7 @@ const groups: Record<string, Loader> = {
   messages: () => import("./commands/agents.ts"),
   invoke: () => import("./commands/agents.ts"),
   blackboard: () => import("./commands/agents.ts"),
+  failures: () => import("./commands/failures.ts"),
 };
 
 /** What each group reaches, for its help. */
@@ -57,6 +58,8 @@ const reaches: Record<string, string> = {
   messages: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   invoke: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   blackboard: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
+  failures:
+    "Postgres and Redis directly (DATABASE_URL, REDIS_URL), migrated (`aos migrate up`); no running AOS needed. generate also starts loopback HTTP servers of its own",
 };
 
 async function allCommands(): Promise<CommandSpec[]> {

@@ -6,14 +6,18 @@
  * The public face is this index of named exports, imported as a namespace
  * (`import * as Failures from ".../core/failures/index.ts"`, then `Failures.record(...)`).
  */
+
+import { backfill } from "./backfill.ts";
 import { catalogReply, classify, classifyFields, classifyRequest, listCatalog } from "./classify.ts";
-import { frequentFailures, get, list, stats, unrecovered } from "./query.ts";
+import { frequentFailures, get, list, matchesOfRuns, stats, unrecovered } from "./query.ts";
 import { record, recordInBackground } from "./record.ts";
 import { updateRecovery } from "./recovery.ts";
 import { deleteExpired } from "./retention.ts";
 import { retryDecision } from "./retry-decision.ts";
+import { jobItemError, queueFailureError } from "./sources.ts";
 import { writeQueued } from "./write-queued.ts";
 
+export type { BackfillOptions, BackfillReport, BackfillSource } from "./backfill.ts";
 export type {
   Backoff,
   CatalogEntry,
@@ -25,12 +29,17 @@ export type {
 export { FAILURE_CATEGORIES, MATCH_TYPES, RECOVERY_MODES, SEVERITIES } from "./entry.ts";
 export * from "./errors.ts";
 export type { MatchResult } from "./match.ts";
-export type { FrequentFailure } from "./query.ts";
+export type { FrequentFailure, RunMatch } from "./query.ts";
 export { FAILURE_RECORDS_QUEUE, type Recorded, type RecordInput, type RecordOutcome } from "./record.ts";
 export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback, retryDelayS } from "./retry-decision.ts";
 export * from "./schema.ts";
 export type { SignalFields } from "./signal.ts";
 export {
+  /**
+   * Historical failures (failed job items, queue_failures rows) matched and written to
+   * failure_matches under ids derived from their source rows: a second run adds nothing.
+   */
+  backfill,
   /** `GET /api/v1/failures/catalog`: every entry. */
   catalogReply,
   /** Match anything thrown against the catalog, without recording it. */
@@ -45,10 +54,16 @@ export {
   frequentFailures,
   /** One failure of the tenant (an admin may name the tenant); another tenant's is a 404. */
   get,
+  /** A job item's reported error (its `error` jsonb) as the error the matcher reads. */
+  jobItemError,
   /** The tenant's failures of the last `since_hours`, filtered, newest first (cursor or offset pages). */
   list,
   /** The catalog's entries (loaded on first use). */
   listCatalog,
+  /** The matches recorded for given runs of a tenant (the synthetic generator reads back what it provoked). */
+  matchesOfRuns,
+  /** A queue record's permanent failure as the error the matcher reads. */
+  queueFailureError,
   /**
    * Record a failure where it happens: classified, written to failure_matches or queued. Never
    * throws; adds at most FAILURE_PERSIST_TIMEOUT_MS to the caller.

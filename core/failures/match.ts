@@ -116,9 +116,15 @@ export function compileCatalog(entries: readonly CatalogEntry[], normalise: (m: 
   return c;
 }
 
-/** Codes and names along the chain, outermost first. */
-const chainCodes = (s: FailureSignal): string[] =>
-  s.chain.flatMap((l) => [l.code, l.name].filter((x): x is string => !!x));
+/**
+ * Codes along the chain, outermost first, then error names. A code (Node's ECONNREFUSED, a
+ * SQLSTATE) names the failure; a name often only says what carried it: undici's `TypeError:
+ * fetch failed` wraps the ECONNREFUSED that says what happened, so the code deeper down counts first.
+ */
+const chainCodes = (s: FailureSignal): string[] => [
+  ...s.chain.flatMap((l) => (l.code ? [l.code] : [])),
+  ...s.chain.flatMap((l) => (l.name ? [l.name] : [])),
+];
 
 /** Tier 1: every rule beyond the code must hold; returns the count of rules that held, or -1. */
 function refinements(c: CompiledCatalog, e: CatalogEntry, s: FailureSignal, causes: readonly string[]): number {
@@ -192,14 +198,15 @@ export function matchSignal(c: CompiledCatalog, s: FailureSignal, minConfidence:
   }
 
   // Tier 2: a code or name on the cause chain, the kind agreeing.
-  for (const [depth, code] of causes.entries()) {
+  for (const code of causes) {
     const found = (c.byCause.get(code) ?? []).filter(
       (e) => (!s.kind || !e.match.kinds || e.match.kinds.includes(s.kind)) && inStatus(e.match, s.status) !== false,
     );
     // Several entries share a cause only when they differ by code: prefer one listing the code.
     const e = found.find((x) => s.code && x.match.codes?.includes(s.code)) ?? found[0];
     if (e) {
-      const where = depth === 0 ? "the error" : `cause #${depth}`;
+      const link = s.chain.findIndex((l) => l.code === code || l.name === code);
+      const where = link <= 0 ? "the error" : `cause #${link}`;
       const conf = TIER_CONFIDENCE.kind_cause - (found.length > 1 ? 0.05 : 0);
       return hit(e, "kind_cause", conf, `${code} on ${where} is listed by ${e.id}${s.kind ? ` (kind ${s.kind})` : ""}`);
     }

@@ -109,3 +109,10 @@ select
           filter (where recovery_succeeded is true and recovered_at is not null) as avg_s
       from w group by catalog_entry_id
     ) e), '[]') as by_entry`;
+
+/** The matches recorded for runs of a tenant (the generator reads back what it provoked). */
+export const matchesOfRuns = `
+select run_id as "runId", catalog_entry_id as "catalogEntryId", match_type as "matchType",
+  match_confidence as "matchConfidence", category
+from failure_matches
+where tenant_id = $1 and run_id = any(CAST($2 AS varchar[]))`;

@@ -109,3 +109,17 @@ export async function stats(q: FailureStatsQuery): Promise<FailureStats> {
   const r = rows[0] as Omit<FailureStats, "since_hours" | "hit_rate" | "miss_rate">;
   return { since_hours: q.since_hours, ...r, hit_rate: rate(r.hits, r.total), miss_rate: rate(r.misses, r.total) };
 }
+
+export interface RunMatch {
+  runId: string;
+  catalogEntryId: string | null;
+  matchType: string | null;
+  matchConfidence: number | null;
+  category: string | null;
+}
+
+/** The matches recorded for these runs of the tenant (`aos failures generate --validate` reads them back). */
+export async function matchesOfRuns(tenantId: string, runIds: readonly string[]): Promise<RunMatch[]> {
+  const { rows } = await query<RunMatch>(sql.matchesOfRuns, [tenantId, runIds]);
+  return rows;
+}

@@ -18,11 +18,8 @@ export function recordItemFailure(
   error: Record<string, unknown>,
   tenantId?: string,
 ): Promise<Failures.Recorded> {
-  const code = typeof error.code === "string" && error.code ? error.code : undefined;
-  const message = typeof error.message === "string" ? error.message : JSON.stringify(error);
-  const e = Object.assign(new Error(message.slice(0, 2000)), { name: "JobItemFailure" }, code ? { code } : {});
   return Failures.record({
-    error: e,
+    error: Failures.jobItemError(error),
     runId: item.job_id,
     skillId: item.task,
     context: { item_id: item.id, attempt: item.attempt, final: true },

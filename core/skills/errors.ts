@@ -51,7 +51,15 @@ export class UpstreamError extends AppError {
   constructor(
     readonly target: string,
     message: string,
-    options: { retryable: boolean; status?: number; retryAfterMs?: number; cause?: unknown; code?: string },
+    options: {
+      retryable: boolean;
+      status?: number;
+      retryAfterMs?: number;
+      cause?: unknown;
+      code?: string;
+      /** The start of the upstream's reply body: read by the failure catalog's matcher, never put on a reply. */
+      body?: string;
+    },
   ) {
     super("bad_gateway", options.code ?? "skills.upstream_error", message, {
       details: { target, upstream_status: options.status ?? null },
@@ -61,9 +69,12 @@ export class UpstreamError extends AppError {
     });
     this.upstreamStatus = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.upstreamBody = options.body;
   }
   readonly upstreamStatus: number | undefined;
   readonly retryAfterMs: number | undefined;
+  /** Slack answers `invalid_token`, Voyage `{"detail": ...}`: what tells one refusal from another. */
+  readonly upstreamBody: string | undefined;
 }
 
 export class SkillTimeoutError extends AppError {

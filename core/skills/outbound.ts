@@ -194,6 +194,9 @@ function exchange(
   });
 }
 
+/** How much of a refusal's body the failure catalog's matcher gets to read. */
+const UPSTREAM_BODY_BYTES = 512;
+
 /**
  * Retry-After as milliseconds from now: delta-seconds (`120`) or an HTTP-date (never negative);
  * undefined when absent or unreadable.
@@ -213,19 +216,25 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs = cl
 export function ensureOk(res: OutboundResponse, target: string): OutboundResponse {
   const s = res.status;
   if (s >= 200 && s < 300) return res;
+  // The start of the body, for the failure catalog only (UpstreamError.upstreamBody): it names the
+  // refusal (Slack's `invalid_token`, Voyage's `detail`). It is never put on a reply or a log line.
+  const body = res.body.subarray(0, UPSTREAM_BODY_BYTES).toString("utf8");
   if (s >= 300 && s < 400)
     return refuse(target, s, `${target} answered with a redirect (${s}); redirects are not followed`, {
       retryable: false,
       code: "skills.redirect_refused",
+      body,
     });
   if (s >= 500 || s === 429 || s === 408)
     return refuse(target, s, `${target} answered ${s}`, {
       retryable: true,
       retryAfterMs: parseRetryAfter(res.headers["retry-after"]),
+      body,
     });
   return refuse(target, s, `${target} refused the request (${s})`, {
     retryable: false,
     code: "skills.upstream_rejected",
+    body,
   });
 }
 
@@ -233,11 +242,12 @@ function refuse(
   target: string,
   status: number,
   message: string,
-  o: { retryable: boolean; code?: string; retryAfterMs?: number | undefined },
+  o: { retryable: boolean; code?: string; retryAfterMs?: number | undefined; body?: string },
 ): never {
   throw new UpstreamError(target, message, {
     status,
     retryable: o.retryable,
+    ...(o.body ? { body: o.body } : {}),
     ...(o.code ? { code: o.code } : {}),
     ...(o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs }),
   });

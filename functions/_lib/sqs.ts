@@ -43,7 +43,7 @@ function permanentFailure(
   code: string,
   reason: string,
 ): Failures.RecordInput {
-  const error = Object.assign(new Error(reason), { name: "QueuePermanentFailure", code });
+  const error = Failures.queueFailureError(code, reason);
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
   return { error, runId: record.messageId, tenantId, context: { queue, receive_count: receiveCount } };
 }

@@ -5,6 +5,7 @@
  * stale timestamps; SSRF refusal, a missing signing secret and reserved headers as errors.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { query } from "../../core/platform/db/index.ts";
 import { sign } from "../../core/skills/webhook-signing.ts";
 import { invoke } from "../events/index.ts";
 import { grantCredits } from "../factories/credits.ts";
@@ -74,6 +75,26 @@ describe("slack_send", () => {
       expect(res.body.error.details).toEqual({ target: "slack", upstream_status: 400 });
       expect(res.text).not.toContain("XXXXXXXX");
       expect(slack.requests).toHaveLength(1);
+    });
+  });
+
+  it("matches a refusal by Slack's body (the catalog's slack.webhook_revoked), and keeps the body off the reply", async () => {
+    const slack = track(await startSlackServer());
+    slack.fail(5, 403, "invalid_token");
+    await withConfig(slackConfig(slack.url), async () => {
+      const res = await exec("slack_send", t.keys.agent.key, { text: "revoked?" });
+      expect(res.status).toBe(502);
+      expect(res.body.error.details).toEqual({ target: "slack", upstream_status: 403 });
+      expect(res.text).not.toContain("invalid_token");
+      const { rows } = await query<{ catalog_entry_id: string; error_message: string }>(
+        "select catalog_entry_id, error_message from failure_matches where tenant_id = $1 and skill_id = 'slack_send' order by created_at desc limit 1",
+        [t.tenant.id],
+      );
+      // Without the body it would be upstream.auth_rejected: rotate a key, not create a new webhook.
+      expect(rows[0]).toEqual({
+        catalog_entry_id: "slack.webhook_revoked",
+        error_message: "slack refused the request (403)",
+      });
     });
   });
 

@@ -1,7 +1,16 @@
 /** Failure catalog entries: The upstream shapes skills meet: timeouts, refused connections, DNS, TLS, 408/429/5xx, refusals, Slack and Voyage bodies. */
 import type { CatalogEntry } from "../entry.ts";
 
-const NET_REFUSED = ["ECONNREFUSED", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"];
+/** Refused, reset or dropped connections; UND_ERR_SOCKET is undici's (fetch's) "other side closed". */
+const NET_REFUSED = [
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+];
 const TLS_CODES = [
   "CERT_HAS_EXPIRED",
   "DEPTH_ZERO_SELF_SIGNED_CERT",
