@@ -9,10 +9,16 @@
  *   <base>:kf    hash   key -> the numeric fields it contributes (space-separated)
  *   <base>:sum   hash   field -> sum over the keys having it
  *   <base>:f:<field> zset  key -> the field's value: count (ZCARD), min, max, top N
+ *   <base>:fin   string set by the AgentSweep when the namespace is `job:<id>` of a finished job
  * so aggregation reads a few entries of these, never every key. Every write refreshes the
- * namespace's idle TTL (a finished job's board stops being written and expires).
+ * namespace's idle TTL (BLACKBOARD_NAMESPACE_TTL_S); once `:fin` exists no write sets a TTL
+ * longer than what it has left, so a finished job's board is gone BLACKBOARD_JOB_NAMESPACE_TTL_S
+ * after the sweep saw the job settled.
  */
 import { RedisScript } from "../platform/redis-client.ts";
+
+/** A tenant's namespace's base key, `bb:{<tenant>:<ns>}`: the braces keep its keys in one hash slot. */
+export const boardBase = (tenantId: string, ns: string) => `bb:{${tenantId}:${ns}}`;
 
 const common = `
 local base = KEYS[1]
@@ -46,6 +52,9 @@ local function touch(ttl)
   for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do redis.call('PEXPIRE', base .. s, ttl) end
 end
 local function write(key, value, now, ttl, fields, nsTtl)
+  -- A finished job's namespace (marked by the sweep) keeps its short expiry: writes never extend it.
+  local fin = redis.call('PTTL', base .. ':fin')
+  if fin > 0 and fin < nsTtl then nsTtl = fin end
   unagg(key)
   local v = tonumber(redis.call('HGET', base .. ':ver', key) or '0') + 1
   redis.call('HSET', base .. ':data', key, value)
@@ -161,4 +170,21 @@ if n > 0 then
   for _, x in ipairs(top) do out[#out + 1] = x end
 end
 return out
+`);
+
+/**
+ * A finished job's namespace expires soon. ARGV: ttl ms. Sets `:fin` (only once: 0 when it was
+ * set already) and shortens the expiry of every key of the namespace (never lengthens one);
+ * the field sets are found through the sums' hash, which names every aggregated field.
+ */
+export const EXPIRE_NS = /* @__PURE__ */ new RedisScript(`
+local base, ttl = KEYS[1], tonumber(ARGV[1])
+if not redis.call('SET', base .. ':fin', '1', 'PX', ttl, 'NX') then return 0 end
+local function shorten(k)
+  local left = redis.call('PTTL', k)
+  if left == -1 or left > ttl then redis.call('PEXPIRE', k, ttl) end
+end
+for _, f in ipairs(redis.call('HKEYS', base .. ':sum')) do shorten(base .. ':f:' .. f) end
+for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do shorten(base .. s) end
+return 1
 `);
