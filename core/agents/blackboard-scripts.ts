@@ -10,8 +10,8 @@
  *   <base>:sum   hash   field -> sum over the keys having it
  *   <base>:f:<field> zset  key -> the field's value: count (ZCARD), min, max, top N
  *   <base>:fin   string set by the AgentSweep when the namespace is `job:<id>` of a finished job
- * so aggregation reads a few entries of these, never every key. Every write refreshes the
- * namespace's idle TTL (BLACKBOARD_NAMESPACE_TTL_S); once `:fin` exists no write sets a TTL
+ * so aggregation reads a few entries of these, never every key. Writes keep the namespace's idle
+ * TTL (BLACKBOARD_NAMESPACE_TTL_S) within a minute of full (Redis >= 7.0: PEXPIRE NX); once `:fin` exists no write sets a TTL
  * longer than what it has left, so a finished job's board is gone BLACKBOARD_JOB_NAMESPACE_TTL_S
  * after the sweep saw the job settled.
  */
@@ -48,15 +48,30 @@ local function purge(now)
   local gone = redis.call('ZRANGEBYSCORE', base .. ':exp', '-inf', now, 'LIMIT', 0, 100)
   for _, k in ipairs(gone) do drop(k) end
 end
-local function touch(ttl)
+-- The namespace's idle expiry. A full refresh (a PEXPIRE per key) only when :data has none (it was
+-- just created) or its expiry has run down by more than a minute: most writes pay one PTTL. Keys
+-- a write may have created (:exp, :kf, :sum, a field's set) get theirs at once with PEXPIRE NX.
+local function touch(ttl, fields, hasTtl)
+  local left = redis.call('PTTL', base .. ':data')
+  if left >= 0 and ttl - left < 60000 then
+    if hasTtl then redis.call('PEXPIRE', base .. ':exp', ttl, 'NX') end
+    if #fields > 0 then
+      redis.call('PEXPIRE', base .. ':kf', ttl, 'NX')
+      redis.call('PEXPIRE', base .. ':sum', ttl, 'NX')
+      for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], ttl, 'NX') end
+    end
+    return
+  end
   for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do redis.call('PEXPIRE', base .. s, ttl) end
+  for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], ttl) end
 end
-local function write(key, value, now, ttl, fields, nsTtl)
+-- cur: the key's version now (the caller read it already).
+local function write(key, value, now, ttl, fields, nsTtl, cur)
   -- A finished job's namespace (marked by the sweep) keeps its short expiry: writes never extend it.
   local fin = redis.call('PTTL', base .. ':fin')
   if fin > 0 and fin < nsTtl then nsTtl = fin end
   unagg(key)
-  local v = tonumber(redis.call('HGET', base .. ':ver', key) or '0') + 1
+  local v = cur + 1
   redis.call('HSET', base .. ':data', key, value)
   redis.call('HSET', base .. ':ver', key, v)
   redis.call('ZADD', base .. ':idx', 0, key)
@@ -65,12 +80,11 @@ local function write(key, value, now, ttl, fields, nsTtl)
   for i = 1, #fields, 2 do
     local f, n = fields[i], fields[i + 1]
     redis.call('ZADD', base .. ':f:' .. f, n, key)
-    redis.call('PEXPIRE', base .. ':f:' .. f, nsTtl)
     redis.call('HINCRBYFLOAT', base .. ':sum', f, n)
     names[#names + 1] = f
   end
   if #names > 0 then redis.call('HSET', base .. ':kf', key, table.concat(names, ' ')) end
-  touch(nsTtl)
+  touch(nsTtl, fields, ttl > 0)
   return v
 end
 `;
@@ -86,7 +100,7 @@ local cur = tonumber(redis.call('HGET', base .. ':ver', key) or '0')
 if ifv >= 0 and cur ~= ifv then return {-1, cur} end
 local fields = {}
 for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
-return {write(key, ARGV[2], now, ttl, fields, tonumber(ARGV[6]))}
+return {write(key, ARGV[2], now, ttl, fields, tonumber(ARGV[6]), cur)}
 `);
 
 /**
@@ -102,6 +116,7 @@ if raw then
   cur = tonumber(raw)
   if not cur then return {-1, 'not_a_number'} end
 end
+local ver = tonumber(redis.call('HGET', base .. ':ver', key) or '0')
 local n = cur + by
 local text = string.format('%.17g', n)
 if n == math.floor(n) and math.abs(n) < 1e15 then text = string.format('%d', n) end
@@ -109,7 +124,7 @@ if ttl == 0 then
   local e = redis.call('ZSCORE', base .. ':exp', key)
   if e then ttl = tonumber(e) - now end
 end
-return {write(key, text, now, ttl, {'value', text}, tonumber(ARGV[5])), text}
+return {write(key, text, now, ttl, {'value', text}, tonumber(ARGV[5]), ver), text}
 `);
 
 /** Get. ARGV: key, now ms. Returns {value, version, expiry ms or ''} or nil. */

@@ -239,6 +239,19 @@ describe("finished jobs' namespaces", () => {
     return Object.fromEntries(await Promise.all(keys.map(async (k) => [k.slice(base.length), await redis().pttl(k)])));
   };
 
+  it("every key of a namespace has the idle expiry, also keys a later write creates (no full refresh then)", async () => {
+    const n = ns();
+    expect((await put(n, "a", { value: "text" })).status).toBe(200);
+    // Created by later writes, while :data's expiry is fresh: the expiry set, the field sets, sums and fields.
+    expect((await put(n, "b", { value: { score: 1 }, ttl_s: 60 })).status).toBe(200);
+    expect((await put(n, "c", { value: { other: 2 } })).status).toBe(200);
+    const base = `bb:{${t.tenant.id}:${n}}`;
+    for (const k of [":data", ":ver", ":idx", ":exp", ":kf", ":sum", ":f:score", ":f:other"]) {
+      const ms = await redis().pttl(base + k);
+      expect(ms, k).toBeGreaterThan(604_800_000 - 120_000);
+    }
+  });
+
   it("expire BLACKBOARD_JOB_NAMESPACE_TTL_S after the sweep sees the job settled; writes never extend it", async () => {
     const original = configOverrides();
     setConfig({ ...original, BLACKBOARD_JOB_NAMESPACE_TTL_S: "1" });
