@@ -51,25 +51,32 @@ end
 -- The namespace's idle expiry. A full refresh (a PEXPIRE per key) only when :data has none (it was
 -- just created) or its expiry has run down by more than a minute: most writes pay one PTTL. Keys
 -- a write may have created (:exp, :kf, :sum, a field's set) get theirs at once with PEXPIRE NX.
+-- A finished job's namespace (:fin, set by the sweep, which shortened every key) is never
+-- lengthened: its expiry is what :fin has left.
 local function touch(ttl, fields, hasTtl)
   local left = redis.call('PTTL', base .. ':data')
-  if left >= 0 and ttl - left < 60000 then
-    if hasTtl then redis.call('PEXPIRE', base .. ':exp', ttl, 'NX') end
-    if #fields > 0 then
-      redis.call('PEXPIRE', base .. ':kf', ttl, 'NX')
-      redis.call('PEXPIRE', base .. ':sum', ttl, 'NX')
-      for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], ttl, 'NX') end
+  local full = left < 0 or ttl - left >= 60000
+  if full then
+    local fin = redis.call('PTTL', base .. ':fin')
+    if fin > 0 and fin < ttl then
+      ttl = fin
+      full = left < 0
     end
+  end
+  if full then
+    for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do redis.call('PEXPIRE', base .. s, ttl) end
+    for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], ttl) end
     return
   end
-  for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do redis.call('PEXPIRE', base .. s, ttl) end
-  for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], ttl) end
+  if hasTtl then redis.call('PEXPIRE', base .. ':exp', ttl, 'NX') end
+  if #fields > 0 then
+    redis.call('PEXPIRE', base .. ':kf', ttl, 'NX')
+    redis.call('PEXPIRE', base .. ':sum', ttl, 'NX')
+    for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], ttl, 'NX') end
+  end
 end
 -- cur: the key's version now (the caller read it already).
 local function write(key, value, now, ttl, fields, nsTtl, cur)
-  -- A finished job's namespace (marked by the sweep) keeps its short expiry: writes never extend it.
-  local fin = redis.call('PTTL', base .. ':fin')
-  if fin > 0 and fin < nsTtl then nsTtl = fin end
   unagg(key)
   local v = cur + 1
   redis.call('HSET', base .. ':data', key, value)
