@@ -48,9 +48,11 @@ local function purge(now)
   local gone = redis.call('ZRANGEBYSCORE', base .. ':exp', '-inf', now, 'LIMIT', 0, 100)
   for _, k in ipairs(gone) do drop(k) end
 end
--- The namespace's idle expiry. A full refresh (a PEXPIRE per key) only when :data has none (it was
--- just created) or its expiry has run down by more than a minute: most writes pay one PTTL. Keys
--- a write may have created (:exp, :kf, :sum, a field's set) get theirs at once with PEXPIRE NX.
+-- The namespace's idle expiry. Every key of a namespace expires at the same instant (so an
+-- expired namespace is gone whole, never half). A full refresh (a PEXPIRE per key, the field sets
+-- found through the sums' hash) only when :data has no expiry (it was just created) or its expiry
+-- has run down by more than a minute: most writes pay one PTTL. Keys a write may have created
+-- (:exp, :kf, :sum, a field's set) get :data's expiry at once (PEXPIRE NX, Redis >= 7.0).
 -- A finished job's namespace (:fin, set by the sweep, which shortened every key) is never
 -- lengthened: its expiry is what :fin has left.
 local function touch(ttl, fields, hasTtl)
@@ -65,24 +67,26 @@ local function touch(ttl, fields, hasTtl)
   end
   if full then
     for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do redis.call('PEXPIRE', base .. s, ttl) end
-    for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], ttl) end
+    for _, f in ipairs(redis.call('HKEYS', base .. ':sum')) do redis.call('PEXPIRE', base .. ':f:' .. f, ttl) end
     return
   end
-  if hasTtl then redis.call('PEXPIRE', base .. ':exp', ttl, 'NX') end
+  if hasTtl then redis.call('PEXPIRE', base .. ':exp', left, 'NX') end
   if #fields > 0 then
-    redis.call('PEXPIRE', base .. ':kf', ttl, 'NX')
-    redis.call('PEXPIRE', base .. ':sum', ttl, 'NX')
-    for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], ttl, 'NX') end
+    redis.call('PEXPIRE', base .. ':kf', left, 'NX')
+    redis.call('PEXPIRE', base .. ':sum', left, 'NX')
+    for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], left, 'NX') end
   end
 end
--- cur: the key's version now (the caller read it already).
+-- cur: the key's version now (the caller read it already). A key at version 0 is in none of the
+-- namespace's structures (drop removes it from all), so there is nothing to take back.
 local function write(key, value, now, ttl, fields, nsTtl, cur)
-  unagg(key)
+  if cur > 0 then unagg(key) end
   local v = cur + 1
   redis.call('HSET', base .. ':data', key, value)
   redis.call('HSET', base .. ':ver', key, v)
   redis.call('ZADD', base .. ':idx', 0, key)
-  if ttl > 0 then redis.call('ZADD', base .. ':exp', now + ttl, key) else redis.call('ZREM', base .. ':exp', key) end
+  if ttl > 0 then redis.call('ZADD', base .. ':exp', now + ttl, key)
+  elseif cur > 0 then redis.call('ZREM', base .. ':exp', key) end
   local names = {}
   for i = 1, #fields, 2 do
     local f, n = fields[i], fields[i + 1]
