@@ -101,7 +101,8 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/invokes/cancel.ts": ["agents", "credits"],
   "functions/http/invokes/list.ts": ["agents"],
   "functions/http/invokes/get.ts": ["agents"],
-  "functions/cron/agent-sweep.ts": ["agents", "credits", "failures"],
+  // Invokes it times out are recorded as failures (their tenant given; the platform's by default).
+  "functions/cron/agent-sweep.ts": ["agents", "credits", "failures", "tenancy"],
   "functions/http/blackboard/put.ts": ["agents"],
   "functions/http/blackboard/get.ts": ["agents"],
   "functions/http/blackboard/delete.ts": ["agents"],
