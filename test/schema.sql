@@ -166,6 +166,7 @@ CREATE TABLE public.agent_instances (
     created_by text NOT NULL,
     last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    deregistered_at timestamp with time zone,
     CONSTRAINT agent_instances_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
 );
 
@@ -341,6 +342,7 @@ CREATE TABLE public.invoke_audit (
     completed_at timestamp with time zone,
     duration_ms integer,
     error_message text,
+    answered_at timestamp with time zone,
     CONSTRAINT invoke_audit_status_check CHECK ((status = ANY (ARRAY['submitted'::text, 'working'::text, 'completed'::text, 'failed'::text, 'canceled'::text, 'timeout'::text, 'late'::text]))),
     CONSTRAINT invoke_audit_timeout_s_check CHECK (((timeout_s >= 1) AND (timeout_s <= 30)))
 );
@@ -837,6 +839,8 @@ CREATE INDEX idx_messages_reply_to ON public.agent_messages USING btree (reply_t
 CREATE INDEX job_items_claimed_idx ON public.job_items USING btree (job_id, lease_until) WHERE (status = 'claimed'::text);
 
 CREATE INDEX job_items_pending_idx ON public.job_items USING btree (job_id, idx) WHERE (status = 'pending'::text);
+
+CREATE INDEX jobs_settled_idx ON public.jobs USING btree (settled_at) WHERE (settled_at IS NOT NULL);
 
 CREATE INDEX jobs_tenant_created_idx ON public.jobs USING btree (tenant_id, created_at DESC, id DESC);
 

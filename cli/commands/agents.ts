@@ -68,6 +68,12 @@ export const commands: CommandSpec[] = [
     run: ({ positionals: p }) => callApi("POST", `/api/v1/agents/${seg(need(p, 1, "an id")[0] as string)}/heartbeat`),
   },
   {
+    name: "agents deregister",
+    usage: "agents deregister <id>",
+    summary: "Deregister an instance: its unacked messages become dead letters, 410 for it afterwards",
+    run: ({ positionals: p }) => callApi("DELETE", `/api/v1/agents/${seg(need(p, 1, "an id")[0] as string)}`),
+  },
+  {
     name: "messages send",
     usage: "messages send <to> <type> [--payload JSON] [--message-id X] [--ttl S] [--as <id>]",
     summary: "Send a message to an agent instance",
@@ -160,6 +166,14 @@ export const commands: CommandSpec[] = [
       const answer = { output: json(str(v, "output"), "--output"), error: str(v, "error") };
       return callApi("POST", `/api/v1/invokes/${seg(id as string)}/respond`, body(answer), as(v));
     },
+  },
+  {
+    name: "invoke cancel",
+    usage: "invoke cancel <invoke id> [--as <id>]",
+    summary: "Cancel an invoke as its caller (credits released; a later answer is kept)",
+    options: { ...asOption },
+    run: ({ positionals: p, values: v }) =>
+      callApi("POST", `/api/v1/invokes/${seg(need(p, 1, "an invoke id")[0] as string)}/cancel`, "{}", as(v)),
   },
   {
     name: "invoke get",

@@ -158,7 +158,13 @@ export const coreScenarios: readonly Scenario[] = [
     label: "capacity.insufficient_credits",
     run: (x) =>
       provoke(() =>
-        Credits.hold(x.tenantId, 1_000_000_000 + x.n, "aos failures generate", new Date(Date.now() + 60_000)),
+        Credits.hold(
+          x.tenantId,
+          1_000_000_000 + x.n,
+          "aos failures generate",
+          new Date(Date.now() + 60_000),
+          "skill_execute",
+        ),
       ),
   },
   {

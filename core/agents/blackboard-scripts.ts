@@ -9,10 +9,16 @@
  *   <base>:kf    hash   key -> the numeric fields it contributes (space-separated)
  *   <base>:sum   hash   field -> sum over the keys having it
  *   <base>:f:<field> zset  key -> the field's value: count (ZCARD), min, max, top N
- * so aggregation reads a few entries of these, never every key. Every write refreshes the
- * namespace's idle TTL (a finished job's board stops being written and expires).
+ *   <base>:fin   string set by the AgentSweep when the namespace is `job:<id>` of a finished job
+ * so aggregation reads a few entries of these, never every key. Writes keep the namespace's idle
+ * TTL (BLACKBOARD_NAMESPACE_TTL_S) within a minute of full (Redis >= 7.0: PEXPIRE NX); once `:fin` exists no write sets a TTL
+ * longer than what it has left, so a finished job's board is gone BLACKBOARD_JOB_NAMESPACE_TTL_S
+ * after the sweep saw the job settled.
  */
 import { RedisScript } from "../platform/redis-client.ts";
+
+/** A tenant's namespace's base key, `bb:{<tenant>:<ns>}`: the braces keep its keys in one hash slot. */
+export const boardBase = (tenantId: string, ns: string) => `bb:{${tenantId}:${ns}}`;
 
 const common = `
 local base = KEYS[1]
@@ -42,26 +48,54 @@ local function purge(now)
   local gone = redis.call('ZRANGEBYSCORE', base .. ':exp', '-inf', now, 'LIMIT', 0, 100)
   for _, k in ipairs(gone) do drop(k) end
 end
-local function touch(ttl)
-  for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do redis.call('PEXPIRE', base .. s, ttl) end
+-- The namespace's idle expiry. Every key of a namespace expires at the same instant (so an
+-- expired namespace is gone whole, never half). A full refresh (a PEXPIRE per key, the field sets
+-- found through the sums' hash) only when :data has no expiry (it was just created) or its expiry
+-- has run down by more than a minute: most writes pay one PTTL. Keys a write may have created
+-- (:exp, :kf, :sum, a field's set) get :data's expiry at once (PEXPIRE NX, Redis >= 7.0).
+-- A finished job's namespace (:fin, set by the sweep, which shortened every key) is never
+-- lengthened: its expiry is what :fin has left.
+local function touch(ttl, fields, hasTtl)
+  local left = redis.call('PTTL', base .. ':data')
+  local full = left < 0 or ttl - left >= 60000
+  if full then
+    local fin = redis.call('PTTL', base .. ':fin')
+    if fin > 0 and fin < ttl then
+      ttl = fin
+      full = left < 0
+    end
+  end
+  if full then
+    for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do redis.call('PEXPIRE', base .. s, ttl) end
+    for _, f in ipairs(redis.call('HKEYS', base .. ':sum')) do redis.call('PEXPIRE', base .. ':f:' .. f, ttl) end
+    return
+  end
+  if hasTtl then redis.call('PEXPIRE', base .. ':exp', left, 'NX') end
+  if #fields > 0 then
+    redis.call('PEXPIRE', base .. ':kf', left, 'NX')
+    redis.call('PEXPIRE', base .. ':sum', left, 'NX')
+    for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], left, 'NX') end
+  end
 end
-local function write(key, value, now, ttl, fields, nsTtl)
-  unagg(key)
-  local v = tonumber(redis.call('HGET', base .. ':ver', key) or '0') + 1
+-- cur: the key's version now (the caller read it already). A key at version 0 is in none of the
+-- namespace's structures (drop removes it from all), so there is nothing to take back.
+local function write(key, value, now, ttl, fields, nsTtl, cur)
+  if cur > 0 then unagg(key) end
+  local v = cur + 1
   redis.call('HSET', base .. ':data', key, value)
   redis.call('HSET', base .. ':ver', key, v)
   redis.call('ZADD', base .. ':idx', 0, key)
-  if ttl > 0 then redis.call('ZADD', base .. ':exp', now + ttl, key) else redis.call('ZREM', base .. ':exp', key) end
+  if ttl > 0 then redis.call('ZADD', base .. ':exp', now + ttl, key)
+  elseif cur > 0 then redis.call('ZREM', base .. ':exp', key) end
   local names = {}
   for i = 1, #fields, 2 do
     local f, n = fields[i], fields[i + 1]
     redis.call('ZADD', base .. ':f:' .. f, n, key)
-    redis.call('PEXPIRE', base .. ':f:' .. f, nsTtl)
     redis.call('HINCRBYFLOAT', base .. ':sum', f, n)
     names[#names + 1] = f
   end
   if #names > 0 then redis.call('HSET', base .. ':kf', key, table.concat(names, ' ')) end
-  touch(nsTtl)
+  touch(nsTtl, fields, ttl > 0)
   return v
 end
 `;
@@ -77,7 +111,7 @@ local cur = tonumber(redis.call('HGET', base .. ':ver', key) or '0')
 if ifv >= 0 and cur ~= ifv then return {-1, cur} end
 local fields = {}
 for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
-return {write(key, ARGV[2], now, ttl, fields, tonumber(ARGV[6]))}
+return {write(key, ARGV[2], now, ttl, fields, tonumber(ARGV[6]), cur)}
 `);
 
 /**
@@ -93,6 +127,7 @@ if raw then
   cur = tonumber(raw)
   if not cur then return {-1, 'not_a_number'} end
 end
+local ver = tonumber(redis.call('HGET', base .. ':ver', key) or '0')
 local n = cur + by
 local text = string.format('%.17g', n)
 if n == math.floor(n) and math.abs(n) < 1e15 then text = string.format('%d', n) end
@@ -100,7 +135,7 @@ if ttl == 0 then
   local e = redis.call('ZSCORE', base .. ':exp', key)
   if e then ttl = tonumber(e) - now end
 end
-return {write(key, text, now, ttl, {'value', text}, tonumber(ARGV[5])), text}
+return {write(key, text, now, ttl, {'value', text}, tonumber(ARGV[5]), ver), text}
 `);
 
 /** Get. ARGV: key, now ms. Returns {value, version, expiry ms or ''} or nil. */
@@ -161,4 +196,21 @@ if n > 0 then
   for _, x in ipairs(top) do out[#out + 1] = x end
 end
 return out
+`);
+
+/**
+ * A finished job's namespace expires soon. ARGV: ttl ms. Sets `:fin` (only once: 0 when it was
+ * set already) and shortens the expiry of every key of the namespace (never lengthens one);
+ * the field sets are found through the sums' hash, which names every aggregated field.
+ */
+export const EXPIRE_NS = /* @__PURE__ */ new RedisScript(`
+local base, ttl = KEYS[1], tonumber(ARGV[1])
+if not redis.call('SET', base .. ':fin', '1', 'PX', ttl, 'NX') then return 0 end
+local function shorten(k)
+  local left = redis.call('PTTL', k)
+  if left == -1 or left > ttl then redis.call('PEXPIRE', k, ttl) end
+end
+for _, f in ipairs(redis.call('HKEYS', base .. ':sum')) do shorten(base .. ':f:' .. f) end
+for _, s in ipairs({':data', ':ver', ':idx', ':exp', ':kf', ':sum'}) do shorten(base .. s) end
+return 1
 `);

@@ -29,8 +29,7 @@ import type {
 const MAX_FIELDS = 16;
 const FIELD = /^[A-Za-z0-9_]{1,64}$/;
 
-/** `bb:{<tenant>:<ns>}`: the braces keep a namespace's keys in one hash slot. */
-const baseOf = (ns: string) => `bb:{${useTenant()}:${ns}}`;
+const baseOf = (ns: string) => scripts.boardBase(useTenant(), ns);
 
 type Op = "put" | "get" | "delete" | "incr" | "list" | "aggregate";
 

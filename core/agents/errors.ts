@@ -46,6 +46,39 @@ export class NotInvokeTargetError extends ForbiddenError {
   }
 }
 
+/** 403: only the invoke's caller (the instance of X-AOS-Agent-Id, or the key that called as itself) may cancel it. */
+export class NotInvokeCallerError extends ForbiddenError {
+  override name = "NotInvokeCallerError";
+  constructor(id: string) {
+    super(`Only the caller may cancel invoke ${id}`, "agents.not_caller", { invoke_id: id });
+  }
+}
+
+/** 410: the instance was deregistered; it sends, receives, heartbeats and is invoked no more. */
+export class AgentDeregisteredError extends AppError {
+  override name = "AgentDeregisteredError";
+  constructor(id: string, at: string) {
+    super("gone", "agents.deregistered", `Agent instance ${id} was deregistered`, {
+      details: { id, deregistered_at: at },
+      retryable: false,
+    });
+  }
+}
+
+/**
+ * Not thrown to a client: what a failed invoke (the target answered with an error) is recorded
+ * as in the failure catalog (`agents.invoke_failed`); the caller got 200 with status failed.
+ */
+export class InvokeFailedError extends AppError {
+  override name = "InvokeFailedError";
+  constructor(id: string, message: string) {
+    super("bad_gateway", "agents.invoke_failed", `Invoke ${id} failed: ${message.slice(0, 2000)}`, {
+      details: { invoke_id: id },
+      retryable: false,
+    });
+  }
+}
+
 /** 504: the target did not answer before the deadline; the invoke stays answerable (a late answer is recorded). */
 export class InvokeTimeoutError extends AppError {
   override name = "InvokeTimeoutError";

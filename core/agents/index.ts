@@ -15,7 +15,8 @@ import {
   list as boardList,
   put as boardPut,
 } from "./blackboard.ts";
-import { actingAs, get, heartbeat, list, register } from "./instances.ts";
+import { cancelInvoke } from "./cancel.ts";
+import { actingAs, deregister, get, heartbeat, list, register } from "./instances.ts";
 import { invoke } from "./invoke.ts";
 import { list as listInvokes, trace } from "./invoke-query.ts";
 import { ack, dead, receive, replay, send } from "./messages.ts";
@@ -45,8 +46,12 @@ export {
   boardList,
   /** Blackboard: write an entry (compare-and-set with if_version, TTL). */
   boardPut,
+  /** The caller gives up on its invoke: canceled, credits released, the waiting caller answered. */
+  cancelInvoke,
   /** The tenant's dead letters, newest first. */
   dead,
+  /** Deregister an instance (soft): its inbox closed, its unacked messages dead letters, 410 afterwards. */
+  deregister,
   /** One instance of the caller's tenant (404 for another tenant's). */
   get,
   /** The instance was seen now. */
@@ -67,7 +72,7 @@ export {
   respond,
   /** Send a message (idempotent by the sender's message_id). */
   send,
-  /** The cron's work: dead letters, expired messages, invokes whose caller died. */
+  /** The cron's work: dead letters, expired messages, invokes whose caller died, finished jobs' namespaces. */
   sweep,
   /** "What happened to invoke X?": audit row, messages, timings. */
   trace,

@@ -12,10 +12,11 @@ import { actorName, useActor, useTenant } from "../context.ts";
 import { ValidationError } from "../errors.ts";
 import * as Jobs from "../jobs/index.ts";
 import { clock } from "../platform/clock.ts";
-import { query } from "../platform/db/index.ts";
+import { query, withTx } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import * as sql from "./agents.sql.ts";
-import { AgentNotFoundError } from "./errors.ts";
+import { AgentDeregisteredError, AgentNotFoundError } from "./errors.ts";
+import { agentMetrics } from "./metrics.ts";
 import type { AgentListQuery, AgentRecord, AgentRegister } from "./schema.ts";
 
 /** The header an agent key names its instance with. */
@@ -62,22 +63,52 @@ export async function list(q: AgentListQuery): Promise<Page<AgentRecord>> {
   return toPage(rows, q.limit, (r) => [r.created_at, r.id]);
 }
 
-/** The instance was seen now (a heartbeat; a receive does it too). */
+/** The instance was seen now (a heartbeat; a receive does it too); 410 once deregistered. */
 export async function heartbeat(id: string): Promise<AgentRecord> {
   const { rows } = await query<AgentRecord>(sql.touchAgent, [id, useTenant(), clock().now(), staleS()]);
-  if (!rows[0]) throw new AgentNotFoundError(id);
+  if (!rows[0]) {
+    await assertInstance(id);
+    throw new AgentNotFoundError(id);
+  }
   return rows[0];
 }
 
-/** 404 unless `id` is an instance of the caller's tenant. */
+/**
+ * Deregister an instance of the caller's tenant (soft: the row stays, `status: deregistered`):
+ * its inbox is closed (a send to it is a 410), its unacked messages become dead letters at once
+ * (listed with the tenant's dead letters; replaying one is a 410), and it heartbeats, receives,
+ * acts and is invoked no more (410). Invokes it was answering are left to their deadline. A
+ * second call answers the same row.
+ */
+export async function deregister(id: string): Promise<AgentRecord> {
+  const tenantId = useTenant();
+  const row = await withTx(async () => {
+    await query(sql.closeInbox, [id, tenantId]);
+    const { rows } = await query<AgentRecord & { dead_count: number }>(sql.deregisterAgent, [
+      id,
+      tenantId,
+      clock().now(),
+      staleS(),
+    ]);
+    return rows[0];
+  });
+  if (!row) throw new AgentNotFoundError(id);
+  const { dead_count: dead, ...record } = row;
+  if (Number(dead) > 0) agentMetrics.messages.inc({ event: "dead" }, Number(dead));
+  return record;
+}
+
+/** 404 unless `id` is an instance of the caller's tenant; 410 when it was deregistered. */
 export async function assertInstance(id: string): Promise<void> {
-  const { rows } = await query(sql.agentExists, [id, useTenant()]);
-  if (!rows[0]) throw new AgentNotFoundError(id);
+  const { rows } = await query<{ deregistered_at: string | null }>(sql.agentExists, [id, useTenant()]);
+  const row = rows[0];
+  if (!row) throw new AgentNotFoundError(id);
+  if (row.deregistered_at !== null) throw new AgentDeregisteredError(id, row.deregistered_at);
 }
 
 /**
  * Who the request acts as: the instance named by `X-AOS-Agent-Id` (400 when it is not a uuid,
- * 404 when it is not the tenant's), else the key itself (`key:<id>`).
+ * 404 when it is not the tenant's, 410 when it was deregistered), else the key itself (`key:<id>`).
  */
 export async function actingAs(headers: Record<string, string | undefined>): Promise<string> {
   const named = headers[AGENT_HEADER];

@@ -5,11 +5,13 @@
  * has an `invoke_audit` row from its start. Credits asked for are held at the start (one
  * transaction with the audit row and the message), charged when the target completes in time,
  * released when it fails or the deadline passes. A timed-out invoke stays answerable: an answer
- * after the deadline is recorded as `late`.
+ * after the deadline is recorded as `late`. A timed-out invoke is recorded in the failure catalog
+ * (`agents.invoke_timeout`, the invoke id as run id), by its caller or by the sweep.
  */
 import { randomUUID } from "node:crypto";
 import { useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
+import * as Failures from "../failures/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
@@ -47,6 +49,7 @@ export async function invoke(caller: string, target: string, body: InvokeBody): 
             body.credits,
             `invoke ${invokeId}`,
             new Date(deadline.getTime() + HOLD_GRACE_MS),
+            "agent_invoke",
           );
     const request = { input: body.input ?? null };
     await query(sql.insertInvoke, [
@@ -100,8 +103,16 @@ async function expire(tenantId: string, invokeId: string): Promise<boolean> {
   });
   if (done) {
     agentMetrics.invokeFailure.inc({ reason: "timeout" });
-    const { rows } = await query<{ duration_ms: number }>(sql.getInvoke, [tenantId, invokeId]);
-    agentMetrics.invokeSeconds.observe({ status: "timeout" }, (rows[0]?.duration_ms ?? 0) / 1000);
+    const { rows } = await query<InvokeRecord>(sql.getInvoke, [tenantId, invokeId]);
+    const row = rows[0];
+    agentMetrics.invokeSeconds.observe({ status: "timeout" }, (row?.duration_ms ?? 0) / 1000);
+    // Never throws; waits at most FAILURE_PERSIST_TIMEOUT_MS (the caller's 504 comes after it).
+    await Failures.record({
+      error: new InvokeTimeoutError(invokeId, row?.timeout_s ?? 0),
+      runId: invokeId,
+      context: { invoke_id: invokeId, target: row?.target_instance_id, job_id: row?.job_id ?? null },
+      tenantId,
+    });
   }
   return done;
 }

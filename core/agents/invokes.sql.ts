@@ -14,7 +14,7 @@ const columns = `a.invoke_id, a.caller_instance_id, a.target_instance_id, a.job_
   a.response_payload, a.error_message, CAST(a.credits_reserved AS float8) as credits_reserved,
   CAST(a.credits_charged AS float8) as credits_charged, a.timeout_s, ${isoUtc("a.deadline_at")} as deadline_at,
   ${isoUtc("a.started_at")} as started_at, ${isoUtc("a.received_at")} as received_at,
-  ${isoUtc("a.completed_at")} as completed_at, a.duration_ms`;
+  ${isoUtc("a.completed_at")} as completed_at, a.duration_ms, ${isoUtc("a.answered_at")} as answered_at`;
 
 /** $1 tenant, $2 invoke id, $3 caller, $4 target, $5 job, $6 request, $7 credits, $8 hold, $9 timeout s, $10 now, $11 deadline. */
 export const insertInvoke = /* @__PURE__ */ statement(
@@ -30,7 +30,8 @@ export const getInvoke = /* @__PURE__ */ statement(
 
 /** $1 tenant, $2 invoke id: the row locked, with what answering it needs. */
 export const lockInvoke = /* @__PURE__ */ statement(
-  () => `select a.status, a.target_instance_id, a.hold_id, CAST(a.deadline_at AS timestamptz) as deadline_at
+  () => `select a.status, a.caller_instance_id, a.target_instance_id, a.hold_id,
+      CAST(a.deadline_at AS timestamptz) as deadline_at, a.answered_at
     from invoke_audit a where a.tenant_id = $1 and a.invoke_id = $2 for update`,
 );
 
@@ -46,8 +47,25 @@ export const answeredInvoke = /* @__PURE__ */ statement(
  */
 export const answerInvoke = /* @__PURE__ */ statement(
   () => `update invoke_audit a set status = $3, response_payload = CAST($4 AS jsonb), error_message = $5,
-      credits_charged = CAST($6 AS numeric), completed_at = $7,
+      credits_charged = CAST($6 AS numeric), completed_at = $7, answered_at = $7,
       duration_ms = CAST(round(extract(epoch from CAST($7 AS timestamptz) - a.started_at) * 1000) AS integer)
+    where a.tenant_id = $1 and a.invoke_id = $2 returning ${columns}`,
+);
+
+/**
+ * The caller canceled it: $1 tenant, $2 invoke id, $3 now, $4 credits charged (0 with a hold, else
+ * null). Duration from the start; a timed-out invoke keeps the duration of its deadline.
+ */
+export const cancelInvoke = /* @__PURE__ */ statement(
+  () => `update invoke_audit a set status = ${S.canceled}, completed_at = $3, credits_charged = CAST($4 AS numeric),
+      duration_ms = coalesce(a.duration_ms,
+        CAST(round(extract(epoch from CAST($3 AS timestamptz) - a.started_at) * 1000) AS integer))
+    where a.tenant_id = $1 and a.invoke_id = $2 returning ${columns}`,
+);
+
+/** The target's answer after its caller canceled: $1 tenant, $2 invoke id, $3 response, $4 error, $5 now. Status stays canceled. */
+export const answerAfterCancel = /* @__PURE__ */ statement(
+  () => `update invoke_audit a set response_payload = CAST($3 AS jsonb), error_message = $4, answered_at = $5
     where a.tenant_id = $1 and a.invoke_id = $2 returning ${columns}`,
 );
 

@@ -136,7 +136,10 @@ export async function dead(q: DeadQuery): Promise<Page<MessageRecord>> {
   return toPage(rows, q.limit, (r) => [r.dead_at as string, r.id]);
 }
 
-/** A dead letter back in its recipient's inbox under a new seq, deliveries from 0; 409 when it is not dead. */
+/**
+ * A dead letter back in its recipient's inbox under a new seq, deliveries from 0; 409 when it is
+ * not dead, 410 when its recipient was deregistered.
+ */
 export async function replay(id: string): Promise<MessageRecord> {
   const tenantId = useTenant();
   const ttlS = config().agents.messageTtlS;
@@ -148,8 +151,11 @@ export async function replay(id: string): Promise<MessageRecord> {
     ]);
     const row = rows[0];
     if (!row) {
-      const found = await query(sql.getMessage, [id, tenantId]);
-      if (!found.rows[0]) throw new MessageNotFoundError(id);
+      const found = await query<MessageRecord>(sql.getMessage, [id, tenantId]);
+      const message = found.rows[0];
+      if (!message) throw new MessageNotFoundError(id);
+      // A dead letter of a deregistered instance has no inbox to go back to: 410.
+      if (message.dead_at !== null && message.acked_at === null) await assertInstance(message.to);
       throw new MessageNotDeadError(id);
     }
     afterCommit(async () => {

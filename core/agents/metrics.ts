@@ -26,7 +26,7 @@ export const agentMetrics = {
     ["status"],
     {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30],
-      allow: { status: ["completed", "failed", "timeout"] },
+      allow: { status: ["completed", "failed", "timeout", "canceled"] },
     },
   ),
   invokeSuccess: counter("invoke_success_total", "Invokes completed by their target before the deadline", []),
@@ -49,7 +49,9 @@ export const agentMetrics = {
   ),
   invokeLate: counter(
     "aos_agent_invoke_late_total",
-    "Answers that came after their invoke's deadline (recorded as late)",
-    [],
+    "Answers that came after their invoke's deadline (recorded as late) or after its cancel (recorded on the canceled invoke)",
+    ["after"],
+    { allow: { after: ["deadline", "cancel"] } },
   ),
+  invokeCanceled: counter("aos_agent_invokes_canceled_total", "Invokes canceled by their caller", []),
 };

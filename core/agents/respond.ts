@@ -2,14 +2,18 @@
  * The target's answer to an invoke: `output` (completed) or `error` (failed). In time, a
  * completion charges the held credits and a failure releases them; after the deadline (the
  * caller had its 504) the answer is recorded as `late` and the hold is released (nothing was
- * delivered in time, so nothing is charged). The request message is acked with it, and the
- * waiting caller is woken after commit.
+ * delivered in time, so nothing is charged). After the caller canceled, the answer is kept on the
+ * canceled row (`answered_at`), not lost. The request message is acked with it, and the waiting
+ * caller is woken after commit. A failed answer is recorded in the failure catalog
+ * (`agents.invoke_failed`, the invoke id as run id).
  */
 import { useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
+import * as Failures from "../failures/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
-import { InvokeAnsweredError, InvokeNotFoundError, NotInvokeTargetError } from "./errors.ts";
+import type { LockedInvoke } from "./cancel.ts";
+import { InvokeAnsweredError, InvokeFailedError, InvokeNotFoundError, NotInvokeTargetError } from "./errors.ts";
 import * as sql from "./invokes.sql.ts";
 import { agentMetrics } from "./metrics.ts";
 import type { InvokeRecord, InvokeRespond } from "./schema.ts";
@@ -29,16 +33,14 @@ export async function respond(
 ): Promise<InvokeRecord> {
   const tenantId = useTenant();
   const now = clock().now();
-  return withTx(async () => {
-    const { rows } = await query<{
-      status: string;
-      target_instance_id: string;
-      hold_id: string | null;
-      deadline_at: Date;
-    }>(sql.lockInvoke, [tenantId, invokeId]);
+  const record = await withTx(async () => {
+    const { rows } = await query<LockedInvoke>(sql.lockInvoke, [tenantId, invokeId]);
     const row = rows[0];
     if (!row) throw new InvokeNotFoundError(invokeId);
     if (responder !== undefined && responder !== row.target_instance_id) throw new NotInvokeTargetError(invokeId);
+    const response = body.error === undefined ? { output: body.output ?? null } : { error: body.error };
+    if (row.status === InvokeStates.canceled && row.answered_at === null)
+      return afterCancel(tenantId, invokeId, response, body.error, now);
     if (!open.includes(row.status)) throw new InvokeAnsweredError(invokeId, row.status);
     const late = row.status === InvokeStates.timeout || now.getTime() > row.deadline_at.getTime();
     const ok = body.error === undefined;
@@ -48,7 +50,6 @@ export async function respond(
       if (status === InvokeStates.completed) charged = await Credits.capture(tenantId, row.hold_id);
       else await Credits.releaseHold(tenantId, row.hold_id);
     }
-    const response = ok ? { output: body.output ?? null } : { error: body.error };
     const answered = await query<InvokeRecord>(sql.answerInvoke, [
       tenantId,
       invokeId,
@@ -61,7 +62,7 @@ export async function respond(
     await query(sql.ackRequest, [tenantId, invokeId, now]);
     const record = answered.rows[0] as InvokeRecord;
     afterCommit(async () => {
-      if (status === InvokeStates.late) agentMetrics.invokeLate.inc();
+      if (status === InvokeStates.late) agentMetrics.invokeLate.inc({ after: "deadline" });
       else {
         if (status === InvokeStates.completed) agentMetrics.invokeSuccess.inc();
         else agentMetrics.invokeFailure.inc({ reason: "failed" });
@@ -71,4 +72,32 @@ export async function respond(
     });
     return record;
   });
+  // After the commit, never inside it: recording waits at most FAILURE_PERSIST_TIMEOUT_MS and never throws.
+  if (record.status === InvokeStates.failed)
+    await Failures.record({
+      error: new InvokeFailedError(invokeId, record.error_message ?? ""),
+      runId: invokeId,
+      context: { invoke_id: invokeId, target: record.target_instance_id, job_id: record.job_id },
+      tenantId,
+    });
+  return record;
+}
+
+/** The caller canceled before this answer: it is kept on the canceled row (nothing charged: the hold was released). */
+async function afterCancel(
+  tenantId: string,
+  invokeId: string,
+  response: unknown,
+  error: string | undefined,
+  now: Date,
+): Promise<InvokeRecord> {
+  const { rows } = await query<InvokeRecord>(sql.answerAfterCancel, [
+    tenantId,
+    invokeId,
+    JSON.stringify(response),
+    error ?? null,
+    now,
+  ]);
+  afterCommit(() => agentMetrics.invokeLate.inc({ after: "cancel" }));
+  return rows[0] as InvokeRecord;
 }

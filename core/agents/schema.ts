@@ -38,6 +38,9 @@ export const AgentRecord = z.object({
   created_at: z.string(),
   /** Not seen (heartbeat or receive) for AGENT_STALE_S. */
   stale: z.boolean(),
+  /** `deregistered` after DELETE: it sends, receives, heartbeats and is invoked no more (410). */
+  status: z.enum(["active", "deregistered"]),
+  deregistered_at: z.nullable(z.string()),
 });
 export type AgentRecord = z.infer<typeof AgentRecord>;
 
@@ -151,6 +154,8 @@ export const InvokeRecord = z.object({
   received_at: z.nullable(z.string()),
   completed_at: z.nullable(z.string()),
   duration_ms: z.nullable(z.int()),
+  /** When the target's answer came; on a canceled invoke, an answer that came after the cancel (null: none). */
+  answered_at: z.nullable(z.string()),
 });
 export type InvokeRecord = z.infer<typeof InvokeRecord>;
 

@@ -23,16 +23,25 @@ import { creditMetrics } from "./metrics.ts";
 /** Expired holds released per statement batch by the sweep. */
 const SWEEP_BATCH = 500;
 
+/** What a hold pays for: the `operation` label of `aos_credit_refusals_total` when it is refused. */
+export type HoldOperation = "skill_execute" | "agent_invoke";
+
 /**
  * Hold `amount` of the tenant's available credits for `reason` until `expiresAt`; the hold's id.
  * Throws InsufficientCreditsError (402 `credits.insufficient`, details {required, available})
- * having written nothing.
+ * having written nothing, counted under the caller's `operation`.
  *
  * @example
- *   const holdId = await Credits.hold(tenantId, 11, "skill voyage_embed", new Date(Date.now() + 60_000));
+ *   const holdId = await Credits.hold(tenantId, 11, "skill voyage_embed", new Date(Date.now() + 60_000), "skill_execute");
  *   try { await work(); await Credits.capture(tenantId, holdId); } catch (e) { await Credits.releaseHold(tenantId, holdId); throw e; }
  */
-export async function hold(tenantId: string, amount: number, reason: string, expiresAt: Date): Promise<string> {
+export async function hold(
+  tenantId: string,
+  amount: number,
+  reason: string,
+  expiresAt: Date,
+  operation: HoldOperation,
+): Promise<string> {
   const { rows } = await query<{ id: string | null; available: string }>(sql.holdCredits, [
     tenantId,
     amount,
@@ -42,7 +51,7 @@ export async function hold(tenantId: string, amount: number, reason: string, exp
   ]);
   const row = rows[0];
   if (!row?.id) {
-    creditMetrics.refusals.inc({ operation: "skill_execute" });
+    creditMetrics.refusals.inc({ operation });
     throw new InsufficientCreditsError(amount, toAmount(row?.available ?? "0"));
   }
   return row.id;

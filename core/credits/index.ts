@@ -18,6 +18,7 @@ import { chargeNow, releaseNow, reserveNow } from "./runs.ts";
 
 export { chargeRowsFrom } from "./credits.sql.ts";
 export * from "./errors.ts";
+export type { HoldOperation } from "./holds.ts";
 export * from "./schema.ts";
 export {
   /** Live balance, reserved and available of the tenant (admins may name one). */

@@ -10,9 +10,9 @@ export const creditMetrics = {
   refunds: counter("credit_refund_total", "Credits refunded by cancellations", []),
   refusals: counter(
     "aos_credit_refusals_total",
-    "Job spawns and direct skill executions refused for insufficient credits (402 credits.insufficient)",
+    "Job spawns, direct skill executions, workflow runs and agent invokes refused for insufficient credits (402 credits.insufficient)",
     ["operation"],
-    { allow: { operation: ["job_spawn", "skill_execute", "workflow_run"] } },
+    { allow: { operation: ["job_spawn", "skill_execute", "workflow_run", "agent_invoke"] } },
   ),
   grants: counter("aos_credit_grants_total", "Credit grants (admin top-ups) committed", []),
   granted: counter("aos_credit_granted_total", "Credits added by grants", []),

@@ -166,6 +166,7 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
         price,
         `skill ${skill.name}`,
         new Date(clock().nowMs() + timeoutMs + HOLD_MARGIN_MS),
+        "skill_execute",
       );
     } catch (e) {
       // Not the call's failure: the key is freed, so the same call may run after a top-up.

@@ -9,6 +9,7 @@ import { invoke } from "../events/index.ts";
 import { actingAs, registerAgent } from "../factories/agents.ts";
 import { assertCreditInvariants, grantCredits, insertBareJob } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { metricValue } from "../setup/metrics-catalog.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 let t: Tenant;
@@ -29,6 +30,18 @@ const start = (body: Record<string, unknown>) =>
   invoke("POST", `/api/v1/agents/${target}/invoke`, { key: key(), body, headers: actingAs(caller) });
 const respond = (invokeId: string, body: Record<string, unknown>, headers = actingAs(target)) =>
   invoke("POST", `/api/v1/invokes/${invokeId}/respond`, { key: key(), body, headers });
+
+const cancel = (invokeId: string, headers: Record<string, string> = actingAs(caller)) =>
+  invoke("POST", `/api/v1/invokes/${invokeId}/cancel`, { key: key(), headers });
+
+/** The failure catalog's rows of one run (an invoke id). */
+const failuresOf = async (runId: string) =>
+  (
+    await query<{ error_code: string; catalog_entry_id: string | null; tenant_id: string }>(
+      "select error_code, catalog_entry_id, tenant_id from failure_matches where run_id = $1",
+      [runId],
+    )
+  ).rows;
 
 /** The target's side: wait for the next request, answer it with `answer(input)`. */
 async function serveOne(answer: (input: any) => Record<string, unknown>, delayMs = 0) {
@@ -87,6 +100,10 @@ describe("POST /api/v1/agents/{id}/invoke", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "failed", error_message: "cannot do that", credits_charged: 0 });
     expect(await balance()).toEqual(before);
+    // Recorded in the failure catalog under the invoke's id, in the tenant.
+    expect(await failuresOf(res.body.invoke_id)).toEqual([
+      { error_code: "agents.invoke_failed", catalog_entry_id: "agents.invoke_failed", tenant_id: t.tenant.id },
+    ]);
   });
 
   it("timeout: 504 at the deadline, credits released; a later answer is recorded as late", async () => {
@@ -99,6 +116,9 @@ describe("POST /api/v1/agents/{id}/invoke", () => {
     const invokeId = res.body.error.details.invoke_id;
     const audit = await invoke("GET", `/api/v1/invokes/${invokeId}`, { key: key() });
     expect(audit.body).toMatchObject({ status: "timeout", credits_charged: null });
+    expect(await failuresOf(invokeId)).toEqual([
+      { error_code: "agents.invoke_timeout", catalog_entry_id: "agents.invoke_timeout", tenant_id: t.tenant.id },
+    ]);
     expect(await balance()).toEqual(before);
     const late = await respond(invokeId, { output: "finally" });
     expect(late.status).toBe(200);
@@ -121,8 +141,13 @@ describe("POST /api/v1/agents/{id}/invoke", () => {
     expect((await respond(invokeId, { output: 1 })).status).toBe(200);
     expect((await res).body.status).toBe("completed");
     expect((await respond("00000000-0000-4000-8000-000000000000", { output: 1 })).status).toBe(404);
+    const refusals = (op: string) => metricValue(`aos_credit_refusals_total{operation="${op}"}`);
+    const [invokeRefusals, skillRefusals] = [await refusals("agent_invoke"), await refusals("skill_execute")];
     const poor = await start({ input: 1, timeout_s: 1, credits: 1_000_000 });
     expect(poor.status).toBe(402);
+    // Counted as the invoke's refusal, not a skill execution's.
+    expect(await refusals("agent_invoke")).toBe(invokeRefusals + 1);
+    expect(await refusals("skill_execute")).toBe(skillRefusals);
     const bad = await start({ input: 1, timeout_s: 31 });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(["body.timeout_s"]);
@@ -146,5 +171,82 @@ describe("POST /api/v1/agents/{id}/invoke", () => {
     });
     expect(next.status).toBe(200);
     expect(next.body.data[0].invoke_id).not.toBe(byCaller.body.data[1].invoke_id);
+  });
+});
+
+describe("POST /api/v1/invokes/{invoke_id}/cancel", () => {
+  it("the caller cancels: its waiting invoke answers canceled, credits released; a later answer is kept, once", async () => {
+    const before = await balance();
+    const [canceledBefore, lateBefore] = [
+      await metricValue("aos_agent_invokes_canceled_total"),
+      await metricValue('aos_agent_invoke_late_total{after="cancel"}'),
+    ];
+    const waiting = start({ input: "long job", timeout_s: 20, credits: 4 });
+    const got = await invoke("GET", `/api/v1/agents/${target}/messages`, { key: key(), query: { wait_s: "10" } });
+    const invokeId = got.body.data[0].payload.invoke_id as string;
+    expect((await balance())?.reserved).toBe((before?.reserved ?? 0) + 4);
+
+    const notCaller = await cancel(invokeId, actingAs(target));
+    expect(notCaller.status).toBe(403);
+    expect(notCaller.body.error.code).toBe("agents.not_caller");
+
+    const started = Date.now();
+    const canceled = await cancel(invokeId);
+    expect(canceled.status).toBe(200);
+    expect(canceled.body).toMatchObject({
+      invoke_id: invokeId,
+      status: "canceled",
+      credits_charged: 0,
+      answered_at: null,
+    });
+    const answered = await waiting;
+    expect(Date.now() - started, "the waiting caller is woken, not left to its deadline").toBeLessThan(5000);
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ invoke_id: invokeId, status: "canceled" });
+    expect(await balance()).toEqual(before);
+    expect(await metricValue("aos_agent_invokes_canceled_total")).toBe(canceledBefore + 1);
+    // The request is acked: the target is not handed it again.
+    const trace = await invoke("GET", `/api/v1/invokes/${invokeId}`, { key: key() });
+    expect(trace.body.messages[0].acked_at).not.toBeNull();
+
+    expect((await cancel(invokeId)).body).toEqual(canceled.body);
+
+    const late = await respond(invokeId, { output: "done anyway" });
+    expect(late.status).toBe(200);
+    expect(late.body).toMatchObject({
+      status: "canceled",
+      response_payload: { output: "done anyway" },
+      credits_charged: 0,
+    });
+    expect(late.body.answered_at).not.toBeNull();
+    expect(await metricValue('aos_agent_invoke_late_total{after="cancel"}')).toBe(lateBefore + 1);
+    expect(await balance()).toEqual(before);
+    const twice = await respond(invokeId, { output: "again" });
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.code).toBe("agents.invoke_answered");
+    expect(await failuresOf(invokeId)).toEqual([]);
+  });
+
+  it("an answered invoke cannot be canceled (409); a timed-out one can; unknown is a 404; a key acting as itself cancels its own", async () => {
+    const [done] = await Promise.all([start({ input: 1, timeout_s: 10 }), serveOne(() => ({ output: 1 }))]);
+    const refused = await cancel(done.body.invoke_id);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: "agents.invoke_answered", details: { status: "completed" } });
+
+    const timedOut = await start({ input: 2, timeout_s: 1 });
+    expect(timedOut.status).toBe(504);
+    const id = timedOut.body.error.details.invoke_id;
+    const c = await cancel(id);
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({ status: "canceled", duration_ms: expect.any(Number) });
+    expect((await cancel("00000000-0000-4000-8000-000000000000")).status).toBe(404);
+
+    // Invoked by the key as itself (no header): the same key without the header cancels; an instance may not.
+    const asKey = invoke("POST", `/api/v1/agents/${target}/invoke`, { key: key(), body: { input: 3, timeout_s: 10 } });
+    const got = await invoke("GET", `/api/v1/agents/${target}/messages`, { key: key(), query: { wait_s: "10" } });
+    const keyInvoke = got.body.data.find((m: { type: string }) => m.type === "invoke.request").payload.invoke_id;
+    expect((await cancel(keyInvoke)).status).toBe(403);
+    expect((await cancel(keyInvoke, {})).status).toBe(200);
+    expect((await asKey).body.status).toBe("canceled");
   });
 });

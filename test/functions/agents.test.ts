@@ -71,6 +71,52 @@ describe("agent instances", () => {
   });
 });
 
+describe("deregister", () => {
+  it("soft: listed as deregistered, unacked messages dead-lettered, 410 for it afterwards; again answers the same", async () => {
+    const agent = await registerAgent(agentKey(), "leaving");
+    const other = await registerAgent(agentKey(), "staying");
+    const leased = (await send({ to: agent, type: "t", payload: 1 })).body.id;
+    const queued = (await send({ to: agent, type: "t", payload: 2 })).body.id;
+    const acked = (await send({ to: agent, type: "t", payload: 3 })).body.id;
+    const got = await receive(agent, { limit: "1" });
+    expect(got.body.data.map((m: { id: string }) => m.id)).toEqual([leased]);
+    await query("update agent_messages set acked_at = now() where id = $1", [acked]);
+
+    const gone = await invoke("DELETE", `/api/v1/agents/${agent}`, { key: agentKey() });
+    expect(gone.status).toBe(200);
+    expect(gone.body).toMatchObject({ id: agent, status: "deregistered" });
+    expect(gone.body.deregistered_at).not.toBeNull();
+    const again = await invoke("DELETE", `/api/v1/agents/${agent}`, { key: agentKey() });
+    expect(again.body.deregistered_at).toBe(gone.body.deregistered_at);
+    expect((await invoke("GET", `/api/v1/agents/${agent}`, { key: t.keys.viewer.key })).body.status).toBe(
+      "deregistered",
+    );
+    expect((await invoke("GET", `/api/v1/agents/${other}`, { key: t.keys.viewer.key })).body.status).toBe("active");
+
+    // Its unacked messages (leased or not) are dead letters now; the acked one is not.
+    const dead = await invoke("GET", "/api/v1/messages/dead", { key: t.keys.viewer.key, query: { to: agent } });
+    expect(dead.body.data.map((m: { id: string }) => m.id).sort()).toEqual([leased, queued].sort());
+    const replay = await invoke("POST", `/api/v1/messages/${queued}/replay`, { key: agentKey() });
+    expect(replay.status).toBe(410);
+    expect(replay.body.error.code).toBe("agents.deregistered");
+
+    const after = [
+      await invoke("POST", `/api/v1/agents/${agent}/heartbeat`, { key: agentKey() }),
+      await receive(agent),
+      await send({ to: agent, type: "t", payload: 4 }),
+      await send({ to: other, type: "t", payload: 5 }, actingAs(agent)),
+      await invoke("POST", `/api/v1/agents/${agent}/invoke`, { key: agentKey(), body: { input: 1, timeout_s: 1 } }),
+    ];
+    expect(after.map((r) => [r.status, r.body.error?.code])).toEqual(Array(5).fill([410, "agents.deregistered"]));
+    const { rows } = await query<{ n: string }>("select count(*) as n from agent_messages where recipient_id = $1", [
+      agent,
+    ]);
+    expect(Number(rows[0]?.n)).toBe(3);
+    expect((await invoke("DELETE", `/api/v1/agents/${crypto.randomUUID()}`, { key: agentKey() })).status).toBe(404);
+    expect((await invoke("DELETE", `/api/v1/agents/${other}`, { key: t.keys.viewer.key })).status).toBe(403);
+  });
+});
+
 describe("messages", () => {
   it("send, receive in seq order (leased), ack; unacked ones come back after the lease", async () => {
     const [a, b] = [await registerAgent(agentKey(), "a"), await registerAgent(agentKey(), "b")];

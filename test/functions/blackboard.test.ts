@@ -6,10 +6,13 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as Agents from "../../core/agents/index.ts";
+import { configOverrides, replaceConfigOverrides, setConfig } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { setClock, systemClock } from "../../core/platform/clock.ts";
+import { redis } from "../../core/platform/redis.ts";
 import { invoke } from "../events/index.ts";
 import { ShiftedClock } from "../factories/agents.ts";
+import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
@@ -216,4 +219,79 @@ describe("blackboard under load", () => {
     const after = await asT(() => Agents.boardAggregate(n, { field: "score", top: 0 }));
     expect(after).toMatchObject(recount(await readAll(n), "score"));
   }, 180_000);
+});
+
+describe("finished jobs' namespaces", () => {
+  const asSweep = <T>(fn: () => Promise<T>) =>
+    withContext({ requestId: "s", correlationId: "s", actor: { type: "system", name: "agent-sweep" } }, fn);
+  const spawn = async () => {
+    const res = await invoke("POST", "/api/v1/jobs", {
+      key: key(),
+      body: { task: "external", items: [{ input: { n: 1 } }], credits_per_item: 1 },
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  /** Milliseconds each Redis key of namespace `n` of tenant t has left (-2: gone, -1: no expiry). */
+  const pttls = async (n: string): Promise<Record<string, number>> => {
+    const base = `bb:{${t.tenant.id}:${n}}`;
+    const keys = [":data", ":ver", ":idx", ":kf", ":sum", ":f:score", ":exp"].map((k) => base + k);
+    return Object.fromEntries(await Promise.all(keys.map(async (k) => [k.slice(base.length), await redis().pttl(k)])));
+  };
+
+  it("every key of a namespace has the idle expiry, also keys a later write creates (no full refresh then)", async () => {
+    const n = ns();
+    expect((await put(n, "a", { value: "text" })).status).toBe(200);
+    // Created by later writes, while :data's expiry is fresh: the expiry set, the field sets, sums and fields.
+    expect((await put(n, "b", { value: { score: 1 }, ttl_s: 60 })).status).toBe(200);
+    expect((await put(n, "c", { value: { other: 2 } })).status).toBe(200);
+    const base = `bb:{${t.tenant.id}:${n}}`;
+    for (const k of [":data", ":ver", ":idx", ":exp", ":kf", ":sum", ":f:score", ":f:other"]) {
+      const ms = await redis().pttl(base + k);
+      expect(ms, k).toBeGreaterThan(604_800_000 - 120_000);
+    }
+  });
+
+  it("expire BLACKBOARD_JOB_NAMESPACE_TTL_S after the sweep sees the job settled; writes never extend it", async () => {
+    const original = configOverrides();
+    setConfig({ ...original, BLACKBOARD_JOB_NAMESPACE_TTL_S: "1" });
+    try {
+      await grantCredits(t.tenant.id, 10);
+      const [finished, running] = [await spawn(), await spawn()];
+      const [done, live, free] = [`job:${finished}`, `job:${running}`, ns()];
+      for (const n of [done, live, free]) {
+        expect((await put(n, "a", { value: { score: 3 }, ttl_s: 3600 })).status).toBe(200);
+        expect((await put(n, "b", { value: "text" })).status).toBe(200);
+      }
+      // Before: the idle expiry (7 days) on every key.
+      expect(Object.values(await pttls(done)).every((ms) => ms > 3_600_000)).toBe(true);
+      const cancel = await invoke("POST", `/api/v1/jobs/${finished}/cancel`, { key: key(), body: {} });
+      expect(cancel.status).toBe(200);
+
+      const first = await asSweep(() => Agents.sweep());
+      expect(first.jobBoardsExpiring).toBeGreaterThanOrEqual(1);
+      const left = await pttls(done);
+      for (const [k, ms] of Object.entries(left)) {
+        expect(ms, k).toBeGreaterThan(0);
+        expect(ms, k).toBeLessThanOrEqual(1000);
+      }
+      // A write now does not lengthen it; a second sweep does nothing more.
+      expect((await put(done, "c", { value: { score: 5 } })).status).toBe(200);
+      expect((await pttls(done))[":data"]).toBeLessThanOrEqual(1000);
+      expect((await asSweep(() => Agents.sweep())).jobBoardsExpiring).toBe(0);
+      // The running job's namespace and a free one keep the idle expiry.
+      for (const n of [live, free])
+        expect(
+          Object.values(await pttls(n)).every((ms) => ms > 3_600_000),
+          n,
+        ).toBe(true);
+
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(Object.values(await pttls(done))).toEqual(Array(7).fill(-2));
+      expect((await get(done, "a")).status).toBe(404);
+      expect((await get(live, "a")).status).toBe(200);
+    } finally {
+      replaceConfigOverrides(original);
+    }
+  });
 });

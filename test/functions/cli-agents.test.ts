@@ -1,7 +1,8 @@
 /**
  * `aos agents|messages|invoke|blackboard` as child processes against a local AOS serving the
  * real handlers: register two instances, send and receive a message, invoke one from the other
- * (answered with `invoke respond`), and use the blackboard.
+ * (answered with `invoke respond`, then one canceled with `invoke cancel`), deregister one, and
+ * use the blackboard.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
@@ -49,6 +50,16 @@ describe("aos agents, messages, invoke, blackboard", () => {
     expect((await aos("invoke", "respond", invokeId, "--output", '{"a":2}', "--as", b.id)).code).toBe(0);
     expect((await invoking).json).toMatchObject({ status: "completed", response_payload: { output: { a: 2 } } });
     expect((await aos("invoke", "get", invokeId)).json.messages).toHaveLength(1);
+
+    // The caller cancels a second invoke; then the worker is deregistered and answers 410.
+    const waiting = aos("invoke", b.id, "--input", "2", "--timeout", "15", "--as", a.id);
+    const second = (await aos("messages", "receive", b.id, "--wait", "10")).json.data[0].payload.invoke_id;
+    expect((await aos("invoke", "cancel", second, "--as", a.id)).json.status).toBe("canceled");
+    expect((await waiting).json.status).toBe("canceled");
+    expect((await aos("agents", "deregister", b.id)).json.status).toBe("deregistered");
+    const gone = await aos("agents", "heartbeat", b.id);
+    expect(gone.code).toBe(1);
+    expect(gone.json.error.code).toBe("agents.deregistered");
 
     expect((await aos("blackboard", "put", "job-x", "plan", '{"score":3}')).json.version).toBe(1);
     const stale = await aos("blackboard", "put", "job-x", "plan", '{"score":4}', "--if-version", "5");

@@ -111,7 +111,7 @@ describe("direct skill executions are charged", () => {
   it("a hold whose caller died is released by the hourly sweep", async () => {
     const t = await tenant(10);
     const id = await withContext({ requestId: "r", correlationId: "r", actor: { type: "system", name: "test" } }, () =>
-      Credits.hold(t.tenant.id, 4, "skill kv_store", new Date(Date.now() - 1_000)),
+      Credits.hold(t.tenant.id, 4, "skill kv_store", new Date(Date.now() - 1_000), "skill_execute"),
     );
     expect(await figures(t)).toMatchObject({ balance: 10, reserved: 4, available: 6 });
     const out = await holdSweep(scheduledEvent(), lambdaContext());

@@ -118,7 +118,7 @@ describe("the AgentSweep", () => {
     // An invoke whose caller died: its audit row and hold, as invoke() writes them, never answered.
     const invokeId = randomUUID();
     const holdId = await asT(() =>
-      Credits.hold(t.tenant.id, 4, `invoke ${invokeId}`, new Date(clock.nowMs() + 600_000)),
+      Credits.hold(t.tenant.id, 4, `invoke ${invokeId}`, new Date(clock.nowMs() + 600_000), "agent_invoke"),
     );
     await query(
       `insert into invoke_audit (tenant_id, invoke_id, caller_instance_id, target_instance_id, request_payload, status,

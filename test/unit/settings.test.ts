@@ -148,6 +148,7 @@ describe("parseConfig", () => {
         messageTtlS: 86_400,
         blackboardMaxValueBytes: 65_536,
         blackboardNamespaceTtlS: 604_800,
+        blackboardJobNamespaceTtlS: 3600,
       },
       workflows: { stepMaxAttempts: 3, stuckAfterS: 900, replayMaxOps: 10000 },
       cli: { url: "http://127.0.0.1:3000", key: undefined },

@@ -64,6 +64,42 @@ export const domainEntries: readonly CatalogEntry[] = [
     examples: ["Invoke <uuid> is already completed", "Message <uuid> is not a dead letter"],
   },
   {
+    id: "agents.invoke_failed",
+    title: "The invoked agent answered with an error",
+    category: "upstream",
+    severity: "medium",
+    is_retryable: false,
+    recovery_mode: "escalate",
+    recovery_suggestion:
+      "Read the invoke (`GET /api/v1/invokes/{invoke_id}`: error_message, request_payload) and the target's own logs; invoke again once the target or the input is fixed.",
+    match: { codes: ["agents.invoke_failed"] },
+    examples: ["Invoke <uuid> failed: <s>"],
+  },
+  {
+    id: "agents.not_caller",
+    title: "Only the invoke's caller may cancel it",
+    category: "auth",
+    severity: "low",
+    is_retryable: false,
+    recovery_mode: "fix_input",
+    recovery_suggestion:
+      "Cancel with the X-AOS-Agent-Id the invoke was made with (caller_instance_id), or without the header from the key that invoked as itself (`key:<id>`).",
+    match: { codes: ["agents.not_caller"] },
+    examples: ["Only the caller may cancel invoke <uuid>"],
+  },
+  {
+    id: "agents.deregistered",
+    title: "The agent instance was deregistered",
+    category: "data",
+    severity: "low",
+    is_retryable: false,
+    recovery_mode: "fix_input",
+    recovery_suggestion:
+      "Register a new instance (`POST /api/v1/agents`) and address it instead; the deregistered one's unacked messages are in the dead letters (`GET /api/v1/messages/dead?to=<id>`).",
+    match: { codes: ["agents.deregistered"] },
+    examples: ["Agent instance <uuid> was deregistered"],
+  },
+  {
     id: "agents.not_target",
     title: "Only the invoked instance may answer",
     category: "auth",

@@ -8,7 +8,10 @@ export const handler = httpHandler(
     path: AgentPath,
     body: NoBody,
     response: AgentRecord,
-    errors: { 404: "agents.not_found: no such instance in this tenant" },
+    errors: {
+      404: "agents.not_found: no such instance in this tenant",
+      410: "agents.deregistered: the instance was deregistered",
+    },
   },
   ({ path }) => Agents.heartbeat(path.id),
 );

@@ -12,7 +12,10 @@ export const handler = httpHandler(
     path: AgentPath,
     query: ReceiveQuery,
     response: MessageBatch,
-    errors: { 404: "agents.not_found: no such instance in this tenant" },
+    errors: {
+      404: "agents.not_found: no such instance in this tenant",
+      410: "agents.deregistered: the instance was deregistered",
+    },
   },
   ({ path, query }) => Agents.receive(path.id, query),
 );

@@ -11,6 +11,7 @@ export const handler = httpHandler(
     errors: {
       404: "agents.message_not_found: no such message in this tenant",
       409: "agents.message_not_dead: the message is not a dead letter",
+      410: "agents.deregistered: its recipient was deregistered (its inbox is closed)",
     },
   },
   ({ path }) => Agents.replay(path.id),

@@ -12,6 +12,7 @@ export const handler = httpHandler(
     errors: {
       400: "A bad body or X-AOS-Agent-Id header (headers.x-aos-agent-id)",
       404: "agents.not_found: the recipient (or the instance of X-AOS-Agent-Id) is not in this tenant",
+      410: "agents.deregistered: the recipient (or the instance of X-AOS-Agent-Id) was deregistered",
     },
   },
   async ({ body, headers }) => {

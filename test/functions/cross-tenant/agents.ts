@@ -100,6 +100,17 @@ export const agentCases: Cases = {
     unseen(await invoke("POST", `/api/v1/agents/${agent}/heartbeat`, { key: t.a.keys.agent.key }), t);
     expect((await query("select last_seen_at from agent_instances where id = $1", [agent])).rows).toEqual(before.rows);
   },
+  "DELETE /api/v1/agents/{id}": async (t) => {
+    const { agent, message } = await bWithMessage(t);
+    for (const key of [t.a.keys.agent.key, t.a.keys.admin.key])
+      unseen(await invoke("DELETE", `/api/v1/agents/${agent}`, { key }), t);
+    // B's instance is untouched: active, its inbox open, its message not dead-lettered.
+    const { rows } = await query(
+      "select i.deregistered_at, m.dead_at, (select count(*) from agent_inboxes where agent_id = i.id) as inboxes from agent_instances i join agent_messages m on m.recipient_id = i.id where m.id = $1",
+      [message],
+    );
+    expect(rows[0]).toEqual({ deregistered_at: null, dead_at: null, inboxes: 1 });
+  },
   "GET /api/v1/agents/{id}/messages": async (t) => {
     const { agent, message } = await bWithMessage(t);
     unseen(await invoke("GET", `/api/v1/agents/${agent}/messages`, { key: t.a.keys.agent.key }), t);
@@ -179,6 +190,13 @@ export const agentCases: Cases = {
       await invoke("POST", `/api/v1/invokes/${invokeId}/respond`, { key: t.a.keys.agent.key, body: { output: 1 } }),
       t,
     );
+    const { rows } = await query("select status from invoke_audit where invoke_id = $1", [invokeId]);
+    expect(rows[0]).toEqual({ status: "timeout" });
+  },
+  "POST /api/v1/invokes/{invoke_id}/cancel": async (t) => {
+    const { invokeId } = await bInvoke(t);
+    for (const key of [t.a.keys.agent.key, t.a.keys.admin.key])
+      unseen(await invoke("POST", `/api/v1/invokes/${invokeId}/cancel`, { key }), t);
     const { rows } = await query("select status from invoke_audit where invoke_id = $1", [invokeId]);
     expect(rows[0]).toEqual({ status: "timeout" });
   },
