@@ -106,8 +106,8 @@ async function expire(tenantId: string, invokeId: string): Promise<boolean> {
     const { rows } = await query<InvokeRecord>(sql.getInvoke, [tenantId, invokeId]);
     const row = rows[0];
     agentMetrics.invokeSeconds.observe({ status: "timeout" }, (row?.duration_ms ?? 0) / 1000);
-    // Never throws; waits at most FAILURE_PERSIST_TIMEOUT_MS (the caller's 504 comes after it).
-    await Failures.record({
+    // Written beside the caller's 504, finished before the invocation ends.
+    Failures.recordInBackground({
       error: new InvokeTimeoutError(invokeId, row?.timeout_s ?? 0),
       runId: invokeId,
       context: { invoke_id: invokeId, target: row?.target_instance_id, job_id: row?.job_id ?? null },

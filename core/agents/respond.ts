@@ -72,9 +72,9 @@ export async function respond(
     });
     return record;
   });
-  // After the commit, never inside it: recording waits at most FAILURE_PERSIST_TIMEOUT_MS and never throws.
+  // After the commit, never inside it; written beside the reply, finished before the invocation ends.
   if (record.status === InvokeStates.failed)
-    await Failures.record({
+    Failures.recordInBackground({
       error: new InvokeFailedError(invokeId, record.error_message ?? ""),
       runId: invokeId,
       context: { invoke_id: invokeId, target: record.target_instance_id, job_id: record.job_id },
