@@ -9,7 +9,7 @@
  * (refused args, Postgres, core functions) the generator records with Failures.record.
  *
  * For its own run it sets, in this process only: SKILL_OUTBOUND_ALLOW_HOSTS to its loopback
- * servers, a short SKILL_HTTP_TIMEOUT_MS, one attempt per request (SKILL_RETRY_MAX_ATTEMPTS=1;
+ * servers, SKILL_HTTP_TIMEOUT_MS 5 s (150 ms only for the hanging server), one attempt per request (SKILL_RETRY_MAX_ATTEMPTS=1;
  * an entry's own backoff still applies, against servers that say Retry-After: 0), a breaker
  * threshold it never reaches (the breakers of webhooks and of a call's own Slack URL are the
  * tenant's), a throwaway VOYAGE_API_KEY (a real one is never sent to its servers), and a
@@ -88,7 +88,7 @@ function runSettings(s: GeneratorServers): Record<string, string> {
   const c = config();
   return {
     SKILL_OUTBOUND_ALLOW_HOSTS: [s.httpHost, `127.0.0.1:${s.closedPort}`].join(","),
-    SKILL_HTTP_TIMEOUT_MS: "150",
+    SKILL_HTTP_TIMEOUT_MS: "5000",
     SKILL_RETRY_MAX_ATTEMPTS: "1",
     SKILL_BREAKER_FAILURE_THRESHOLD: "1000000",
     VOYAGE_API_KEY: "aos-generate-throwaway-key",

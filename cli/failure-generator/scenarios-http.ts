@@ -38,7 +38,14 @@ export const httpScenarios: readonly Scenario[] = [
   status("webhook.http_auth", "upstream.auth_rejected", [401, 403], ["empty", "plain"]),
   status("webhook.redirect", "upstream.redirect_refused", [301, 302, 307, 308], ["empty"]),
   // ---- webhook_send: the network ----
-  { name: "webhook.hang", label: "upstream.timeout", run: (x) => hook(x, "/hang") },
+  {
+    name: "webhook.hang",
+    label: "upstream.timeout",
+    // Only here is the request timeout short: every other scenario's answer must arrive, however
+    // loaded the machine (a slow answer turned timeout would be a wrong label, not a wrong match).
+    env: () => ({ SKILL_HTTP_TIMEOUT_MS: "150" }),
+    run: (x) => hook(x, "/hang"),
+  },
   {
     // The whole call's deadline is shorter than one attempt's timeout: the skill's deadline fires.
     name: "webhook.deadline",
