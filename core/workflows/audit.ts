@@ -16,8 +16,10 @@ import { hash } from "node:crypto";
 import { InternalError } from "../errors.ts";
 import { afterCommit, inTransaction, query } from "../platform/db/index.ts";
 import { canonicalJson, hashArgs } from "../platform/idempotency/index.ts";
+import { RunArchivedError } from "./errors.ts";
 import { workflowMetrics as m } from "./metrics.ts";
 import * as sql from "./ops.sql.ts";
+import * as retentionSql from "./retention.sql.ts";
 import type { OpRecord } from "./schema.ts";
 import type { OpState } from "./states.ts";
 
@@ -148,9 +150,21 @@ export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpR
   return rows[0] as OpRecord;
 }
 
-/** A run's ops in order (tenant-scoped). */
+/**
+ * A run's ops in order (tenant-scoped). RunArchivedError (410, naming the S3 object) when
+ * retention removed them: a replay or fork of such a run must not read "no ops" as the truth.
+ */
 export async function opsOf(runId: string, tenantId: string): Promise<OpRecord[]> {
-  return (await query<OpRecord>(sql.opsOf, [runId, tenantId])).rows;
+  const { rows } = await query<OpRecord>(sql.opsOf, [runId, tenantId]);
+  // Only a run without ops can be archived; one PK lookup, on a run's first step too.
+  if (rows.length === 0) {
+    const { rows: archived } = await query<ConstructorParameters<typeof RunArchivedError>[0]>(
+      retentionSql.archivedRun,
+      [runId, tenantId],
+    );
+    if (archived[0]) throw new RunArchivedError(archived[0]);
+  }
+  return rows;
 }
 
 /** A run's ops in order, only what the chain and the verifier read (no times, no messages). */
