@@ -47,7 +47,13 @@ async function readLines(key: string): Promise<{ bytes: Buffer; lines: Record<st
   for await (const c of o.body) chunks.push(c as Buffer);
   const bytes = Buffer.concat(chunks);
   const text = gunzipSync(bytes).toString("utf8");
-  return { bytes, lines: text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    bytes,
+    lines: text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 /** The recount: the day's counts per entry straight from failure_matches. */
@@ -98,7 +104,10 @@ describe("Failures.aggregateDay", () => {
     const { bytes, lines } = await readLines(ta.object_key);
     expect(createHash("sha256").update(bytes).digest("hex"), "the recorded SHA-256 is the object's").toBe(ta.sha256);
     expect(lines.length).toBe(ta.rows);
-    expect(lines.every((l) => l.tenant_id === a && l.day === DAY), "only tenant a's lines").toBe(true);
+    expect(
+      lines.every((l) => l.tenant_id === a && l.day === DAY),
+      "only tenant a's lines",
+    ).toBe(true);
 
     const summary = lines.find((l) => l.type === "summary") as Record<string, number>;
     expect(summary).toMatchObject({ failures: 6, hits: 3, misses: 3, recovered: 1, unrecovered: 5 });
