@@ -1,6 +1,6 @@
 /**
  * SQL of the daily failure aggregation (core/failures/aggregate.ts): counts of one tenant's UTC
- * day of failure_matches, and failure_aggregates (migration 0018), the record of what was
+ * day of failure_matches, and failure_aggregates (migration 0019), the record of what was
  * written to S3. $2 / $3 are the day's bounds [start, end).
  */
 

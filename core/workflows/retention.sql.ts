@@ -1,5 +1,5 @@
 /**
- * SQL of workflow ops retention (core/workflows/retention.ts, migration 0018): the runs whose
+ * SQL of workflow ops retention (core/workflows/retention.ts, migration 0019): the runs whose
  * ops are due, their ops page by page, the export's record (workflow_ops_archives), and the one
  * delete path, workflow_archive_ops.
  */

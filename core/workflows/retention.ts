@@ -7,7 +7,7 @@
  *      every column of the log (args, result, args_hash, result_hash, prev_hash, hash ...), so
  *      the copy can be checked with the same chain check as the log (`checkChain`);
  *   2. record: the export's key, SHA-256, op count and chain head in workflow_ops_archives;
- *   3. delete: `workflow_archive_ops` (migration 0018), the one path that may delete ops (the
+ *   3. delete: `workflow_archive_ops` (migration 0019), the one path that may delete ops (the
  *      application role has no DELETE on workflow_ops and the trigger refuses everyone else),
  *      which refuses unless the run finished before the cutoff and the recorded export covers
  *      exactly the run's ops; in the same transaction, an `ops_archived` row in status_history.
