@@ -151,25 +151,30 @@ export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpR
 }
 
 /**
- * A run's ops in order (tenant-scoped). RunArchivedError (410, naming the S3 object) when
- * retention removed them: a replay or fork of such a run must not read "no ops" as the truth.
+ * A run without ops may have had them removed by retention: RunArchivedError (410, naming the S3
+ * object) then, so a replay or fork never reads "no ops" as the truth. One primary-key lookup,
+ * made only when a run has no ops.
  */
+async function throwIfArchived(runId: string, tenantId: string): Promise<void> {
+  const { rows } = await query<ConstructorParameters<typeof RunArchivedError>[0]>(retentionSql.archivedRun, [
+    runId,
+    tenantId,
+  ]);
+  if (rows[0]) throw new RunArchivedError(rows[0]);
+}
+
+/** A run's ops in order (tenant-scoped); RunArchivedError when retention removed them. */
 export async function opsOf(runId: string, tenantId: string): Promise<OpRecord[]> {
   const { rows } = await query<OpRecord>(sql.opsOf, [runId, tenantId]);
-  // Only a run without ops can be archived; one PK lookup, on a run's first step too.
-  if (rows.length === 0) {
-    const { rows: archived } = await query<ConstructorParameters<typeof RunArchivedError>[0]>(
-      retentionSql.archivedRun,
-      [runId, tenantId],
-    );
-    if (archived[0]) throw new RunArchivedError(archived[0]);
-  }
+  if (rows.length === 0) await throwIfArchived(runId, tenantId);
   return rows;
 }
 
 /** A run's ops in order, only what the chain and the verifier read (no times, no messages). */
 export async function chainOpsOf(runId: string, tenantId: string): Promise<ChainOp[]> {
-  return (await query<ChainOp>(sql.chainOpsOf, [runId, tenantId])).rows;
+  const { rows } = await query<ChainOp>(sql.chainOpsOf, [runId, tenantId]);
+  if (rows.length === 0) await throwIfArchived(runId, tenantId);
+  return rows;
 }
 
 export interface ChainBreak {
