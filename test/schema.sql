@@ -2,16 +2,12 @@ CREATE FUNCTION public.aos_grant_app_role(p_role text) RETURNS void
     LANGUAGE plpgsql
     AS $$
 begin
-  perform aos_grant_app_role_0012(p_role);
+  perform aos_grant_app_role_0015(p_role);
   if p_role is null or p_role = '' or p_role = current_user then
     return;
   end if;
-  if to_regclass('public.failure_matches') is not null then
-    -- DELETE stays: the retention cron (FAILURE_RETENTION_DAYS) deletes old records.
-    execute format('revoke update on failure_matches from %I', p_role);
-    execute format(
-      'grant update (recovery_attempted, recovery_succeeded, recovered_at, recovered_by, recovery_notes, updated_at) on failure_matches to %I',
-      p_role);
+  if to_regprocedure('public.workflow_archive_ops(uuid, uuid, timestamptz)') is not null then
+    execute format('grant execute on function workflow_archive_ops(uuid, uuid, timestamptz) to %I', p_role);
   end if;
 end
 $$;
@@ -53,6 +49,24 @@ begin
   -- append-only table loses UPDATE and DELETE again when the migrator calls this after `up`).
   execute format('alter default privileges in schema public grant select, insert, update, delete on tables to %I', p_role);
   execute format('alter default privileges in schema public grant usage, select on sequences to %I', p_role);
+end
+$$;
+
+CREATE FUNCTION public.aos_grant_app_role_0015(p_role text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform aos_grant_app_role_0012(p_role);
+  if p_role is null or p_role = '' or p_role = current_user then
+    return;
+  end if;
+  if to_regclass('public.failure_matches') is not null then
+    -- DELETE stays: the retention cron (FAILURE_RETENTION_DAYS) deletes old records.
+    execute format('revoke update on failure_matches from %I', p_role);
+    execute format(
+      'grant update (recovery_attempted, recovery_succeeded, recovered_at, recovered_by, recovery_notes, updated_at) on failure_matches to %I',
+      p_role);
+  end if;
 end
 $$;
 
@@ -135,6 +149,53 @@ CREATE FUNCTION public.uuid7(p_seq integer DEFAULT NULL::integer) RETURNS uuid
   from (select coalesce(p_seq, floor(random() * 262144)::integer) & 262143 as s) x
 $$;
 
+CREATE FUNCTION public.workflow_archive_ops(p_tenant uuid, p_run uuid, p_cutoff timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+declare
+  r record;
+  a record;
+  live integer;
+  n integer;
+begin
+  select id, status, finished_at, head_hash, ops_archived_at into r
+    from public.workflow_runs where id = p_run and tenant_id = p_tenant for update;
+  if not found then
+    raise exception 'workflow run % of tenant % not found', p_run, p_tenant using errcode = 'no_data_found';
+  end if;
+  if r.ops_archived_at is not null then
+    return null;
+  end if;
+  if p_cutoff > now() then
+    raise exception 'retention cutoff % is in the future', p_cutoff using errcode = 'object_not_in_prerequisite_state';
+  end if;
+  if r.status not in ('completed', 'failed', 'cancelled') or r.finished_at is null or r.finished_at >= p_cutoff then
+    raise exception 'workflow run % did not finish before %', p_run, p_cutoff
+      using errcode = 'object_not_in_prerequisite_state';
+  end if;
+  select ops, head_hash into a
+    from public.workflow_ops_archives where workflow_run_id = p_run and tenant_id = p_tenant and deleted_at is null;
+  if not found then
+    raise exception 'workflow run % has no recorded export of its ops', p_run
+      using errcode = 'object_not_in_prerequisite_state';
+  end if;
+  select count(*) into live from public.workflow_ops where workflow_run_id = p_run;
+  if a.ops <> live or a.head_hash is distinct from r.head_hash then
+    raise exception 'the export of workflow run % covers % ops to head %, the log has % to head %',
+      p_run, a.ops, a.head_hash, live, r.head_hash
+      using errcode = 'object_not_in_prerequisite_state';
+  end if;
+  perform set_config('aos.workflow_ops_archive_run', CAST(p_run AS text), true);
+  delete from public.workflow_ops where workflow_run_id = p_run and tenant_id = p_tenant;
+  get diagnostics n = row_count;
+  perform set_config('aos.workflow_ops_archive_run', '', true);
+  update public.workflow_ops_archives set deleted_at = now(), deleted_ops = n where workflow_run_id = p_run;
+  update public.workflow_runs set ops_archived_at = now() where id = p_run;
+  return n;
+end
+$$;
+
 CREATE FUNCTION public.workflow_next_op_index(p_run uuid) RETURNS integer
     LANGUAGE sql STABLE
     AS $$
@@ -145,9 +206,14 @@ CREATE FUNCTION public.workflow_ops_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 begin
+  if tg_op = 'DELETE' then
+    if current_setting('aos.workflow_ops_archive_run', true) = CAST(old.workflow_run_id AS text) then
+      return old;
+    end if;
+  end if;
   raise exception 'workflow_ops is append-only: % is refused', tg_op
     using errcode = 'insufficient_privilege',
-          hint = 'workflow operations are never changed or removed';
+          hint = 'workflow operations are never changed; only workflow_archive_ops removes an exported run''s ops';
 end
 $$;
 
@@ -292,6 +358,23 @@ ALTER TABLE public.credit_ledger ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.failure_aggregates (
+    tenant_id uuid NOT NULL,
+    day date NOT NULL,
+    object_key text NOT NULL,
+    sha256 text NOT NULL,
+    rows integer NOT NULL,
+    failures integer NOT NULL,
+    bytes bigint NOT NULL,
+    runs integer DEFAULT 1 NOT NULL,
+    generated_at timestamp with time zone NOT NULL,
+    CONSTRAINT failure_aggregates_bytes_check CHECK ((bytes >= 0)),
+    CONSTRAINT failure_aggregates_failures_check CHECK ((failures >= 0)),
+    CONSTRAINT failure_aggregates_rows_check CHECK ((rows >= 0)),
+    CONSTRAINT failure_aggregates_runs_check CHECK ((runs >= 1)),
+    CONSTRAINT failure_aggregates_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text))
 );
 
 CREATE TABLE public.failure_matches (
@@ -627,6 +710,24 @@ CREATE TABLE public.workflow_definitions (
     CONSTRAINT workflow_definitions_version_check CHECK ((version >= 1))
 );
 
+CREATE TABLE public.workflow_ops_archives (
+    workflow_run_id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    object_key text NOT NULL,
+    sha256 text NOT NULL,
+    ops integer NOT NULL,
+    head_hash text,
+    bytes bigint NOT NULL,
+    exported_at timestamp with time zone NOT NULL,
+    deleted_at timestamp with time zone,
+    deleted_ops integer,
+    CONSTRAINT workflow_ops_archives_bytes_check CHECK ((bytes >= 0)),
+    CONSTRAINT workflow_ops_archives_deleted_ops_check CHECK ((deleted_ops >= 0)),
+    CONSTRAINT workflow_ops_archives_head_hash_check CHECK ((head_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT workflow_ops_archives_ops_check CHECK ((ops >= 0)),
+    CONSTRAINT workflow_ops_archives_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text))
+);
+
 CREATE TABLE public.workflow_runs (
     id uuid DEFAULT public.uuid7() NOT NULL,
     tenant_id uuid NOT NULL,
@@ -650,6 +751,7 @@ CREATE TABLE public.workflow_runs (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
+    ops_archived_at timestamp with time zone,
     CONSTRAINT workflow_runs_attempt_check CHECK ((attempt >= 0)),
     CONSTRAINT workflow_runs_check CHECK (((forked_from IS NULL) = (fork_op_index IS NULL))),
     CONSTRAINT workflow_runs_check1 CHECK ((credits_charged <= credits_reserved)),
@@ -714,6 +816,9 @@ ALTER TABLE ONLY public.credit_ledger
 ALTER TABLE ONLY public.credit_ledger
     ADD CONSTRAINT credit_ledger_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.failure_aggregates
+    ADD CONSTRAINT failure_aggregates_pkey PRIMARY KEY (tenant_id, day);
+
 ALTER TABLE ONLY public.failure_matches
     ADD CONSTRAINT failure_matches_pkey PRIMARY KEY (id);
 
@@ -768,6 +873,9 @@ ALTER TABLE ONLY public.workflow_definitions
 ALTER TABLE ONLY public.workflow_definitions
     ADD CONSTRAINT workflow_definitions_tenant_id_name_version_key UNIQUE (tenant_id, name, version);
 
+ALTER TABLE ONLY public.workflow_ops_archives
+    ADD CONSTRAINT workflow_ops_archives_pkey PRIMARY KEY (workflow_run_id);
+
 ALTER TABLE ONLY public.workflow_ops
     ADD CONSTRAINT workflow_ops_pkey PRIMARY KEY (op_id);
 
@@ -803,6 +911,8 @@ CREATE INDEX credit_holds_expires_idx ON public.credit_holds USING btree (expire
 CREATE INDEX credit_ledger_job_idx ON public.credit_ledger USING btree (job_id) WHERE (job_id IS NOT NULL);
 
 CREATE INDEX credit_ledger_tenant_idx ON public.credit_ledger USING btree (tenant_id, id DESC);
+
+CREATE INDEX failure_aggregates_day_idx ON public.failure_aggregates USING btree (day);
 
 CREATE INDEX idx_fm_catalog_entry_id ON public.failure_matches USING btree (catalog_entry_id);
 
@@ -862,7 +972,11 @@ CREATE INDEX status_history_tenant_entity_idx ON public.status_history USING btr
 
 CREATE INDEX status_history_tenant_time_idx ON public.status_history USING btree (tenant_id, created_at, id) INCLUDE (entity_type, new_status);
 
+CREATE INDEX workflow_ops_archives_tenant_idx ON public.workflow_ops_archives USING btree (tenant_id, exported_at);
+
 CREATE INDEX workflow_ops_tenant_time_idx ON public.workflow_ops USING btree (tenant_id, completed_at);
+
+CREATE INDEX workflow_runs_retention_idx ON public.workflow_runs USING btree (finished_at) WHERE ((status <> 'running'::text) AND (ops_archived_at IS NULL));
 
 CREATE INDEX workflow_runs_running_idx ON public.workflow_runs USING btree (updated_at) WHERE (status = 'running'::text);
 
@@ -926,6 +1040,9 @@ ALTER TABLE ONLY public.credit_ledger
 ALTER TABLE ONLY public.credit_ledger
     ADD CONSTRAINT credit_ledger_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
+ALTER TABLE ONLY public.failure_aggregates
+    ADD CONSTRAINT failure_aggregates_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
 ALTER TABLE ONLY public.failure_matches
     ADD CONSTRAINT failure_matches_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
@@ -964,6 +1081,12 @@ ALTER TABLE ONLY public.status_history
 
 ALTER TABLE ONLY public.workflow_definitions
     ADD CONSTRAINT workflow_definitions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.workflow_ops_archives
+    ADD CONSTRAINT workflow_ops_archives_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.workflow_ops_archives
+    ADD CONSTRAINT workflow_ops_archives_workflow_run_id_fkey FOREIGN KEY (workflow_run_id) REFERENCES public.workflow_runs(id);
 
 ALTER TABLE ONLY public.workflow_ops
     ADD CONSTRAINT workflow_ops_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

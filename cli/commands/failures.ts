@@ -1,5 +1,5 @@
 /**
- * `aos failures generate` and `aos failures backfill`: operator tools of the failure catalog,
+ * `aos failures generate`, `aos failures backfill` and `aos failures aggregate`: operator tools of the failure catalog,
  * in-process on the configured DATABASE_URL and REDIS_URL (migrated: `aos migrate up`), as the
  * other verbs that write rows directly (`aos tenants`, `aos keys`, `aos load-test --in-process`).
  * docs/runbooks/failure-catalog.md ("Operator tools") says when to use each.
@@ -111,5 +111,25 @@ export const commands: CommandSpec[] = [
         return 0;
       });
     },
+  },
+  {
+    name: "failures aggregate",
+    usage: "failures aggregate [--day YYYY-MM-DD]",
+    summary:
+      "Write one UTC day's failure counts per tenant (entries, categories, severities, top unmatched messages) to S3 as JSONL, as the daily FailureAggregation cron does; a rerun rewrites the same keys",
+    options: {
+      day: { type: "string", description: "the UTC day (default: yesterday)" },
+    },
+    run: ({ values }) =>
+      asSystem(async () => {
+        const { Failures } = await load();
+        const r = await Failures.aggregateDay(typeof values.day === "string" ? values.day : undefined);
+        for (const t of r.tenants)
+          console.log(
+            `${t.tenant_id}  ${t.change.padEnd(9)}  failures ${t.failures}, rows ${t.rows}  ${t.object_key}  ${t.sha256}`,
+          );
+        console.log(`${r.day}: ${r.tenants.length} tenant(s) written`);
+        return 0;
+      }),
   },
 ];

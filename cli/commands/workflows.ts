@@ -14,7 +14,18 @@ const API = "/api/v1/workflows";
 type Values = Record<string, string | boolean | undefined>;
 const str = (v: Values, k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
 
-/** The reply's JSON, or a CliFailure naming the status and the API's error. */
+/** An error reply of the API: its code and details kept, for a caller that handles one. */
+class ApiFailure extends CliFailure {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly details: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The reply's JSON, or an ApiFailure (a CliFailure) naming the status and the API's error. */
 async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   let res: Response;
   try {
@@ -31,8 +42,10 @@ async function call(method: string, path: string, body?: unknown): Promise<Recor
   }
   if (!res.ok) {
     const err = json.error as { code?: string; message?: string; details?: unknown } | undefined;
-    throw new CliFailure(
+    throw new ApiFailure(
       `${method} ${path}: HTTP ${res.status} ${err?.code ?? ""}: ${err?.message ?? text}${err?.details ? ` ${JSON.stringify(err.details)}` : ""}`,
+      err?.code,
+      err?.details,
     );
   }
   return json;
@@ -71,30 +84,45 @@ function bar(done: number, total: number): string {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
 }
 
-async function verifyMany(v: Values, runIds: string[]): Promise<number> {
+/** Verify `runIds`; in bulk (`archivedOk`), a run whose ops retention archived is listed, not an error. */
+async function verifyMany(v: Values, runIds: string[], archivedOk: boolean): Promise<number> {
   const body = str(v, "version") ? { mode: "against_version", version: Number(str(v, "version")) } : { mode: "verify" };
   const rows: string[] = [];
   let mismatched = 0;
   let ops = 0;
+  let archived = 0;
   for (const [i, id] of runIds.entries()) {
-    const r = await call("POST", `${API}/runs/${id}/replay`, body);
-    ops += Number(r.ops_total ?? 0);
-    if (r.status !== "verified") mismatched++;
-    rows.push(
-      [
-        id,
-        String(r.status).padEnd(8),
-        `ops ${r.ops_total} verified ${r.ops_verified} failed ${r.ops_failed} skipped ${r.ops_skipped}`,
-        r.first_mismatch_op_index === null ? "" : `first mismatch op ${r.first_mismatch_op_index} ${r.severity}`,
-      ].join("  "),
-    );
+    const r = await call("POST", `${API}/runs/${id}/replay`, body).catch((e: unknown) => {
+      // Retention removed the run's ops (410): nothing to verify here; its copy is in S3.
+      if (archivedOk && e instanceof ApiFailure && e.code === "workflows.run_archived") return e;
+      throw e;
+    });
+    if (r instanceof ApiFailure) {
+      archived++;
+      const d = r.details as { object_key?: string; ops?: number } | undefined;
+      rows.push([id, "archived".padEnd(8), `ops ${d?.ops ?? "?"} archived to ${d?.object_key ?? "S3"}`].join("  "));
+    } else {
+      ops += Number(r.ops_total ?? 0);
+      if (r.status !== "verified") mismatched++;
+      rows.push(
+        [
+          id,
+          String(r.status).padEnd(8),
+          `ops ${r.ops_total} verified ${r.ops_verified} failed ${r.ops_failed} skipped ${r.ops_skipped}`,
+          r.first_mismatch_op_index === null ? "" : `first mismatch op ${r.first_mismatch_op_index} ${r.severity}`,
+        ].join("  "),
+      );
+    }
     if (process.stderr.isTTY) process.stderr.write(`\r${bar(i + 1, runIds.length)}`);
     else if ((i + 1) % 50 === 0 || i + 1 === runIds.length) process.stderr.write(`${bar(i + 1, runIds.length)}\n`);
   }
   if (process.stderr.isTTY) process.stderr.write("\n");
   console.log(["run".padEnd(36), "verdict ", "ops"].join("  "));
   for (const r of rows) console.log(r);
-  console.log(`${runIds.length} runs, ${ops} ops: ${runIds.length - mismatched} verified, ${mismatched} mismatched`);
+  const tail = archived ? `, ${archived} archived (not verified: their ops are in S3)` : "";
+  console.log(
+    `${runIds.length} runs, ${ops} ops: ${runIds.length - mismatched - archived} verified, ${mismatched} mismatched${tail}`,
+  );
   return mismatched === 0 ? 0 : 1;
 }
 
@@ -194,13 +222,13 @@ export const commands: CommandSpec[] = [
       if (!positionals[0] && !workflow) throw new UsageError("a run id or --workflow is required");
       const since = str(values, "since");
       if (since !== undefined && Number.isNaN(Date.parse(since))) throw new UsageError("--since: not a time");
-      if (positionals[0]) return verifyMany(values, [positionals[0]]);
+      if (positionals[0]) return verifyMany(values, [positionals[0]], false);
       const q = new URLSearchParams({ workflow: workflow as string });
       if (str(values, "status")) q.set("status", str(values, "status") as string);
       const runs = (await allRuns(q)).filter(
         (r) => since === undefined || Date.parse(String(r.created_at)) >= Date.parse(since),
       );
-      return verifyMany(values, runs.map((r) => String(r.id)).reverse());
+      return verifyMany(values, runs.map((r) => String(r.id)).reverse(), true);
     },
   },
   {

@@ -7,6 +7,7 @@
  * (`import * as Failures from ".../core/failures/index.ts"`, then `Failures.record(...)`).
  */
 
+import { aggregateDay, aggregateKeyOf } from "./aggregate.ts";
 import { backfill } from "./backfill.ts";
 import { catalogReply, classify, classifyFields, classifyRequest, listCatalog } from "./classify.ts";
 import { frequentFailures, get, list, matchesOfRuns, stats, unrecovered } from "./query.ts";
@@ -17,6 +18,7 @@ import { retryDecision } from "./retry-decision.ts";
 import { jobItemError, queueFailureError } from "./sources.ts";
 import { writeQueued } from "./write-queued.ts";
 
+export type { AggregatedTenant, AggregationResult } from "./aggregate.ts";
 export type { BackfillOptions, BackfillReport, BackfillSource } from "./backfill.ts";
 export type {
   Backoff,
@@ -35,6 +37,14 @@ export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback, retryDelayS 
 export * from "./schema.ts";
 export type { SignalFields } from "./signal.ts";
 export {
+  /**
+   * The daily aggregation: one UTC day's per-tenant counts (per entry, category, severity) and top
+   * unmatched messages written to S3 as JSONL (gzip), recorded in failure_aggregates; a rerun
+   * recounts and rewrites the same keys.
+   */
+  aggregateDay,
+  /** The S3 key of a tenant's aggregate of a day. */
+  aggregateKeyOf,
   /**
    * Historical failures (failed job items, queue_failures rows) matched and written to
    * failure_matches under ids derived from their source rows: a second run adds nothing.

@@ -2,7 +2,7 @@
  * The failure catalog's metrics: the seed's names (PIN-048) for matches, recoveries and drops,
  * `aos_failure_*` for the rest. Labels are the catalog's fixed vocabularies.
  */
-import { counter } from "../platform/metrics/index.ts";
+import { counter, gauge } from "../platform/metrics/index.ts";
 import { FAILURE_CATEGORIES } from "./entry.ts";
 
 const categories = [...FAILURE_CATEGORIES];
@@ -44,5 +44,27 @@ export const failureMetrics = {
     "Failure records sent to the FailureRecords queue because Postgres did not take them in time (or the breaker is open)",
     ["reason"],
     { allow: { reason: ["timeout", "breaker_open", "db_error"] } },
+  ),
+  aggregationRuns: counter(
+    "aos_failure_aggregation_runs_total",
+    "Runs of the daily failure aggregation (FailureAggregation cron) by outcome",
+    ["outcome"],
+    { allow: { outcome: ["ok", "error"] } },
+  ),
+  aggregationRows: counter(
+    "aos_failure_aggregation_rows_total",
+    "JSONL rows the failure aggregation wrote to S3 (summary, entry, category, severity and unmatched lines)",
+    [],
+  ),
+  aggregationObjects: counter(
+    "aos_failure_aggregation_objects_total",
+    "Per-tenant daily aggregate objects written: new, changed on a rerun, or rewritten unchanged",
+    ["change"],
+    { allow: { change: ["new", "changed", "unchanged"] } },
+  ),
+  aggregationLastSuccess: gauge(
+    "aos_failure_aggregation_last_success_timestamp_seconds",
+    "When the failure aggregation last finished for every tenant (Unix seconds)",
+    [],
   ),
 };

@@ -255,38 +255,6 @@ export async function fail(itemId: string, body: FailBody, opts: { retryDelayS?:
 }
 
 /**
- * The SQS worker could not start an item's work: an earlier execution (a worker that died
- * mid-call) still holds the item's idempotency key, for `retryAfterS` more seconds at most. The
- * item goes back to pending WITHOUT counting the attempt (nothing was tried) and its next message
- * is held back by SQS until then, when the key is free or the earlier result can be replayed.
- * False when the worker no longer holds the item or its job stopped running (then the caller
- * fails it as usual).
- */
-export async function postpone(
-  itemId: string,
-  body: { worker_id: string; error: { code: string; message: string }; retryAfterS: number },
-): Promise<boolean> {
-  const tenantId = useTenant();
-  const now = clock().now();
-  const delayS = Math.min(900, Math.max(1, Math.ceil(body.retryAfterS)));
-  const put = await withTx(async () => {
-    await actAs();
-    await query(sql.lockItemJob, [itemId, tenantId]);
-    const { rows } = await query<OutboxItem>(sql.postpone, [
-      itemId,
-      tenantId,
-      body.worker_id,
-      now,
-      JSON.stringify(body.error),
-    ]);
-    if (rows.length) enqueueAfterCommit(itemOutbox, rows, { delayS });
-    return rows.length > 0;
-  });
-  if (put) jobMetrics.items.inc({ outcome: "postponed" });
-  return put;
-}
-
-/**
  * After an item's commit: finalise its job once no item is pending or in flight. The check
  * (`openItem`) waits for every transaction still changing one of the job's open items, so an
  * item whose completion is committing counts as finished, never as still open: of completions

@@ -16,7 +16,8 @@ import * as Skills from "../skills/index.ts";
 import { type ClaimedItem, claimByIds } from "./claim.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { wakeParked } from "./item-outbox.ts";
-import { completeHeld, fail, postpone } from "./items.ts";
+import { completeHeld, fail } from "./items.ts";
+import { postpone } from "./postpone.ts";
 import type { ItemMessageIn } from "./schema.ts";
 
 /** What the SQS worker reports per record: done (acknowledge) or retry (SQS redelivers). */

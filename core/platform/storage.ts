@@ -17,6 +17,7 @@ import { ValidationError } from "../errors.ts";
 import { MAX_PRESIGN_TTL_S, type StoredObject, s3, s3Error, unquote } from "./s3-client.ts";
 
 export { closeS3, MIN_PART_BYTES, type StoredObject, s3Error } from "./s3-client.ts";
+export { type HashedObject, type HashedUploadOptions, uploadHashed, writeJsonl } from "./s3-hashed-upload.ts";
 export { checkS3 } from "./s3-health.ts";
 export { type UploadOptions, uploadStream } from "./s3-upload.ts";
 

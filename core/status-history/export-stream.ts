@@ -1,16 +1,13 @@
 /**
- * One attempt's data path: the export's rows stream out of Postgres with COPY, through gzip
- * (level 1, when asked) and a SHA-256 / byte counter, into an S3 multipart upload, with
- * backpressure all the way, so memory stays flat whatever the row count. Then the manifest is
- * written next to the object.
+ * One attempt's data path: the export's rows stream out of Postgres with COPY into
+ * `uploadHashed` (gzip level 1 when asked, a SHA-256 / byte counter, an S3 multipart upload),
+ * with backpressure all the way, so memory stays flat whatever the row count. Then the manifest
+ * is written next to the object.
  */
-import { createHash } from "node:crypto";
-import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
 import { parse } from "zod/mini";
 import { clock } from "../platform/clock.ts";
 import { type CopySetting, copyOut, pool, settingPlaceholder } from "../platform/db/index.ts";
-import { putObject, uploadStream } from "../platform/storage.ts";
+import { putObject, uploadHashed } from "../platform/storage.ts";
 import { copySql, EXPORT_COLUMNS, type ExportRow } from "./exports.sql.ts";
 import { HistoryFilters } from "./schema.ts";
 import { filterSql } from "./status-history.sql.ts";
@@ -35,23 +32,16 @@ export async function streamExport(row: ExportRow): Promise<StreamedExport> {
   // The timestamp text of createdAtExport is ISO only under DateStyle ISO, whatever the role's.
   const settings: CopySetting[] = [["datestyle", "ISO, YMD"]];
   const where = filterSql(row.tenant_id, filters, settingPlaceholder(settings, "aos.export_"), row.max_id);
-  const hash = createHash("sha256");
-  let bytes = 0;
-  async function* measure(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      yield chunk;
-    }
-  }
-  const contentType = row.gzip ? "application/gzip" : contentTypes[row.format];
+  const contentType = contentTypes[row.format];
+  let stored = { bytes: 0, sha256: "" };
   const { rowCount } = await copyOut(await pool(), { text: copySql(row.format, where), settings }, async (rows) => {
-    const upload = (source: AsyncIterable<Buffer>) =>
-      uploadStream(row.object_key, source, { contentType, metadata: { "export-id": row.id } });
-    if (row.gzip) await pipeline(rows, createGzip({ level: 1, chunkSize: 64 * 1024 }), measure, upload);
-    else await pipeline(rows, measure, upload);
+    stored = await uploadHashed(row.object_key, rows, {
+      gzip: row.gzip,
+      contentType,
+      metadata: { "export-id": row.id },
+    });
   });
-  const sha256 = hash.digest("hex");
+  const { bytes, sha256 } = stored;
   const manifest = {
     export_id: row.id,
     tenant_id: row.tenant_id,

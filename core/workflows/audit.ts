@@ -16,8 +16,10 @@ import { hash } from "node:crypto";
 import { InternalError } from "../errors.ts";
 import { afterCommit, inTransaction, query } from "../platform/db/index.ts";
 import { canonicalJson, hashArgs } from "../platform/idempotency/index.ts";
+import { RunArchivedError } from "./errors.ts";
 import { workflowMetrics as m } from "./metrics.ts";
 import * as sql from "./ops.sql.ts";
+import * as retentionSql from "./retention.sql.ts";
 import type { OpRecord } from "./schema.ts";
 import type { OpState } from "./states.ts";
 
@@ -148,14 +150,31 @@ export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpR
   return rows[0] as OpRecord;
 }
 
-/** A run's ops in order (tenant-scoped). */
+/**
+ * A run without ops may have had them removed by retention: RunArchivedError (410, naming the S3
+ * object) then, so a replay or fork never reads "no ops" as the truth. One primary-key lookup,
+ * made only when a run has no ops.
+ */
+async function throwIfArchived(runId: string, tenantId: string): Promise<void> {
+  const { rows } = await query<ConstructorParameters<typeof RunArchivedError>[0]>(retentionSql.archivedRun, [
+    runId,
+    tenantId,
+  ]);
+  if (rows[0]) throw new RunArchivedError(rows[0]);
+}
+
+/** A run's ops in order (tenant-scoped); RunArchivedError when retention removed them. */
 export async function opsOf(runId: string, tenantId: string): Promise<OpRecord[]> {
-  return (await query<OpRecord>(sql.opsOf, [runId, tenantId])).rows;
+  const { rows } = await query<OpRecord>(sql.opsOf, [runId, tenantId]);
+  if (rows.length === 0) await throwIfArchived(runId, tenantId);
+  return rows;
 }
 
 /** A run's ops in order, only what the chain and the verifier read (no times, no messages). */
 export async function chainOpsOf(runId: string, tenantId: string): Promise<ChainOp[]> {
-  return (await query<ChainOp>(sql.chainOpsOf, [runId, tenantId])).rows;
+  const { rows } = await query<ChainOp>(sql.chainOpsOf, [runId, tenantId]);
+  if (rows.length === 0) await throwIfArchived(runId, tenantId);
+  return rows;
 }
 
 export interface ChainBreak {

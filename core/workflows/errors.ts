@@ -51,3 +51,26 @@ export class UnresolvedRefError extends AppError {
     });
   }
 }
+
+/** 410: the run's ops were exported to S3 and removed by retention; nothing is left to replay or fork. */
+export class RunArchivedError extends AppError {
+  override name = "RunArchivedError";
+  constructor(a: { run_id: string; object_key: string; sha256: string; ops: number; archived_at: string }) {
+    super(
+      "gone",
+      "workflows.run_archived",
+      `Workflow run ${a.run_id}: its ${a.ops} ops were archived to ${a.object_key} (retention) and are no longer in the log`,
+      { details: a },
+    );
+  }
+}
+
+/** The retention cron could not archive some runs (their ops stay; the others were archived). */
+export class RetentionFailedError extends AppError {
+  override name = "RetentionFailedError";
+  constructor(summary: object, failed: readonly { run_id: string; stage: string; error: string }[]) {
+    super("unavailable", "workflows.retention_failed", `Workflow ops retention: ${failed.length} run(s) not archived`, {
+      details: { ...summary, failed: failed.slice(0, 20) },
+    });
+  }
+}

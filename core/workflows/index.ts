@@ -7,7 +7,7 @@
  * results and the chain, not only step names.
  *
  * Definitions: definitions.ts. Runs: start.ts (start, fork), step.ts (the worker), cancel.ts,
- * query.ts, sweep.ts. The log: audit.ts. Replay: verify.ts, json-patch.ts. SQL in
+ * query.ts, sweep.ts. The log: audit.ts; its retention (export to S3, then delete): retention.ts. Replay: verify.ts, json-patch.ts. SQL in
  * workflows.sql.ts and ops.sql.ts. Operations: docs/runbooks/workflows.md.
  *
  * The public face is this index of named exports, imported as a namespace
@@ -18,6 +18,7 @@ import { cancel } from "./cancel.ts";
 import { getWorkflow, listWorkflows, register } from "./definitions.ts";
 import { diff } from "./json-patch.ts";
 import { getRun, getRunWithOps, listRuns } from "./query.ts";
+import { archiveKeyOf, archiveOldRuns } from "./retention.ts";
 import { estimateRun, fork, start } from "./start.ts";
 import { opKey, runStep } from "./step.ts";
 import { sweep } from "./sweep.ts";
@@ -26,11 +27,19 @@ import { getReplay, replay, verifyOps } from "./verify.ts";
 export type { ChainBreak, OpInput } from "./audit.ts";
 export * from "./errors.ts";
 export type { PatchOp } from "./json-patch.ts";
+export type { ArchivedRun, WorkflowRetentionResult } from "./retention.ts";
 export * from "./schema.ts";
 export { OpStates, ReplayStates, RunStates } from "./states.ts";
 export type { WorkflowSweepResult } from "./sweep.ts";
 export type { Mismatch, Verdict } from "./verify.ts";
 export {
+  /** The S3 key of a run's archived ops. */
+  archiveKeyOf,
+  /**
+   * Retention (the daily cron): the ops of runs finished more than WORKFLOW_OPS_RETENTION_DAYS ago
+   * exported to S3, then deleted through workflow_archive_ops, recorded in status_history.
+   */
+  archiveOldRuns,
   /** Cancel a running run: no further step starts, the rest of its reserve released at once. */
   cancel,
   /** Every break of a run's hash chain (edited, inserted or removed ops). */

@@ -27,4 +27,30 @@ export const workflowMetrics = {
     "Running workflow runs not moved on for WORKFLOW_STUCK_AFTER_S (set by each sweep)",
     [],
   ),
+  retentionExports: counter(
+    "aos_workflow_retention_exports_total",
+    "Runs whose ops the retention cron wrote to S3 (a rerun after a failed delete writes again)",
+    [],
+  ),
+  retentionRuns: counter(
+    "aos_workflow_retention_runs_archived_total",
+    "Runs whose ops were exported to S3 and then removed from workflow_ops (WORKFLOW_OPS_RETENTION_DAYS)",
+    [],
+  ),
+  retentionOpsDeleted: counter(
+    "aos_workflow_retention_ops_deleted_total",
+    "Ops removed from workflow_ops by retention, each after its run's export",
+    [],
+  ),
+  retentionFailures: counter(
+    "aos_workflow_retention_failures_total",
+    "Runs the retention cron could not archive, by stage (their ops stay; the next run tries again)",
+    ["stage"],
+    { allow: { stage: ["export", "delete"] } },
+  ),
+  retentionLastSuccess: gauge(
+    "aos_workflow_retention_last_success_timestamp_seconds",
+    "When the workflow retention cron last finished with no run failing (Unix seconds)",
+    [],
+  ),
 };

@@ -9,9 +9,11 @@ import { OpStates } from "./states.ts";
 
 const O = sqlLiterals(OpStates);
 
-const opColumns = `o.op_id, o.op_index, o.step_id, o.op_type, o.skill_version, o.args, o.args_hash, o.result, o.result_hash,
+export const opColumns = /* @__PURE__ */ statement(
+  () => `o.op_id, o.op_index, o.step_id, o.op_type, o.skill_version, o.args, o.args_hash, o.result, o.result_hash,
   o.status, o.error_code, o.error_message, o.duration_ms, o.transient, o.idempotency_key, CAST(o.credits AS float8) as credits,
-  o.prev_hash, o.hash, ${isoUtc("o.created_at")} as created_at, ${isoUtc("o.completed_at")} as completed_at`;
+  o.prev_hash, o.hash, ${isoUtc("o.created_at")} as created_at, ${isoUtc("o.completed_at")} as completed_at`,
+);
 
 /**
  * One op: $1 tenant, $2 run, $3 op_index, $4 step_id, $5 op_type, $6 skill_version, $7 args,

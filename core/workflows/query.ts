@@ -7,7 +7,7 @@ import { query } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, type Page, pageWithoutKey, toPage } from "../platform/pagination.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import { opsOf } from "./audit.ts";
-import { RunNotFoundError } from "./errors.ts";
+import { RunArchivedError, RunNotFoundError } from "./errors.ts";
 import * as ops from "./ops.sql.ts";
 import type { RunListQuery, RunRecord } from "./schema.ts";
 import * as sql from "./workflows.sql.ts";
@@ -33,9 +33,15 @@ export async function getRunWithOps(id: string, tenant?: string): Promise<RunRec
   const tenantId = await Tenancy.resolveTenant(tenant);
   const run = await getRun(id, tenantId);
   const [list, summary] = await Promise.all([
-    opsOf(id, tenantId),
+    opsOf(id, tenantId).catch((e: unknown) => {
+      if (e instanceof RunArchivedError) return e;
+      throw e;
+    }),
     query<RunRecord["summary"]>(ops.summaryOf, [id, tenantId]),
   ]);
+  // Ops removed by retention: the run, no ops, and where their copy is.
+  if (list instanceof RunArchivedError)
+    return { ...run, summary: emptySummary, ops: [], ops_archive: list.details as RunRecord["ops_archive"] };
   return { ...run, summary: summary.rows[0] ?? emptySummary, ops: list };
 }
 

@@ -119,6 +119,10 @@ export const RunRecord = z.object({
   finished_at: z.nullable(z.string()),
   summary: z.optional(RunSummary),
   ops: z.optional(z.array(OpRecord)),
+  /** Present when retention removed the run's ops: the S3 object that holds them (JSONL, gzip). */
+  ops_archive: z.optional(
+    z.object({ run_id: z.uuid(), object_key: z.string(), sha256: z.string(), ops: z.int(), archived_at: z.string() }),
+  ),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 

@@ -30,6 +30,15 @@ export const failures: DomainRoutes = {
   ],
   schedules: [
     {
+      // Yesterday's (UTC) counts per tenant, entry, category and severity and the top unmatched
+      // messages, to S3 as JSONL (gzip) under failures/aggregates/day=.../tenant=....jsonl.gz.
+      name: "FailureAggregation",
+      schedule: "cron(41 0 * * ? *)",
+      handler: "functions/cron/failure-aggregation.handler",
+      timeoutS: 300,
+      links: ["Exports"],
+    },
+    {
       // Deletes failure records older than FAILURE_RETENTION_DAYS, in batches of 5,000.
       name: "FailureRetention",
       schedule: "cron(17 3 * * ? *)",

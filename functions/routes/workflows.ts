@@ -39,5 +39,14 @@ export const workflows: DomainRoutes = {
       timeoutS: 60,
       links: ["WorkflowStepsQueue"],
     },
+    {
+      // Ops of runs finished more than WORKFLOW_OPS_RETENTION_DAYS ago exported to S3
+      // (workflows/ops-archive/...jsonl.gz) and then deleted through workflow_archive_ops.
+      name: "WorkflowRetention",
+      schedule: "cron(53 3 * * ? *)",
+      handler: "functions/cron/workflow-retention.handler",
+      timeoutS: 300,
+      links: ["Exports"],
+    },
   ],
 };

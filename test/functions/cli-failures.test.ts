@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { config } from "../../core/config.ts";
 import * as Jobs from "../../core/jobs/index.ts";
 import { settleBackground } from "../../core/platform/background.ts";
 import { SYSTEM_TENANT_ID } from "../../core/tenancy/index.ts";
@@ -164,5 +165,38 @@ describe("aos failures backfill", { timeout: 120_000 }, () => {
     const bad = await runAos(["failures", "backfill", "--since", "yesterday"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--since must be an ISO 8601 time/);
+  });
+});
+
+describe("aos failures aggregate", { timeout: 120_000 }, () => {
+  /** The child writes to this file's s3rver bucket. */
+  const s3 = () => {
+    const c = config().s3;
+    return { S3_ENDPOINT: c.endpoint ?? "", S3_BUCKET: c.bucket ?? "" };
+  };
+  it("writes a day's per-tenant object to S3; a rerun rewrites the same bytes; a day that is not a date is refused", async () => {
+    const t = await makeTenant();
+    const day = "2026-02-10";
+    await admin.query(
+      `insert into failure_matches (id, run_id, tenant_id, error_code, error_message, catalog_entry_id, category, created_at)
+       values ($1, 'r1', $3, 'skills.upstream_error', 'slack answered 429', 'upstream.rate_limited', 'rate_limit', '2026-02-10T08:00:00Z'),
+              ($2, 'r2', $3, 'x.unknown', 'widget 42 jammed', null, null, '2026-02-10T09:00:00Z')`,
+      [randomUUID(), randomUUID(), t.id],
+    );
+    const first = await runAos(["failures", "aggregate", "--day", day], s3());
+    expect(first.code, first.stderr).toBe(0);
+    const key = `failures/aggregates/day=${day}/tenant=${t.id}.jsonl.gz`;
+    expect(first.stdout).toMatch(new RegExp(`${t.id}\\s+new\\s+failures 2, rows \\d+\\s+${key}`));
+    expect(first.stdout).toContain(`${day}: 1 tenant(s) written`);
+    const again = await runAos(["failures", "aggregate", "--day", day], s3());
+    expect(again.stdout).toMatch(new RegExp(`${t.id}\\s+unchanged`));
+    const { rows } = await admin.query(
+      "select runs, failures from failure_aggregates where tenant_id = $1 and day = $2",
+      [t.id, day],
+    );
+    expect(rows).toEqual([{ runs: 2, failures: 2 }]);
+    const bad = await runAos(["failures", "aggregate", "--day", "2026-02-30"], s3());
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("day must be a date YYYY-MM-DD");
   });
 });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { query } from "../../core/platform/db/index.ts";
+import * as Workflows from "../../core/workflows/index.ts";
 import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { type AosRun, runAos } from "../setup/aos-cli.ts";
@@ -108,5 +109,37 @@ describe("aos workflows and aos replay", { timeout: 120_000 }, () => {
     expect(cancelDone.code).toBe(1);
     expect(cancelDone.stderr).toContain("workflows.run_not_running");
     expect((await aos(["replay", "verify"])).code).toBe(2);
+  });
+
+  it("bulk verification lists a run whose ops retention archived as archived, not as a mismatch", async () => {
+    const file = join(dir, "aged.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "aged",
+        steps: [
+          { id: "put", skill: "kv_store", args: { op: "set", key: { $ref: "input.key" }, value: "v" } },
+          { id: "get", skill: "kv_store", args: { op: "get", key: { $ref: "input.key" } } },
+        ],
+      }),
+    );
+    expect((await aos(["workflows", "register", file])).code).toBe(0);
+    const ids: string[] = [];
+    for (const key of ["old", "new"]) {
+      const run = await aos(["workflows", "run", "aged", "--input", JSON.stringify({ key })]);
+      ids.push(JSON.parse(run.stdout).id);
+    }
+    for (const id of ids) expect(await finished(id)).toBe("completed");
+    await query("update workflow_runs set finished_at = now() - interval '40 days' where id = $1", [ids[0]]);
+    const r = await Workflows.archiveOldRuns();
+    expect(r.archived.map((x) => x.run_id)).toEqual([ids[0]]);
+
+    const bulk = await aos(["replay", "verify", "--workflow", "aged"]);
+    expect(bulk.code, bulk.stderr).toBe(0);
+    expect(bulk.stdout).toMatch(new RegExp(`${ids[0]}\\s+archived\\s+ops 2 archived to workflows/ops-archive/`));
+    expect(bulk.stdout).toContain("2 runs, 2 ops: 1 verified, 0 mismatched, 1 archived");
+    const one = await aos(["replay", "verify", ids[0] as string]);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toContain("workflows.run_archived");
   });
 });

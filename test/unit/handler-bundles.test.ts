@@ -73,6 +73,8 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/queue/failure-records.ts": ["failures", "tenancy"],
   // The recovery tracking API; a recovery change is recorded in status history.
   "functions/cron/failure-retention.ts": ["failures", "tenancy"],
+  // The daily aggregation writes per-tenant objects to S3.
+  "functions/cron/failure-aggregation.ts": ["failures"],
   "functions/http/failures/catalog.ts": ["failures"],
   "functions/http/failures/classify.ts": ["failures"],
   "functions/http/failures/list.ts": ["failures"],
@@ -125,6 +127,8 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/workflows/runs/fork.ts": ["workflows", "credits", "skills", "status-history"],
   "functions/queue/workflow-steps.ts": ["workflows", "credits", "skills", "status-history", "tenancy", "failures"],
   "functions/cron/workflow-sweep.ts": ["workflows"],
+  // Exports old runs' ops to S3, deletes them, records it in status history.
+  "functions/cron/workflow-retention.ts": ["workflows"],
 };
 
 /** The paths that read or write S3 objects (upload, delete, presign). */
@@ -132,6 +136,8 @@ const s3Paths = [
   "functions/http/status-history/download.ts",
   "functions/queue/status-history-export.ts",
   "functions/cron/status-history-export-sweep.ts",
+  "functions/cron/failure-aggregation.ts",
+  "functions/cron/workflow-retention.ts",
 ];
 const presignPaths = ["functions/http/status-history/download.ts"];
 /** Each skill's run and what only runs call (core/skills/runnable.ts loads them per skill). */

@@ -28,6 +28,30 @@ export const domainEntries: readonly CatalogEntry[] = [
     examples: ["idempotency_key <s> already started run <uuid> with another workflow, version or input"],
   },
   {
+    id: "workflows.run_archived",
+    title: "The workflow run's ops were archived by retention",
+    category: "data",
+    severity: "low",
+    is_retryable: false,
+    recovery_mode: "none",
+    recovery_suggestion:
+      "The run finished more than WORKFLOW_OPS_RETENTION_DAYS ago; its ops are in the S3 object the error names (JSONL with every hash): verify from that copy (docs/runbooks/workflows.md).",
+    match: { codes: ["workflows.run_archived"] },
+    examples: ["Workflow run <uuid>: its <n> ops were archived to <s> (retention) and are no longer in the log"],
+  },
+  {
+    id: "workflows.retention_failed",
+    title: "Workflow ops retention could not archive some runs",
+    category: "upstream",
+    severity: "medium",
+    is_retryable: true,
+    recovery_mode: "retry_later",
+    recovery_suggestion:
+      "The runs it names keep their ops (nothing is deleted without an export): check S3 and Postgres answer, read the stage of each failure in the cron's log, and let the next daily run (or an invocation of WorkflowRetention) archive them (docs/runbooks/workflows.md).",
+    match: { codes: ["workflows.retention_failed"] },
+    examples: ["Workflow ops retention: <n> run(s) not archived"],
+  },
+  {
     id: "workflows.run_not_running",
     title: "The workflow run has already ended",
     category: "data",

@@ -65,6 +65,18 @@ export const infrastructureEntries: readonly CatalogEntry[] = [
     examples: ["S3 timeout during PutObject"],
   },
   {
+    id: "infra.failure_aggregation_failed",
+    title: "The daily failure aggregation could not write some tenants' objects",
+    category: "upstream",
+    severity: "medium",
+    is_retryable: true,
+    recovery_mode: "retry_later",
+    recovery_suggestion:
+      "Check S3 and Postgres answer, then run the FailureAggregation cron again for the day it names (docs/runbooks/failure-catalog.md); a rerun rewrites the same keys.",
+    match: { codes: ["failures.aggregation_failed"] },
+    examples: ["Failure aggregation of <n>-<n>-<n>: <n> tenant(s) not written"],
+  },
+  {
     id: "config.s3_no_bucket",
     title: "S3 bucket missing",
     category: "config",

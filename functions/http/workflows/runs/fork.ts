@@ -13,6 +13,7 @@ export const handler = httpHandler(
     errors: {
       400: "A bad body, or workflows.invalid_fork (body.from_op_index): beyond the steps, or an op before it did not succeed",
       402: "credits.insufficient: the remaining steps cannot be reserved; nothing was written",
+      410: "workflows.run_archived: retention removed the run's ops (details name the S3 object that holds them)",
     },
   },
   async ({ path, body }) => {

@@ -14,6 +14,7 @@ export const handler = httpHandler(
     errors: {
       400: "A bad body; against_version without body.version; a run with more ops than WORKFLOW_REPLAY_MAX_OPS",
       404: "workflows.run_not_found, or workflows.not_found for a version the workflow does not have",
+      410: "workflows.run_archived: retention removed the run's ops; details name the S3 object (key, SHA-256, op count) that holds them",
     },
   },
   async ({ path, body }) => {
