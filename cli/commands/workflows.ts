@@ -71,13 +71,23 @@ function bar(done: number, total: number): string {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
 }
 
+/** A replay queued for a big run (pending, running) polled each second until it has a verdict. */
+async function settled(runId: string, r: Record<string, unknown>): Promise<Record<string, unknown>> {
+  let cur = r;
+  while (cur.status === "pending" || cur.status === "running") {
+    await new Promise((ok) => setTimeout(ok, 1000));
+    cur = await call("GET", `${API}/runs/${runId}/replays/${cur.replay_id}`);
+  }
+  return cur;
+}
+
 async function verifyMany(v: Values, runIds: string[]): Promise<number> {
   const body = str(v, "version") ? { mode: "against_version", version: Number(str(v, "version")) } : { mode: "verify" };
   const rows: string[] = [];
   let mismatched = 0;
   let ops = 0;
   for (const [i, id] of runIds.entries()) {
-    const r = await call("POST", `${API}/runs/${id}/replay`, body);
+    const r = await settled(id, await call("POST", `${API}/runs/${id}/replay`, body));
     ops += Number(r.ops_total ?? 0);
     if (r.status !== "verified") mismatched++;
     rows.push(

@@ -6,6 +6,6 @@ export const workflows = declareSettings("workflows", {
   workflows: {
     stepMaxAttempts: int("WORKFLOW_STEP_MAX_ATTEMPTS", 3, "attempts of a workflow step whose skill fails retryably before the run fails", { min: 1, max: 20 }),
     stuckAfterS: int("WORKFLOW_STUCK_AFTER_S", 900, "a running workflow run not moved on for this long counts in aos_workflow_stuck_runs", { min: 60 }),
-    replayMaxOps: int("WORKFLOW_REPLAY_MAX_OPS", 10000, "a run with more recorded ops than this is verified through the WorkflowReplays queue (the replay answers pending), not in the request", { min: 1 }),
+    replayMaxOps: int("WORKFLOW_REPLAY_MAX_OPS", 1000, "a run with more recorded ops than this is verified through the WorkflowReplays queue (the replay answers pending), not in the request", { min: 1 }),
   },
 });

@@ -79,8 +79,7 @@ async function earlierResults(run: sql.RunRow, step: WorkflowStep): Promise<Map<
 
 async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promise<Outcome | "in_progress"> {
   let args: unknown = step.args;
-  let cost = 0;
-  let units = 0;
+  let [cost, units] = [0, 0];
   try {
     args = resolveArgs(step.id, step.args, run.input, await earlierResults(run, step));
     const parsed = Skills.validateArgs(step.skill, args, `steps.${step.id}.args`);

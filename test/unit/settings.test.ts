@@ -149,7 +149,7 @@ describe("parseConfig", () => {
         blackboardMaxValueBytes: 65_536,
         blackboardNamespaceTtlS: 604_800,
       },
-      workflows: { stepMaxAttempts: 3, stuckAfterS: 900, replayMaxOps: 10000 },
+      workflows: { stepMaxAttempts: 3, stuckAfterS: 900, replayMaxOps: 1000 },
       cli: { url: "http://127.0.0.1:3000", key: undefined },
       dataDir: ".aos",
       local: { s3Port: 4569, sqsPort: 4576, pgSuperuser: "postgres" },
