@@ -536,9 +536,11 @@ CREATE TABLE public.replay_runs (
     requested_by text NOT NULL,
     started_at timestamp with time zone DEFAULT now() NOT NULL,
     completed_at timestamp with time zone,
+    enqueued_at timestamp with time zone,
+    lease_until timestamp with time zone,
     CONSTRAINT replay_runs_mode_check CHECK ((mode = ANY (ARRAY['verify'::text, 'against_version'::text]))),
     CONSTRAINT replay_runs_severity_check CHECK ((severity = ANY (ARRAY['CRITICAL'::text, 'WARNING'::text]))),
-    CONSTRAINT replay_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'verified'::text, 'mismatch'::text, 'error'::text]))),
+    CONSTRAINT replay_runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'verified'::text, 'mismatch'::text, 'error'::text]))),
     CONSTRAINT replay_runs_version_check CHECK ((version >= 1))
 );
 
@@ -599,6 +601,7 @@ CREATE TABLE public.workflow_ops (
     hash text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     completed_at timestamp with time zone,
+    units numeric(18,4),
     CONSTRAINT workflow_ops_args_hash_check CHECK ((args_hash ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT workflow_ops_check CHECK (((status = 'succeeded'::text) = (result_hash IS NOT NULL))),
     CONSTRAINT workflow_ops_credits_check CHECK ((credits >= (0)::numeric)),
@@ -608,7 +611,8 @@ CREATE TABLE public.workflow_ops (
     CONSTRAINT workflow_ops_op_index_check CHECK ((op_index >= 0)),
     CONSTRAINT workflow_ops_prev_hash_check CHECK ((prev_hash ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT workflow_ops_result_hash_check CHECK ((result_hash ~ '^[0-9a-f]{64}$'::text)),
-    CONSTRAINT workflow_ops_status_check CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text])))
+    CONSTRAINT workflow_ops_status_check CHECK ((status = ANY (ARRAY['succeeded'::text, 'failed'::text]))),
+    CONSTRAINT workflow_ops_units_check CHECK ((units >= (0)::numeric))
 );
 
 CREATE VIEW public.skill_metrics AS
@@ -620,7 +624,9 @@ CREATE VIEW public.skill_metrics AS
     percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY ((workflow_ops.duration_ms)::double precision)) AS duration_p50_ms,
     percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((workflow_ops.duration_ms)::double precision)) AS duration_p95_ms,
     percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((workflow_ops.duration_ms)::double precision)) AS duration_p99_ms,
-    sum(workflow_ops.credits) AS credits
+    sum(workflow_ops.credits) AS credits,
+    sum(workflow_ops.units) AS units_total,
+    round(avg(workflow_ops.units), 4) AS units_per_call
    FROM public.workflow_ops
   GROUP BY workflow_ops.tenant_id, (date_trunc('hour'::text, workflow_ops.completed_at)), workflow_ops.op_type;
 
@@ -959,6 +965,8 @@ CREATE INDEX jobs_unsettled_idx ON public.jobs USING btree (created_at) WHERE (s
 CREATE INDEX queue_failures_tenant_created_idx ON public.queue_failures USING btree (tenant_id, created_at DESC);
 
 CREATE INDEX replay_runs_tenant_run_idx ON public.replay_runs USING btree (tenant_id, workflow_run_id, started_at DESC);
+
+CREATE INDEX replay_runs_waiting_idx ON public.replay_runs USING btree (started_at) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text]));
 
 CREATE INDEX skill_executions_created_idx ON public.skill_executions USING btree (created_at);
 

@@ -84,6 +84,16 @@ function bar(done: number, total: number): string {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
 }
 
+/** A replay queued for a big run (pending, running) polled each second until it has a verdict. */
+async function settled(runId: string, r: Record<string, unknown>): Promise<Record<string, unknown>> {
+  let cur = r;
+  while (cur.status === "pending" || cur.status === "running") {
+    await new Promise((ok) => setTimeout(ok, 1000));
+    cur = await call("GET", `${API}/runs/${runId}/replays/${cur.replay_id}`);
+  }
+  return cur;
+}
+
 /** Verify `runIds`; in bulk (`archivedOk`), a run whose ops retention archived is listed, not an error. */
 async function verifyMany(v: Values, runIds: string[], archivedOk: boolean): Promise<number> {
   const body = str(v, "version") ? { mode: "against_version", version: Number(str(v, "version")) } : { mode: "verify" };
@@ -92,7 +102,7 @@ async function verifyMany(v: Values, runIds: string[], archivedOk: boolean): Pro
   let ops = 0;
   let archived = 0;
   for (const [i, id] of runIds.entries()) {
-    const r = await call("POST", `${API}/runs/${id}/replay`, body).catch((e: unknown) => {
+    let r = await call("POST", `${API}/runs/${id}/replay`, body).catch((e: unknown) => {
       // Retention removed the run's ops (410): nothing to verify here; its copy is in S3.
       if (archivedOk && e instanceof ApiFailure && e.code === "workflows.run_archived") return e;
       throw e;
@@ -102,6 +112,7 @@ async function verifyMany(v: Values, runIds: string[], archivedOk: boolean): Pro
       const d = r.details as { object_key?: string; ops?: number } | undefined;
       rows.push([id, "archived".padEnd(8), `ops ${d?.ops ?? "?"} archived to ${d?.object_key ?? "S3"}`].join("  "));
     } else {
+      r = await settled(id, r);
       ops += Number(r.ops_total ?? 0);
       if (r.status !== "verified") mismatched++;
       rows.push(

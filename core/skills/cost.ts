@@ -26,3 +26,16 @@ export function costOf(skill: Pick<SkillSpec, "cost">, parsedArgs: unknown): num
 export function cost(name: string, parsedArgs: unknown): number {
   return costOf(getSpec(name), parsedArgs);
 }
+
+/**
+ * The units one call of the skill named `name` with `parsedArgs` counts under its cost model: its
+ * `perUnit` units (voyage_embed: one per input), or 1 for a skill priced per call only (kv_store).
+ * What skill_metrics sums per skill, so cost simulation can calibrate from observed calls.
+ *
+ * @example
+ *   Skills.units("voyage_embed", Skills.validateArgs("voyage_embed", { input: ["a", "b"] })); // 2
+ */
+export function units(name: string, parsedArgs: unknown): number {
+  const model = getSpec(name).cost;
+  return model.perUnit ? model.units(parsedArgs as never) : 1;
+}

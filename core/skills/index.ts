@@ -14,7 +14,7 @@
 
 import { breakerStates } from "./breaker-states.ts";
 import { listBreakers, resetBreaker } from "./breakers.ts";
-import { cost } from "./cost.ts";
+import { cost, units } from "./cost.ts";
 import { describeByName, listSkills } from "./describe.ts";
 import { execute, validateArgs } from "./execute.ts";
 import { sweep } from "./idempotency.ts";
@@ -38,6 +38,8 @@ export {
   resetBreaker,
   /** Delete executions (idempotency keys and stored results) older than SKILL_IDEMPOTENCY_TTL_H; returns how many went. */
   sweep as sweepIdempotency,
+  /** Units one call with these parsed args counts under the skill's cost model (1 for a per-call skill). */
+  units,
   /** Check args against a skill's input schema without running it (job spawn validates every item). */
   validateArgs,
   /** The tenant's secret for verifying webhook_send signatures (X-AOS-Signature). */

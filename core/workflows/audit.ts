@@ -45,6 +45,8 @@ export interface OpInput {
   transient: boolean;
   idempotencyKey: string | null;
   credits: number;
+  /** Units the skill's cost model counts for the call (not hashed: derived from the args); null if unknown. */
+  units?: number | null;
   startedAt: Date;
   completedAt: Date;
 }
@@ -145,6 +147,7 @@ export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpR
     hash,
     o.startedAt,
     o.completedAt,
+    o.units ?? null,
   ]);
   afterCommit(() => m.auditOps.inc({ skill: o.skill, status: o.status }));
   return rows[0] as OpRecord;

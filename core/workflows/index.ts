@@ -7,8 +7,9 @@
  * results and the chain, not only step names.
  *
  * Definitions: definitions.ts. Runs: start.ts (start, fork), step.ts (the worker), cancel.ts,
- * query.ts, sweep.ts. The log: audit.ts; its retention (export to S3, then delete): retention.ts. Replay: verify.ts, json-patch.ts. SQL in
- * workflows.sql.ts and ops.sql.ts. Operations: docs/runbooks/workflows.md.
+ * query.ts, sweep.ts. The log: audit.ts; its retention (export to S3, then delete): retention.ts. Replay: replay.ts (inline, or queued through the
+ * WorkflowReplays queue and replay-outbox.ts), verify.ts, json-patch.ts. SQL in workflows.sql.ts,
+ * ops.sql.ts and replays.sql.ts. Operations: docs/runbooks/workflows.md.
  *
  * The public face is this index of named exports, imported as a namespace
  * (`import * as Workflows from ".../core/workflows/index.ts"`, then `Workflows.start(...)`).
@@ -18,11 +19,12 @@ import { cancel } from "./cancel.ts";
 import { getWorkflow, listWorkflows, register } from "./definitions.ts";
 import { diff } from "./json-patch.ts";
 import { getRun, getRunWithOps, listRuns } from "./query.ts";
+import { getReplay, REPLAY_LEASE_S, replay, runReplay } from "./replay.ts";
 import { archiveKeyOf, archiveOldRuns } from "./retention.ts";
 import { estimateRun, fork, start } from "./start.ts";
 import { opKey, runStep } from "./step.ts";
 import { sweep } from "./sweep.ts";
-import { getReplay, replay, verifyOps } from "./verify.ts";
+import { verifyOps } from "./verify.ts";
 
 export type { ChainBreak, OpInput } from "./audit.ts";
 export * from "./errors.ts";
@@ -70,17 +72,21 @@ export {
   opKey,
   /** A run's ops in order. */
   opsOf,
+  /** How long the WorkflowReplays worker holds a queued replay (seconds). */
+  REPLAY_LEASE_S,
   /** Append one op to the audit log inside the transaction that moves its run on. */
   recordOp,
   /** Register a workflow: a new version when its steps change. */
   register,
-  /** Verify a run's ops (verify or against_version); the replay_runs row. */
+  /** Verify a run's ops (verify or against_version): inline, or queued for a big run; the replay_runs row. */
   replay,
+  /** The WorkflowReplays worker: verify the queued replay a message names. */
+  runReplay,
   /** The WorkflowSteps worker: run the op a message names. */
   runStep,
   /** Start a run: credits reserved, its first step queued after commit. */
   start,
-  /** Every minute: lost step messages re-sent, the stuck-runs gauge set. */
+  /** Every minute: lost step and replay messages re-sent, the stuck-runs gauge set. */
   sweep,
   /** Check recorded ops against steps (the verifier's core). */
   verifyOps,

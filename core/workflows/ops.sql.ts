@@ -1,6 +1,6 @@
 /**
- * The SQL of the operations audit log (workflow_ops, append-only: INSERT and SELECT only) and of
- * replay_runs. Rows come back in the API's wire shape.
+ * The SQL of the operations audit log (workflow_ops, append-only: INSERT and SELECT only). Rows
+ * come back in the API's wire shape. replay_runs: replays.sql.ts.
  */
 import { isoUtc } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
@@ -12,23 +12,24 @@ const O = sqlLiterals(OpStates);
 export const opColumns = /* @__PURE__ */ statement(
   () => `o.op_id, o.op_index, o.step_id, o.op_type, o.skill_version, o.args, o.args_hash, o.result, o.result_hash,
   o.status, o.error_code, o.error_message, o.duration_ms, o.transient, o.idempotency_key, CAST(o.credits AS float8) as credits,
-  o.prev_hash, o.hash, ${isoUtc("o.created_at")} as created_at, ${isoUtc("o.completed_at")} as completed_at`,
+  CAST(o.units AS float8) as units, o.prev_hash, o.hash, ${isoUtc("o.created_at")} as created_at, ${isoUtc("o.completed_at")} as completed_at`,
 );
 
 /**
  * One op: $1 tenant, $2 run, $3 op_index, $4 step_id, $5 op_type, $6 skill_version, $7 args,
  * $8 args_hash, $9 result, $10 result_hash, $11 status, $12 error_code, $13 error_message,
  * $14 duration_ms, $15 transient, $16 idempotency_key, $17 credits, $18 prev_hash, $19 hash,
- * $20 created_at, $21 completed_at. (run, op_index) is unique: a second writer of one op fails.
+ * $20 created_at, $21 completed_at, $22 units. (run, op_index) is unique: a second writer of one op fails.
  */
 export const insertOp = /* @__PURE__ */ statement(
   () => `insert into workflow_ops as o (tenant_id, workflow_run_id, op_index, step_id, op_type, skill_version, args, args_hash,
       result, result_hash, status, error_code, error_message, duration_ms, transient, idempotency_key, credits, prev_hash,
-      hash, created_at, completed_at)
+      hash, created_at, completed_at, units)
     values (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS integer), CAST($4 AS text), CAST($5 AS text), CAST($6 AS text),
       CAST($7 AS jsonb), CAST($8 AS text), CAST($9 AS jsonb), CAST($10 AS text), CAST($11 AS text), CAST($12 AS text),
       CAST($13 AS text), CAST($14 AS integer), CAST($15 AS boolean), CAST($16 AS text), CAST($17 AS numeric),
-      CAST($18 AS text), CAST($19 AS text), CAST($20 AS timestamptz), CAST($21 AS timestamptz))
+      CAST($18 AS text), CAST($19 AS text), CAST($20 AS timestamptz), CAST($21 AS timestamptz),
+      CAST($22 AS numeric))
     returning ${opColumns}`,
 );
 
@@ -61,29 +62,4 @@ export const summaryOf = /* @__PURE__ */ statement(
   () => `select s.total_ops, s.completed_ops, s.failed_ops, ${isoUtc("s.first_op_at")} as first_op_at,
       ${isoUtc("s.last_op_at")} as last_op_at, s.total_duration_ms
     from workflow_summary s where s.workflow_run_id = CAST($1 AS uuid) and s.tenant_id = CAST($2 AS uuid)`,
-);
-
-const replayColumns = `p.replay_id, p.workflow_run_id, p.mode, p.version, p.status, p.ops_total, p.ops_verified, p.ops_failed,
-  p.ops_skipped, p.first_mismatch_op_index, p.mismatch_diff, p.severity, p.mismatches, p.error_message, p.requested_by,
-  ${isoUtc("p.started_at")} as started_at, ${isoUtc("p.completed_at")} as completed_at`;
-
-/**
- * A finished replay: $1 tenant, $2 run, $3 mode, $4 version, $5 status, $6 ops_total,
- * $7 ops_verified, $8 ops_failed, $9 ops_skipped, $10 first mismatch, $11 diff, $12 severity,
- * $13 mismatches, $14 error_message, $15 actor, $16 started_at, $17 completed_at.
- */
-export const insertReplay = /* @__PURE__ */ statement(
-  () => `insert into replay_runs as p (tenant_id, workflow_run_id, mode, version, status, ops_total, ops_verified, ops_failed,
-      ops_skipped, first_mismatch_op_index, mismatch_diff, severity, mismatches, error_message, requested_by, started_at,
-      completed_at)
-    values (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS text), CAST($4 AS integer), CAST($5 AS text), $6, $7, $8, $9,
-      CAST($10 AS integer), CAST($11 AS jsonb), CAST($12 AS text), CAST($13 AS jsonb), CAST($14 AS text), CAST($15 AS text),
-      CAST($16 AS timestamptz), CAST($17 AS timestamptz))
-    returning ${replayColumns}`,
-);
-
-/** $1 replay, $2 run, $3 tenant. */
-export const getReplay = /* @__PURE__ */ statement(
-  () => `select ${replayColumns} from replay_runs p
-    where p.replay_id = CAST($1 AS uuid) and p.workflow_run_id = CAST($2 AS uuid) and p.tenant_id = CAST($3 AS uuid)`,
 );

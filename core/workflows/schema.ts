@@ -81,6 +81,8 @@ export const OpRecord = z.object({
   transient: z.boolean(),
   idempotency_key: z.nullable(z.string()),
   credits: z.number(),
+  /** Units the skill's cost model counted for the call (voyage_embed: inputs; per-call skills: 1). */
+  units: z.nullable(z.number()),
   prev_hash: z.nullable(z.string()),
   hash: z.string(),
   created_at: z.string(),
@@ -149,7 +151,14 @@ export const ReplayRecord = z.object({
   workflow_run_id: z.uuid(),
   mode: z.enum(["verify", "against_version"]),
   version: z.int(),
-  status: z.enum([ReplayStates.running, ReplayStates.verified, ReplayStates.mismatch, ReplayStates.error]),
+  /** pending and running: verified through the WorkflowReplays queue, its figures null until it finishes. */
+  status: z.enum([
+    ReplayStates.pending,
+    ReplayStates.running,
+    ReplayStates.verified,
+    ReplayStates.mismatch,
+    ReplayStates.error,
+  ]),
   ops_total: z.nullable(z.int()),
   ops_verified: z.nullable(z.int()),
   ops_failed: z.nullable(z.int()),
@@ -184,3 +193,11 @@ export const StepMessage = z.object({
   opIndex: z.int().check(z.minimum(0)),
 });
 export type StepMessage = z.output<typeof StepMessage>;
+
+/** A WorkflowReplays message: verify replay `replayId` (a finished one is acknowledged and ignored). */
+export const ReplayMessage = z.object({
+  v: z.literal(1),
+  tenantId: z.uuid(),
+  replayId: z.uuid(),
+});
+export type ReplayMessage = z.output<typeof ReplayMessage>;

@@ -13,6 +13,16 @@ export type RunState = (typeof RunStates)[keyof typeof RunStates];
 export const OpStates = { succeeded: "succeeded", failed: "failed" } as const;
 export type OpState = (typeof OpStates)[keyof typeof OpStates];
 
-/** `verified`: every op checked matched; `mismatch`: one did not (first_mismatch_op_index). */
-export const ReplayStates = { running: "running", verified: "verified", mismatch: "mismatch", error: "error" } as const;
+/**
+ * `pending`: queued for the WorkflowReplays worker (a run with more ops than
+ * WORKFLOW_REPLAY_MAX_OPS); `running`: a worker holds it; `verified`: every op checked matched;
+ * `mismatch`: one did not (first_mismatch_op_index); `error`: it could not be verified (error_message).
+ */
+export const ReplayStates = {
+  pending: "pending",
+  running: "running",
+  verified: "verified",
+  mismatch: "mismatch",
+  error: "error",
+} as const;
 export type ReplayState = (typeof ReplayStates)[keyof typeof ReplayStates];

@@ -48,12 +48,13 @@ export const opKey = (runId: string, opIndex: number): string => `wf:${runId}:${
 
 const units = (n: number) => Math.round(n * 10_000);
 
-/** What the step's call came to. */
+/** What the step's call came to; `units`: its cost model's, once its args validated. */
 type Outcome =
-  | { ok: true; args: unknown; result: unknown; version: string; durationMs: number; cost: number }
+  | { ok: true; args: unknown; result: unknown; version: string; durationMs: number; cost: number; units: number }
   | {
       ok: false;
       args: unknown;
+      units?: number;
       version: string | null;
       durationMs: number | null;
       error: AppError;
@@ -78,10 +79,11 @@ async function earlierResults(run: sql.RunRow, step: WorkflowStep): Promise<Map<
 
 async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promise<Outcome | "in_progress"> {
   let args: unknown = step.args;
-  let cost = 0;
+  let [cost, units] = [0, 0];
   try {
     args = resolveArgs(step.id, step.args, run.input, await earlierResults(run, step));
-    cost = Skills.cost(step.skill, Skills.validateArgs(step.skill, args, `steps.${step.id}.args`));
+    const parsed = Skills.validateArgs(step.skill, args, `steps.${step.id}.args`);
+    [cost, units] = [Skills.cost(step.skill, parsed), Skills.units(step.skill, parsed)];
   } catch (e) {
     if (e instanceof AppError && e.kind === "validation")
       return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error: e, recorded: false };
@@ -96,12 +98,12 @@ async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promi
       argsField: `steps.${step.id}.args`,
       ...(step.timeout_s ? { timeoutMs: step.timeout_s * 1000 } : {}),
     });
-    return { ok: true, args, result: r.result, version: r.version, durationMs: r.duration_ms, cost };
+    return { ok: true, args, result: r.result, version: r.version, durationMs: r.duration_ms, cost, units };
   } catch (e) {
     if (e instanceof AppError && e.code === "skills.in_progress") return "in_progress";
     const error = e instanceof AppError ? e : new InternalError(`${step.skill} failed`, { cause: e });
     const recorded = e instanceof AppError && !REFUSED_BEFORE_CALL.has(e.code);
-    return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error, recorded };
+    return { ok: false, args, units, version: Skills.spec(step.skill).version, durationMs: null, error, recorded };
   }
 }
 
@@ -209,6 +211,7 @@ async function finish(run: Locked, step: WorkflowStep, opIndex: number, o: Outco
     outcome = {
       ok: false,
       args: outcome.args,
+      units: outcome.units,
       version: outcome.version,
       durationMs: outcome.durationMs,
       error: new AppError(
@@ -248,6 +251,7 @@ async function finish(run: Locked, step: WorkflowStep, opIndex: number, o: Outco
         transient: step.transient ?? false,
         idempotencyKey: opKey(r.id, opIndex),
         credits: cost,
+        units: outcome.units,
         startedAt: started,
         completedAt: now,
       },

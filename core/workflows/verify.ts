@@ -8,25 +8,17 @@
  * patch (expected -> actual) over the list of op views (`/ops/<i>/args/value`), and a severity:
  * CRITICAL when a side-effecting op does not match, else WARNING.
  *
- * Runs inline (bounded by WORKFLOW_REPLAY_MAX_OPS and the skills' timeouts); the replay_runs row
- * is written once, with its verdict.
+ * `verifyOps` is the check itself; replay.ts runs it inline or through the WorkflowReplays queue
+ * and writes the replay_runs row.
  */
-import { config } from "../config.ts";
-import { actorName, useActor, useTenant } from "../context.ts";
-import { AppError, ValidationError } from "../errors.ts";
-import { clock } from "../platform/clock.ts";
-import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import { AppError } from "../errors.ts";
 import * as Skills from "../skills/index.ts";
-import { type ChainOp, chainOpsOf, checkChain, hashJson } from "./audit.ts";
-import { definition } from "./definitions.ts";
-import { ReplayNotFoundError, RunNotFoundError } from "./errors.ts";
+import { type ChainOp, checkChain, hashJson } from "./audit.ts";
 import { diff, type PatchOp, pointer } from "./json-patch.ts";
-import { workflowMetrics as m } from "./metrics.ts";
-import * as sql from "./ops.sql.ts";
 import { resolveArgs } from "./refs.ts";
-import type { ReplayRecord, ReplayStart, WorkflowStep } from "./schema.ts";
+import type { WorkflowStep } from "./schema.ts";
 import { RunStates } from "./states.ts";
-import * as wsql from "./workflows.sql.ts";
+import type * as wsql from "./workflows.sql.ts";
 
 export interface Mismatch {
   op_index: number;
@@ -235,73 +227,4 @@ export async function verifyOps(
     ops_skipped: skipped,
     mismatches,
   };
-}
-
-/**
- * Verify run `runId` of the context's tenant (`verify`: against its own definition version;
- * `against_version`: against `version`, before deploying it); the replay_runs row written.
- *
- * @example
- *   const replay = await Workflows.replay(runId, { mode: "verify" }); // replay.status === "verified"
- */
-export async function replay(runId: string, body: ReplayStart): Promise<ReplayRecord> {
-  const tenantId = useTenant();
-  const startedAt = clock().now();
-  const stop = m.replaySeconds.startTimer();
-  // The run (with its definition's steps) and its ops are read at once, on two connections.
-  const [{ rows }, ops] = await Promise.all([
-    query<wsql.RunRow & { steps: WorkflowStep[] }>(wsql.runWithSteps, [runId, tenantId]),
-    chainOpsOf(runId, tenantId),
-  ]);
-  const run = rows[0];
-  if (!run) throw new RunNotFoundError(runId);
-  if (body.mode === "against_version" && body.version === undefined)
-    throw new ValidationError("against_version needs a version", [
-      { field: "body.version", message: "required for against_version" },
-    ]);
-  const version = body.mode === "against_version" ? (body.version as number) : run.version;
-  const steps = version === run.version ? run.steps : (await definition(tenantId, run.workflow, version)).steps;
-  if (ops.length > config().workflows.replayMaxOps)
-    throw new ValidationError(
-      `Run ${runId} has ${ops.length} ops; one replay verifies at most ${config().workflows.replayMaxOps}`,
-    );
-  const v = await verifyOps(run, steps, ops);
-  const first = v.mismatches[0];
-  const status = first ? "mismatch" : "verified";
-  const severity = v.mismatches.some((x) => x.severity === "CRITICAL") ? "CRITICAL" : first ? "WARNING" : null;
-  return withTx(async () => {
-    const { rows: out } = await query<ReplayRecord>(sql.insertReplay, [
-      tenantId,
-      runId,
-      body.mode,
-      version,
-      status,
-      v.ops_total,
-      v.ops_verified,
-      v.ops_failed,
-      v.ops_skipped,
-      first?.op_index ?? null,
-      first ? JSON.stringify(first.diff) : null,
-      severity,
-      JSON.stringify(v.mismatches.slice(0, 100)),
-      null,
-      actorName(useActor()),
-      startedAt,
-      clock().now(),
-    ]);
-    afterCommit(() => {
-      stop();
-      m.replayRuns.inc({ mode: body.mode, status });
-      m.replayOpsVerified.inc(v.ops_verified);
-      m.replayOpsMismatched.inc(v.ops_failed);
-    });
-    return out[0] as ReplayRecord;
-  });
-}
-
-/** A replay of run `runId` of the caller's tenant. */
-export async function getReplay(runId: string, replayId: string): Promise<ReplayRecord> {
-  const { rows } = await query<ReplayRecord>(sql.getReplay, [replayId, runId, useTenant()]);
-  if (!rows[0]) throw new ReplayNotFoundError(replayId);
-  return rows[0];
 }

@@ -15,6 +15,7 @@ export type LinkName =
   | "JobItemsQueue"
   | "FailureRecordsQueue"
   | "WorkflowStepsQueue"
+  | "WorkflowReplaysQueue"
   | "SlackWebhookUrl"
   | "WebhookSigningSecret"
   | "VoyageApiKey";

@@ -11,7 +11,7 @@ export const workflows: DomainRoutes = {
     ["GET /api/v1/workflows/runs", "workflows/runs/list", "viewer", "The tenant's workflow runs, newest first (keyset pagination)"],
     ["GET /api/v1/workflows/runs/{id}", "workflows/runs/get", "viewer", "A workflow run with its ops (the audit log) and summary"],
     ["POST /api/v1/workflows/runs/{id}/cancel", "workflows/runs/cancel", "agent", "Cancel a running run: no further step starts, the rest of its credits released"],
-    ["POST /api/v1/workflows/runs/{id}/replay", "workflows/runs/replay", "agent", "Verify a run's recorded ops against its definition (or another version): args, results, chain", { timeoutS: 30, links: ["VoyageApiKey", "FailureRecordsQueue"] }],
+    ["POST /api/v1/workflows/runs/{id}/replay", "workflows/runs/replay", "agent", "Verify a run's recorded ops against its definition (or another version): args, results, chain", { timeoutS: 30, links: ["VoyageApiKey", "FailureRecordsQueue", "WorkflowReplaysQueue"] }],
     ["GET /api/v1/workflows/runs/{id}/replays/{replay_id}", "workflows/runs/replay-get", "viewer", "A replay verification of a run"],
     ["POST /api/v1/workflows/runs/{id}/fork", "workflows/runs/fork", "agent", "Start a new run reusing the recorded results before an op and running from it", steps],
     ["GET /api/v1/workflows/{name}", "get", "viewer", "A workflow definition (the latest version, or ?version=) with its versions"],
@@ -29,15 +29,27 @@ export const workflows: DomainRoutes = {
       timeoutS: 120,
       links: ["WorkflowStepsQueue", "SlackWebhookUrl", "WebhookSigningSecret", "VoyageApiKey", "FailureRecordsQueue"],
     },
+    {
+      // One queued replay per message (a run with more ops than WORKFLOW_REPLAY_MAX_OPS); the
+      // worker's lease (Workflows.REPLAY_LEASE_S, 330 s) outlives its timeout, the visibility timeout both.
+      name: "WorkflowReplays",
+      handler: "functions/queue/workflow-replays.handler",
+      batchSize: 1,
+      batchWindowS: 0,
+      visibilityTimeoutS: 360,
+      maxReceiveCount: 5,
+      timeoutS: 300,
+      links: ["WorkflowReplaysQueue", "VoyageApiKey", "FailureRecordsQueue"],
+    },
   ],
   schedules: [
     {
-      // Lost step messages re-sent; the stuck-runs gauge set.
+      // Lost step and replay messages re-sent; the stuck-runs gauge set.
       name: "WorkflowSweep",
       schedule: "rate(1 minute)",
       handler: "functions/cron/workflow-sweep.handler",
       timeoutS: 60,
-      links: ["WorkflowStepsQueue"],
+      links: ["WorkflowStepsQueue", "WorkflowReplaysQueue"],
     },
     {
       // Ops of runs finished more than WORKFLOW_OPS_RETENTION_DAYS ago exported to S3

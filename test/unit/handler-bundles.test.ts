@@ -126,6 +126,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/workflows/runs/replay-get.ts": ["workflows"],
   "functions/http/workflows/runs/fork.ts": ["workflows", "credits", "skills", "status-history"],
   "functions/queue/workflow-steps.ts": ["workflows", "credits", "skills", "status-history", "tenancy", "failures"],
+  "functions/queue/workflow-replays.ts": ["workflows", "credits", "skills", "status-history", "tenancy", "failures"],
   "functions/cron/workflow-sweep.ts": ["workflows"],
   // Exports old runs' ops to S3, deletes them, records it in status history.
   "functions/cron/workflow-retention.ts": ["workflows"],
