@@ -215,7 +215,8 @@ export async function completeHeld(
 /**
  * The worker could not process the item. Retryable, with attempts left and the job still running:
  * back to pending (the error kept; a skill job's item gets a new queue message after commit).
- * Otherwise failed and its credits released, in the same transaction.
+ * Otherwise failed and its credits released, in the same transaction. `opts.retryDelayS`: SQS
+ * holds a retried item's message back this long (Failures.retryDelayS: whole seconds, <= 900).
  *
  * @example
  *   await Jobs.fail(item.id, { worker_id: "agent-7", error: "upstream 503", retryable: true });
@@ -243,7 +244,7 @@ export async function fail(itemId: string, body: FailBody, opts: { retryDelayS?:
       enqueueAfterCommit(
         itemOutbox,
         [{ id: r.id, job_id: r.job_id, tenant_id: r.tenant_id }],
-        opts.retryDelayS ? { delayS: Math.min(900, Math.ceil(opts.retryDelayS)) } : {},
+        opts.retryDelayS ? { delayS: opts.retryDelayS } : {},
       );
     return r;
   });

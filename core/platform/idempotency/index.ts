@@ -16,12 +16,12 @@
  *   const claim = await begin({ scope: "kv_store", version: "1.0.0", key: "k-1", argsHash, leaseMs: 35_000 }, errors);
  *   if (claim.kind === "execute") await succeed(claim.id, claim.attempts, result, 12);
  */
-import { hash } from "node:crypto";
 import { useTenant } from "../../context.ts";
 import { type AppError, ConflictError, InternalError, ValidationError } from "../../errors.ts";
 import { clock } from "../clock.ts";
 import { inTransaction, query } from "../db/index.ts";
 import { log } from "../logger.ts";
+import { hashArgs } from "./canonical.ts";
 import type { ExecutionRow } from "./idempotency.sql.ts";
 import * as sql from "./idempotency.sql.ts";
 import { ExecutionStates } from "./states.ts";
@@ -206,40 +206,6 @@ export async function sweep(ttlH: number): Promise<number> {
   }
 }
 
-/**
- * JSON with object keys sorted, so equal args hash equally whatever their key order. Written as
- * loops (no filter/map/join per object): the replay verifier and the jobs path run it per op.
- * Its text must never change (stored hashes and idempotency records depend on it):
- * test/unit/canonical-json.test.ts holds it to the first version's output.
- */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
-  if (Array.isArray(v)) {
-    let s = "[";
-    for (let i = 0; i < v.length; i++) {
-      if (i > 0) s += ",";
-      if (i in v) s += canonicalJson(v[i]); // a hole stays empty, as Array.prototype.join left it
-    }
-    return `${s}]`;
-  }
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort();
-  let s = "{";
-  for (const k of keys) {
-    const x = o[k];
-    if (x === undefined) continue;
-    if (s.length > 1) s += ",";
-    s += `${JSON.stringify(k)}:${canonicalJson(x)}`;
-  }
-  return `${s}}`;
-}
-
-/**
- * SHA-256 of the canonical JSON: what `begin` compares to tell the same request from another.
- * `crypto.hash` (one shot, Node >= 20.12) is several times faster than createHash on short texts.
- */
-export const hashArgs = (args: unknown): string => hash("sha256", canonicalJson(args));
-
 /** 409: an `Idempotency-Key` sent again with another body. */
 export class IdempotencyKeyReusedError extends ConflictError {
   override name = "IdempotencyKeyReusedError";
@@ -310,3 +276,5 @@ export async function once<T>(
   await succeed(claim.id, claim.attempts, reply, 0);
   return { reply, replayed: false };
 }
+
+export { canonicalJson, hashArgs } from "./canonical.ts";
