@@ -1,4 +1,4 @@
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 import * as Failures from "../../core/failures/index.ts";
 import { cronHandler } from "../_lib/cron.ts";
 
