@@ -6,6 +6,7 @@
  * op, a failure) goes the transactional way (step-finish.ts `finishInTx`).
  */
 import { chargeAppliedFrom } from "../credits/index.ts";
+import { prepared } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
 import { statement } from "../platform/db/statement.ts";
 import { opInsertColumns, opValues } from "./ops.sql.ts";
@@ -27,9 +28,12 @@ const R = sqlLiterals(RunStates);
  * applied to the balance row, the run moved on and its `enqueued_at` stamped $25 (the platform's
  * sendStamped protocol: `outbox_prev` is the stamp it had, put back if SQS refuses the send).
  * `charged` and `applied` count the ledger rows written and the balance rows they moved.
+ * Prepared: one parse and plan per connection.
  */
-export const finishOp = /* @__PURE__ */ statement(
-  () => `with r as materialized (
+export const finishOp = /* @__PURE__ */ statement(() =>
+  prepared(
+    "workflows_finish_op",
+    `with r as materialized (
       select t.id, t.tenant_id, t.enqueued_at
       from workflow_runs t
       where t.id = CAST($2 AS uuid) and t.tenant_id = CAST($1 AS uuid) and t.status = ${R.running}
@@ -56,4 +60,5 @@ export const finishOp = /* @__PURE__ */ statement(
     select m.*, (select count(*) from o) as ops, (select count(*) from c) as charged,
       (select count(*) from c_applied) as applied
     from m`,
+  ),
 );

@@ -39,12 +39,10 @@ import { RunStates } from "./states.ts";
 import { recordFailure, stepRetryDelayS } from "./step-failure.ts";
 import { finish, type Locked, type Outcome, opKey } from "./step-finish.ts";
 import { stepOutbox } from "./step-outbox.ts";
+import { readAtStep } from "./step-read.ts";
 import * as sql from "./workflows.sql.ts";
 
 export { opKey } from "./step-finish.ts";
-
-/** The run as a step reads it: its credits and only its definition's step at the op's index. */
-type RunAtStep = Locked & { step: WorkflowStep | null };
 
 /**
  * The recorded results of the earlier steps `step`'s args name (`$ref: steps.<id>...`), by step
@@ -102,10 +100,10 @@ export function runStep(msg: StepMessage): Promise<QueueOutcome> {
     actor: { type: "system" as const, name: "workflow-steps", tenantId: msg.tenantId },
   };
   return withContext(ctx, async () => {
-    const { rows } = await query<RunAtStep>(sql.runAtStep, [msg.runId, msg.tenantId, msg.opIndex]);
-    const run = rows[0];
+    const read = await readAtStep(msg.runId, msg.tenantId, msg.opIndex);
+    const run = read?.run;
     if (!run || run.status !== RunStates.running || run.next_op_index !== msg.opIndex) return done();
-    const step = run.step;
+    const step = read.step;
     if (!step) return done();
     const started = clock().now();
     const outcome = await call(run, step, msg.opIndex);

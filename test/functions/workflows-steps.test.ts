@@ -12,8 +12,8 @@ import { withContext } from "../../core/context.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
 import * as Workflows from "../../core/workflows/index.ts";
-import { finish, type Locked } from "../../core/workflows/step-finish.ts";
-import * as wsql from "../../core/workflows/workflows.sql.ts";
+import { finish } from "../../core/workflows/step-finish.ts";
+import { readAtStep } from "../../core/workflows/step-read.ts";
 import { invoke } from "../events/index.ts";
 import { checkedKeyedTenants } from "../factories/jobs.ts";
 import {
@@ -37,14 +37,11 @@ afterEach(() => setClock(systemClock));
 const threeSets = (key: string) =>
   [0, 1, 2].map((i) => ({ id: `s${i}`, skill: "kv_store", args: { op: "set", key: `${key}-${i}`, value: i } }));
 
-/** The run as the worker reads it before its call (runAtStep), and the step at `opIndex`. */
+/** The run as the worker reads it before its call (readAtStep), and the step at `opIndex`. */
 async function readAsWorker(runId: string, tenantId: string, opIndex: number) {
-  const { rows } = await query<Locked & { step: { id: string; skill: string; args: unknown } }>(wsql.runAtStep, [
-    runId,
-    tenantId,
-    opIndex,
-  ]);
-  return rows[0] as NonNullable<(typeof rows)[0]>;
+  const read = await readAtStep(runId, tenantId, opIndex);
+  if (!read?.step) throw new Error(`run ${runId} has no op ${opIndex}`);
+  return { ...read.run, step: read.step };
 }
 
 /** `finish` of op `opIndex` of the run read as `run`, succeeded with `result`, as the worker calls it. */
@@ -54,7 +51,7 @@ const finishAs = (tenantId: string, run: Awaited<ReturnType<typeof readAsWorker>
     () =>
       finish(
         run,
-        { id: run.step.id, skill: run.step.skill, args: run.step.args } as Parameters<typeof finish>[1],
+        run.step,
         opIndex,
         { ok: true, args: run.step.args, result, version: "1.0.0", durationMs: 1, cost: 1, units: 1 },
         new Date(),
