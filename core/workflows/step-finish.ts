@@ -69,19 +69,48 @@ function opOf(r: Locked, step: WorkflowStep, opIndex: number, o: Outcome, cost: 
  * Record the op, charge it and move the run on: the one-statement fold when it applies and its
  * guard holds, else the transaction.
  */
-export async function finish(run: Locked, step: WorkflowStep, opIndex: number, o: Outcome, started: Date) {
+/**
+ * Record the op, charge it and move the run on: the one-statement fold when it applies and its
+ * guard holds, else the transaction. `chain`: the caller runs the next op itself (step.ts), so
+ * the fold sends no message and leaves the run unstamped; only then, and only when the fold moved
+ * the run on, the run as it now is comes back (the transaction always sends the next message itself).
+ */
+export async function finish<R extends Locked>(
+  run: R,
+  step: WorkflowStep,
+  opIndex: number,
+  o: Outcome,
+  started: Date,
+  chain = false,
+): Promise<R | undefined> {
   if (o.ok && opIndex + 1 < run.steps_total && units(o.cost) <= units(run.reserved - run.charged)) {
-    if (await finishOp(run, step, opIndex, o, started)) return;
+    const moved = await finishOp(run, step, opIndex, o, started, chain);
+    if (moved) return chain ? moved : undefined;
   }
   await finishInTx(run, step, opIndex, o, started);
+  return undefined;
 }
 
-/** The fold (step.sql.ts finishOp); false when its guard found the run otherwise (nothing written). */
-async function finishOp(run: Locked, step: WorkflowStep, opIndex: number, o: Outcome & { ok: true }, started: Date) {
+/**
+ * The fold (step.sql.ts finishOp): the run as it left it; undefined when its guard found the run
+ * otherwise (nothing written).
+ * Not chained: the run is stamped and its next message sent (sendStamped). Chained: the run is
+ * left unstamped (`enqueued_at` null) and nothing is sent: the caller runs the next op now, and
+ * if this process dies first, the outbox's sweeper sends the message once the run has not moved
+ * for its unsent grace (step-outbox.ts).
+ */
+async function finishOp<R extends Locked>(
+  run: R,
+  step: WorkflowStep,
+  opIndex: number,
+  o: Outcome & { ok: true },
+  started: Date,
+  chain: boolean,
+) {
   const now = clock().now();
   // The outbox stamp: the run's next message counts as sent from now unless SQS refuses it.
-  const stamp = now;
-  const { params } = opRow(opOf(run, step, opIndex, o, o.cost, started, now), run.head_hash);
+  const stamp = chain ? null : now;
+  const { params, hash } = opRow(opOf(run, step, opIndex, o, o.cost, started, now), run.head_hash);
   const { rows } = await query<Stamped<OutboxRun> & { charged: string; applied: string }>(ssql.finishOp, [
     ...params,
     actorName(useActor()),
@@ -91,12 +120,20 @@ async function finishOp(run: Locked, step: WorkflowStep, opIndex: number, o: Out
   const moved = rows[0];
   if (!moved) return false;
   m.auditOps.inc({ skill: step.skill, status: "succeeded" });
-  await sendStamped(stepOutbox, [moved], stamp);
+  if (stamp) await sendStamped(stepOutbox, [moved], stamp);
+  else m.stepsChained.inc();
   // A charge written but not applied (the tenant has no balance row, which its run's reserve
   // needed): committed already, so said loudly, as Credits.capture does.
   if (Number(moved.charged) !== Number(moved.applied))
     throw new InternalError(`charge:wf:${run.id}:${opIndex}: tenant ${run.tenant_id} has no balance`);
-  return true;
+  // The run as the statement left it (what the chain's next op starts from; its own fold guards it again).
+  return {
+    ...run,
+    next_op_index: opIndex + 1,
+    attempt: 0,
+    head_hash: hash,
+    charged: (units(run.charged) + units(o.cost)) / 10_000,
+  };
 }
 
 /**

@@ -20,6 +20,12 @@ export type RunAtStep = Locked & { definition_id: string };
  * The run (tenant-scoped) and its definition's step at `opIndex` (null past the end); undefined
  * when the tenant has no such run.
  */
+/** The step at `opIndex` of a definition this process read already (a chained op's); undefined if not kept. */
+export function keptStep(definitionId: string, opIndex: number): WorkflowStep | null | undefined {
+  const steps = stepsOf.get(definitionId);
+  return steps ? (steps[opIndex] ?? null) : undefined;
+}
+
 export async function readAtStep(
   runId: string,
   tenantId: string,

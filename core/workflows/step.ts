@@ -1,6 +1,13 @@
 /**
  * The WorkflowSteps worker: run a run's next op. Steps run one after another; each message names
  * the op it wakes (`opIndex`), so a stale or repeated message is acknowledged and does nothing.
+ * A delivery then runs the ops after it itself, one after another, while WORKFLOW_STEP_CHAIN_S
+ * (20 s) has not passed since it began, instead of a message and a delivery per op (DBOS runs a
+ * workflow's steps in its process the same way): each op is still recorded, charged and the run
+ * moved on before the next starts, but the run is left unstamped (step-finish.ts); the op that
+ * ends the chain sends the next message. A worker that dies mid-chain leaves the run at its last
+ * recorded op, unstamped: the outbox's sweeper sends its message once the run has not moved for
+ * the step outbox's unsent grace (60 s).
  *
  * The skill runs through `Skills.execute` with the idempotency key `wf:<run>:<op>` and the run id
  * and op index as its retry seed, OUTSIDE any transaction; then the op is appended to the audit
@@ -39,7 +46,7 @@ import { RunStates } from "./states.ts";
 import { recordFailure, stepRetryDelayS } from "./step-failure.ts";
 import { finish, type Locked, type Outcome, opKey } from "./step-finish.ts";
 import { stepOutbox } from "./step-outbox.ts";
-import { readAtStep } from "./step-read.ts";
+import { keptStep, type RunAtStep, readAtStep } from "./step-read.ts";
 import * as sql from "./workflows.sql.ts";
 
 export { opKey } from "./step-finish.ts";
@@ -48,19 +55,30 @@ export { opKey } from "./step-finish.ts";
  * The recorded results of the earlier steps `step`'s args name (`$ref: steps.<id>...`), by step
  * id; none read when it names none (most steps), never the whole log.
  */
-async function earlierResults(run: sql.RunRow, step: WorkflowStep): Promise<Map<string, unknown>> {
+async function earlierResults(
+  run: sql.RunRow,
+  step: WorkflowStep,
+  known: ReadonlyMap<string, unknown>,
+): Promise<ReadonlyMap<string, unknown>> {
   const ids = new Set<string>();
   for (const { ref } of refsIn(step.args, "args")) if (ref.startsWith("steps.")) ids.add(ref.split(".")[1] as string);
   if (ids.size === 0) return new Map();
+  // Results this delivery recorded itself (a chain's earlier ops) need no read.
+  if ([...ids].every((id) => known.has(id))) return known;
   const { rows } = await query<{ step_id: string; result: unknown }>(osql.resultsOf, [run.id, run.tenant_id, [...ids]]);
   return new Map(rows.map((o) => [o.step_id, o.result]));
 }
 
-async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promise<Outcome | "in_progress"> {
+async function call(
+  run: sql.RunRow,
+  step: WorkflowStep,
+  opIndex: number,
+  known: ReadonlyMap<string, unknown>,
+): Promise<Outcome | "in_progress"> {
   let args: unknown = step.args;
   let [cost, units] = [0, 0];
   try {
-    args = resolveArgs(step.id, step.args, run.input, await earlierResults(run, step));
+    args = resolveArgs(step.id, step.args, run.input, await earlierResults(run, step, known));
     const parsed = Skills.validateArgs(step.skill, args, `steps.${step.id}.args`);
     [cost, units] = [Skills.cost(step.skill, parsed), Skills.units(step.skill, parsed)];
   } catch (e) {
@@ -93,20 +111,52 @@ async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promi
  * @example
  *   const outcome = await Workflows.runStep({ v: 1, tenantId, runId, opIndex: 0 });
  */
-export function runStep(msg: StepMessage): Promise<QueueOutcome> {
+export async function runStep(msg: StepMessage): Promise<QueueOutcome> {
+  const began = clock().nowMs();
+  const chainMs = config().workflows.stepChainS * 1000;
+  const chained: Chained = { results: new Map() };
+  for (let opIndex = msg.opIndex; ; opIndex++) {
+    // Another op in this delivery only while the chain's time lasts; else the fold sends its message.
+    const chain = clock().nowMs() - began < chainMs;
+    const r = await runOp({ ...msg, opIndex }, chain, chained);
+    if (r !== "next") return r;
+  }
+}
+
+/**
+ * What a chain carries from one op to the next: the run as the last fold left it (so the next op
+ * does not read it again; its own fold guards it) and the results its ops recorded (`$ref`s).
+ */
+interface Chained {
+  run?: RunAtStep;
+  results: Map<string, unknown>;
+}
+
+/** The run and the step at the message's op: carried by the chain, else read. */
+async function atStep(msg: StepMessage, chained: Chained) {
+  const run = chained.run;
+  if (run && run.next_op_index === msg.opIndex) {
+    const step = keptStep(run.definition_id, msg.opIndex);
+    if (step !== undefined) return { run, step };
+  }
+  return readAtStep(msg.runId, msg.tenantId, msg.opIndex);
+}
+
+/** One op; "next" when it was recorded, the run moved on, and the caller is to run the next op. */
+function runOp(msg: StepMessage, chain: boolean, chained: Chained): Promise<QueueOutcome | "next"> {
   const ctx = {
     requestId: `wf:${msg.runId}:${msg.opIndex}`,
     correlationId: msg.runId,
     actor: { type: "system" as const, name: "workflow-steps", tenantId: msg.tenantId },
   };
   return withContext(ctx, async () => {
-    const read = await readAtStep(msg.runId, msg.tenantId, msg.opIndex);
+    const read = await atStep(msg, chained);
     const run = read?.run;
     if (!run || run.status !== RunStates.running || run.next_op_index !== msg.opIndex) return done();
     const step = read.step;
     if (!step) return done();
     const started = clock().now();
-    const outcome = await call(run, step, msg.opIndex);
+    const outcome = await call(run, step, msg.opIndex, chained.results);
     if (outcome === "in_progress") return retry(`op ${msg.opIndex} of run ${run.id} is running elsewhere`);
     if (!outcome.ok) {
       const attempt = run.attempt + 1;
@@ -121,8 +171,11 @@ export function runStep(msg: StepMessage): Promise<QueueOutcome> {
         return done();
       }
     }
-    await finish(run, step, msg.opIndex, outcome, started);
-    return done();
+    const moved = await finish(run, step, msg.opIndex, outcome, started, chain);
+    if (!moved || !outcome.ok) return done();
+    chained.run = moved;
+    chained.results.set(step.id, outcome.result);
+    return "next";
   });
 }
 
