@@ -8,8 +8,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { withContext } from "../../core/context.ts";
 import { configOverrides, replaceConfigOverrides, setConfig } from "../../core/config.ts";
+import { withContext } from "../../core/context.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
 import * as Workflows from "../../core/workflows/index.ts";
