@@ -6,11 +6,13 @@
  *   aos       runs of 100 steps (the most a definition holds) registered and started through
  *             core (`Workflows.register`, `Workflows.start`: credits reserved), then each op run by
  *             `Workflows.runStep({ opIndex })`: the run read, the skill called under the op's
- *             idempotency key, the op appended to the audit log and charged, the run moved on and
- *             the next step message really sent to SQS (fauxqs, in-process, as `npm start` uses),
- *             the rest released at the end. The driver delivers the message body the outbox sent
- *             (it knows the next op index) instead of receiving it: receiving is the event source
- *             mapping's work, not AOS's.
+ *             idempotency key, the op appended to the audit log and charged, the run moved on,
+ *             the rest released at the end. A delivery runs the run's next ops itself while
+ *             WORKFLOW_STEP_CHAIN_S lasts (the default, 20 s, covers a run of 100 kv ops); the
+ *             op that ends a chain sends the next step message really to SQS (fauxqs,
+ *             in-process, as `npm start` uses). The driver delivers the message the outbox sent
+ *             (the run's next op index) instead of receiving it: receiving is the event source
+ *             mapping's work, not AOS's. `--chain 0` runs one op per message.
  *   baseline  `Skills.execute("kv_store", args)` for the same args, with an idempotency key and
  *             the run id / op index as retry seed, as a step calls it.
  * Every third step's value is a `$ref` to the step before's result (resolved from the log).
@@ -74,16 +76,22 @@ export async function aosSteps(actor: Actor, steps: number, round: number): Prom
   const t = performance.now();
   for (let done = 0; done < steps; done += PER_RUN) {
     const { run } = await as(actor, () => Workflows.start(name, { input: {} }));
-    for (let i = 0; i < PER_RUN; i++) {
+    // Deliver the run's next message until it completes: one delivery runs ops until its chain's
+    // time (WORKFLOW_STEP_CHAIN_S) is spent, then the op it stopped at is the next message's.
+    for (let next = 0, deliveries = 0; ; deliveries++) {
+      if (deliveries > PER_RUN) throw new Error(`run ${run.id}: more deliveries than ops`);
       inStep = true;
-      await Workflows.runStep({ v: 1, tenantId: run.tenant_id, runId: run.id, opIndex: i });
+      await Workflows.runStep({ v: 1, tenantId: run.tenant_id, runId: run.id, opIndex: next });
       inStep = false;
+      const { rows } = await query<{ status: string; next_op_index: number }>(
+        "select status, next_op_index from workflow_runs where id = $1",
+        [run.id],
+      );
+      if (rows[0]?.status === "completed") break;
+      if (rows[0]?.status !== "running" || rows[0].next_op_index === next)
+        throw new Error(`run ${run.id}: ${JSON.stringify(rows[0])}`);
+      next = rows[0].next_op_index;
     }
-    const { rows } = await query<{ status: string; next_op_index: number }>(
-      "select status, next_op_index from workflow_runs where id = $1",
-      [run.id],
-    );
-    if (rows[0]?.status !== "completed") throw new Error(`run ${run.id}: ${JSON.stringify(rows[0])}`);
   }
   return (performance.now() - t) / 1000;
 }

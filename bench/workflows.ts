@@ -17,7 +17,7 @@
  * against the same ops by `Skills.execute` directly; target aos / direct >= 0.5. The worker's
  * statements to Postgres per op are counted and printed.
  *
- * Flags: --ops 10000  --steps 1000  --runs 3  --keep
+ * Flags: --ops 10000  --steps 1000  --runs 3  --keep  --chain S (WORKFLOW_STEP_CHAIN_S; 0: an op per message)
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     ops: { type: "string", default: "10000" },
     steps: { type: "string", default: "1000" },
     runs: { type: "string", default: "3" },
+    chain: { type: "string" },
     keep: { type: "boolean" },
   },
 });
@@ -137,6 +138,7 @@ async function main(): Promise<number> {
       LOG_LEVEL: "silent",
       DATABASE_URL: url,
       WORKFLOW_REPLAY_MAX_OPS: String(OPS),
+      ...(values.chain !== undefined ? { WORKFLOW_STEP_CHAIN_S: values.chain } : {}),
       ...queue.env,
     });
     console.log(`workflows bench: node ${process.version}, ${cpus().length} cores; ${OPS} ops, best of ${RUNS}`);

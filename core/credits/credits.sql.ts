@@ -53,6 +53,26 @@ export const chargeRowsFrom = (source: string): string => `insert into credit_le
     on conflict (idempotency_key) do nothing
     returning tenant_id, job_id, amount`;
 
+/**
+ * A charge of a movement that settles at once (a direct execution's hold, a workflow run's op):
+ * chargeRowsFrom(`source`) and its rows applied to the balance row (balance and reserve both
+ * drop by the amount, as `applyNow` does for a charge), as two CTEs to splice into the caller's
+ * `with`: `<name>` (the ledger rows written: tenant_id, job_id, amount; none when the key is
+ * there already, and then nothing is applied) and `<name>_applied` (one row per balance row
+ * updated: 0 means the tenant has no balance row, which a caller that reserved first never sees).
+ * One statement with the work it pays for: no begin and commit round trips.
+ *
+ * @example
+ *   `with h as (...), ${chargeAppliedFrom("(select ... from h)", "c")} select (select count(*) from c_applied) as updated`
+ */
+export const chargeAppliedFrom = (source: string, name: string): string => `${name} as (
+      ${chargeRowsFrom(source)}
+    ), ${name}_applied as (
+      update credit_balances b set balance = b.balance - g.amount, reserved = b.reserved - g.amount, updated_at = now()
+      from ${name} g where b.tenant_id = g.tenant_id
+      returning 1
+    )`;
+
 /** One item's charge as a source for chargeRowsFrom: $1 tenant, $2 job, $3 item, $4 amount, $5 actor. */
 export const chargeItem = /* @__PURE__ */ statement(() =>
   chargeRowsFrom(`(select CAST($1 AS uuid) as tenant_id, CAST($2 AS uuid) as job_id, CAST($3 AS uuid) as item_id,
@@ -95,15 +115,12 @@ export const captureHold = /* @__PURE__ */ statement(
   () => `with h as (
       delete from credit_holds where id = CAST($1 AS uuid) and tenant_id = CAST($2 AS uuid)
       returning tenant_id, amount, reason
-    ), c as (
-      ${chargeRowsFrom(`(select h.tenant_id, CAST(null AS uuid) as job_id, CAST(null AS uuid) as item_id,
-          'hold:' || CAST(CAST($1 AS uuid) AS text) as ref, h.amount, CAST($3 AS text) as actor, h.reason from h)`)}
-    ), u as (
-      update credit_balances b set balance = b.balance - c.amount, reserved = b.reserved - c.amount, updated_at = now()
-      from c where b.tenant_id = c.tenant_id
-      returning 1
-    )
-    select (select amount from c) as charged, (select count(*) from u) as updated`,
+    ), ${chargeAppliedFrom(
+      `(select h.tenant_id, CAST(null AS uuid) as job_id, CAST(null AS uuid) as item_id,
+          'hold:' || CAST(CAST($1 AS uuid) AS text) as ref, h.amount, CAST($3 AS text) as actor, h.reason from h)`,
+      "c",
+    )}
+    select (select amount from c) as charged, (select count(*) from c_applied) as updated`,
 );
 
 /**

@@ -16,7 +16,7 @@ import { capture, hold, releaseExpiredHolds, releaseHold } from "./holds.ts";
 import { charge, jobCredits, jobsCredits, refund, release, reserve, settle } from "./ledger.ts";
 import { chargeNow, releaseNow, reserveNow } from "./runs.ts";
 
-export { chargeRowsFrom } from "./credits.sql.ts";
+export { chargeAppliedFrom, chargeRowsFrom } from "./credits.sql.ts";
 export * from "./errors.ts";
 export type { HoldOperation } from "./holds.ts";
 export * from "./schema.ts";

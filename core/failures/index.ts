@@ -12,6 +12,7 @@ import { backfill } from "./backfill.ts";
 import { catalogReply, classify, classifyFields, classifyRequest, listCatalog } from "./classify.ts";
 import { frequentFailures, get, list, matchesOfRuns, stats, unrecovered } from "./query.ts";
 import { record, recordInBackground } from "./record.ts";
+import { markRecorded, wasRecorded } from "./recorded.ts";
 import { updateRecovery } from "./recovery.ts";
 import { deleteExpired } from "./retention.ts";
 import { retryDecision } from "./retry-decision.ts";
@@ -70,6 +71,8 @@ export {
   list,
   /** The catalog's entries (loaded on first use). */
   listCatalog,
+  /** Mark an error as in the catalog already (a replay of a failure recorded when it happened). */
+  markRecorded,
   /** The matches recorded for given runs of a tenant (the synthetic generator reads back what it provoked). */
   matchesOfRuns,
   /** A queue record's permanent failure as the error the matcher reads. */
@@ -95,6 +98,8 @@ export {
   unrecovered,
   /** Record a recovery attempt or success (recovered_by/at from the caller), in status_history too. */
   updateRecovery,
+  /** Whether this error object was recorded (or marked as recorded): a layer above does not record it again. */
+  wasRecorded,
   /** The FailureRecords queue's consumer: write a queued record (idempotent by its id). */
   writeQueued,
 };

@@ -30,6 +30,7 @@ import { classify } from "./classify.ts";
 import * as sql from "./failures.sql.ts";
 import type { MatchResult } from "./match.ts";
 import { failureMetrics as m } from "./metrics.ts";
+import { markRecorded } from "./recorded.ts";
 import type { FailureRecordMessage } from "./schema.ts";
 
 export const FAILURE_RECORDS_QUEUE = "FailureRecords";
@@ -217,6 +218,8 @@ const queueReserveMs = (budget: number) => Math.min(500, Math.floor(budget / 4))
  * most FAILURE_PERSIST_TIMEOUT_MS to its caller.
  */
 export async function record(input: RecordInput): Promise<Recorded> {
+  // Marked at once (recordInBackground's caller sees it): a layer above does not record it again.
+  markRecorded(input.error);
   const id = randomUUID();
   const started = clock().nowMs();
   const budget = config().failures.persistTimeoutMs;

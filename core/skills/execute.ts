@@ -6,6 +6,11 @@
  *
  * Never inside a transaction (it throws): its claim and breaker updates commit on their own.
  *
+ * A failure of the call itself is recorded in the failure catalog here, and so is marked
+ * (`Failures.wasRecorded(e)` is true), as is a replayed stored failure (recorded when it
+ * happened); a refusal before the call (args, the idempotency claim, the breaker, credits) is
+ * thrown unmarked: a caller that records failures records exactly the unmarked ones.
+ *
  * @example
  *   const r = await Skills.execute("kv_store", { op: "get", key: "k" }, { idempotencyKey: "k-1" });
  */
@@ -124,7 +129,10 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       m.executions.inc({ ...labels, status: "replayed" });
       if (claim.kind === "replay_error") {
         const s = claim.error;
-        throw new AppError(s.kind, s.code, s.message, { details: s.details, retryable: false });
+        const replayed = new AppError(s.kind, s.code, s.message, { details: s.details, retryable: false });
+        // Recorded in the failure catalog when it happened (the key's first call): not again.
+        Failures.markRecorded(replayed);
+        throw replayed;
       }
       return {
         skill: skill.name,

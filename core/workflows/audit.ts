@@ -1,6 +1,7 @@
 /**
  * The operations audit log (the seed's AuditStore over `ops`): one append-only row per op,
- * written inside the transaction that moves its run on, hash-chained. The table refuses UPDATE,
+ * written in the transaction (recordOp) or the one statement (a step's fold, step.sql.ts) that
+ * moves its run on, hash-chained. The table refuses UPDATE,
  * DELETE and TRUNCATE (migration 0016) and the application role may only INSERT and SELECT.
  *
  *   args_hash   = SHA-256(canonical JSON of the args the skill got)
@@ -101,12 +102,11 @@ export function opHash(o: OpHashed): string {
 }
 
 /**
- * Append op `opIndex` of a run whose chain head is `prevHash`, inside the caller's transaction;
- * returns the row. The caller holds the run row lock and checked that `opIndex` is the run's
- * next op; the unique (run, op_index) refuses a second writer all the same.
+ * Op `opIndex` of a run whose chain head is `prevHash` as insertOp's $1 to $22 (ops.sql.ts
+ * opValues), and its hash: what recordOp writes, and what the step's fold (step.sql.ts) writes
+ * in the statement that moves its run on.
  */
-export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpRecord> {
-  if (!inTransaction()) throw new InternalError("recordOp must run inside the transaction that moves the run on");
+export function opRow(o: OpInput, prevHash: string | null): { params: unknown[]; hash: string } {
   const argsHash = hashJson(o.args);
   const resultHash = o.status === "succeeded" ? hashJson(o.result) : null;
   const errorCode = o.errorCode ?? null;
@@ -125,7 +125,7 @@ export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpR
     credits: o.credits,
     prev_hash: prevHash,
   });
-  const { rows } = await query<OpRecord>(sql.insertOp, [
+  const params = [
     o.tenantId,
     o.runId,
     o.opIndex,
@@ -148,7 +148,18 @@ export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpR
     o.startedAt,
     o.completedAt,
     o.units ?? null,
-  ]);
+  ];
+  return { params, hash };
+}
+
+/**
+ * Append op `opIndex` of a run whose chain head is `prevHash`, inside the caller's transaction;
+ * returns the row. The caller holds the run row lock and checked that `opIndex` is the run's
+ * next op; the unique (run, op_index) refuses a second writer all the same.
+ */
+export async function recordOp(o: OpInput, prevHash: string | null): Promise<OpRecord> {
+  if (!inTransaction()) throw new InternalError("recordOp must run inside the transaction that moves the run on");
+  const { rows } = await query<OpRecord>(sql.insertOp, opRow(o, prevHash).params);
   afterCommit(() => m.auditOps.inc({ skill: o.skill, status: o.status }));
   return rows[0] as OpRecord;
 }

@@ -22,6 +22,11 @@ export const workflowMetrics = {
     allow: { status: ["completed", "failed", "cancelled"] },
   }),
   stepRetries: counter("aos_workflow_step_retries_total", "Workflow steps that failed retryably and run again", []),
+  stepsChained: counter(
+    "aos_workflow_steps_chained_total",
+    "Workflow ops after which the same delivery ran the next op (no message; WORKFLOW_STEP_CHAIN_S)",
+    [],
+  ),
   stuckRuns: gauge(
     "aos_workflow_stuck_runs",
     "Running workflow runs not moved on for WORKFLOW_STUCK_AFTER_S (set by each sweep)",

@@ -15,21 +15,28 @@ export const opColumns = /* @__PURE__ */ statement(
   CAST(o.units AS float8) as units, o.prev_hash, o.hash, ${isoUtc("o.created_at")} as created_at, ${isoUtc("o.completed_at")} as completed_at`,
 );
 
-/**
- * One op: $1 tenant, $2 run, $3 op_index, $4 step_id, $5 op_type, $6 skill_version, $7 args,
- * $8 args_hash, $9 result, $10 result_hash, $11 status, $12 error_code, $13 error_message,
- * $14 duration_ms, $15 transient, $16 idempotency_key, $17 credits, $18 prev_hash, $19 hash,
- * $20 created_at, $21 completed_at, $22 units. (run, op_index) is unique: a second writer of one op fails.
- */
-export const insertOp = /* @__PURE__ */ statement(
-  () => `insert into workflow_ops as o (tenant_id, workflow_run_id, op_index, step_id, op_type, skill_version, args, args_hash,
+/** The columns of an op's row, in the order of `opValues`. */
+export const opInsertColumns = `tenant_id, workflow_run_id, op_index, step_id, op_type, skill_version, args, args_hash,
       result, result_hash, status, error_code, error_message, duration_ms, transient, idempotency_key, credits, prev_hash,
-      hash, created_at, completed_at, units)
-    values (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS integer), CAST($4 AS text), CAST($5 AS text), CAST($6 AS text),
-      CAST($7 AS jsonb), CAST($8 AS text), CAST($9 AS jsonb), CAST($10 AS text), CAST($11 AS text), CAST($12 AS text),
-      CAST($13 AS text), CAST($14 AS integer), CAST($15 AS boolean), CAST($16 AS text), CAST($17 AS numeric),
-      CAST($18 AS text), CAST($19 AS text), CAST($20 AS timestamptz), CAST($21 AS timestamptz),
-      CAST($22 AS numeric))
+      hash, created_at, completed_at, units`;
+
+/**
+ * One op's values: $1 tenant, $2 run, $3 op_index, $4 step_id, $5 op_type, $6 skill_version,
+ * $7 args, $8 args_hash, $9 result, $10 result_hash, $11 status, $12 error_code, $13
+ * error_message, $14 duration_ms, $15 transient, $16 idempotency_key, $17 credits, $18 prev_hash,
+ * $19 hash, $20 created_at, $21 completed_at, $22 units (audit.ts `opRow` builds them). Shared
+ * by insertOp and the step's fold (step.sql.ts).
+ */
+export const opValues = `CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS integer), CAST($4 AS text), CAST($5 AS text),
+      CAST($6 AS text), CAST($7 AS jsonb), CAST($8 AS text), CAST($9 AS jsonb), CAST($10 AS text), CAST($11 AS text),
+      CAST($12 AS text), CAST($13 AS text), CAST($14 AS integer), CAST($15 AS boolean), CAST($16 AS text),
+      CAST($17 AS numeric), CAST($18 AS text), CAST($19 AS text), CAST($20 AS timestamptz), CAST($21 AS timestamptz),
+      CAST($22 AS numeric)`;
+
+/** One op ($1 to $22: opValues). (run, op_index) is unique: a second writer of one op fails. */
+export const insertOp = /* @__PURE__ */ statement(
+  () => `insert into workflow_ops as o (${opInsertColumns})
+    values (${opValues})
     returning ${opColumns}`,
 );
 

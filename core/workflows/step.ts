@@ -1,25 +1,35 @@
 /**
  * The WorkflowSteps worker: run a run's next op. Steps run one after another; each message names
  * the op it wakes (`opIndex`), so a stale or repeated message is acknowledged and does nothing.
+ * A delivery then runs the ops after it itself, one after another, while WORKFLOW_STEP_CHAIN_S
+ * (20 s) has not passed since it began, instead of a message and a delivery per op (DBOS runs a
+ * workflow's steps in its process the same way): each op is still recorded, charged and the run
+ * moved on before the next starts, but the run is left unstamped (step-finish.ts); the op that
+ * ends the chain sends the next message. A worker that dies mid-chain leaves the run at its last
+ * recorded op, unstamped: the outbox's sweeper sends its message once the run has not moved for
+ * the step outbox's unsent grace (60 s).
  *
  * The skill runs through `Skills.execute` with the idempotency key `wf:<run>:<op>` and the run id
- * and op index as its retry seed, OUTSIDE any transaction; then ONE transaction locks the run,
- * appends the op to the audit log, charges it, and moves the run on (next message after commit),
- * or ends it (the rest of the reserve released, status_history). A worker that dies between the
- * two leaves the run where it was: the message comes back (or the sweeper re-sends it), the call
- * runs again under the same key and gets the stored result, so the side effect happens once.
+ * and op index as its retry seed, OUTSIDE any transaction; then the op is appended to the audit
+ * log, charged, and the run moved on (its next message sent once that is committed) or ended (the
+ * rest of the reserve released, status_history): an op that succeeded with ops after it and its
+ * reserve covering its cost in ONE statement that locks and guards the run (step.sql.ts), every
+ * other case, or a guard that found the run otherwise, in one transaction (step-finish.ts). A
+ * worker that dies between the call and that write leaves the run where it was: the message comes
+ * back (or the sweeper re-sends it), the call runs again under the same key and gets the stored
+ * result, so the side effect happens once.
  *
- * A failed step is in the failure catalog with its run id, op index and skill (Skills.execute
- * records a failure of the call itself; the step records the rest: args refused, a breaker's or
- * an idempotency refusal, credits short). Whether it runs again comes from
- * `Failures.retryDecision`: the matched entry's is_retryable (which can veto, not force, the
- * error's own `retryable`), its attempts and backoff (the message is sent again with that delay);
- * an unmatched failure is retried once at most; WORKFLOW_STEP_MAX_ATTEMPTS is the attempts when
- * the entry names none. A failure that is not retried is recorded as a failed op and fails the run.
+ * A failed step is in the failure catalog with its run id, op index and skill: Skills.execute
+ * records a failure of the call itself, the step records every failure not recorded yet
+ * (`Failures.wasRecorded`: args refused, a breaker's or an idempotency refusal, credits short).
+ * Whether it runs again comes from `Failures.retryDecision`: the matched entry's is_retryable
+ * (which can veto, not force, the error's own `retryable`), its attempts and backoff (the message
+ * is sent again with that delay); an unmatched failure is retried once at most;
+ * WORKFLOW_STEP_MAX_ATTEMPTS is the attempts when the entry names none. A failure that is not
+ * retried is recorded as a failed op and fails the run.
  */
 import { config } from "../config.ts";
 import { withContext } from "../context.ts";
-import * as Credits from "../credits/index.ts";
 import { AppError, InternalError } from "../errors.ts";
 import * as Failures from "../failures/index.ts";
 import { clock } from "../platform/clock.ts";
@@ -28,65 +38,52 @@ import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { done, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
 import * as Skills from "../skills/index.ts";
-import * as StatusHistory from "../status-history/index.ts";
-import { recordOp } from "./audit.ts";
 import { workflowMetrics as m } from "./metrics.ts";
 import * as osql from "./ops.sql.ts";
 import { refsIn, resolveArgs } from "./refs.ts";
 import type { StepMessage, WorkflowStep } from "./schema.ts";
 import { RunStates } from "./states.ts";
 import { recordFailure, stepRetryDelayS } from "./step-failure.ts";
+import { finish, type Locked, type Outcome, opKey } from "./step-finish.ts";
 import { stepOutbox } from "./step-outbox.ts";
+import { keptStep, type RunAtStep, readAtStep } from "./step-read.ts";
 import * as sql from "./workflows.sql.ts";
 
-type Locked = sql.RunRow & { reserved: number; charged: number };
-/** The run as a step reads it: its credits and only its definition's step at the op's index. */
-type RunAtStep = Locked & { step: WorkflowStep | null };
-
-/** The idempotency key of a run's op: a redelivered step replays the stored result. */
-export const opKey = (runId: string, opIndex: number): string => `wf:${runId}:${opIndex}`;
-
-const units = (n: number) => Math.round(n * 10_000);
-
-/** What the step's call came to; `units`: its cost model's, once its args validated. */
-type Outcome =
-  | { ok: true; args: unknown; result: unknown; version: string; durationMs: number; cost: number; units: number }
-  | {
-      ok: false;
-      args: unknown;
-      units?: number;
-      version: string | null;
-      durationMs: number | null;
-      error: AppError;
-      /** Skills.execute recorded it in the failure catalog already (a failure of the call itself). */
-      recorded: boolean;
-    };
-
-/** Refusals Skills.execute throws before the call runs: it does not record them, the step does. */
-const REFUSED_BEFORE_CALL = new Set(["skills.circuit_open", "breaker.open", "skills.idempotency_conflict"]);
+export { opKey } from "./step-finish.ts";
 
 /**
  * The recorded results of the earlier steps `step`'s args name (`$ref: steps.<id>...`), by step
  * id; none read when it names none (most steps), never the whole log.
  */
-async function earlierResults(run: sql.RunRow, step: WorkflowStep): Promise<Map<string, unknown>> {
+async function earlierResults(
+  run: sql.RunRow,
+  step: WorkflowStep,
+  known: ReadonlyMap<string, unknown>,
+): Promise<ReadonlyMap<string, unknown>> {
   const ids = new Set<string>();
   for (const { ref } of refsIn(step.args, "args")) if (ref.startsWith("steps.")) ids.add(ref.split(".")[1] as string);
   if (ids.size === 0) return new Map();
+  // Results this delivery recorded itself (a chain's earlier ops) need no read.
+  if ([...ids].every((id) => known.has(id))) return known;
   const { rows } = await query<{ step_id: string; result: unknown }>(osql.resultsOf, [run.id, run.tenant_id, [...ids]]);
   return new Map(rows.map((o) => [o.step_id, o.result]));
 }
 
-async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promise<Outcome | "in_progress"> {
+async function call(
+  run: sql.RunRow,
+  step: WorkflowStep,
+  opIndex: number,
+  known: ReadonlyMap<string, unknown>,
+): Promise<Outcome | "in_progress"> {
   let args: unknown = step.args;
   let [cost, units] = [0, 0];
   try {
-    args = resolveArgs(step.id, step.args, run.input, await earlierResults(run, step));
+    args = resolveArgs(step.id, step.args, run.input, await earlierResults(run, step, known));
     const parsed = Skills.validateArgs(step.skill, args, `steps.${step.id}.args`);
     [cost, units] = [Skills.cost(step.skill, parsed), Skills.units(step.skill, parsed)];
   } catch (e) {
     if (e instanceof AppError && e.kind === "validation")
-      return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error: e, recorded: false };
+      return { ok: false, args, version: Skills.spec(step.skill).version, durationMs: null, error: e };
     throw e;
   }
   try {
@@ -102,8 +99,7 @@ async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promi
   } catch (e) {
     if (e instanceof AppError && e.code === "skills.in_progress") return "in_progress";
     const error = e instanceof AppError ? e : new InternalError(`${step.skill} failed`, { cause: e });
-    const recorded = e instanceof AppError && !REFUSED_BEFORE_CALL.has(e.code);
-    return { ok: false, args, units, version: Skills.spec(step.skill).version, durationMs: null, error, recorded };
+    return { ok: false, args, units, version: Skills.spec(step.skill).version, durationMs: null, error };
   }
 }
 
@@ -115,24 +111,56 @@ async function call(run: sql.RunRow, step: WorkflowStep, opIndex: number): Promi
  * @example
  *   const outcome = await Workflows.runStep({ v: 1, tenantId, runId, opIndex: 0 });
  */
-export function runStep(msg: StepMessage): Promise<QueueOutcome> {
+export async function runStep(msg: StepMessage): Promise<QueueOutcome> {
+  const began = clock().nowMs();
+  const chainMs = config().workflows.stepChainS * 1000;
+  const chained: Chained = { results: new Map() };
+  for (let opIndex = msg.opIndex; ; opIndex++) {
+    // Another op in this delivery only while the chain's time lasts; else the fold sends its message.
+    const chain = clock().nowMs() - began < chainMs;
+    const r = await runOp({ ...msg, opIndex }, chain, chained);
+    if (r !== "next") return r;
+  }
+}
+
+/**
+ * What a chain carries from one op to the next: the run as the last fold left it (so the next op
+ * does not read it again; its own fold guards it) and the results its ops recorded (`$ref`s).
+ */
+interface Chained {
+  run?: RunAtStep;
+  results: Map<string, unknown>;
+}
+
+/** The run and the step at the message's op: carried by the chain, else read. */
+async function atStep(msg: StepMessage, chained: Chained) {
+  const run = chained.run;
+  if (run && run.next_op_index === msg.opIndex) {
+    const step = keptStep(run.definition_id, msg.opIndex);
+    if (step !== undefined) return { run, step };
+  }
+  return readAtStep(msg.runId, msg.tenantId, msg.opIndex);
+}
+
+/** One op; "next" when it was recorded, the run moved on, and the caller is to run the next op. */
+function runOp(msg: StepMessage, chain: boolean, chained: Chained): Promise<QueueOutcome | "next"> {
   const ctx = {
     requestId: `wf:${msg.runId}:${msg.opIndex}`,
     correlationId: msg.runId,
     actor: { type: "system" as const, name: "workflow-steps", tenantId: msg.tenantId },
   };
   return withContext(ctx, async () => {
-    const { rows } = await query<RunAtStep>(sql.runAtStep, [msg.runId, msg.tenantId, msg.opIndex]);
-    const run = rows[0];
+    const read = await atStep(msg, chained);
+    const run = read?.run;
     if (!run || run.status !== RunStates.running || run.next_op_index !== msg.opIndex) return done();
-    const step = run.step;
+    const step = read.step;
     if (!step) return done();
     const started = clock().now();
-    const outcome = await call(run, step, msg.opIndex);
+    const outcome = await call(run, step, msg.opIndex, chained.results);
     if (outcome === "in_progress") return retry(`op ${msg.opIndex} of run ${run.id} is running elsewhere`);
     if (!outcome.ok) {
       const attempt = run.attempt + 1;
-      if (!outcome.recorded) recordFailure(run, step, msg.opIndex, outcome.error, attempt);
+      if (!Failures.wasRecorded(outcome.error)) recordFailure(run, step, msg.opIndex, outcome.error, attempt);
       // The failure catalog decides (its entry's is_retryable and backoff; unmatched: one retry at most).
       const d = await Failures.retryDecision(outcome.error, {
         retryable: outcome.error.retryable,
@@ -143,8 +171,11 @@ export function runStep(msg: StepMessage): Promise<QueueOutcome> {
         return done();
       }
     }
-    await finish(run, step, msg.opIndex, outcome, started);
-    return done();
+    const moved = await finish(run, step, msg.opIndex, outcome, started, chain);
+    if (!moved || !outcome.ok) return done();
+    chained.run = moved;
+    chained.results.set(step.id, outcome.result);
+    return "next";
   });
 }
 
@@ -165,135 +196,5 @@ async function retryLater(run: sql.RunRow, opIndex: number, error: AppError, del
     code: error.code,
     attempt: run.attempt + 1,
     delayS,
-  });
-}
-
-/**
- * The op's cost beyond what is left of the run's reserve, reserved first in its own transaction
- * (`reserve:wf:<run>:<op>`); false when the tenant cannot cover it. Nothing to do (and no
- * transaction) when the reserve read before the call covers the cost: only this op moves the
- * run's reserve and charges while it is the run's next op (a cancel releases the rest, and then
- * `finish` charges nothing).
- */
-async function topUp(run: Locked, opIndex: number, cost: number): Promise<boolean> {
-  if (units(cost) <= units(run.reserved - run.charged)) return true;
-  try {
-    await withTx(async () => {
-      const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
-      const r = rows[0];
-      if (!r || r.next_op_index !== opIndex) return;
-      const short = (units(cost) - units(r.reserved - r.charged)) / 10_000;
-      if (short <= 0) return;
-      if (await Credits.reserveNow(r.tenant_id, short, `reserve:wf:${r.id}:${opIndex}`, `workflow ${r.workflow}`))
-        await query(sql.moveRun, [
-          r.id,
-          r.tenant_id,
-          r.status,
-          opIndex,
-          r.attempt,
-          0,
-          null,
-          null,
-          clock().now(),
-          short,
-        ]);
-    });
-    return true;
-  } catch (e) {
-    if (e instanceof AppError && e.code === "credits.insufficient") return false;
-    throw e;
-  }
-}
-
-async function finish(run: Locked, step: WorkflowStep, opIndex: number, o: Outcome, started: Date): Promise<void> {
-  let outcome = o;
-  if (outcome.ok && !(await topUp(run, opIndex, outcome.cost)))
-    outcome = {
-      ok: false,
-      args: outcome.args,
-      units: outcome.units,
-      version: outcome.version,
-      durationMs: outcome.durationMs,
-      error: new AppError(
-        "insufficient_credits",
-        "credits.insufficient",
-        "The op cost more than the run's credits left",
-      ),
-      recorded: false,
-    };
-  if (!outcome.ok && outcome.error.code === "credits.insufficient" && o.ok)
-    await recordFailure(run, step, opIndex, outcome.error, run.attempt + 1);
-  await withTx(async () => {
-    const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
-    const r = rows[0];
-    // Another delivery recorded this op already, or the run ended otherwise than by a cancel.
-    if (!r || r.next_op_index !== opIndex) return;
-    if (r.status !== RunStates.running && r.status !== RunStates.cancelled) return;
-    const cancelled = r.status === RunStates.cancelled;
-    // An op that finished after its run was cancelled is recorded (it happened), not charged:
-    // the cancel already gave the rest of the reserve back.
-    const cost = outcome.ok && !cancelled ? outcome.cost : 0;
-    const now = clock().now();
-    const op = await recordOp(
-      {
-        runId: r.id,
-        tenantId: r.tenant_id,
-        opIndex,
-        stepId: step.id,
-        skill: step.skill,
-        skillVersion: outcome.version,
-        args: outcome.args,
-        status: outcome.ok ? "succeeded" : "failed",
-        result: outcome.ok ? outcome.result : undefined,
-        errorCode: outcome.ok ? null : outcome.error.code,
-        errorMessage: outcome.ok ? null : outcome.error.message,
-        durationMs: outcome.durationMs ?? now.getTime() - started.getTime(),
-        transient: step.transient ?? false,
-        idempotencyKey: opKey(r.id, opIndex),
-        credits: cost,
-        units: outcome.units,
-        startedAt: started,
-        completedAt: now,
-      },
-      r.head_hash,
-    );
-    if (cost > 0) await Credits.chargeNow(r.tenant_id, cost, `charge:wf:${r.id}:${opIndex}`, `workflow ${r.workflow}`);
-    const next = opIndex + 1;
-    const status = cancelled
-      ? RunStates.cancelled
-      : !outcome.ok
-        ? RunStates.failed
-        : next >= r.steps_total
-          ? RunStates.completed
-          : RunStates.running;
-    const error = outcome.ok ? null : { code: outcome.error.code, message: outcome.error.message, op_index: opIndex };
-    await query(sql.moveRun, [
-      r.id,
-      r.tenant_id,
-      status,
-      next,
-      0,
-      cost,
-      op.hash,
-      error && JSON.stringify(error),
-      now,
-      0,
-    ]);
-    if (status === RunStates.running) {
-      enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: next }]);
-      return;
-    }
-    if (cancelled) return;
-    const rest = (units(r.reserved) - units(r.charged) - units(cost)) / 10_000;
-    await Credits.releaseNow(r.tenant_id, rest, `release:wf:${r.id}`, `workflow ${r.workflow}`);
-    await StatusHistory.record({
-      entity_type: "workflow_run",
-      entity_id: r.id,
-      old_status: RunStates.running,
-      new_status: status,
-      ...(error ? { reason: `${error.code} at op ${opIndex}` } : {}),
-      metadata: { ops: next, credits_charged: (units(r.charged) + units(cost)) / 10_000, released: rest },
-    });
-    afterCommit(() => m.runsFinished.inc({ status }));
   });
 }

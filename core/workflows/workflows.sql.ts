@@ -3,7 +3,7 @@
  * as UTC text with microseconds, amounts as float8: they have at most 4 decimals). Every statement
  * names `tenant_id`; instants written are parameters decided by `clock()` in JS.
  */
-import { isoUtc } from "../platform/db/index.ts";
+import { isoUtc, prepared } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
 import { statement } from "../platform/db/statement.ts";
 import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
@@ -106,14 +106,23 @@ export const lockRun = /* @__PURE__ */ statement(
 );
 
 /**
- * $1 run, $2 tenant, $3 op index: the run unlocked, its credits, and only the definition's step at
- * that index (null past the end): a worker reads one step, not the whole definition, per op.
+ * $1 run, $2 tenant: the run unlocked, its credits and its definition's id, as a step reads it
+ * before its call (the definition's steps come from step-read.ts's cache: a definition never
+ * changes). Prepared: one parse and plan per connection.
  */
-export const runAtStep = /* @__PURE__ */ statement(
-  () => `select ${runColumns}, CAST(r.credits_reserved AS float8) as reserved, CAST(r.credits_charged AS float8) as charged,
-      d.steps -> CAST($3 AS integer) as step
-    from workflow_runs r join workflow_definitions d on d.id = r.definition_id
+export const runAtStep = /* @__PURE__ */ statement(() =>
+  prepared(
+    "workflows_run_at_step",
+    `select ${runColumns}, CAST(r.credits_reserved AS float8) as reserved, CAST(r.credits_charged AS float8) as charged,
+      r.definition_id
+    from workflow_runs r
     where r.id = CAST($1 AS uuid) and r.tenant_id = CAST($2 AS uuid)`,
+  ),
+);
+
+/** $1 definition, $2 tenant: its steps. */
+export const definitionSteps = /* @__PURE__ */ statement(
+  () => `select d.steps from workflow_definitions d where d.id = CAST($1 AS uuid) and d.tenant_id = CAST($2 AS uuid)`,
 );
 
 /** $1 run, $2 tenant: the run and its definition's steps, unlocked (a step about to run, a replay). */

@@ -3,6 +3,7 @@
  * queue through its real handler until it is empty, and check a run's credits in the ledger.
  */
 import { expect } from "vitest";
+import { configOverrides, replaceConfigOverrides, setConfig } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { query, withTx } from "../../core/platform/db/index.ts";
 import type { StepMessage } from "../../core/workflows/index.ts";
@@ -165,4 +166,21 @@ export async function recordRun(o: {
         return runId;
       }),
   );
+}
+
+/**
+ * A test body run with WORKFLOW_STEP_CHAIN_S=0: each delivery runs one op and sends the next
+ * op's message, for tests that act between two ops (a repeated delivery, a cancel, a stamp).
+ * The file's configuration is put back after it.
+ */
+export function oneOpPerMessage(body: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    const before = configOverrides();
+    setConfig({ WORKFLOW_STEP_CHAIN_S: "0" });
+    try {
+      await body();
+    } finally {
+      replaceConfigOverrides(before);
+    }
+  };
 }

@@ -7,9 +7,23 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { config } from "../../core/config.ts";
+import { withContext } from "../../core/context.ts";
+import { settleBackground } from "../../core/platform/background.ts";
 import { query } from "../../core/platform/db/index.ts";
+import { acquire, breakerKey, fail } from "../../core/skills/breaker.ts";
+import { UpstreamError } from "../../core/skills/errors.ts";
+import * as Skills from "../../core/skills/index.ts";
+import * as Workflows from "../../core/workflows/index.ts";
 import { checkedKeyedTenants } from "../factories/jobs.ts";
-import { assertRunCredits, drainSteps, registerWorkflow, startRun, stepMessages } from "../factories/workflows.ts";
+import {
+  assertRunCredits,
+  drainSteps,
+  registerWorkflow,
+  runSteps,
+  startRun,
+  stepMessages,
+} from "../factories/workflows.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { startVoyageServer, type VoyageServer } from "../setup/voyage-server.ts";
 
@@ -126,5 +140,111 @@ describe("a failed step", () => {
     const rows = await failuresOf(run.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ skill_id: "voyage_embed", step_index: 0 });
+  });
+});
+
+/** As the tenant's workflow worker (the context a step runs in). */
+const asWorker = <T>(tenantId: string, fn: () => Promise<T>) =>
+  withContext(
+    { requestId: "test", correlationId: "test", actor: { type: "system", name: "workflow-steps", tenantId } },
+    fn,
+  );
+
+/** A one-step run of `steps` started and its first message delivered once (the failure's attempt). */
+async function deliverOnce(key: string, defSteps: unknown[], before?: (runId: string) => Promise<void>) {
+  const name = `wf-${randomBytes(4).toString("hex")}`;
+  await registerWorkflow(key, name, defSteps);
+  const run = await startRun(key, name, { input: { text: "hello world" } });
+  // Only this run's message: an earlier test's retry (sent with the catalog's delay) may come first.
+  let msg: unknown;
+  for (let i = 0; i < 5 && !msg; i++) msg = (await stepMessages(1)).find((m) => m.runId === run.id);
+  expect(msg, "the run's first step message").toBeDefined();
+  await before?.(run.id);
+  await withVoyage(() => runSteps([msg]));
+  return run.id as string;
+}
+
+describe("each failure of a step is recorded once (Failures.wasRecorded, not a list of codes)", () => {
+  it("a breaker's refusal (before the call): one record, by the step", async () => {
+    const t = await tenant(50);
+    const host = `open-${randomBytes(3).toString("hex")}.example`;
+    const key = breakerKey("tenant", `webhook:${host}`, t.tenant.id);
+    await asWorker(t.tenant.id, async () => {
+      for (let i = 0; i < config().skills.breaker.failureThreshold; i++)
+        await fail(await acquire(key), new UpstreamError(key.target, "503", { retryable: true, status: 503 }));
+    });
+    const runId = await deliverOnce(t.keys.agent.key, [
+      { id: "hook", skill: "webhook_send", args: { url: `http://${host}/hook`, payload: { a: 1 } } },
+    ]);
+    expect(await failuresOf(runId)).toEqual([
+      { catalog_entry_id: "breaker.open", skill_id: "webhook_send", step_index: 0, error_code: "skills.circuit_open" },
+    ]);
+  });
+
+  it("an idempotency conflict (the op's key used with other args): one record, by the step", async () => {
+    const t = await tenant(50);
+    const runId = await deliverOnce(
+      t.keys.agent.key,
+      [{ id: "set", skill: "kv_store", args: { op: "set", key: "k", value: 1 } }],
+      (id) =>
+        asWorker(t.tenant.id, async () => {
+          await Skills.execute(
+            "kv_store",
+            { op: "set", key: "k", value: 2 },
+            { idempotencyKey: Workflows.opKey(id, 0), runId: id, opIndex: 0, charge: false },
+          );
+        }),
+    );
+    const rows = await failuresOf(runId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ skill_id: "kv_store", step_index: 0, error_code: "skills.idempotency_conflict" });
+  });
+
+  it("a failing call replayed to the delivery after a worker died: one record (Skills.execute's), not two", async () => {
+    const t = await tenant(50);
+    voyage.reset();
+    voyage.failNext(1, 400);
+    const runId = await deliverOnce(t.keys.agent.key, steps, (id) =>
+      withVoyage(() =>
+        asWorker(t.tenant.id, async () => {
+          // The dead worker's call: it failed (recorded by Skills.execute), the op was never written.
+          await expect(
+            Skills.execute(
+              "voyage_embed",
+              { input: ["hello world"] },
+              {
+                idempotencyKey: Workflows.opKey(id, 0),
+                runId: id,
+                opIndex: 0,
+                charge: false,
+                argsField: "steps.embed.args",
+              },
+            ),
+          ).rejects.toMatchObject({ code: "skills.upstream_rejected" });
+          await settleBackground();
+        }),
+      ),
+    );
+    expect(voyage.requests).toHaveLength(1); // the redelivery replayed the stored failure
+    expect(await failuresOf(runId)).toEqual([
+      {
+        catalog_entry_id: "voyage.bad_request",
+        skill_id: "voyage_embed",
+        step_index: 0,
+        error_code: "skills.upstream_rejected",
+      },
+    ]);
+    const { rows } = await query<{ status: string }>("select status from workflow_runs where id = $1", [runId]);
+    expect(rows[0]?.status).toBe("failed");
+    await assertRunCredits(runId);
+  });
+
+  it("a failing call: one record (Skills.execute's), the step adds none", async () => {
+    const t = await tenant(50);
+    voyage.reset();
+    voyage.failNext(1, 400);
+    const runId = await deliverOnce(t.keys.agent.key, steps);
+    expect(voyage.requests).toHaveLength(1);
+    expect(await failuresOf(runId)).toHaveLength(1);
   });
 });

@@ -16,6 +16,7 @@ import { checkedKeyedTenants, kvCounter } from "../factories/jobs.ts";
 import {
   assertRunCredits,
   drainSteps,
+  oneOpPerMessage,
   registerWorkflow,
   runLedger,
   runSteps,
@@ -131,7 +132,7 @@ describe("runs", () => {
     expect(run).toMatchObject({ status: "running", version: 1, steps_total: 3, next_op_index: 0 });
     expect(run.credits).toEqual({ reserved: 3, charged: 0 });
 
-    expect(await drainSteps()).toBe(3);
+    expect(await drainSteps()).toBe(1); // one delivery runs the three ops (WORKFLOW_STEP_CHAIN_S)
     const done = await getRun(t.keys.viewer.key, run.id);
     expect(done.status).toBe("completed");
     expect(
@@ -171,53 +172,56 @@ describe("runs", () => {
     expect(listed.body.data.map((r: { id: string }) => r.id)).toEqual([run.id]);
   });
 
-  it("a step delivered twice, and one whose worker died after the skill ran, change the counter once; the ledger is exact", async () => {
-    const t = await tenant(50);
-    const name = `wf-${tag()}`;
-    const counter = `c-${tag()}`;
-    await registerWorkflow(t.keys.agent.key, name, [
-      { id: "one", skill: "kv_store", args: { op: "incr", key: { $ref: "input.counter" } } },
-      { id: "two", skill: "kv_store", args: { op: "incr", key: { $ref: "input.counter" }, value: 10 } },
-    ]);
-    const run = await startRun(t.keys.agent.key, name, { input: { counter } });
-    const [first] = await stepMessages(1);
-    // The same message twice in one batch (the copy that finds the op running elsewhere is
-    // retried by SQS), and once more afterwards.
-    expect((await runSteps([first, first])).length).toBeLessThanOrEqual(1);
-    await runSteps([first]);
-    expect(await kvCounter(t.tenant.id, counter)).toBe(1);
+  it(
+    "a step delivered twice, and one whose worker died after the skill ran, change the counter once; the ledger is exact",
+    oneOpPerMessage(async () => {
+      const t = await tenant(50);
+      const name = `wf-${tag()}`;
+      const counter = `c-${tag()}`;
+      await registerWorkflow(t.keys.agent.key, name, [
+        { id: "one", skill: "kv_store", args: { op: "incr", key: { $ref: "input.counter" } } },
+        { id: "two", skill: "kv_store", args: { op: "incr", key: { $ref: "input.counter" }, value: 10 } },
+      ]);
+      const run = await startRun(t.keys.agent.key, name, { input: { counter } });
+      const [first] = await stepMessages(1);
+      // The same message twice in one batch (the copy that finds the op running elsewhere is
+      // retried by SQS), and once more afterwards.
+      expect((await runSteps([first, first])).length).toBeLessThanOrEqual(1);
+      await runSteps([first]);
+      expect(await kvCounter(t.tenant.id, counter)).toBe(1);
 
-    // A worker ran op 1's skill under its key and died before recording it: the message comes
-    // back, the call replays the stored result, the counter moves once.
-    const [second] = await stepMessages(1);
-    expect(second).toMatchObject({ runId: run.id, opIndex: 1 });
-    await withContext(
-      {
-        requestId: "dead-worker",
-        correlationId: "x",
-        actor: { type: "system", name: "workflow-steps", tenantId: t.tenant.id },
-      },
-      () =>
-        Skills.execute(
-          "kv_store",
-          { op: "incr", key: counter, value: 10 },
-          {
-            idempotencyKey: Workflows.opKey(run.id, 1),
-            runId: run.id,
-            opIndex: 1,
-            charge: false,
-          },
-        ),
-    );
-    expect(await kvCounter(t.tenant.id, counter)).toBe(11);
-    await runSteps([second, second]);
-    expect(await kvCounter(t.tenant.id, counter)).toBe(11);
-    const done = await getRun(t.keys.viewer.key, run.id);
-    expect(done.status).toBe("completed");
-    expect(done.ops.map((o: { result: { value: number } }) => o.result.value)).toEqual([1, 11]);
-    await assertRunCredits(run.id);
-    expect((await runLedger(run.id)).charge).toEqual({ n: 2, amount: 2 });
-  });
+      // A worker ran op 1's skill under its key and died before recording it: the message comes
+      // back, the call replays the stored result, the counter moves once.
+      const [second] = await stepMessages(1);
+      expect(second).toMatchObject({ runId: run.id, opIndex: 1 });
+      await withContext(
+        {
+          requestId: "dead-worker",
+          correlationId: "x",
+          actor: { type: "system", name: "workflow-steps", tenantId: t.tenant.id },
+        },
+        () =>
+          Skills.execute(
+            "kv_store",
+            { op: "incr", key: counter, value: 10 },
+            {
+              idempotencyKey: Workflows.opKey(run.id, 1),
+              runId: run.id,
+              opIndex: 1,
+              charge: false,
+            },
+          ),
+      );
+      expect(await kvCounter(t.tenant.id, counter)).toBe(11);
+      await runSteps([second, second]);
+      expect(await kvCounter(t.tenant.id, counter)).toBe(11);
+      const done = await getRun(t.keys.viewer.key, run.id);
+      expect(done.status).toBe("completed");
+      expect(done.ops.map((o: { result: { value: number } }) => o.result.value)).toEqual([1, 11]);
+      await assertRunCredits(run.id);
+      expect((await runLedger(run.id)).charge).toEqual({ n: 2, amount: 2 });
+    }),
+  );
 
   it("a lost step message is sent again by the sweeper", async () => {
     const t = await tenant(50);
@@ -256,32 +260,41 @@ describe("runs", () => {
     expect(await runLedger(run.id)).toMatchObject({ charge: { n: 1, amount: 1 }, release: { n: 1, amount: 2 } });
   });
 
-  it("cancel releases the rest; a second cancel answers the same; a finished run is 409", async () => {
-    const t = await tenant(50);
-    const name = `wf-${tag()}`;
-    await registerWorkflow(t.keys.agent.key, name, counterSteps(`c-${tag()}`));
-    const run = await startRun(t.keys.agent.key, name, { input: { counter: "n" } });
-    const [first] = await stepMessages(1);
-    await runSteps([first]);
-    const cancelled = await invoke("POST", `/api/v1/workflows/runs/${run.id}/cancel`, {
-      key: t.keys.agent.key,
-      body: {},
-    });
-    expect(cancelled.status, cancelled.text).toBe(200);
-    expect(cancelled.body).toMatchObject({ status: "cancelled", next_op_index: 1 });
-    const again = await invoke("POST", `/api/v1/workflows/runs/${run.id}/cancel`, { key: t.keys.agent.key, body: {} });
-    expect(again.body.status).toBe("cancelled");
-    expect(await drainSteps()).toBe(1); // the next op's message: stale, nothing runs
-    expect((await getRun(t.keys.viewer.key, run.id)).ops).toHaveLength(1);
-    await assertRunCredits(run.id);
-    expect(await runLedger(run.id)).toMatchObject({ charge: { n: 1, amount: 1 }, release: { n: 1, amount: 2 } });
+  it(
+    "cancel releases the rest; a second cancel answers the same; a finished run is 409",
+    oneOpPerMessage(async () => {
+      const t = await tenant(50);
+      const name = `wf-${tag()}`;
+      await registerWorkflow(t.keys.agent.key, name, counterSteps(`c-${tag()}`));
+      const run = await startRun(t.keys.agent.key, name, { input: { counter: "n" } });
+      const [first] = await stepMessages(1);
+      await runSteps([first]);
+      const cancelled = await invoke("POST", `/api/v1/workflows/runs/${run.id}/cancel`, {
+        key: t.keys.agent.key,
+        body: {},
+      });
+      expect(cancelled.status, cancelled.text).toBe(200);
+      expect(cancelled.body).toMatchObject({ status: "cancelled", next_op_index: 1 });
+      const again = await invoke("POST", `/api/v1/workflows/runs/${run.id}/cancel`, {
+        key: t.keys.agent.key,
+        body: {},
+      });
+      expect(again.body.status).toBe("cancelled");
+      expect(await drainSteps()).toBe(1); // the next op's message: stale, nothing runs
+      expect((await getRun(t.keys.viewer.key, run.id)).ops).toHaveLength(1);
+      await assertRunCredits(run.id);
+      expect(await runLedger(run.id)).toMatchObject({ charge: { n: 1, amount: 1 }, release: { n: 1, amount: 2 } });
 
-    const other = await startRun(t.keys.agent.key, name, { input: { counter: "n" } });
-    await drainSteps();
-    const late = await invoke("POST", `/api/v1/workflows/runs/${other.id}/cancel`, { key: t.keys.agent.key, body: {} });
-    expect(late.status).toBe(409);
-    expect(late.body.error.code).toBe("workflows.run_not_running");
-  });
+      const other = await startRun(t.keys.agent.key, name, { input: { counter: "n" } });
+      await drainSteps();
+      const late = await invoke("POST", `/api/v1/workflows/runs/${other.id}/cancel`, {
+        key: t.keys.agent.key,
+        body: {},
+      });
+      expect(late.status).toBe(409);
+      expect(late.body.error.code).toBe("workflows.run_not_running");
+    }),
+  );
 
   it("an idempotency_key answers the first run again; with another input it is 409; without credits 402 writes nothing", async () => {
     const t = await tenant(5);
