@@ -6,13 +6,17 @@
  * end. So, at start-up and only when the queue is that in-memory one: one jobs sweep, every
  * pending item's and export's message sent again, and one more sweep the moment the last lease
  * an SQS worker held ends (its item is then pending again and sent; a claim takes an ended lease
- * over at once). A deployed AOS never runs this: SQS keeps its messages.
+ * over at once). Workflows too: every running run's next step and every queued replay is sent
+ * again through the workflows' outboxes (a replay still under the dead run's lease is re-sent by
+ * the WorkflowSweep schedule a minute after that lease ends). A deployed AOS never runs this: SQS
+ * keeps its messages.
  */
 import { randomUUID } from "node:crypto";
 import { withContext } from "../core/context.ts";
 import * as Jobs from "../core/jobs/index.ts";
 import { log } from "../core/platform/logger.ts";
 import * as StatusHistory from "../core/status-history/index.ts";
+import * as Workflows from "../core/workflows/index.ts";
 
 /** Leases ending later than this are left to the JobSweep schedule. */
 const MAX_WAIT_MS = 15 * 60_000;
@@ -31,9 +35,10 @@ export async function redriveLostMessages(out: (line: string) => void, now = Dat
   try {
     const jobs = await asSystem(() => Jobs.redrive());
     const exports = await asSystem(() => StatusHistory.redriveExports());
+    const workflows = await asSystem(() => Workflows.redrive());
     const freed = jobs.leasesExpired ? `; ${jobs.leasesExpired} ended lease(s) freed` : "";
     out(
-      `  redrive   ${jobs.redriven} job item(s) and ${exports.resent} export(s) sent again (the queue lives in memory)${freed}`,
+      `  redrive   ${jobs.redriven} job item(s), ${exports.resent} export(s), ${workflows.steps} workflow step(s) and ${workflows.replays} replay(s) sent again (the queue lives in memory)${freed}`,
     );
     const end = jobs.lastLeaseEnd ? new Date(jobs.lastLeaseEnd).getTime() : undefined;
     if (end !== undefined && end - now() < MAX_WAIT_MS) {

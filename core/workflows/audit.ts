@@ -10,12 +10,12 @@
  *   prev_hash   = the previous op's hash (null for op 0); the run's head_hash is the last op's.
  *
  * So a row edited (its content no longer gives its hash), inserted or removed (the next op's
- * prev_hash, or the head, no longer matches) is found by `checkChain`.
+ * prev_hash, or the head, no longer matches) is found by `checkChain` (chain.ts).
  */
 
 import { hash } from "node:crypto";
 import { InternalError } from "../errors.ts";
-import { afterCommit, inTransaction, query } from "../platform/db/index.ts";
+import { afterCommit, inTransaction, query, queryArrays } from "../platform/db/index.ts";
 import { canonicalJson, hashArgs } from "../platform/idempotency/index.ts";
 import { RunArchivedError } from "./errors.ts";
 import { workflowMetrics as m } from "./metrics.ts";
@@ -86,12 +86,50 @@ const hashedKeys = [
   "transient",
 ] as const satisfies readonly (keyof OpHashed)[];
 
+/** null, a string, a number or a boolean: canonicalJson writes it as JSON.stringify does. */
+const plain = (v: unknown): boolean =>
+  v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+
 /**
  * SHA-256 of the canonical JSON of the op's hashed fields: the same text `hashJson(o)` hashes
- * (test/unit/workflow-audit.test.ts holds them equal), built without sorting keys, as the
- * verifier computes it once per op.
+ * (test/unit/canonical-json.test.ts holds them equal), built without sorting keys, as the
+ * verifier computes it once per op. The common case (every field null, a string, a number or a
+ * boolean, as read from the log) is one JSON.stringify of an object whose keys are written in
+ * canonical order: for such values its text is canonicalJson's byte for byte.
  */
 export function opHash(o: OpHashed): string {
+  if (
+    plain(o.args_hash) &&
+    plain(o.credits) &&
+    plain(o.error_code) &&
+    plain(o.idempotency_key) &&
+    plain(o.op_index) &&
+    plain(o.op_type) &&
+    plain(o.prev_hash) &&
+    plain(o.result_hash) &&
+    plain(o.run) &&
+    plain(o.skill_version) &&
+    plain(o.status) &&
+    plain(o.step_id) &&
+    plain(o.transient)
+  )
+    return sha256(
+      JSON.stringify({
+        args_hash: o.args_hash,
+        credits: o.credits,
+        error_code: o.error_code,
+        idempotency_key: o.idempotency_key,
+        op_index: o.op_index,
+        op_type: o.op_type,
+        prev_hash: o.prev_hash,
+        result_hash: o.result_hash,
+        run: o.run,
+        skill_version: o.skill_version,
+        status: o.status,
+        step_id: o.step_id,
+        transient: o.transient,
+      }),
+    );
   let text = "";
   for (const k of hashedKeys) {
     const v = o[k];
@@ -184,19 +222,61 @@ export async function opsOf(runId: string, tenantId: string): Promise<OpRecord[]
   return rows;
 }
 
+/** A row of ops.sql.ts' chain columns, in their order. */
+type ChainRow = [
+  number,
+  string,
+  string,
+  string | null,
+  unknown,
+  string,
+  unknown,
+  string | null,
+  string,
+  string | null,
+  boolean,
+  string | null,
+  number,
+  string | null,
+  string,
+];
+
+/**
+ * The rows read as arrays (a run's ops are thousands of rows: the driver then builds no object
+ * per row, whose 15 keyed stores cost more than this literal).
+ */
+const chainOps = (rows: ChainRow[]): ChainOp[] =>
+  rows.map((r) => ({
+    op_index: r[0],
+    step_id: r[1],
+    op_type: r[2],
+    skill_version: r[3],
+    args: r[4],
+    args_hash: r[5],
+    result: r[6],
+    result_hash: r[7],
+    status: r[8] as ChainOp["status"],
+    error_code: r[9],
+    transient: r[10],
+    idempotency_key: r[11],
+    credits: r[12],
+    prev_hash: r[13],
+    hash: r[14],
+  }));
+
 /** A run's ops in order, only what the chain and the verifier read (no times, no messages). */
 export async function chainOpsOf(runId: string, tenantId: string): Promise<ChainOp[]> {
-  const { rows } = await query<ChainOp>(sql.chainOpsOf, [runId, tenantId]);
+  const rows = await queryArrays<ChainRow>(sql.chainOpsOf, [runId, tenantId]);
   if (rows.length === 0) await throwIfArchived(runId, tenantId);
-  return rows;
+  return chainOps(rows);
 }
 
-export interface ChainBreak {
-  op_index: number;
-  /** What does not hold: the row's own hash, its link to the previous op, or the run's head. */
-  what: "hash" | "prev_hash" | "head_hash" | "op_index" | "args_hash" | "result_hash";
-  expected: string | number | null;
-  actual: string | number | null;
+/**
+ * A run's ops as chainOpsOf reads them, but only when it recorded at most `maxOps` (none else,
+ * and none for a run without ops: the caller asks chainOpsOf then, which tells an archived run).
+ */
+export async function chainOpsUpTo(runId: string, tenantId: string, maxOps: number): Promise<ChainOp[]> {
+  return chainOps(await queryArrays<ChainRow>(sql.chainOpsOfUpTo, [runId, tenantId, maxOps]));
 }
 
 /** What `checkChain` (and the verifier) read of an op: the hashed fields, the args and the result. */
@@ -218,48 +298,3 @@ export type ChainOp = Pick<
   | "prev_hash"
   | "hash"
 >;
-
-/**
- * The chain of a run's ops as read (ordered by op_index): each op's content gives its hash, links
- * to the op before, indexes run 0, 1, 2 ..., stored args and results give their hashes, and the
- * last hash is the run's head. Every break, in op order (none: the log is as written). Three
- * SHA-256 per op: its args, its result, its row.
- */
-export function checkChain(runId: string, ops: readonly ChainOp[], headHash: string | null): ChainBreak[] {
-  const breaks: ChainBreak[] = [];
-  let prev: string | null = null;
-  for (let i = 0; i < ops.length; i++) {
-    const o = ops[i] as ChainOp;
-    if (o.op_index !== i) breaks.push({ op_index: o.op_index, what: "op_index", expected: i, actual: o.op_index });
-    const argsHash = hashJson(o.args);
-    if (argsHash !== o.args_hash)
-      breaks.push({ op_index: o.op_index, what: "args_hash", expected: argsHash, actual: o.args_hash });
-    if (o.status === "succeeded") {
-      const resultHash = hashJson(o.result);
-      if (resultHash !== o.result_hash)
-        breaks.push({ op_index: o.op_index, what: "result_hash", expected: resultHash, actual: o.result_hash });
-    }
-    if (o.prev_hash !== prev)
-      breaks.push({ op_index: o.op_index, what: "prev_hash", expected: prev, actual: o.prev_hash });
-    const own = opHash({
-      run: runId,
-      op_index: o.op_index,
-      step_id: o.step_id,
-      op_type: o.op_type,
-      skill_version: o.skill_version,
-      args_hash: o.args_hash,
-      result_hash: o.result_hash,
-      status: o.status,
-      error_code: o.error_code,
-      transient: o.transient,
-      idempotency_key: o.idempotency_key,
-      credits: o.credits,
-      prev_hash: o.prev_hash,
-    });
-    if (own !== o.hash) breaks.push({ op_index: o.op_index, what: "hash", expected: own, actual: o.hash });
-    prev = o.hash;
-  }
-  if (prev !== headHash)
-    breaks.push({ op_index: Math.max(ops.length - 1, 0), what: "head_hash", expected: headHash, actual: prev });
-  return breaks;
-}

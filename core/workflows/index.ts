@@ -7,15 +7,16 @@
  * results and the chain, not only step names.
  *
  * Definitions: definitions.ts. Runs: start.ts (start, fork), step.ts (the worker), cancel.ts,
- * query.ts, sweep.ts. The log: audit.ts; its retention (export to S3, then delete): retention.ts. Replay: replay.ts (inline, or queued through the
+ * query.ts, sweep.ts. The log: audit.ts, its check chain.ts; its retention (export to S3, then delete): retention.ts. Replay: replay.ts (inline, or queued through the
  * WorkflowReplays queue and replay-outbox.ts), verify.ts, json-patch.ts. SQL in workflows.sql.ts,
  * ops.sql.ts and replays.sql.ts. Operations: docs/runbooks/workflows.md.
  *
  * The public face is this index of named exports, imported as a namespace
  * (`import * as Workflows from ".../core/workflows/index.ts"`, then `Workflows.start(...)`).
  */
-import { checkChain, hashJson, opHash, opsOf, recordOp } from "./audit.ts";
+import { hashJson, opHash, opsOf, recordOp } from "./audit.ts";
 import { cancel } from "./cancel.ts";
+import { checkChain } from "./chain.ts";
 import { getWorkflow, listWorkflows, register } from "./definitions.ts";
 import { diff } from "./json-patch.ts";
 import { getRun, getRunWithOps, listRuns } from "./query.ts";
@@ -23,16 +24,17 @@ import { getReplay, REPLAY_LEASE_S, replay, runReplay } from "./replay.ts";
 import { archiveKeyOf, archiveOldRuns } from "./retention.ts";
 import { estimateRun, fork, start } from "./start.ts";
 import { opKey, runStep } from "./step.ts";
-import { sweep } from "./sweep.ts";
+import { redrive, sweep } from "./sweep.ts";
 import { verifyOps } from "./verify.ts";
 
-export type { ChainBreak, OpInput } from "./audit.ts";
+export type { OpInput } from "./audit.ts";
+export type { ChainBreak } from "./chain.ts";
 export * from "./errors.ts";
 export type { PatchOp } from "./json-patch.ts";
 export type { ArchivedRun, WorkflowRetentionResult } from "./retention.ts";
 export * from "./schema.ts";
 export { OpStates, ReplayStates, RunStates } from "./states.ts";
-export type { WorkflowSweepResult } from "./sweep.ts";
+export type { WorkflowRedriveResult, WorkflowSweepResult } from "./sweep.ts";
 export type { Mismatch, Verdict } from "./verify.ts";
 export {
   /** The S3 key of a run's archived ops. */
@@ -76,6 +78,8 @@ export {
   REPLAY_LEASE_S,
   /** Append one op to the audit log inside the transaction that moves its run on. */
   recordOp,
+  /** For a queue that lost every message (local restart): every running run's and queued replay's message sent again. */
+  redrive,
   /** Register a workflow: a new version when its steps change. */
   register,
   /** Verify a run's ops (verify or against_version): inline, or queued for a big run; the replay_runs row. */

@@ -46,15 +46,31 @@ export const opsOf = /* @__PURE__ */ statement(
     where o.workflow_run_id = CAST($1 AS uuid) and o.tenant_id = CAST($2 AS uuid) order by o.op_index`,
 );
 
+const chainColumns = `o.op_index, o.step_id, o.op_type, o.skill_version, o.args, o.args_hash, o.result, o.result_hash,
+  o.status, o.error_code, o.transient, o.idempotency_key, CAST(o.credits AS float8) as credits, o.prev_hash, o.hash`;
+
 /**
  * $1 run, $2 tenant: the run's ops in order, only the columns the chain and the replay verifier
  * read (the hashed fields, args, result): no id, message, duration or times to format.
  */
 export const chainOpsOf = /* @__PURE__ */ statement(
-  () => `select o.op_index, o.step_id, o.op_type, o.skill_version, o.args, o.args_hash, o.result, o.result_hash, o.status,
-      o.error_code, o.transient, o.idempotency_key, CAST(o.credits AS float8) as credits, o.prev_hash, o.hash
+  () => `select ${chainColumns}
     from workflow_ops o
     where o.workflow_run_id = CAST($1 AS uuid) and o.tenant_id = CAST($2 AS uuid) order by o.op_index`,
+);
+
+/**
+ * chainOpsOf, $3 max ops: none unless the run recorded at most that many (next_op_index), decided
+ * once per statement. An inline replay reads the ops at the same time as the run, and a run too
+ * big for that costs no read of its ops.
+ */
+export const chainOpsOfUpTo = /* @__PURE__ */ statement(
+  () => `select ${chainColumns}
+    from workflow_ops o
+    where o.workflow_run_id = CAST($1 AS uuid) and o.tenant_id = CAST($2 AS uuid)
+      and exists (select 1 from workflow_runs r
+        where r.id = CAST($1 AS uuid) and r.tenant_id = CAST($2 AS uuid) and r.next_op_index <= CAST($3 AS integer))
+    order by o.op_index`,
 );
 
 /** $1 run, $2 tenant, $3 step ids: the results of those steps' succeeded ops (what a step's `$ref`s name). */

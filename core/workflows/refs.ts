@@ -107,16 +107,22 @@ export function resolveArgs(
     return out ?? args;
   }
   if (args && typeof args === "object") {
-    const entries = Object.entries(args);
-    let changed = false;
-    for (const e of entries) {
-      const v = resolveArgs(stepId, e[1], input, results);
-      if (v !== e[1]) {
-        e[1] = v;
-        changed = true;
+    // No entries array per object: only once a value changes is the copy built (the keys after
+    // it resolved in order, as before).
+    const o = args as Record<string, unknown>;
+    const keys = Object.keys(o);
+    for (let i = 0; i < keys.length; i++) {
+      const x = o[keys[i] as string];
+      const v = resolveArgs(stepId, x, input, results);
+      if (v === x) continue;
+      const entries: [string, unknown][] = [];
+      for (let j = 0; j < keys.length; j++) {
+        const k = keys[j] as string;
+        entries.push([k, j < i ? o[k] : j === i ? v : resolveArgs(stepId, o[k], input, results)]);
       }
+      return Object.fromEntries(entries);
     }
-    return changed ? Object.fromEntries(entries) : args;
+    return args;
   }
   return args;
 }

@@ -18,7 +18,7 @@ import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { done, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
-import { chainOpsOf } from "./audit.ts";
+import { chainOpsOf, chainOpsUpTo } from "./audit.ts";
 import { definition } from "./definitions.ts";
 import { ReplayNotFoundError, RunNotFoundError } from "./errors.ts";
 import { workflowMetrics as m } from "./metrics.ts";
@@ -84,9 +84,14 @@ function meter(mode: Mode, status: string, v: Verdict | null, stop: () => void):
 export async function replay(runId: string, body: ReplayStart): Promise<ReplayRecord> {
   const tenantId = useTenant();
   const startedAt = clock().now();
-  const t = await target(runId, tenantId, body.mode, body.version);
+  const maxOps = config().workflows.replayMaxOps;
+  // The run and its ops at once (two connections): a run too big to verify here reads no ops.
+  const [t, early] = await Promise.all([
+    target(runId, tenantId, body.mode, body.version),
+    chainOpsUpTo(runId, tenantId, maxOps),
+  ]);
   // next_op_index is the number of ops the run recorded (a fork's copied ops included).
-  if (t.run.next_op_index > config().workflows.replayMaxOps)
+  if (t.run.next_op_index > maxOps)
     return withTx(async () => {
       const { rows } = await query<ReplayRecord>(sql.insertReplay, [
         ...[tenantId, runId, body.mode, t.version, ReplayStates.pending],
@@ -98,17 +103,19 @@ export async function replay(runId: string, body: ReplayStart): Promise<ReplayRe
       return row;
     });
   const stop = m.replaySeconds.startTimer();
-  const v = await verifyOps(t.run, t.steps, await chainOpsOf(runId, tenantId));
+  // None read (no ops, or the run grew past maxOps between the two reads): chainOpsOf says which
+  // (an archived run's 410 included).
+  const ops = early.length > 0 ? early : await chainOpsOf(runId, tenantId);
+  const v = await verifyOps(t.run, t.steps, ops);
   const j = judged(v);
-  return withTx(async () => {
-    const { rows: out } = await query<ReplayRecord>(sql.insertReplay, [
-      ...[tenantId, runId, body.mode, t.version, j.status],
-      ...[v.ops_total, v.ops_verified, v.ops_failed, v.ops_skipped, j.first, j.diff, j.severity, j.mismatches, null],
-      ...[actorName(useActor()), startedAt, clock().now()],
-    ]);
-    meter(body.mode, j.status, v, stop);
-    return out[0] as ReplayRecord;
-  });
+  // One statement, committed on its own: no transaction around it.
+  const { rows: out } = await query<ReplayRecord>(sql.insertReplay, [
+    ...[tenantId, runId, body.mode, t.version, j.status],
+    ...[v.ops_total, v.ops_verified, v.ops_failed, v.ops_skipped, j.first, j.diff, j.severity, j.mismatches, null],
+    ...[actorName(useActor()), startedAt, clock().now()],
+  ]);
+  meter(body.mode, j.status, v, stop);
+  return out[0] as ReplayRecord;
 }
 
 /** A claimed replay's verdict (or why it has none), written under the lease `leaseEnd`. */

@@ -13,7 +13,8 @@
  */
 import { AppError } from "../errors.ts";
 import * as Skills from "../skills/index.ts";
-import { type ChainOp, checkChain, hashJson } from "./audit.ts";
+import { type ChainOp, hashJson } from "./audit.ts";
+import { checkChain } from "./chain.ts";
 import { diff, type PatchOp, pointer } from "./json-patch.ts";
 import { resolveArgs } from "./refs.ts";
 import type { WorkflowStep } from "./schema.ts";

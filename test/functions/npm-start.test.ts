@@ -268,6 +268,85 @@ describe("npm start (aos dev)", () => {
     await stopAndExpectCleanExit(again);
   });
 
+  it("killed mid-workflow, the next start sends the run's next step and a queued replay's message again", {
+    timeout: 120_000,
+  }, async () => {
+    // Replays of runs over 1 op are queued (WorkflowReplays), not verified in the request.
+    const env = { WORKFLOW_REPLAY_MAX_OPS: "1" };
+    const s = await start(env);
+    const auth = { authorization: `Bearer ${s.key}`, "content-type": "application/json" };
+    const post = (path: string, body: unknown) =>
+      fetch(`${s.url}${path}`, { method: "POST", headers: auth, body: JSON.stringify(body) });
+    expect((await post("/api/v1/credits/grants", { amount: 100_000, reason: "restart test" })).status).toBe(201);
+    const name = `restart-${Date.now()}`;
+    const steps = Array.from({ length: 100 }, (_, i) => ({
+      id: `s${i}`,
+      skill: "kv_store",
+      args: { op: "incr", key: `${name}-${i % 5}` },
+    }));
+    const runOf = async (workflow: string, n: number) => {
+      expect((await post("/api/v1/workflows", { name: workflow, steps: steps.slice(0, n) })).status).toBe(201);
+      const started = await post(`/api/v1/workflows/${workflow}/runs`, {});
+      expect(started.status, await started.clone().text()).toBe(202);
+      return ((await started.json()) as { id: string }).id;
+    };
+    const runState = (id: string) =>
+      asRole(appRole, async (c) => {
+        const { rows } = await c.query(
+          "select status, next_op_index, tenant_id, version from workflow_runs where id = $1",
+          [id],
+        );
+        return rows[0] as { status: string; next_op_index: number; tenant_id: string; version: number };
+      });
+    // A short run that completes (its replay is queued below), then a long one killed mid-way.
+    const shortId = await runOf(`${name}-short`, 3);
+    for (let t = Date.now(); (await runState(shortId)).status === "running" && Date.now() - t < 30_000; )
+      await new Promise((r) => setTimeout(r, 20));
+    const short = await runState(shortId);
+    expect(short.status).toBe("completed");
+    const runId = await runOf(name, 100);
+    for (let t = Date.now(); (await runState(runId)).next_op_index < 10 && Date.now() - t < 30_000; )
+      await new Promise((r) => setTimeout(r, 20));
+    process.kill(-(s.child.pid as number), "SIGKILL");
+    await s.exited;
+    const left = await runState(runId);
+    expect(left.status).toBe("running");
+    expect(left.next_op_index).toBeLessThan(100);
+    // A replay of the short run the dead process had queued: its message (sent, enqueued_at
+    // stamped) died with the queue.
+    const replayId = await asRole(appRole, async (c) => {
+      const { rows } = await c.query(
+        `insert into replay_runs (tenant_id, workflow_run_id, mode, version, status, requested_by, started_at, enqueued_at)
+         values ($1, $2, 'verify', $3, 'pending', 'restart test', now(), now()) returning replay_id`,
+        [short.tenant_id, shortId, short.version],
+      );
+      return (rows[0] as { replay_id: string }).replay_id;
+    });
+    const replayStatus = () =>
+      asRole(appRole, async (c) => {
+        const { rows } = await c.query("select status from replay_runs where replay_id = $1", [replayId]);
+        return (rows[0] as { status: string }).status;
+      });
+
+    const again = await start(env);
+    const ready = Date.now();
+    expect(again.output()).toMatch(
+      /redrive\s+\d+ job item\(s\), \d+ export\(s\), 1 workflow step\(s\) and 1 replay\(s\)/,
+    );
+    let run = await runState(runId);
+    let replay = await replayStatus();
+    while ((run.status === "running" || replay === "pending" || replay === "running") && Date.now() - ready < 30_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      [run, replay] = [await runState(runId), await replayStatus()];
+    }
+    console.log(
+      `restart: the run (killed at op ${left.next_op_index}) ${run.status} and the replay ${replay} ${Date.now() - ready} ms after the second start was ready`,
+    );
+    expect(run).toMatchObject({ status: "completed", next_op_index: 100 });
+    expect(replay).toBe("verified");
+    await stopAndExpectCleanExit(again);
+  });
+
   it("uses S3 and SQS at S3_ENDPOINT / SQS_ENDPOINT instead of starting its own", { timeout: 90_000 }, async () => {
     const s = await start({ S3_ENDPOINT: env.s3Endpoint, SQS_ENDPOINT: env.sqsEndpoint });
     expect(s.output()).toContain(`s3        ${env.s3Endpoint} (S3_ENDPOINT`);

@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
-import { afterCommit, createPool, query, withTx } from "../../core/platform/db/index.ts";
+import { afterCommit, createPool, query, queryArrays, withTx } from "../../core/platform/db/index.ts";
 import { asOwner } from "../setup/db-roles.ts";
 
 describe("withTx", () => {
+  it("gives rows as arrays in column order with queryArrays, outside and inside a transaction", async () => {
+    const sql = "select CAST($1 AS integer) as a, CAST($2 AS text) as b, CAST('{\"k\": 1}' AS jsonb) as c";
+    expect(await queryArrays(sql, [7, "x"])).toEqual([[7, "x", { k: 1 }]]);
+    expect(await withTx(() => queryArrays(sql, [8, "y"]))).toEqual([[8, "y", { k: 1 }]]);
+    await expect(queryArrays("select no_such_column")).rejects.toBeInstanceOf(AppError);
+  });
+
   it("commits, then runs afterCommit hooks in order", async () => {
     const seen: string[] = [];
     await asOwner("create table t_commit (id int primary key)");

@@ -5,7 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import { AppError } from "../../core/errors.ts";
-import { afterCommit, createPool, type Pool, query, setPool, withTx } from "../../core/platform/db/index.ts";
+import {
+  afterCommit,
+  createPool,
+  type Pool,
+  query,
+  queryArrays,
+  setPool,
+  withTx,
+} from "../../core/platform/db/index.ts";
 import { asOwner } from "../setup/db-roles.ts";
 import { startWsProxy, type WsProxy } from "../setup/ws-proxy.ts";
 
@@ -45,6 +53,12 @@ describe("Neon WebSocket pool", () => {
   it("parses bigint (int8) the same way as the pg driver", async () => {
     const { rows } = await query<{ n: unknown }>("select count(*) as n from generate_series(1, 3)");
     expect(rows[0]?.n).toBe(3);
+  });
+
+  it("gives rows as arrays in column order with queryArrays, outside and inside a transaction", async () => {
+    const sql = "select CAST($1 AS integer) as a, CAST($2 AS text) as b, CAST('{\"k\": 1}' AS jsonb) as c";
+    expect(await queryArrays(sql, [7, "x"])).toEqual([[7, "x", { k: 1 }]]);
+    expect(await withTx(() => queryArrays(sql, [8, "y"]))).toEqual([[8, "y", { k: 1 }]]);
   });
 
   it("commits an interactive transaction via withTx and runs afterCommit hooks after it", async () => {

@@ -85,6 +85,16 @@ describe("opHash", () => {
     );
   });
 
+  it("is that hash for fields that are not plain JSON scalars too (an undefined one left out, an object's keys sorted)", () => {
+    const odd = {
+      ...fields,
+      credits: { b: 1, a: [2, { d: 3, c: 4 }] },
+      error_code: undefined,
+    } as unknown as typeof fields;
+    expect(opHash(odd)).toBe(hashJson(odd));
+    expect(opHash(odd)).not.toBe(opHash(fields));
+  });
+
   it("changes with every field it covers", () => {
     const base = opHash(fields);
     for (const [k, v] of Object.entries({ op_index: 8, status: "succeeded", credits: 0.5, transient: true, run: "r" }))

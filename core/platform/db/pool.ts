@@ -18,9 +18,17 @@ export interface NamedQuery {
   values: readonly unknown[];
 }
 
+/** A statement whose rows come back as arrays in column order (the driver builds no object per row). */
+export interface ArrayQuery {
+  text: string;
+  values: readonly unknown[];
+  rowMode: "array";
+}
+
 export interface Queryable {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   query<R = Record<string, unknown>>(named: NamedQuery): Promise<QueryResult<R>>;
+  query<R = unknown[]>(arrays: ArrayQuery): Promise<QueryResult<R>>;
 }
 
 export interface PoolClient extends Queryable {
@@ -166,7 +174,7 @@ class GuardedClient implements PoolClient {
     return this.raw;
   }
 
-  query<R>(...args: [string, (readonly unknown[])?] | [NamedQuery]): Promise<QueryResult<R>> {
+  query<R>(...args: [string, (readonly unknown[])?] | [NamedQuery] | [ArrayQuery]): Promise<QueryResult<R>> {
     const lost = this.lost;
     if (lost) return Promise.reject(new ConnectionLostError("the database connection was lost", { cause: lost }));
     const sent = this.raw.query(...args) as Promise<QueryResult<R>>;
@@ -223,7 +231,7 @@ class GuardedPool implements Pool {
   }
 
   /** One statement on a connection of its own; a connection that failed is closed, not pooled. */
-  async query<R>(...args: [string, (readonly unknown[])?] | [NamedQuery]): Promise<QueryResult<R>> {
+  async query<R>(...args: [string, (readonly unknown[])?] | [NamedQuery] | [ArrayQuery]): Promise<QueryResult<R>> {
     const client = await this.connect();
     try {
       const result = await client.query<R>(...(args as [string]));
