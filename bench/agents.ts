@@ -118,14 +118,28 @@ async function invokes(actor: Actor, target: string): Promise<number[]> {
   return out;
 }
 
+/** Redis's own CPU so far (INFO cpu, user + system), in microseconds: every client's work, not only this bench's. */
+async function redisCpuUs(): Promise<number> {
+  const info = (await redis().call(["INFO", "cpu"])) as string;
+  const at = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (at("used_cpu_user") + at("used_cpu_sys")) * 1e6;
+}
+
+/** Ops/s of `workers` concurrent loops of `perWorker` pairs, and the CPU per pair of this process and of Redis. */
 async function opsPerSecond(workers: number, perWorker: number, op: (w: number, i: number) => Promise<unknown>) {
+  const pairs = workers * perWorker;
+  const redis0 = await redisCpuUs();
+  const cpu0 = process.cpuUsage();
   const t = performance.now();
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
       for (let i = 0; i < perWorker; i++) await op(w, i);
     }),
   );
-  return (workers * perWorker * 2) / ((performance.now() - t) / 1000);
+  const ops = (pairs * 2) / ((performance.now() - t) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const redisUs = ((await redisCpuUs()) - redis0) / pairs;
+  return { ops, nodeUs: (cpu.user + cpu.system) / pairs, redisUs };
 }
 
 /** Blackboard put + get vs raw SET + GET of the same JSON, 50 concurrent workers: the ratio of ops/s. */
@@ -145,13 +159,16 @@ async function boardVsRaw(tenant: { id: string; actor: Actor }, ns: string): Pro
     }),
   );
   say(
-    `blackboard put+get ${board.toFixed(0)} ops/s, raw Redis SET+GET ${raw.toFixed(0)} ops/s: ${(board / raw).toFixed(2)}x (target >= 0.5; ${load()})`,
+    `blackboard put+get ${board.ops.toFixed(0)} ops/s, raw Redis SET+GET ${raw.ops.toFixed(0)} ops/s: ${(board.ops / raw.ops).toFixed(2)}x (target >= 0.5; ${load()})`,
+  );
+  say(
+    `  CPU per pair, board / raw: this process ${board.nodeUs.toFixed(1)} / ${raw.nodeUs.toFixed(1)} us, Redis ${board.redisUs.toFixed(1)} / ${raw.redisUs.toFixed(1)} us (all of Redis's clients)`,
   );
   // Leave nothing in Redis: the raw keys have no expiry; the namespace's keys are known by name.
   for (let w = 0; w < 50; w++) await redis().del(...Array.from({ length: 200 }, (_, i) => `${ns}:raw:${w}:${i}`));
   const base = boardBase(tenant.id, ns);
   await redis().del(...[":data", ":idx", ":exp", ":sum", ":ver", ":kf", ":f:score"].map((s) => base + s));
-  return board / raw;
+  return board.ops / raw.ops;
 }
 
 /** Messages and invokes against the INSERT + NOTIFY floor, idle and beside bench:jobs. */
