@@ -12,7 +12,6 @@
  * So a row edited (its content no longer gives its hash), inserted or removed (the next op's
  * prev_hash, or the head, no longer matches) is found by `checkChain` (chain.ts).
  */
-
 import { hash } from "node:crypto";
 import { InternalError } from "../errors.ts";
 import { afterCommit, inTransaction, query, queryArrays } from "../platform/db/index.ts";

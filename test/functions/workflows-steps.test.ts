@@ -47,7 +47,13 @@ async function readAsWorker(runId: string, tenantId: string, opIndex: number) {
 }
 
 /** `finish` of op `opIndex` of the run read as `run`, succeeded with `result`, as the worker calls it. */
-const finishAs = (tenantId: string, run: Awaited<ReturnType<typeof readAsWorker>>, opIndex: number, result: unknown) =>
+const finishAs = (
+  tenantId: string,
+  run: Awaited<ReturnType<typeof readAsWorker>>,
+  opIndex: number,
+  result: unknown,
+  chain = false,
+) =>
   withContext(
     { requestId: "test", correlationId: run.id, actor: { type: "system", name: "workflow-steps", tenantId } },
     () =>
@@ -57,6 +63,7 @@ const finishAs = (tenantId: string, run: Awaited<ReturnType<typeof readAsWorker>
         opIndex,
         { ok: true, args: run.step.args, result, version: "1.0.0", durationMs: 1, cost: 1, units: 1 },
         new Date(),
+        chain,
       ),
   );
 
@@ -250,30 +257,7 @@ describe("a delivery runs the run's next ops itself (WORKFLOW_STEP_CHAIN_S)", ()
     await stepMessages(1);
     // Op 0 recorded as a chaining delivery records it; the worker then dies before op 1.
     const before = await readAsWorker(run.id, t.tenant.id, 0);
-    await withContext(
-      {
-        requestId: "test",
-        correlationId: run.id,
-        actor: { type: "system", name: "workflow-steps", tenantId: t.tenant.id },
-      },
-      () =>
-        finish(
-          before,
-          before.step,
-          0,
-          {
-            ok: true,
-            args: before.step.args,
-            result: { op: "set" },
-            version: "1.0.0",
-            durationMs: 1,
-            cost: 1,
-            units: 1,
-          },
-          new Date(),
-          true,
-        ),
-    );
+    await finishAs(t.tenant.id, before, 0, { op: "set" }, true);
     expect(await runRow(run.id)).toMatchObject({ status: "running", next_op_index: 1, enqueued_at: null });
     expect(await stepMessages()).toEqual([]);
     const { handler } = await import("../../functions/cron/workflow-sweep.ts");

@@ -151,7 +151,7 @@ describe("parseConfig", () => {
         blackboardNamespaceTtlS: 604_800,
         blackboardJobNamespaceTtlS: 3600,
       },
-      workflows: { stepMaxAttempts: 3, stuckAfterS: 900, opsRetentionDays: 30, replayMaxOps: 1000 },
+      workflows: { stepMaxAttempts: 3, stepChainS: 20, stuckAfterS: 900, opsRetentionDays: 30, replayMaxOps: 1000 },
       cli: { url: "http://127.0.0.1:3000", key: undefined },
       dataDir: ".aos",
       local: { s3Port: 4569, sqsPort: 4576, pgSuperuser: "postgres" },
