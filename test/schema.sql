@@ -772,7 +772,8 @@ CREATE TABLE public.workflow_runs (
     CONSTRAINT workflow_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
     CONSTRAINT workflow_runs_steps_total_check CHECK (((steps_total >= 1) AND (steps_total <= 10000))),
     CONSTRAINT workflow_runs_version_check CHECK ((version >= 1))
-);
+)
+WITH (fillfactor='80');
 
 CREATE VIEW public.workflow_summary AS
  SELECT workflow_ops.tenant_id,
@@ -986,7 +987,7 @@ CREATE INDEX workflow_ops_tenant_time_idx ON public.workflow_ops USING btree (te
 
 CREATE INDEX workflow_runs_retention_idx ON public.workflow_runs USING btree (finished_at) WHERE ((status <> 'running'::text) AND (ops_archived_at IS NULL));
 
-CREATE INDEX workflow_runs_running_idx ON public.workflow_runs USING btree (updated_at) WHERE (status = 'running'::text);
+CREATE INDEX workflow_runs_running_idx ON public.workflow_runs USING btree (id) WHERE (status = 'running'::text);
 
 CREATE INDEX workflow_runs_tenant_created_idx ON public.workflow_runs USING btree (tenant_id, created_at DESC, id DESC);
 

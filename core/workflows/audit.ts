@@ -97,21 +97,7 @@ const plain = (v: unknown): boolean =>
  * canonical order: for such values its text is canonicalJson's byte for byte.
  */
 export function opHash(o: OpHashed): string {
-  if (
-    plain(o.args_hash) &&
-    plain(o.credits) &&
-    plain(o.error_code) &&
-    plain(o.idempotency_key) &&
-    plain(o.op_index) &&
-    plain(o.op_type) &&
-    plain(o.prev_hash) &&
-    plain(o.result_hash) &&
-    plain(o.run) &&
-    plain(o.skill_version) &&
-    plain(o.status) &&
-    plain(o.step_id) &&
-    plain(o.transient)
-  )
+  if (hashedKeys.every((k) => plain(o[k])))
     return sha256(
       JSON.stringify({
         args_hash: o.args_hash,
@@ -144,8 +130,12 @@ export function opHash(o: OpHashed): string {
  * in the statement that moves its run on.
  */
 export function opRow(o: OpInput, prevHash: string | null): { params: unknown[]; hash: string } {
-  const argsHash = hashJson(o.args);
-  const resultHash = o.status === "succeeded" ? hashJson(o.result) : null;
+  // Each value's canonical text once: hashed, and written as the jsonb column.
+  const [argsText, resultText] = [
+    canonicalJson(o.args ?? null),
+    o.status === "succeeded" ? canonicalJson(o.result ?? null) : null,
+  ];
+  const [argsHash, resultHash] = [sha256(argsText), resultText === null ? null : sha256(resultText)];
   const errorCode = o.errorCode ?? null;
   const hash = opHash({
     run: o.runId,
@@ -169,9 +159,9 @@ export function opRow(o: OpInput, prevHash: string | null): { params: unknown[];
     o.stepId,
     o.skill,
     o.skillVersion,
-    canonicalJson(o.args ?? null),
+    argsText,
     argsHash,
-    o.status === "succeeded" ? canonicalJson(o.result ?? null) : null,
+    resultText,
     resultHash,
     o.status,
     errorCode,
