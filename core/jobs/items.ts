@@ -27,7 +27,7 @@ import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { ItemNotFoundError, LeaseLostError } from "./errors.ts";
 import { finalise } from "./finalise.ts";
 import { recordItemFailure } from "./item-failure.ts";
-import { itemOutbox, type OutboxItem } from "./item-outbox.ts";
+import { itemOutbox } from "./item-outbox.ts";
 import { jobMetrics } from "./metrics.ts";
 import type {
   CompleteBody,

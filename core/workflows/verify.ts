@@ -173,8 +173,9 @@ export async function verifyOps(
     else if (run.status === RunStates.completed) status = "succeeded";
     else if (run.status === RunStates.failed && run.error && run.error.op_index === i) status = "failed";
     else status = op.status;
-    const rerunnable =
-      spec?.deterministic && !spec.sideEffects && step.skill === op.op_type && !("$unresolved" in (args as object));
+    // Args may resolve to any JSON value (a whole-args `$ref`), not only an object.
+    const unresolved = typeof args === "object" && args !== null && "$unresolved" in args;
+    const rerunnable = spec?.deterministic && !spec.sideEffects && step.skill === op.op_type && !unresolved;
     // The common case first: everything equal, found without building a view or a patch.
     const same =
       !rerunnable &&
