@@ -7,23 +7,18 @@
  *   message   Agents.send -> a receiver already long-polling (Agents.receive, wait_s 5) returns it;
  *   invoke    Agents.invoke of a target that answers at once (its own receive + respond loop);
  *   board     blackboard put + get (Agents.boardPut / boardGet) vs raw Redis SET + GET of the
- *             same JSON, 50 concurrent workers, with the CPU per pair of this process and of Redis
- *             (INFO cpu: every client's, so a shared Redis's other work is in it); its keys are
- *             deleted afterwards;
+ *             same JSON, 50 concurrent workers;
  *   aggregate Agents.boardAggregate over 10,000 keys vs reading every key (boardList pages).
  * Floor and message are measured idle and again while `npm run bench:jobs` (variant b: 50 workers
  * claiming and completing external items through core, on its own database and pool) runs beside
  * them in a child process, as another process would load the same Postgres.
  * Targets (exit 1 naming a miss): message p95 <= 5x floor p95 idle and <= 3x under load; invoke
  * p95 <= 10x the idle floor p95; board ops/s >= 0.5x raw; aggregate >= 10x faster than reading
- * every key. Flags: --n 300 (round trips per figure), --items 20000 (jobs load), --keep, --only
- * board (only the put + get ratio, no Postgres load: for iterating on the blackboard), --rounds 1
- * (board vs raw measured this many times, alternately; each figure printed).
+ * every key. Flags: --n 300 (round trips per figure), --items 20000 (jobs load), --keep.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { boardBase } from "../core/agents/blackboard-scripts.ts";
 import * as Agents from "../core/agents/index.ts";
 import { setConfig } from "../core/config.ts";
 import { type Actor, withContext } from "../core/context.ts";
@@ -37,8 +32,6 @@ const args = process.argv.slice(2);
 const flag = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
 const N = flag("--n", 300);
 const ITEMS = flag("--items", 20_000);
-const ROUNDS = flag("--rounds", 1);
-const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 const db = benchDb("agents");
 let baseUrl = "";
 
@@ -120,68 +113,27 @@ async function invokes(actor: Actor, target: string): Promise<number[]> {
   return out;
 }
 
-/** Redis's own CPU so far (INFO cpu, user + system), in microseconds: every client's work, not only this bench's. */
-async function redisCpuUs(): Promise<number> {
-  const info = (await redis().call(["INFO", "cpu"])) as string;
-  const at = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return (at("used_cpu_user") + at("used_cpu_sys")) * 1e6;
-}
-
-/** Ops/s of `workers` concurrent loops of `perWorker` pairs, and the CPU per pair of this process and of Redis. */
 async function opsPerSecond(workers: number, perWorker: number, op: (w: number, i: number) => Promise<unknown>) {
-  const pairs = workers * perWorker;
-  const redis0 = await redisCpuUs();
-  const cpu0 = process.cpuUsage();
   const t = performance.now();
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
       for (let i = 0; i < perWorker; i++) await op(w, i);
     }),
   );
-  const ops = (pairs * 2) / ((performance.now() - t) / 1000);
-  const cpu = process.cpuUsage(cpu0);
-  const redisUs = ((await redisCpuUs()) - redis0) / pairs;
-  return { ops, nodeUs: (cpu.user + cpu.system) / pairs, redisUs };
+  return (workers * perWorker * 2) / ((performance.now() - t) / 1000);
 }
 
-/** Blackboard put + get vs raw SET + GET of the same JSON, 50 concurrent workers: the ratio of ops/s. */
-async function boardVsRaw(tenant: { id: string; actor: Actor }, ns: string): Promise<number> {
+async function main(): Promise<number> {
+  baseUrl = benchBaseUrl();
+  const url = await db.create(baseUrl, "create table bench_floor (id bigserial primary key, payload jsonb not null);");
+  setConfig({ STAGE: "bench", LOG_LEVEL: "silent", DATABASE_URL: url });
+  console.log(`agents bench: node ${process.version}, ${load()}`);
+  const [tenant] = await makeTenants(4, 10_000_000);
+  if (!tenant) throw new Error("no tenant");
   const actor = tenant.actor;
-  const value = { score: 1, note: "x".repeat(100) };
-  const json = JSON.stringify(value);
-  const raw = await opsPerSecond(50, 200, async (w, i) => {
-    const k = `${ns}:raw:${w}:${i}`;
-    await redis().set(k, json);
-    await redis().get(k);
-  });
-  const board = await opsPerSecond(50, 200, (w, i) =>
-    as(actor, async () => {
-      await Agents.boardPut(ns, `k${w}-${i}`, { value });
-      await Agents.boardGet(ns, `k${w}-${i}`);
-    }),
-  );
-  say(
-    `blackboard put+get ${board.ops.toFixed(0)} ops/s, raw Redis SET+GET ${raw.ops.toFixed(0)} ops/s: ${(board.ops / raw.ops).toFixed(2)}x (target >= 0.5; ${load()})`,
-  );
-  say(
-    `  CPU per pair, board / raw: this process ${board.nodeUs.toFixed(1)} / ${raw.nodeUs.toFixed(1)} us, Redis ${board.redisUs.toFixed(1)} / ${raw.redisUs.toFixed(1)} us (all of Redis's clients)`,
-  );
-  // Leave nothing in Redis: the raw keys have no expiry; the namespace's keys are known by name.
-  for (let w = 0; w < 50; w++) await redis().del(...Array.from({ length: 200 }, (_, i) => `${ns}:raw:${w}:${i}`));
-  await dropBoard(tenant.id, ns);
-  return board.ops / raw.ops;
-}
-
-/** Delete a namespace the bench wrote (its values have one numeric field, `score`). */
-async function dropBoard(tenantId: string, ns: string): Promise<void> {
-  const base = boardBase(tenantId, ns);
-  await redis().del(...[":data", ":idx", ":exp", ":sum", ":ver", ":kf", ":f:score"].map((s) => base + s));
-}
-
-/** Messages and invokes against the INSERT + NOTIFY floor, idle and beside bench:jobs. */
-async function messaging(url: string, actor: Actor, missed: string[]): Promise<void> {
   const to = (await as(actor, () => Agents.register({ name: "bench-inbox", capabilities: [] }))).id;
   const target = (await as(actor, () => Agents.register({ name: "bench-target", capabilities: [] }))).id;
+  const missed: string[] = [];
 
   say("idle:");
   const floorIdle = show("floor (INSERT+NOTIFY)", await floor(url));
@@ -218,24 +170,25 @@ async function messaging(url: string, actor: Actor, missed: string[]): Promise<v
   if (ratio(msgLoad.p95, floorLoad.p95) > 3) missed.push("message p95 under load > 3x the floor");
   say(`invoke/floor p95 ${ratio(inv.p95, floorIdle.p95).toFixed(2)}x (target <= 10)`);
   if (ratio(inv.p95, floorIdle.p95) > 10) missed.push("invoke p95 > 10x the message floor");
-}
-
-async function main(): Promise<number> {
-  baseUrl = benchBaseUrl();
-  const url = await db.create(baseUrl, "create table bench_floor (id bigserial primary key, payload jsonb not null);");
-  setConfig({ STAGE: "bench", LOG_LEVEL: "silent", DATABASE_URL: url });
-  console.log(`agents bench: node ${process.version}, ${load()}`);
-  const [tenant] = await makeTenants(4, 10_000_000);
-  if (!tenant) throw new Error("no tenant");
-  const actor = tenant.actor;
-  const missed: string[] = [];
-  if (ONLY !== "board") await messaging(url, actor, missed);
 
   const ns = `bench-${Date.now()}`;
-  const ratios: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) ratios.push(await boardVsRaw(tenant, `${ns}-${r}`));
-  if (ratios.some((r) => r < 0.5)) missed.push("blackboard ops/s < 0.5x raw Redis");
-  if (ONLY === "board") return verdict(missed);
+  const value = { score: 1, note: "x".repeat(100) };
+  const json = JSON.stringify(value);
+  const raw = await opsPerSecond(50, 200, async (w, i) => {
+    const k = `${ns}:raw:${w}:${i}`;
+    await redis().set(k, json);
+    await redis().get(k);
+  });
+  const board = await opsPerSecond(50, 200, (w, i) =>
+    as(actor, async () => {
+      await Agents.boardPut(ns, `k${w}-${i}`, { value });
+      await Agents.boardGet(ns, `k${w}-${i}`);
+    }),
+  );
+  say(
+    `blackboard put+get ${board.toFixed(0)} ops/s, raw Redis SET+GET ${raw.toFixed(0)} ops/s: ${(board / raw).toFixed(2)}x (target >= 0.5)`,
+  );
+  if (board / raw < 0.5) missed.push("blackboard ops/s < 0.5x raw Redis");
 
   const aggNs = `${ns}-agg`;
   for (let i = 0; i < 10_000; i += 250)
@@ -266,7 +219,6 @@ async function main(): Promise<number> {
   const agg = show("aggregate 10,000 keys", aggMs);
   const read = show("read every key", readMs);
   say(`aggregate vs reading every key: ${(read.p50 / agg.p95).toFixed(1)}x faster (target >= 10)`);
-  await dropBoard(tenant.id, aggNs);
   if (read.p50 / agg.p95 < 10) missed.push("aggregation < 10x faster than reading every key");
   return verdict(missed);
 }

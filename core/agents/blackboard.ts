@@ -92,39 +92,12 @@ export function put(ns: string, key: string, body: BoardPut): Promise<BoardEntry
 
 const nsTtlMs = () => config().agents.blackboardNamespaceTtlS * 1000;
 
-/**
- * An entry as :data holds it: `<version> <expiry ms, 0: none>[ <field> <number>]...`, a newline,
- * the JSON (blackboard-scripts.ts). Null for an entry of the layout before (no header).
- */
-function parseEntry(raw: string): { version: number; expiresMs: number; json: string } | null {
-  const nl = raw.indexOf("\n");
-  if (nl < 0) return null;
-  const sp = raw.indexOf(" ");
-  const end = raw.indexOf(" ", sp + 1);
-  return {
-    version: Number(raw.slice(0, sp)),
-    expiresMs: Number(raw.slice(sp + 1, end < 0 || end > nl ? nl : end)),
-    json: raw.slice(nl + 1),
-  };
-}
-
-const toEntry = (ns: string, key: string, e: { version: number; expiresMs: number; json: string }): BoardEntry => ({
-  ns,
-  key,
-  value: JSON.parse(e.json),
-  version: e.version,
-  expires_at: e.expiresMs ? expiry(e.expiresMs) : null,
-});
-
-/** One entry; 404 when absent or expired. One HGET, no script (an entry of the layout before: its script). */
+/** One entry; 404 when absent or expired. */
 export function get(ns: string, key: string): Promise<BoardEntry> {
   return timed("get", async () => {
-    const base = baseOf(ns);
-    let raw = await redis().hget(`${base}:data`, key);
-    if (raw !== null && !raw.includes("\n")) raw = (await redis().eval(scripts.GET, [base], [key])) as string | null;
-    const e = raw === null ? null : parseEntry(raw);
-    if (!e || (e.expiresMs && e.expiresMs <= clock().nowMs())) throw new BlackboardEntryNotFoundError(ns, key);
-    return toEntry(ns, key, e);
+    const reply = (await redis().eval(scripts.GET, [baseOf(ns)], [key, clock().nowMs()])) as string[] | null;
+    if (!reply) throw new BlackboardEntryNotFoundError(ns, key);
+    return { ns, key, value: JSON.parse(reply[0] as string), version: Number(reply[1]), expires_at: expiry(reply[2]) };
   });
 }
 
@@ -172,10 +145,14 @@ export function list(ns: string, q: BoardListQuery): Promise<BoardPage> {
       [clock().nowMs(), q.cursor ?? "", q.limit + 1],
     )) as string[];
     const data: BoardEntry[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const e = parseEntry(flat[i + 1] as string);
-      if (e) data.push(toEntry(ns, flat[i] as string, e));
-    }
+    for (let i = 0; i + 3 < flat.length; i += 4)
+      data.push({
+        ns,
+        key: flat[i] as string,
+        value: JSON.parse(flat[i + 1] as string),
+        version: Number(flat[i + 2]),
+        expires_at: expiry(flat[i + 3]),
+      });
     const more = data.length > q.limit;
     const page = more ? data.slice(0, q.limit) : data;
     return { data: page, next_cursor: more ? (page[page.length - 1]?.key ?? null) : null };

@@ -66,9 +66,6 @@ export class RedisClient extends RedisConnection {
   pttl(key: string): Promise<number> {
     return this.call(["PTTL", this.key(key)]) as Promise<number>;
   }
-  hget(key: string, field: string): Promise<string | null> {
-    return this.call(["HGET", this.key(key), field]) as Promise<string | null>;
-  }
   hset(key: string, field: string, value: string): Promise<number> {
     return this.call(["HSET", this.key(key), field, value]) as Promise<number>;
   }

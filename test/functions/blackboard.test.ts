@@ -235,7 +235,7 @@ describe("finished jobs' namespaces", () => {
   /** Milliseconds each Redis key of namespace `n` of tenant t has left (-2: gone, -1: no expiry). */
   const pttls = async (n: string): Promise<Record<string, number>> => {
     const base = `bb:{${t.tenant.id}:${n}}`;
-    const keys = [":data", ":idx", ":sum", ":f:score", ":exp"].map((k) => base + k);
+    const keys = [":data", ":ver", ":idx", ":kf", ":sum", ":f:score", ":exp"].map((k) => base + k);
     return Object.fromEntries(await Promise.all(keys.map(async (k) => [k.slice(base.length), await redis().pttl(k)])));
   };
 
@@ -246,7 +246,7 @@ describe("finished jobs' namespaces", () => {
     expect((await put(n, "b", { value: { score: 1 }, ttl_s: 60 })).status).toBe(200);
     expect((await put(n, "c", { value: { other: 2 } })).status).toBe(200);
     const base = `bb:{${t.tenant.id}:${n}}`;
-    for (const k of [":data", ":idx", ":exp", ":sum", ":f:score", ":f:other"]) {
+    for (const k of [":data", ":ver", ":idx", ":exp", ":kf", ":sum", ":f:score", ":f:other"]) {
       const ms = await redis().pttl(base + k);
       expect(ms, k).toBeGreaterThan(604_800_000 - 120_000);
     }
@@ -287,7 +287,7 @@ describe("finished jobs' namespaces", () => {
         ).toBe(true);
 
       await new Promise((r) => setTimeout(r, 1200));
-      expect(Object.values(await pttls(done))).toEqual(Array(5).fill(-2));
+      expect(Object.values(await pttls(done))).toEqual(Array(7).fill(-2));
       expect((await get(done, "a")).status).toBe(404);
       expect((await get(live, "a")).status).toBe(200);
     } finally {
