@@ -211,31 +211,18 @@ export async function opsOf(runId: string, tenantId: string): Promise<OpRecord[]
   return rows;
 }
 
-/** A row of ops.sql.ts' chain columns, in their order. */
-type ChainRow = [
-  number,
-  string,
-  string,
-  string | null,
-  unknown,
-  string,
-  unknown,
-  string | null,
-  string,
-  string | null,
-  boolean,
-  string | null,
-  number,
-  string | null,
-  string,
-];
+/** A row of ops.sql.ts' verifier columns, in their order. */
+type VerifyRow = [number, string, string, string | null, unknown, string, unknown, string | null, boolean];
+
+/** Rows by op_index: read in the heap's order, mostly that one already, which sort passes once. */
+const byOpIndex = (a: VerifyRow, b: VerifyRow) => a[0] - b[0];
 
 /**
  * The rows read as arrays (a run's ops are thousands of rows: the driver then builds no object
- * per row, whose 15 keyed stores cost more than this literal).
+ * per row, whose keyed stores cost more than this literal), in op_index order.
  */
-const chainOps = (rows: ChainRow[]): ChainOp[] =>
-  rows.map((r) => ({
+const opsAsRead = (rows: VerifyRow[]): OpAsRead[] =>
+  rows.sort(byOpIndex).map((r) => ({
     op_index: r[0],
     step_id: r[1],
     op_type: r[2],
@@ -244,31 +231,45 @@ const chainOps = (rows: ChainRow[]): ChainOp[] =>
     args_hash: r[5],
     result: r[6],
     result_hash: r[7],
-    status: r[8] as ChainOp["status"],
-    error_code: r[9],
-    transient: r[10],
-    idempotency_key: r[11],
-    credits: r[12],
-    prev_hash: r[13],
-    hash: r[14],
+    // The table's CHECKs: a succeeded op, and only one, has a result hash (ops.sql.ts verifyColumns).
+    status: r[7] === null ? "failed" : "succeeded",
+    transient: r[8],
   }));
 
-/** A run's ops in order, only what the chain and the verifier read (no times, no messages). */
-export async function chainOpsOf(runId: string, tenantId: string): Promise<ChainOp[]> {
-  const rows = await queryArrays<ChainRow>(sql.chainOpsOf, [runId, tenantId]);
+/**
+ * A run's ops in order, only what the replay verifier reads (no chain fields: chain.ts
+ * `rowBreaksOf` has the database check those). RunArchivedError when retention removed them.
+ */
+export async function opsToVerify(runId: string, tenantId: string): Promise<OpAsRead[]> {
+  const rows = await queryArrays<VerifyRow>(sql.opsToVerify, [runId, tenantId]);
   if (rows.length === 0) await throwIfArchived(runId, tenantId);
-  return chainOps(rows);
+  return opsAsRead(rows);
 }
 
 /**
- * A run's ops as chainOpsOf reads them, but only when it recorded at most `maxOps` (none else,
- * and none for a run without ops: the caller asks chainOpsOf then, which tells an archived run).
+ * A run's ops as opsToVerify reads them, but only when it recorded at most `maxOps` (none else,
+ * and none for a run without ops: the caller asks opsToVerify then, which tells an archived run).
  */
-export async function chainOpsUpTo(runId: string, tenantId: string, maxOps: number): Promise<ChainOp[]> {
-  return chainOps(await queryArrays<ChainRow>(sql.chainOpsOfUpTo, [runId, tenantId, maxOps]));
+export async function opsToVerifyUpTo(runId: string, tenantId: string, maxOps: number): Promise<OpAsRead[]> {
+  return opsAsRead(await queryArrays<VerifyRow>(sql.opsToVerifyUpTo, [runId, tenantId, maxOps]));
 }
 
-/** What `checkChain` (and the verifier) read of an op: the hashed fields, the args and the result. */
+/** What the replay verifier reads of an op: its identity, args, result, their hashes, status. */
+export type OpAsRead = Pick<
+  OpRecord,
+  | "op_index"
+  | "step_id"
+  | "op_type"
+  | "skill_version"
+  | "args"
+  | "args_hash"
+  | "result"
+  | "result_hash"
+  | "status"
+  | "transient"
+>;
+
+/** What `checkChain` reads of an op (a test's, an archived run's line): the hashed fields, the args and the result. */
 export type ChainOp = Pick<
   OpRecord,
   | "op_index"

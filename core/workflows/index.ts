@@ -16,7 +16,7 @@
  */
 import { hashJson, opHash, opsOf, recordOp } from "./audit.ts";
 import { cancel } from "./cancel.ts";
-import { checkChain } from "./chain.ts";
+import { checkChain, checkRows, rowChecksOf, withHead } from "./chain.ts";
 import { getWorkflow, listWorkflows, register } from "./definitions.ts";
 import { diff } from "./json-patch.ts";
 import { getRun, getRunWithOps, listRuns } from "./query.ts";
@@ -28,7 +28,7 @@ import { redrive, sweep } from "./sweep.ts";
 import { verifyOps } from "./verify.ts";
 
 export type { OpInput } from "./audit.ts";
-export type { ChainBreak } from "./chain.ts";
+export type { ChainBreak, RowChecks } from "./chain.ts";
 export * from "./errors.ts";
 export type { PatchOp } from "./json-patch.ts";
 export type { ArchivedRun, WorkflowRetentionResult } from "./retention.ts";
@@ -48,6 +48,8 @@ export {
   cancel,
   /** Every break of a run's hash chain (edited, inserted or removed ops). */
   checkChain,
+  /** The chain's per-row breaks (hash, link, index, head) of ops as read, in JS. */
+  checkRows,
   /** RFC 6902 JSON Patch from `expected` to `actual`. */
   diff,
   /** What a run's steps are reserved at start (the skills' cost models, as far as the input tells). */
@@ -84,6 +86,8 @@ export {
   register,
   /** Verify a run's ops (verify or against_version): inline, or queued for a big run; the replay_runs row. */
   replay,
+  /** The chain's per-row checks of a run's log done by the database (`withHead` adds the head's). */
+  rowChecksOf,
   /** The WorkflowReplays worker: verify the queued replay a message names. */
   runReplay,
   /** The WorkflowSteps worker: run the op a message names. */
@@ -94,4 +98,6 @@ export {
   sweep,
   /** Check recorded ops against steps (the verifier's core). */
   verifyOps,
+  /** The row checks' breaks with the head's. */
+  withHead,
 };

@@ -18,14 +18,16 @@ import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { done, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
-import { chainOpsOf, chainOpsUpTo } from "./audit.ts";
+import { opsToVerify, opsToVerifyUpTo } from "./audit.ts";
+import { rowChecksOf, withHead } from "./chain.ts";
 import { definition } from "./definitions.ts";
 import { ReplayNotFoundError, RunNotFoundError } from "./errors.ts";
 import { workflowMetrics as m } from "./metrics.ts";
 import { replayOutbox } from "./replay-outbox.ts";
 import * as sql from "./replays.sql.ts";
-import type { ReplayMessage, ReplayRecord, ReplayStart, WorkflowStep } from "./schema.ts";
+import type { ReplayMessage, ReplayRecord, ReplayStart } from "./schema.ts";
 import { ReplayStates } from "./states.ts";
+import { definitionSteps } from "./step-read.ts";
 import { type Verdict, verifyOps } from "./verify.ts";
 import * as wsql from "./workflows.sql.ts";
 
@@ -33,11 +35,9 @@ import * as wsql from "./workflows.sql.ts";
 export const REPLAY_LEASE_S = 330;
 
 type Mode = ReplayStart["mode"];
-type RunWithSteps = wsql.RunRow & { steps: WorkflowStep[] };
-
 /** The run and the steps its ops are checked against (its own version, or `version`). */
 async function target(runId: string, tenantId: string, mode: Mode, version: number | undefined) {
-  const { rows } = await query<RunWithSteps>(wsql.runWithSteps, [runId, tenantId]);
+  const { rows } = await query<wsql.RunRow & { definition_id: string }>(wsql.runWithDefinition, [runId, tenantId]);
   const run = rows[0];
   if (!run) throw new RunNotFoundError(runId);
   if (mode === "against_version" && version === undefined)
@@ -45,7 +45,11 @@ async function target(runId: string, tenantId: string, mode: Mode, version: numb
       { field: "body.version", message: "required for against_version" },
     ]);
   const v = mode === "against_version" ? (version as number) : run.version;
-  const steps = v === run.version ? run.steps : (await definition(tenantId, run.workflow, v)).steps;
+  // A definition never changes: its steps are read once per process (step-read.ts).
+  const steps =
+    v === run.version
+      ? await definitionSteps(run.definition_id, tenantId)
+      : (await definition(tenantId, run.workflow, v)).steps;
   return { run, steps, version: v };
 }
 
@@ -85,10 +89,12 @@ export async function replay(runId: string, body: ReplayStart): Promise<ReplayRe
   const tenantId = useTenant();
   const startedAt = clock().now();
   const maxOps = config().workflows.replayMaxOps;
-  // The run and its ops at once (two connections): a run too big to verify here reads no ops.
-  const [t, early] = await Promise.all([
+  // The run, its ops and the database's chain check at once (three connections): a run too big
+  // to verify here reads no ops and checks nothing.
+  const [t, early, rows] = await Promise.all([
     target(runId, tenantId, body.mode, body.version),
-    chainOpsUpTo(runId, tenantId, maxOps),
+    opsToVerifyUpTo(runId, tenantId, maxOps),
+    rowChecksOf(runId, tenantId, maxOps),
   ]);
   // next_op_index is the number of ops the run recorded (a fork's copied ops included).
   if (t.run.next_op_index > maxOps)
@@ -103,10 +109,13 @@ export async function replay(runId: string, body: ReplayStart): Promise<ReplayRe
       return row;
     });
   const stop = m.replaySeconds.startTimer();
-  // None read (no ops, or the run grew past maxOps between the two reads): chainOpsOf says which
-  // (an archived run's 410 included).
-  const ops = early.length > 0 ? early : await chainOpsOf(runId, tenantId);
-  const v = await verifyOps(t.run, t.steps, ops);
+  // None read (no ops, or the run grew past maxOps between the reads): opsToVerify says which
+  // (an archived run's 410 included), and the chain is checked again with them.
+  const [ops, checks] =
+    early.length > 0
+      ? [early, rows]
+      : [await opsToVerify(runId, tenantId), await rowChecksOf(runId, tenantId, Number.MAX_SAFE_INTEGER)];
+  const v = await verifyOps(t.run, t.steps, ops, withHead(checks, t.run.head_hash));
   const j = judged(v);
   // One statement, committed on its own: no transaction around it.
   const { rows: out } = await query<ReplayRecord>(sql.insertReplay, [
@@ -175,7 +184,11 @@ export function runReplay(msg: ReplayMessage): Promise<QueueOutcome> {
     let outcome: { v: Verdict } | { error: string };
     try {
       const t = await target(claimed.workflow_run_id, msg.tenantId, claimed.mode, claimed.version);
-      outcome = { v: await verifyOps(t.run, t.steps, await chainOpsOf(t.run.id, msg.tenantId)) };
+      const [ops, checks] = await Promise.all([
+        opsToVerify(t.run.id, msg.tenantId),
+        rowChecksOf(t.run.id, msg.tenantId, Number.MAX_SAFE_INTEGER),
+      ]);
+      outcome = { v: await verifyOps(t.run, t.steps, ops, withHead(checks, t.run.head_hash)) };
     } catch (e) {
       // A refusal that will not change (the version is gone) is the replay's verdict; anything
       // else is retried (the lease runs out and a redelivery takes the replay over).

@@ -152,7 +152,7 @@ export async function start(name: string, body: RunStart): Promise<{ run: RunRec
  */
 export async function fork(runId: string, body: RunFork): Promise<RunRecord> {
   const tenantId = useTenant();
-  const { rows } = await query<sql.RunRow & { steps: WorkflowStep[] }>(sql.runWithSteps, [runId, tenantId]);
+  const { rows } = await query<sql.RunRow>(sql.getRun, [runId, tenantId]);
   const original = rows[0];
   if (!original) throw new RunNotFoundError(runId);
   const k = body.from_op_index;

@@ -16,16 +16,32 @@ const stepsOf = new Map<string, readonly WorkflowStep[]>();
 /** The run as a step reads it: its credits and its definition's id. */
 export type RunAtStep = Locked & { definition_id: string };
 
-/**
- * The run (tenant-scoped) and its definition's step at `opIndex` (null past the end); undefined
- * when the tenant has no such run.
- */
 /** The step at `opIndex` of a definition this process read already (a chained op's); undefined if not kept. */
 export function keptStep(definitionId: string, opIndex: number): WorkflowStep | null | undefined {
   const steps = stepsOf.get(definitionId);
   return steps ? (steps[opIndex] ?? null) : undefined;
 }
 
+/**
+ * The steps of definition `definitionId` of `tenantId` (none for a definition the tenant does not
+ * have), read once per process and kept: a step's and a replay's. Shared: never to be changed.
+ */
+export async function definitionSteps(definitionId: string, tenantId: string): Promise<readonly WorkflowStep[]> {
+  let steps = stepsOf.get(definitionId);
+  if (!steps) {
+    const d = await query<{ steps: WorkflowStep[] }>(sql.definitionSteps, [definitionId, tenantId]);
+    steps = d.rows[0]?.steps;
+    if (!steps) return [];
+    if (stepsOf.size >= MAX_DEFINITIONS) stepsOf.delete(stepsOf.keys().next().value as string);
+    stepsOf.set(definitionId, steps);
+  }
+  return steps;
+}
+
+/**
+ * The run (tenant-scoped) and its definition's step at `opIndex` (null past the end); undefined
+ * when the tenant has no such run.
+ */
 export async function readAtStep(
   runId: string,
   tenantId: string,
@@ -34,12 +50,6 @@ export async function readAtStep(
   const { rows } = await query<RunAtStep>(sql.runAtStep, [runId, tenantId]);
   const run = rows[0];
   if (!run) return undefined;
-  let steps = stepsOf.get(run.definition_id);
-  if (!steps) {
-    const d = await query<{ steps: WorkflowStep[] }>(sql.definitionSteps, [run.definition_id, tenantId]);
-    steps = d.rows[0]?.steps ?? [];
-    if (stepsOf.size >= MAX_DEFINITIONS) stepsOf.delete(stepsOf.keys().next().value as string);
-    stepsOf.set(run.definition_id, steps);
-  }
+  const steps = await definitionSteps(run.definition_id, tenantId);
   return { run, step: steps[opIndex] ?? null };
 }

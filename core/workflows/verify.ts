@@ -13,12 +13,13 @@
  */
 import { AppError } from "../errors.ts";
 import * as Skills from "../skills/index.ts";
-import { type ChainOp, hashJson } from "./audit.ts";
-import { checkChain } from "./chain.ts";
+import { type ChainOp, hashJson, type OpAsRead } from "./audit.ts";
+import { type ChainBreak, checkRows, mergeBreaks, valueBreaks } from "./chain.ts";
 import { diff, type PatchOp, pointer } from "./json-patch.ts";
 import { resolveArgs } from "./refs.ts";
 import type { WorkflowStep } from "./schema.ts";
 import { RunStates } from "./states.ts";
+import { derivedHash, planOf } from "./verify-plan.ts";
 import type * as wsql from "./workflows.sql.ts";
 
 export interface Mismatch {
@@ -54,7 +55,7 @@ function specOf(name: string) {
 const severityOf = (...skills: (string | undefined)[]): Mismatch["severity"] =>
   skills.some((s) => s !== undefined && (specOf(s)?.sideEffects ?? true)) ? "CRITICAL" : "WARNING";
 
-const view = (o: ChainOp) => ({
+const view = (o: OpAsRead) => ({
   step_id: o.step_id,
   op_type: o.op_type,
   skill_version: o.skill_version,
@@ -99,43 +100,66 @@ async function rerun(step: WorkflowStep, args: unknown, runId: string, opIndex: 
   }
 }
 
+/** The run as the verifier reads it. */
+type RunToVerify = Pick<wsql.RunRow, "id" | "status" | "input" | "next_op_index" | "head_hash" | "error">;
+
 /**
- * Check a run's recorded ops against `steps`. Pure but for re-running deterministic skills.
+ * Check a run's recorded ops against `steps`. Pure but for re-running deterministic skills. The
+ * chain's row checks come from the database (`rowChecksOf`, with ops read by `opsToVerify`) or,
+ * without `rowBreaks`, are done here over ops that carry the chain fields (`checkRows`); args and
+ * results are checked against their hashes here, as each op is compared.
  *
  * @example
  *   const v = await Workflows.verifyOps(run, steps, ops); // v.mismatches[0]?.op_index
  */
 export async function verifyOps(
-  run: Pick<wsql.RunRow, "id" | "status" | "input" | "next_op_index" | "head_hash" | "error">,
+  run: RunToVerify,
   steps: readonly WorkflowStep[],
   ops: readonly ChainOp[],
+): Promise<Verdict>;
+export async function verifyOps(
+  run: RunToVerify,
+  steps: readonly WorkflowStep[],
+  ops: readonly OpAsRead[],
+  rowBreaks: readonly ChainBreak[],
+): Promise<Verdict>;
+export async function verifyOps(
+  run: RunToVerify,
+  steps: readonly WorkflowStep[],
+  ops: readonly OpAsRead[],
+  rowBreaks?: readonly ChainBreak[],
 ): Promise<Verdict> {
-  // The chain first: it hashes each op's stored args once, so an op whose stored args still give
-  // its args_hash is compared by value below (the same verdict as hashing the re-derived args).
-  const breaks = checkChain(run.id, ops, run.head_hash);
-  const argsEdited = new Set(breaks.filter((b) => b.what === "args_hash").map((b) => b.op_index));
-  const byIndex = new Map<number, ChainOp>();
+  const rows = rowBreaks ?? checkRows(run.id, ops as readonly ChainOp[], run.head_hash);
+  const values: ChainBreak[] = [];
+  const plan = planOf(steps);
   let lastRecorded = -1;
-  for (const o of ops) {
-    byIndex.set(o.op_index, o);
+  let inOrder = true;
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i] as OpAsRead;
+    if (o.op_index !== i) inOrder = false;
     if (o.op_index > lastRecorded) lastRecorded = o.op_index;
   }
+  // Ops read sorted, indexes 0..n-1 (the common case): op i is ops[i]; else looked up.
+  const byIndex = inOrder ? undefined : new Map(ops.map((o) => [o.op_index, o]));
+  const opAt = byIndex ? (i: number) => byIndex.get(i) : (i: number) => ops[i];
   const expectPresent = (i: number) =>
     i < run.next_op_index || (run.status === RunStates.completed && i < steps.length);
   const results = new Map<string, unknown>();
+
   const found = new Map<number, Mismatch>();
   let verified = 0;
   let skipped = 0;
   const end = Math.max(steps.length, lastRecorded + 1);
   for (let i = 0; i < end; i++) {
     const step = steps[i];
-    const op = byIndex.get(i);
+    const op = opAt(i);
     if (!op) {
       if (step && expectPresent(i))
         found.set(i, { op_index: i, severity: severityOf(step.skill), diff: [{ op: "remove", path: `/ops/${i}` }] });
       continue;
     }
     if (!step) {
+      valueBreaks(op, values);
       found.set(i, {
         op_index: i,
         severity: severityOf(op.op_type),
@@ -144,6 +168,7 @@ export async function verifyOps(
       continue;
     }
     if (op.transient || step.transient) {
+      valueBreaks(op, values);
       // Skipped, but only once it is the step's op at all (an op inserted in its place is not).
       if (op.step_id === step.id && op.op_type === step.skill) skipped++;
       else {
@@ -155,17 +180,28 @@ export async function verifyOps(
         ).filter((p) => p.path === `${at}/step_id` || p.path === `${at}/op_type`);
         found.set(i, { op_index: i, severity: severityOf(step.skill, op.op_type), diff: patch });
       }
-      if (op.status === "succeeded") results.set(op.step_id, op.result);
+      if (op.status === "succeeded" && plan.referenced.has(op.step_id)) results.set(op.step_id, op.result);
       continue;
     }
     const spec = specOf(step.skill);
     const version = spec?.version ?? null;
     let args: unknown;
     try {
-      args = resolveArgs(step.id, step.args, run.input, results);
+      args = plan.refs[i] ? resolveArgs(step.id, step.args, run.input, results) : step.args;
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       args = { $unresolved: e.message };
+    }
+    // The stored args against their hash: equal by value to the re-derived args, they hash alike
+    // (a step's args without a ref are hashed once per definition).
+    const argsEqual = sameJson(args, op.args);
+    const storedHash = argsEqual ? derivedHash(plan, i, step, args) : hashJson(op.args);
+    const argsEdited = storedHash !== op.args_hash;
+    if (argsEdited) values.push({ op_index: i, what: "args_hash", expected: storedHash, actual: op.args_hash });
+    if (op.status === "succeeded") {
+      const resultHash = hashJson(op.result);
+      if (resultHash !== op.result_hash)
+        values.push({ op_index: i, what: "result_hash", expected: resultHash, actual: op.result_hash });
     }
     // A failed op ends its run: only the last op may have failed, and only in a failed run.
     let status: string;
@@ -176,14 +212,15 @@ export async function verifyOps(
     // Args may resolve to any JSON value (a whole-args `$ref`), not only an object.
     const unresolved = typeof args === "object" && args !== null && "$unresolved" in args;
     const rerunnable = spec?.deterministic && !spec.sideEffects && step.skill === op.op_type && !unresolved;
-    // The common case first: everything equal, found without building a view or a patch.
+    // The common case first: everything equal, found without building a view or a patch. Stored
+    // args edited past their hash are compared by the hash they were recorded with.
     const same =
       !rerunnable &&
       op.step_id === step.id &&
       op.op_type === step.skill &&
       op.skill_version === version &&
       op.status === status &&
-      (argsEdited.has(i) ? hashJson(args) === op.args_hash : sameJson(args, op.args));
+      (argsEdited ? derivedHash(plan, i, step, args) === op.args_hash : argsEqual);
     if (!same) {
       const actual: Record<string, unknown> = view(op);
       const expected: Record<string, unknown> = {
@@ -209,11 +246,12 @@ export async function verifyOps(
       if (patch.length > 0) found.set(i, { op_index: i, severity: severityOf(step.skill, op.op_type), diff: patch });
       else verified++;
     } else verified++;
-    if (op.status === "succeeded") results.set(op.step_id, op.result);
+    // Only the results a later step's `$ref` names are kept.
+    if (op.status === "succeeded" && plan.referenced.has(op.step_id)) results.set(op.step_id, op.result);
   }
-  for (const b of breaks) {
+  for (const b of mergeBreaks(rows, values)) {
     const prior = found.get(b.op_index);
-    const op = byIndex.get(b.op_index);
+    const op = opAt(b.op_index);
     const patch: PatchOp = { op: "replace", path: `/ops/${b.op_index}${pointer(b.what)}`, value: b.actual };
     if (prior) prior.diff.push(patch);
     else {

@@ -125,9 +125,12 @@ export const definitionSteps = /* @__PURE__ */ statement(
   () => `select d.steps from workflow_definitions d where d.id = CAST($1 AS uuid) and d.tenant_id = CAST($2 AS uuid)`,
 );
 
-/** $1 run, $2 tenant: the run and its definition's steps, unlocked (a step about to run, a replay). */
-export const runWithSteps = /* @__PURE__ */ statement(
-  () => `select ${runColumns}, d.steps from workflow_runs r join workflow_definitions d on d.id = r.definition_id
+/**
+ * $1 run, $2 tenant: the run and its definition's id, unlocked (a replay: the steps come from
+ * step-read.ts's cache of definitions, which never change).
+ */
+export const runWithDefinition = /* @__PURE__ */ statement(
+  () => `select ${runColumns}, r.definition_id from workflow_runs r
     where r.id = CAST($1 AS uuid) and r.tenant_id = CAST($2 AS uuid)`,
 );
 

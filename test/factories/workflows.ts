@@ -95,6 +95,10 @@ export interface TestOp {
   result?: unknown;
   errorCode?: string;
   transient?: boolean;
+  /** Default 0. */
+  credits?: number;
+  /** Default the runner's `wf:<run>:<op>`. */
+  idempotencyKey?: string | null;
 }
 
 /**
@@ -151,8 +155,9 @@ export async function recordRun(o: {
               errorMessage: op.errorCode ? "failed" : null,
               durationMs: 1,
               transient: op.transient ?? false,
-              idempotencyKey: Workflows.opKey(runId, op.index ?? i),
-              credits: 0,
+              idempotencyKey:
+                op.idempotencyKey === undefined ? Workflows.opKey(runId, op.index ?? i) : op.idempotencyKey,
+              credits: op.credits ?? 0,
               startedAt: now,
               completedAt: now,
             },
