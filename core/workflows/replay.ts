@@ -90,11 +90,13 @@ export async function replay(runId: string, body: ReplayStart): Promise<ReplayRe
   const startedAt = clock().now();
   const maxOps = config().workflows.replayMaxOps;
   // The run, its ops and the database's chain check at once (three connections): a run too big
-  // to verify here reads no ops and checks nothing.
-  const [t, early, rows] = await Promise.all([
+  // to verify here reads no ops and checks nothing. The check is awaited only once the ops are
+  // compared (verifyOps), so it goes on while they are.
+  const rows = rowChecksOf(runId, tenantId, maxOps);
+  rows.catch(() => undefined); // awaited below, or not at all when the replay is queued or refused
+  const [t, early] = await Promise.all([
     target(runId, tenantId, body.mode, body.version),
     opsToVerifyUpTo(runId, tenantId, maxOps),
-    rowChecksOf(runId, tenantId, maxOps),
   ]);
   // next_op_index is the number of ops the run recorded (a fork's copied ops included).
   if (t.run.next_op_index > maxOps)
@@ -114,8 +116,9 @@ export async function replay(runId: string, body: ReplayStart): Promise<ReplayRe
   const [ops, checks] =
     early.length > 0
       ? [early, rows]
-      : [await opsToVerify(runId, tenantId), await rowChecksOf(runId, tenantId, Number.MAX_SAFE_INTEGER)];
-  const v = await verifyOps(t.run, t.steps, ops, withHead(checks, t.run.head_hash));
+      : [await opsToVerify(runId, tenantId), rowChecksOf(runId, tenantId, Number.MAX_SAFE_INTEGER)];
+  const head = t.run.head_hash;
+  const v = await verifyOps(t.run, t.steps, ops, checks.then((c) => withHead(c, head)));
   const j = judged(v);
   // One statement, committed on its own: no transaction around it.
   const { rows: out } = await query<ReplayRecord>(sql.insertReplay, [
@@ -184,11 +187,11 @@ export function runReplay(msg: ReplayMessage): Promise<QueueOutcome> {
     let outcome: { v: Verdict } | { error: string };
     try {
       const t = await target(claimed.workflow_run_id, msg.tenantId, claimed.mode, claimed.version);
-      const [ops, checks] = await Promise.all([
-        opsToVerify(t.run.id, msg.tenantId),
-        rowChecksOf(t.run.id, msg.tenantId, Number.MAX_SAFE_INTEGER),
-      ]);
-      outcome = { v: await verifyOps(t.run, t.steps, ops, withHead(checks, t.run.head_hash)) };
+      const checks = rowChecksOf(t.run.id, msg.tenantId, Number.MAX_SAFE_INTEGER);
+      checks.catch(() => undefined); // awaited by verifyOps, unless reading the ops fails first
+      const head = t.run.head_hash;
+      const ops = await opsToVerify(t.run.id, msg.tenantId);
+      outcome = { v: await verifyOps(t.run, t.steps, ops, checks.then((c) => withHead(c, head))) };
     } catch (e) {
       // A refusal that will not change (the version is gone) is the replay's verdict; anything
       // else is retried (the lease runs out and a redelivery takes the replay over).

@@ -121,15 +121,15 @@ export async function verifyOps(
   run: RunToVerify,
   steps: readonly WorkflowStep[],
   ops: readonly OpAsRead[],
-  rowBreaks: readonly ChainBreak[],
+  rowBreaks: Promise<readonly ChainBreak[]>,
 ): Promise<Verdict>;
 export async function verifyOps(
   run: RunToVerify,
   steps: readonly WorkflowStep[],
   ops: readonly OpAsRead[],
-  rowBreaks?: readonly ChainBreak[],
+  rowBreaks?: Promise<readonly ChainBreak[]>,
 ): Promise<Verdict> {
-  const rows = rowBreaks ?? checkRows(run.id, ops as readonly ChainOp[], run.head_hash);
+  rowBreaks?.catch(() => undefined); // awaited after the loop; a throw inside it must not leave it unhandled
   const values: ChainBreak[] = [];
   const plan = planOf(steps);
   let lastRecorded = -1;
@@ -249,6 +249,8 @@ export async function verifyOps(
     // Only the results a later step's `$ref` names are kept.
     if (op.status === "succeeded" && plan.referenced.has(op.step_id)) results.set(op.step_id, op.result);
   }
+  // The row checks, awaited only now: the database's go on while the ops above are compared.
+  const rows = rowBreaks ? await rowBreaks : checkRows(run.id, ops as readonly ChainOp[], run.head_hash);
   for (const b of mergeBreaks(rows, values)) {
     const prior = found.get(b.op_index);
     const op = opAt(b.op_index);
