@@ -118,7 +118,12 @@ export async function replay(runId: string, body: ReplayStart): Promise<ReplayRe
       ? [early, rows]
       : [await opsToVerify(runId, tenantId), rowChecksOf(runId, tenantId, Number.MAX_SAFE_INTEGER)];
   const head = t.run.head_hash;
-  const v = await verifyOps(t.run, t.steps, ops, checks.then((c) => withHead(c, head)));
+  const v = await verifyOps(
+    t.run,
+    t.steps,
+    ops,
+    checks.then((c) => withHead(c, head)),
+  );
   const j = judged(v);
   // One statement, committed on its own: no transaction around it.
   const { rows: out } = await query<ReplayRecord>(sql.insertReplay, [
@@ -191,7 +196,14 @@ export function runReplay(msg: ReplayMessage): Promise<QueueOutcome> {
       checks.catch(() => undefined); // awaited by verifyOps, unless reading the ops fails first
       const head = t.run.head_hash;
       const ops = await opsToVerify(t.run.id, msg.tenantId);
-      outcome = { v: await verifyOps(t.run, t.steps, ops, checks.then((c) => withHead(c, head))) };
+      outcome = {
+        v: await verifyOps(
+          t.run,
+          t.steps,
+          ops,
+          checks.then((c) => withHead(c, head)),
+        ),
+      };
     } catch (e) {
       // A refusal that will not change (the version is gone) is the replay's verdict; anything
       // else is retried (the lease runs out and a redelivery takes the replay over).
