@@ -52,6 +52,14 @@ export interface ExecuteOptions {
    * item is done.
    */
   charge?: boolean;
+  /**
+   * The caller stores the call's success itself: instead of writing the idempotency record's
+   * result, execute hands it here, and the caller writes it in a statement of its own
+   * (`Idempotency.succeedFrom`; a workflow step's fold, which records the op in the same
+   * statement) or, failing that, with `Idempotency.succeed`. Until then a second call with the key
+   * finds it in progress. Only for a call that ran under a key it claimed.
+   */
+  deferSuccess?: (pending: Idempotency.PendingSuccess) => void;
 }
 
 /** A hold outlives the call's deadline by this much, so only a dead caller's hold expires. */
@@ -222,7 +230,11 @@ export async function execute(name: string, rawArgs: unknown, options: ExecuteOp
       throw new InternalError(`${skill.name} returned a result its output schema refuses`, { cause: out.error });
     if (permit) await Breaker.succeed(permit);
     const charged = await settle(true);
-    if (claim?.kind === "execute") await keep(() => Idempotency.succeed(claim.id, claim.attempts, out.data, elapsed()));
+    if (claim?.kind === "execute") {
+      const pending = { id: claim.id, attempts: claim.attempts, result: out.data, durationMs: elapsed() };
+      if (options.deferSuccess) options.deferSuccess(pending);
+      else await keep(() => Idempotency.succeed(pending.id, pending.attempts, pending.result, pending.durationMs));
+    }
     m.executions.inc({ ...labels, status: "succeeded" });
     return {
       skill: skill.name,

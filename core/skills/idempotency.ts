@@ -11,7 +11,7 @@ import { config } from "../config.ts";
 import * as Idempotency from "../platform/idempotency/index.ts";
 import { ExecutionInProgressError, IdempotencyConflictError } from "./errors.ts";
 
-export type { Claim, StoredError } from "../platform/idempotency/index.ts";
+export type { Claim, PendingSuccess, StoredError } from "../platform/idempotency/index.ts";
 export { fail, free, succeed } from "../platform/idempotency/index.ts";
 
 const skillErrors: Idempotency.ClaimErrors = {

@@ -18,6 +18,9 @@ import { AppError, InternalError } from "../errors.ts";
 import * as Failures from "../failures/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import type { PendingSuccess } from "../platform/idempotency/index.ts";
+import * as Idempotency from "../platform/idempotency/index.ts";
+import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit, type Stamped, sendStamped } from "../platform/outbox/index.ts";
 import * as StatusHistory from "../status-history/index.ts";
 import { type OpInput, opRow, recordOp } from "./audit.ts";
@@ -38,7 +41,17 @@ const units = (n: number) => Math.round(n * 10_000);
 
 /** What the step's call came to; `units`: its cost model's, once its args validated. */
 export type Outcome =
-  | { ok: true; args: unknown; result: unknown; version: string; durationMs: number; cost: number; units: number }
+  | {
+      ok: true;
+      args: unknown;
+      result: unknown;
+      version: string;
+      durationMs: number;
+      cost: number;
+      units: number;
+      /** The op's idempotency record's success, to store (Skills.execute `deferSuccess`); none for a replayed call. */
+      pending?: PendingSuccess | undefined;
+    }
   | { ok: false; args: unknown; units?: number; version: string | null; durationMs: number | null; error: AppError };
 
 /** The op's row as the audit log records it. */
@@ -67,10 +80,6 @@ function opOf(r: Locked, step: WorkflowStep, opIndex: number, o: Outcome, cost: 
 
 /**
  * Record the op, charge it and move the run on: the one-statement fold when it applies and its
- * guard holds, else the transaction.
- */
-/**
- * Record the op, charge it and move the run on: the one-statement fold when it applies and its
  * guard holds, else the transaction. `chain`: the caller runs the next op itself (step.ts), so
  * the fold sends no message and leaves the run unstamped; only then, and only when the fold moved
  * the run on, the run as it now is comes back (the transaction always sends the next message itself).
@@ -84,16 +93,35 @@ export async function finish<R extends Locked>(
   chain = false,
 ): Promise<R | undefined> {
   if (o.ok && opIndex + 1 < run.steps_total && units(o.cost) <= units(run.reserved - run.charged)) {
-    const moved = await finishOp(run, step, opIndex, o, started, chain);
+    const moved = await finishOp(run, step, opIndex, o, started, chain).catch(async (e: unknown) => {
+      await storeSuccess(o); // the fold did not commit: the key's success on its own, if the store answers
+      throw e;
+    });
+    // The fold stored the key's success whether or not its guard held.
     if (moved) return chain ? moved : undefined;
-  }
+  } else if (o.ok) await storeSuccess(o);
   await finishInTx(run, step, opIndex, o, started);
   return undefined;
 }
 
 /**
+ * The op's idempotency record's success stored on its own (Skills.execute `deferSuccess`), when
+ * the fold did not store it. Bookkeeping after the call: a store that fails is logged and the
+ * key's lease runs out, as Skills.execute does with its own.
+ */
+async function storeSuccess(o: Outcome & { ok: true }): Promise<void> {
+  const p = o.pending;
+  if (!p) return;
+  try {
+    await Idempotency.succeed(p.id, p.attempts, p.result, p.durationMs);
+  } catch (e) {
+    log.error("skill execution record not written", { err: e });
+  }
+}
+
+/**
  * The fold (step.sql.ts finishOp): the run as it left it; undefined when its guard found the run
- * otherwise (nothing written).
+ * otherwise (nothing written but the key's success).
  * Not chained: the run is stamped and its next message sent (sendStamped). Chained: the run is
  * left unstamped (`enqueued_at` null) and nothing is sent: the caller runs the next op now, and
  * if this process dies first, the outbox's sweeper sends the message once the run has not moved
@@ -111,11 +139,16 @@ async function finishOp<R extends Locked>(
   // The outbox stamp: the run's next message counts as sent from now unless SQS refuses it.
   const stamp = chain ? null : now;
   const { params, hash } = opRow(opOf(run, step, opIndex, o, o.cost, started, now), run.head_hash);
+  const done = o.pending ? Idempotency.successValues(o.pending) : undefined;
   const { rows } = await query<Stamped<OutboxRun> & { charged: string; applied: string }>(ssql.finishOp, [
     ...params,
     actorName(useActor()),
     `workflow ${run.workflow}`,
     stamp,
+    done?.id ?? null,
+    done?.attempts ?? null,
+    done?.result ?? null,
+    done?.ms ?? null,
   ]);
   const moved = rows[0];
   if (!moved) return false;

@@ -9,6 +9,7 @@ import { chargeAppliedFrom } from "../credits/index.ts";
 import { prepared } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
 import { statement } from "../platform/db/statement.ts";
+import { succeedFrom } from "../platform/idempotency/index.ts";
 import { opInsertColumns, opValues } from "./ops.sql.ts";
 import { RunStates } from "./states.ts";
 
@@ -18,7 +19,13 @@ const R = sqlLiterals(RunStates);
  * The op recorded, charged and its run moved on and stamped for its next message, in one
  * statement. $1 to $22: the op's row (ops.sql.ts opValues: $1 tenant, $2 run, $3 op index, $16
  * its idempotency key `wf:<run>:<op>`, $17 its cost, $18 the head read before the call, $19 its
- * hash, $21 now); $23 actor, $24 the charge's reason, $25 the outbox stamp.
+ * hash, $21 now); $23 actor, $24 the charge's reason, $25 the outbox stamp; $26 to $29 the op's
+ * idempotency record's success (id, attempts, result, ms: Idempotency.successValues; null when the
+ * call was a replay).
+ *
+ * `e` stores that success whatever the guard says (a data-modifying CTE runs to completion): the
+ * call ran, so its key must replay from now on, whether or not the op is recorded here. It was a
+ * statement of its own after the call (Skills.execute), one commit more per op.
  *
  * `r` locks the run and guards it: still running, still waiting for this op (a repeated delivery
  * finds it moved on), its head still the one the op's hash chains to, an op after this one, and
@@ -50,7 +57,10 @@ export const finishOp = /* @__PURE__ */ statement(() =>
           CAST($17 AS numeric) as amount, CAST($23 AS text) as actor, CAST($24 AS text) as reason
         from r where CAST($17 AS numeric) > 0)`,
       "c",
-    )}, m as (
+    )}, e as (
+      ${succeedFrom({ id: "$26", tenant: "$1", attempts: "$27", result: "$28", at: "$21", ms: "$29" })}
+      returning 1
+    ), m as (
       update workflow_runs w set next_op_index = CAST($3 AS integer) + 1, attempt = 0,
         credits_charged = w.credits_charged + CAST($17 AS numeric), head_hash = CAST($19 AS text),
         updated_at = CAST($21 AS timestamptz), enqueued_at = CAST($25 AS timestamptz)

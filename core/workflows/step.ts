@@ -34,6 +34,7 @@ import { AppError, InternalError } from "../errors.ts";
 import * as Failures from "../failures/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
+import type { PendingSuccess } from "../platform/idempotency/index.ts";
 import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
 import { done, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
@@ -87,15 +88,20 @@ async function call(
     throw e;
   }
   try {
+    // The key's success is stored with the op (the fold, step-finish.ts), not in a statement of its own.
+    let pending: PendingSuccess | undefined;
     const r = await Skills.execute(step.skill, args, {
       idempotencyKey: opKey(run.id, opIndex),
       runId: run.id,
       opIndex,
       charge: false,
       argsField: `steps.${step.id}.args`,
+      deferSuccess: (p) => {
+        pending = p;
+      },
       ...(step.timeout_s ? { timeoutMs: step.timeout_s * 1000 } : {}),
     });
-    return { ok: true, args, result: r.result, version: r.version, durationMs: r.duration_ms, cost, units };
+    return { ok: true, args, result: r.result, version: r.version, durationMs: r.duration_ms, cost, units, pending };
   } catch (e) {
     if (e instanceof AppError && e.code === "skills.in_progress") return "in_progress";
     const error = e instanceof AppError ? e : new InternalError(`${step.skill} failed`, { cause: e });

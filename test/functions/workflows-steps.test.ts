@@ -12,8 +12,10 @@ import { configOverrides, replaceConfigOverrides, setConfig } from "../../core/c
 import { withContext } from "../../core/context.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
+import type { PendingSuccess } from "../../core/platform/idempotency/index.ts";
+import * as Skills from "../../core/skills/index.ts";
 import * as Workflows from "../../core/workflows/index.ts";
-import { finish } from "../../core/workflows/step-finish.ts";
+import { finish, type Outcome } from "../../core/workflows/step-finish.ts";
 import { readAtStep } from "../../core/workflows/step-read.ts";
 import { invoke } from "../events/index.ts";
 import { checkedKeyedTenants } from "../factories/jobs.ts";
@@ -165,6 +167,109 @@ describe("a step's op in one statement", () => {
     expect(await stepMessages()).toEqual([]);
     await assertRunCredits(run.id);
   });
+});
+
+describe("the op's idempotency record", () => {
+  /** Op `opIndex`'s skill called as a step calls it: its success left for the step to store. */
+  async function called(tenantId: string, run: Awaited<ReturnType<typeof readAsWorker>>, opIndex: number) {
+    let pending: PendingSuccess | undefined;
+    const r = await withContext(
+      { requestId: "test", correlationId: run.id, actor: { type: "system", name: "workflow-steps", tenantId } },
+      () =>
+        Skills.execute(run.step.skill, run.step.args, {
+          idempotencyKey: Workflows.opKey(run.id, opIndex),
+          runId: run.id,
+          opIndex,
+          charge: false,
+          deferSuccess: (p) => {
+            pending = p;
+          },
+        }),
+    );
+    if (!pending) throw new Error("no pending success");
+    return {
+      ok: true as const,
+      args: run.step.args,
+      result: r.result,
+      version: r.version,
+      durationMs: 1,
+      cost: 1,
+      units: 1,
+      pending,
+    };
+  }
+  const recordOf = async (runId: string, opIndex: number) =>
+    (
+      await query<{ status: string; result: unknown }>(
+        "select status, result from skill_executions where idempotency_key = $1",
+        [Workflows.opKey(runId, opIndex)],
+      )
+    ).rows;
+  const finishWith = (tenantId: string, run: Awaited<ReturnType<typeof readAsWorker>>, opIndex: number, o: Outcome) =>
+    withContext(
+      { requestId: "test", correlationId: run.id, actor: { type: "system", name: "workflow-steps", tenantId } },
+      () => finish(run, run.step, opIndex, o, new Date(), false),
+    );
+
+  it(
+    "is stored succeeded by the statement that records the op, by the transaction when the fold does not apply, and when the fold's guard fails",
+    oneOpPerMessage(async () => {
+      const t = await tenant(50);
+      const name = `wf-${tag()}`;
+      await registerWorkflow(t.keys.agent.key, name, threeSets(`k-${tag()}`));
+      const run = await startRun(t.keys.agent.key, name);
+      await stepMessages(1);
+      // Op 0: the fold.
+      const r0 = await readAsWorker(run.id, t.tenant.id, 0);
+      const o0 = await called(t.tenant.id, r0, 0);
+      expect(await recordOf(run.id, 0)).toEqual([{ status: "running", result: null }]);
+      await finishWith(t.tenant.id, r0, 0, o0);
+      expect(await recordOf(run.id, 0)).toEqual([{ status: "succeeded", result: { op: "set" } }]);
+      // A second call with the key replays the stored result: the side effect is not run again.
+      const again = await withContext(
+        {
+          requestId: "test",
+          correlationId: run.id,
+          actor: { type: "system", name: "workflow-steps", tenantId: t.tenant.id },
+        },
+        () =>
+          Skills.execute(r0.step.skill, r0.step.args, {
+            idempotencyKey: Workflows.opKey(run.id, 0),
+            charge: false,
+            deferSuccess: () => {
+              throw new Error("a replay has nothing to store");
+            },
+          }),
+      );
+      expect(again).toMatchObject({ replayed: true, result: { op: "set" } });
+      await stepMessages(1);
+      // Op 1, cancelled between the call and the write: the fold's guard fails, the record is stored all the same.
+      const r1 = await readAsWorker(run.id, t.tenant.id, 1);
+      const o1 = await called(t.tenant.id, r1, 1);
+      expect(
+        (await invoke("POST", `/api/v1/workflows/runs/${run.id}/cancel`, { key: t.keys.agent.key, body: {} })).status,
+      ).toBe(200);
+      await finishWith(t.tenant.id, r1, 1, o1);
+      expect(await recordOf(run.id, 1)).toEqual([{ status: "succeeded", result: { op: "set" } }]);
+      expect(await opsOf(run.id)).toEqual([
+        { op_index: 0, credits: 1 },
+        { op_index: 1, credits: 0 },
+      ]);
+      await assertRunCredits(run.id);
+
+      // The last op (no fold: the transaction ends the run).
+      const other = await startRun(t.keys.agent.key, name);
+      await runSteps(await stepMessages(1));
+      await runSteps(await stepMessages(1));
+      await stepMessages(1);
+      const r2 = await readAsWorker(other.id, t.tenant.id, 2);
+      const o2 = await called(t.tenant.id, r2, 2);
+      await finishWith(t.tenant.id, r2, 2, o2);
+      expect(await recordOf(other.id, 2)).toEqual([{ status: "succeeded", result: { op: "set" } }]);
+      expect((await runRow(other.id))?.status).toBe("completed");
+      await assertRunCredits(other.id);
+    }),
+  );
 });
 
 /**

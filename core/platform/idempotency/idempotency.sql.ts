@@ -56,13 +56,28 @@ export const takeOver = /* @__PURE__ */ statement(
 );
 
 /**
- * Store a result: $1 id, $2 tenant, $3 attempts, $4 result (JSON text), $5 completed at,
- * $6 duration ms. `attempts` fences a caller whose lease was taken over: it stores nothing.
+ * The UPDATE that stores a result, its values given as SQL expressions (placeholders): what
+ * `succeed` runs, and what a caller that writes the result in a statement of its own embeds (a
+ * workflow step's fold, core/workflows/step.sql.ts). `attempts` fences a caller whose lease was
+ * taken over: it stores nothing.
  */
-export const succeed = /* @__PURE__ */ statement(
-  () => `update skill_executions
-    set status = ${E.succeeded}, result = CAST($4 AS jsonb), completed_at = $5, duration_ms = $6
-    where id = $1 and tenant_id = $2 and status = ${E.running} and attempts = $3`,
+export const succeedFrom = (v: {
+  id: string;
+  tenant: string;
+  attempts: string;
+  result: string;
+  at: string;
+  ms: string;
+}) =>
+  `update skill_executions
+    set status = ${E.succeeded}, result = CAST(${v.result} AS jsonb), completed_at = CAST(${v.at} AS timestamptz),
+      duration_ms = CAST(${v.ms} AS integer)
+    where id = CAST(${v.id} AS uuid) and tenant_id = CAST(${v.tenant} AS uuid) and status = ${E.running}
+      and attempts = CAST(${v.attempts} AS integer)`;
+
+/** Store a result: $1 id, $2 tenant, $3 attempts, $4 result (JSON text), $5 completed at, $6 duration ms. */
+export const succeed = /* @__PURE__ */ statement(() =>
+  succeedFrom({ id: "$1", tenant: "$2", attempts: "$3", result: "$4", at: "$5", ms: "$6" }),
 );
 
 /** Store a final failure: $1 id, $2 tenant, $3 attempts, $4 error (JSON text), $5 completed at, $6 ms. */

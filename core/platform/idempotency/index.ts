@@ -145,16 +145,23 @@ function storedError(e: Record<string, unknown> | null): StoredError {
 
 /** Store the result; a caller whose lease was taken over (other `attempts`) stores nothing. */
 export async function succeed(id: string, attempts: number, result: unknown, durationMs: number): Promise<boolean> {
-  const r = await query(sql.succeed, [
-    id,
-    useTenant(),
-    attempts,
-    // `undefined` has no JSON: stored as JSON null, as the reply would show it.
-    JSON.stringify(result ?? null),
-    clock().now(),
-    wholeMs(durationMs),
-  ]);
+  const v = successValues({ id, attempts, result, durationMs });
+  const r = await query(sql.succeed, [v.id, useTenant(), v.attempts, v.result, clock().now(), v.ms]);
   return (r.rowCount ?? 0) > 0;
+}
+
+/** A claimed call's success not yet stored: its caller stores it (`succeed`, or `succeedFrom` in a statement of its own). */
+export interface PendingSuccess {
+  id: string;
+  attempts: number;
+  result: unknown;
+  durationMs: number;
+}
+
+/** The values `succeed` stores for `p` (`succeedFrom`'s id, attempts, result and ms). */
+export function successValues(p: PendingSuccess): { id: string; attempts: number; result: string; ms: number } {
+  // `undefined` has no JSON: stored as JSON null, as the reply would show it.
+  return { id: p.id, attempts: p.attempts, result: JSON.stringify(p.result ?? null), ms: wholeMs(p.durationMs) };
 }
 
 /**
@@ -278,3 +285,4 @@ export async function once<T>(
 }
 
 export { canonicalJson, hashArgs } from "./canonical.ts";
+export { succeedFrom } from "./idempotency.sql.ts";
