@@ -27,6 +27,7 @@ import { hashArgs } from "../platform/idempotency/index.ts";
 import { log } from "../platform/logger.ts";
 import * as Breaker from "./breaker.ts";
 import { costOf } from "./cost.ts";
+import { runWithDeadline } from "./deadline.ts";
 import { SkillTimeoutError, UpstreamError } from "./errors.ts";
 import * as Idempotency from "./idempotency.ts";
 import { skillMetrics as m } from "./metrics.ts";
@@ -72,27 +73,6 @@ export function parseArgs(skill: SkillSpec, raw: unknown, field: string): unknow
   const r = safeParse(skill.input, raw);
   if (r.success) return r.data;
   throw validationError(fieldIssues(field, r.error), `Invalid args for ${skill.name}`);
-}
-
-/** `run` racing the deadline; the signal tells the skill's requests to stop. */
-async function runWithDeadline<T>(work: (signal: AbortSignal) => Promise<T>, skill: string, ms: number): Promise<T> {
-  const ctl = new AbortController();
-  const timer = new AbortController();
-  const deadline = clock()
-    .sleep(ms, timer.signal)
-    .then(
-      () => {
-        const e = new SkillTimeoutError(skill, ms);
-        ctl.abort(e);
-        throw e;
-      },
-      () => undefined as never,
-    );
-  try {
-    return await Promise.race([work(ctl.signal), deadline]);
-  } finally {
-    timer.abort();
-  }
 }
 
 /** Failures that say the target is unwell: they count against its breaker. A refusal (4xx) does not. */

@@ -54,6 +54,32 @@ export function refIssue(
   };
 }
 
+/** A ref taken apart: the step it names (none: the input) and the path below. */
+interface ParsedRef {
+  step: string | undefined;
+  path: string[];
+}
+
+/** Refs taken apart once per process (a replay resolves the same ones op after op); at most this many kept. */
+const MAX_PARSED = 4096;
+const parsedRefs = new Map<string, ParsedRef | null>();
+
+function parseRef(ref: string): ParsedRef | null {
+  let p = parsedRefs.get(ref);
+  if (p === undefined) {
+    const m = REF.exec(ref);
+    p = m
+      ? {
+          step: m[1] === "input" ? undefined : ((m[1] as string).split(".")[1] as string),
+          path: (m[2] ?? "").split(".").filter((s) => s !== ""),
+        }
+      : null;
+    if (parsedRefs.size >= MAX_PARSED) parsedRefs.clear();
+    parsedRefs.set(ref, p);
+  }
+  return p;
+}
+
 function walkPath(root: unknown, path: string[]): { found: boolean; value?: unknown } {
   let cur: unknown = root;
   for (const seg of path) {
@@ -80,18 +106,15 @@ export function resolveArgs(
 ): unknown {
   const ref = refOf(args);
   if (ref !== undefined) {
-    const m = REF.exec(ref);
-    if (!m) throw new UnresolvedRefError(stepId, ref);
-    const head = m[1] as string;
-    const path = (m[2] ?? "").split(".").filter((s) => s !== "");
+    const parsed = parseRef(ref);
+    if (!parsed) throw new UnresolvedRefError(stepId, ref);
     let root: unknown;
-    if (head === "input") root = input;
+    if (parsed.step === undefined) root = input;
     else {
-      const id = head.split(".")[1] as string;
-      if (!results.has(id)) throw new UnresolvedRefError(stepId, ref);
-      root = results.get(id);
+      if (!results.has(parsed.step)) throw new UnresolvedRefError(stepId, ref);
+      root = results.get(parsed.step);
     }
-    const hit = walkPath(root, path);
+    const hit = walkPath(root, parsed.path);
     if (!hit.found) throw new UnresolvedRefError(stepId, ref);
     return hit.value;
   }
@@ -115,12 +138,16 @@ export function resolveArgs(
       const x = o[keys[i] as string];
       const v = resolveArgs(stepId, x, input, results);
       if (v === x) continue;
-      const entries: [string, unknown][] = [];
+      const out: Record<string, unknown> = {};
       for (let j = 0; j < keys.length; j++) {
         const k = keys[j] as string;
-        entries.push([k, j < i ? o[k] : j === i ? v : resolveArgs(stepId, o[k], input, results)]);
+        const x2 = j < i ? o[k] : j === i ? v : resolveArgs(stepId, o[k], input, results);
+        // An own "__proto__" key stays a key (as Object.fromEntries keeps it), never the prototype.
+        if (k === "__proto__")
+          Object.defineProperty(out, k, { value: x2, enumerable: true, writable: true, configurable: true });
+        else out[k] = x2;
       }
-      return Object.fromEntries(entries);
+      return out;
     }
     return args;
   }
