@@ -270,21 +270,4 @@ export type OpAsRead = Pick<
 >;
 
 /** What `checkChain` reads of an op (a test's, an archived run's line): the hashed fields, the args and the result. */
-export type ChainOp = Pick<
-  OpRecord,
-  | "op_index"
-  | "step_id"
-  | "op_type"
-  | "skill_version"
-  | "args"
-  | "args_hash"
-  | "result"
-  | "result_hash"
-  | "status"
-  | "error_code"
-  | "transient"
-  | "idempotency_key"
-  | "credits"
-  | "prev_hash"
-  | "hash"
->;
+export type ChainOp = OpAsRead & Pick<OpRecord, "error_code" | "idempotency_key" | "credits" | "prev_hash" | "hash">;

@@ -37,7 +37,7 @@ import { afterCommit, query, withTx } from "../platform/db/index.ts";
 import type { PendingSuccess } from "../platform/idempotency/index.ts";
 import { log } from "../platform/logger.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
-import { done, type QueueOutcome, retry } from "../platform/queue-outcome.ts";
+import { done, type QueueOutcome } from "../platform/queue-outcome.ts";
 import * as Skills from "../skills/index.ts";
 import { workflowMetrics as m } from "./metrics.ts";
 import * as osql from "./ops.sql.ts";
@@ -75,7 +75,7 @@ async function call(
   step: WorkflowStep,
   opIndex: number,
   known: ReadonlyMap<string, unknown>,
-): Promise<Outcome | "in_progress"> {
+): Promise<Outcome | { inProgressS: number }> {
   let args: unknown = step.args;
   let [cost, units] = [0, 0];
   try {
@@ -103,7 +103,8 @@ async function call(
     });
     return { ok: true, args, result: r.result, version: r.version, durationMs: r.duration_ms, cost, units, pending };
   } catch (e) {
-    if (e instanceof AppError && e.code === "skills.in_progress") return "in_progress";
+    // Another holder of the op's key (a live delivery, or a dead one whose lease runs): try again when it ends.
+    if (e instanceof AppError && e.code === "skills.in_progress") return { inProgressS: e.retryAfterS ?? 1 };
     const error = e instanceof AppError ? e : new InternalError(`${step.skill} failed`, { cause: e });
     return { ok: false, args, units, version: Skills.spec(step.skill).version, durationMs: null, error };
   }
@@ -111,8 +112,8 @@ async function call(
 
 /**
  * Run the op a message names. `done` for a stale message (the run moved on or ended), after the
- * op is recorded, or after a retryable failure was sent again; `retry` while another delivery
- * holds the op's idempotency key (SQS brings it back).
+ * op is recorded, after a retryable failure was sent again, or when another delivery holds the
+ * op's idempotency key (the message sent again, due when that key's lease ends).
  *
  * @example
  *   const outcome = await Workflows.runStep({ v: 1, tenantId, runId, opIndex: 0 });
@@ -163,7 +164,10 @@ function runOp(msg: StepMessage, chain: boolean, chained: Chained): Promise<Queu
     if (!step) return done();
     const started = clock().now();
     const outcome = await call(run, step, msg.opIndex, chained.results);
-    if (outcome === "in_progress") return retry(`op ${msg.opIndex} of run ${run.id} is running elsewhere`);
+    if ("inProgressS" in outcome) {
+      await resendWhenFree(run, msg.opIndex, outcome.inProgressS);
+      return done();
+    }
     if (!outcome.ok) {
       const attempt = run.attempt + 1;
       if (!Failures.wasRecorded(outcome.error)) recordFailure(run, step, msg.opIndex, outcome.error, attempt);
@@ -182,6 +186,27 @@ function runOp(msg: StepMessage, chain: boolean, chained: Chained): Promise<Queu
     chained.run = moved;
     chained.results.set(step.id, outcome.result);
     return "next";
+  });
+}
+
+/**
+ * The op's key is held (another delivery runs it, or one that died holds it until its lease
+ * ends): its message is sent again to arrive when the lease ends (SQS's delay, at most 900 s),
+ * not after the queue's visibility timeout (150 s). Then the holder's op is recorded (the message
+ * is stale) or its lease is over and the op runs. Nothing to send if the run moved on meanwhile.
+ */
+async function resendWhenFree(run: sql.RunRow, opIndex: number, afterS: number): Promise<void> {
+  await withTx(async () => {
+    const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
+    const r = rows[0];
+    if (!r || r.status !== RunStates.running || r.next_op_index !== opIndex) return;
+    const delayS = Math.min(900, Math.max(1, Math.ceil(afterS)));
+    enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: opIndex }], { delayS });
+  });
+  log.info("workflow step's op is running elsewhere; sent again for when its key is free", {
+    runId: run.id,
+    opIndex,
+    afterS,
   });
 }
 

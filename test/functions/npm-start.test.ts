@@ -335,7 +335,10 @@ describe("npm start (aos dev)", () => {
     );
     let run = await runState(runId);
     let replay = await replayStatus();
-    while ((run.status === "running" || replay === "pending" || replay === "running") && Date.now() - ready < 30_000) {
+    // Killed inside an op's call, the dead process holds the op's idempotency key until its lease
+    // ends (kv_store's 25 s timeout + 5 s from the claim): the op's message is then sent again to
+    // arrive at that moment (step.ts resendWhenFree). Killed anywhere else, the run goes on at once.
+    while ((run.status === "running" || replay === "pending" || replay === "running") && Date.now() - ready < 45_000) {
       await new Promise((r) => setTimeout(r, 50));
       [run, replay] = [await runState(runId), await replayStatus()];
     }

@@ -13,6 +13,8 @@ import { withContext } from "../../core/context.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
 import { query } from "../../core/platform/db/index.ts";
 import type { PendingSuccess } from "../../core/platform/idempotency/index.ts";
+import { hashArgs } from "../../core/platform/idempotency/index.ts";
+import * as SkillKeys from "../../core/skills/idempotency.ts";
 import * as Skills from "../../core/skills/index.ts";
 import * as Workflows from "../../core/workflows/index.ts";
 import { finish, type Outcome } from "../../core/workflows/step-finish.ts";
@@ -41,6 +43,14 @@ afterEach(() => setClock(systemClock));
 const threeSets = (key: string) =>
   [0, 1, 2].map((i) => ({ id: `s${i}`, skill: "kv_store", args: { op: "set", key: `${key}-${i}`, value: i } }));
 
+/** A tenant with 50 credits, a workflow of threeSets registered, and a run of it started. */
+async function threeSetsRun() {
+  const t = await tenant(50);
+  const name = `wf-${tag()}`;
+  await registerWorkflow(t.keys.agent.key, name, threeSets(`k-${tag()}`));
+  return { t, name, run: await startRun(t.keys.agent.key, name) };
+}
+
 /** The run as the worker reads it before its call (readAtStep), and the step at `opIndex`. */
 async function readAsWorker(runId: string, tenantId: string, opIndex: number) {
   const read = await readAtStep(runId, tenantId, opIndex);
@@ -55,18 +65,11 @@ const finishAs = (
   opIndex: number,
   result: unknown,
   chain = false,
+  outcome: Outcome = { ok: true, args: run.step.args, result, version: "1.0.0", durationMs: 1, cost: 1, units: 1 },
 ) =>
   withContext(
     { requestId: "test", correlationId: run.id, actor: { type: "system", name: "workflow-steps", tenantId } },
-    () =>
-      finish(
-        run,
-        run.step,
-        opIndex,
-        { ok: true, args: run.step.args, result, version: "1.0.0", durationMs: 1, cost: 1, units: 1 },
-        new Date(),
-        chain,
-      ),
+    () => finish(run, run.step, opIndex, outcome, new Date(), chain),
   );
 
 const opsOf = async (runId: string) =>
@@ -89,10 +92,7 @@ describe("a step's op in one statement", () => {
   it(
     "a stale second delivery of the same op (read before the first was recorded) writes nothing",
     oneOpPerMessage(async () => {
-      const t = await tenant(50);
-      const name = `wf-${tag()}`;
-      await registerWorkflow(t.keys.agent.key, name, threeSets(`k-${tag()}`));
-      const run = await startRun(t.keys.agent.key, name);
+      const { t, run } = await threeSetsRun();
       await stepMessages(1);
       // Two deliveries of op 0 read the run before either recorded it.
       const first = await readAsWorker(run.id, t.tenant.id, 0);
@@ -117,12 +117,9 @@ describe("a step's op in one statement", () => {
   it(
     "stamps the run for its next message, so the sweeper does not send it again",
     oneOpPerMessage(async () => {
-      const t = await tenant(50);
-      const name = `wf-${tag()}`;
-      await registerWorkflow(t.keys.agent.key, name, threeSets(`k-${tag()}`));
       const c = new ManualClock(Date.now());
       setClock(c);
-      const run = await startRun(t.keys.agent.key, name); // stamped now (the start's send)
+      const { t, run } = await threeSetsRun(); // stamped now (the start's send)
       const [op0] = await stepMessages(1);
       // Op 0 ends 1,100 s later (within the outbox's 1,200 s resend delay of the start's stamp only).
       c.advance(1_100_000);
@@ -148,10 +145,7 @@ describe("a step's op in one statement", () => {
   );
 
   it("a run cancelled between the call and the write: the op is recorded, not charged; the reserve was released", async () => {
-    const t = await tenant(50);
-    const name = `wf-${tag()}`;
-    await registerWorkflow(t.keys.agent.key, name, threeSets(`k-${tag()}`));
-    const run = await startRun(t.keys.agent.key, name);
+    const { t, run } = await threeSetsRun();
     await stepMessages(1);
     const before = await readAsWorker(run.id, t.tenant.id, 0);
     const cancelled = await invoke("POST", `/api/v1/workflows/runs/${run.id}/cancel`, {
@@ -205,25 +199,16 @@ describe("the op's idempotency record", () => {
         [Workflows.opKey(runId, opIndex)],
       )
     ).rows;
-  const finishWith = (tenantId: string, run: Awaited<ReturnType<typeof readAsWorker>>, opIndex: number, o: Outcome) =>
-    withContext(
-      { requestId: "test", correlationId: run.id, actor: { type: "system", name: "workflow-steps", tenantId } },
-      () => finish(run, run.step, opIndex, o, new Date(), false),
-    );
-
   it(
     "is stored succeeded by the statement that records the op, by the transaction when the fold does not apply, and when the fold's guard fails",
     oneOpPerMessage(async () => {
-      const t = await tenant(50);
-      const name = `wf-${tag()}`;
-      await registerWorkflow(t.keys.agent.key, name, threeSets(`k-${tag()}`));
-      const run = await startRun(t.keys.agent.key, name);
+      const { t, name, run } = await threeSetsRun();
       await stepMessages(1);
       // Op 0: the fold.
       const r0 = await readAsWorker(run.id, t.tenant.id, 0);
       const o0 = await called(t.tenant.id, r0, 0);
       expect(await recordOf(run.id, 0)).toEqual([{ status: "running", result: null }]);
-      await finishWith(t.tenant.id, r0, 0, o0);
+      await finishAs(t.tenant.id, r0, 0, o0.result, false, o0);
       expect(await recordOf(run.id, 0)).toEqual([{ status: "succeeded", result: { op: "set" } }]);
       // A second call with the key replays the stored result: the side effect is not run again.
       const again = await withContext(
@@ -249,7 +234,7 @@ describe("the op's idempotency record", () => {
       expect(
         (await invoke("POST", `/api/v1/workflows/runs/${run.id}/cancel`, { key: t.keys.agent.key, body: {} })).status,
       ).toBe(200);
-      await finishWith(t.tenant.id, r1, 1, o1);
+      await finishAs(t.tenant.id, r1, 1, o1.result, false, o1);
       expect(await recordOf(run.id, 1)).toEqual([{ status: "succeeded", result: { op: "set" } }]);
       expect(await opsOf(run.id)).toEqual([
         { op_index: 0, credits: 1 },
@@ -264,10 +249,50 @@ describe("the op's idempotency record", () => {
       await stepMessages(1);
       const r2 = await readAsWorker(other.id, t.tenant.id, 2);
       const o2 = await called(t.tenant.id, r2, 2);
-      await finishWith(t.tenant.id, r2, 2, o2);
+      await finishAs(t.tenant.id, r2, 2, o2.result, false, o2);
       expect(await recordOf(other.id, 2)).toEqual([{ status: "succeeded", result: { op: "set" } }]);
       expect((await runRow(other.id))?.status).toBe("completed");
       await assertRunCredits(other.id);
+    }),
+  );
+});
+
+describe("an op whose key another holds", () => {
+  it(
+    "is sent again to arrive when the holder's lease ends (not after the visibility timeout), then runs",
+    oneOpPerMessage(async () => {
+      const { t, run } = await threeSetsRun();
+      const [op0] = await stepMessages(1);
+      // A delivery that died inside op 0's call holds its key for 4 s more.
+      const step = (await readAsWorker(run.id, t.tenant.id, 0)).step;
+      const claim = await withContext(
+        {
+          requestId: "dead",
+          correlationId: run.id,
+          actor: { type: "system", name: "workflow-steps", tenantId: t.tenant.id },
+        },
+        () =>
+          SkillKeys.begin({
+            skill: "kv_store",
+            version: "1.0.0",
+            key: Workflows.opKey(run.id, 0),
+            argsHash: hashArgs(Skills.validateArgs("kv_store", step.args)),
+            leaseMs: 4_000,
+          }),
+      );
+      expect(claim.kind).toBe("execute");
+      const sentAt = Date.now();
+      expect(await runSteps([op0])).toEqual([]); // acknowledged, not left to SQS's 150 s
+      expect(await stepMessages()).toEqual([]); // not due yet
+      expect((await runRow(run.id))?.next_op_index).toBe(0);
+      await new Promise((r) => setTimeout(r, Math.max(0, 4_500 - (Date.now() - sentAt))));
+      const [again] = await stepMessages(1);
+      expect(again).toEqual({ v: 1, tenantId: t.tenant.id, runId: run.id, opIndex: 0 });
+      await runSteps([again]); // the lease is over: the op runs (its key taken over)
+      expect((await runRow(run.id))?.next_op_index).toBe(1);
+      expect(await drainSteps()).toBe(2);
+      expect((await runRow(run.id))?.status).toBe("completed");
+      await assertRunCredits(run.id);
     }),
   );
 });
@@ -355,10 +380,7 @@ describe("a delivery runs the run's next ops itself (WORKFLOW_STEP_CHAIN_S)", ()
   });
 
   it("an op recorded mid-chain leaves the run unstamped: if the worker dies there, the sweeper sends the next op after the unsent grace", async () => {
-    const t = await tenant(50);
-    const name = `wf-${tag()}`;
-    await registerWorkflow(t.keys.agent.key, name, threeSets(`k-${tag()}`));
-    const run = await startRun(t.keys.agent.key, name);
+    const { t, run } = await threeSetsRun();
     await stepMessages(1);
     // Op 0 recorded as a chaining delivery records it; the worker then dies before op 1.
     const before = await readAsWorker(run.id, t.tenant.id, 0);

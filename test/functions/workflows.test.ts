@@ -184,8 +184,8 @@ describe("runs", () => {
       ]);
       const run = await startRun(t.keys.agent.key, name, { input: { counter } });
       const [first] = await stepMessages(1);
-      // The same message twice in one batch (the copy that finds the op running elsewhere is
-      // retried by SQS), and once more afterwards.
+      // The same message twice in one batch (the copy that finds the op running elsewhere is sent
+      // again, due when the key's lease ends), and once more afterwards.
       expect((await runSteps([first, first])).length).toBeLessThanOrEqual(1);
       await runSteps([first]);
       expect(await kvCounter(t.tenant.id, counter)).toBe(1);
