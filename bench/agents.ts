@@ -19,6 +19,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import { boardBase } from "../core/agents/blackboard-scripts.ts";
 import * as Agents from "../core/agents/index.ts";
 import { setConfig } from "../core/config.ts";
 import { type Actor, withContext } from "../core/context.ts";
@@ -220,6 +221,14 @@ async function main(): Promise<number> {
   const read = show("read every key", readMs);
   say(`aggregate vs reading every key: ${(read.p50 / agg.p95).toFixed(1)}x faster (target >= 10)`);
   if (read.p50 / agg.p95 < 10) missed.push("aggregation < 10x faster than reading every key");
+  // Leave nothing in Redis (the raw keys have no expiry; a namespace stays its idle TTL, 7 days).
+  if (!args.includes("--keep")) {
+    for (let w = 0; w < 50; w++) await redis().del(...Array.from({ length: 200 }, (_, i) => `${ns}:raw:${w}:${i}`));
+    for (const n of [ns, aggNs]) {
+      const base = boardBase(tenant.id, n);
+      await redis().del(...[":data", ":ver", ":idx", ":exp", ":kf", ":sum", ":f:score", ":fin"].map((x) => base + x));
+    }
+  }
   return verdict(missed);
 }
 
