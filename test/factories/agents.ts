@@ -1,9 +1,10 @@
 /**
  * Agents for tests: `registerAgent(key, name)` through the real route; `shiftedClock`, the system
  * clock moved forward on demand (leases and staleness end without waiting, long-polls still wait
- * in real time).
+ * in real time); `asAgentKey(t)(fn)`, core called as tenant t's agent key.
  */
 import { expect } from "vitest";
+import { withContext } from "../../core/context.ts";
 import type { Clock } from "../../core/platform/clock.ts";
 import { systemClock } from "../../core/platform/clock.ts";
 import { invoke } from "../events/index.ts";
@@ -32,3 +33,16 @@ export class ShiftedClock implements Clock {
     this.shiftMs += ms;
   }
 }
+
+/** Run `fn` in core as tenant `t`'s agent key, as a handler would (core calls without HTTP, for volume). */
+export const asAgentKey =
+  (t: { tenant: { id: string }; keys: { agent: { id: string } } }) =>
+  <T>(fn: () => Promise<T>) =>
+    withContext(
+      {
+        requestId: "bb",
+        correlationId: "bb",
+        actor: { type: "key", keyId: t.keys.agent.id, tenantId: t.tenant.id, role: "agent" },
+      },
+      fn,
+    );

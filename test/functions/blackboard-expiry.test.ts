@@ -8,10 +8,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as Agents from "../../core/agents/index.ts";
-import { withContext } from "../../core/context.ts";
 import { setClock, systemClock } from "../../core/platform/clock.ts";
 import { redis } from "../../core/platform/redis.ts";
-import { ShiftedClock } from "../factories/agents.ts";
+import { asAgentKey, ShiftedClock } from "../factories/agents.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 
 let t: Awaited<ReturnType<typeof makeTenantWithKeys>>;
@@ -23,15 +22,7 @@ beforeAll(async () => {
 afterAll(() => setClock(systemClock));
 
 const ns = () => `ns-${randomUUID().slice(0, 8)}`;
-const asT = <T>(fn: () => Promise<T>) =>
-  withContext(
-    {
-      requestId: "bb",
-      correlationId: "bb",
-      actor: { type: "key", keyId: t.keys.agent.id, tenantId: t.tenant.id, role: "agent" },
-    },
-    fn,
-  );
+const asT = <T>(fn: () => Promise<T>) => asAgentKey(t)(fn);
 const sumOf = (n: string, field: string) => redis().call(["HGET", redis().key(`bb:{${t.tenant.id}:${n}}:sum`), field]);
 
 describe("an entry past its expiry, beyond the purge's 100", () => {

@@ -11,7 +11,7 @@ import { withContext } from "../../core/context.ts";
 import { setClock, systemClock } from "../../core/platform/clock.ts";
 import { redis } from "../../core/platform/redis.ts";
 import { invoke } from "../events/index.ts";
-import { ShiftedClock } from "../factories/agents.ts";
+import { asAgentKey, ShiftedClock } from "../factories/agents.ts";
 import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 
@@ -32,15 +32,7 @@ const put = (n: string, k: string, body: unknown, apiKey = key()) =>
   invoke("PUT", `/api/v1/blackboard/${n}/${k}`, { key: apiKey, body });
 const get = (n: string, k: string, apiKey = key()) => invoke("GET", `/api/v1/blackboard/${n}/${k}`, { key: apiKey });
 /** Core calls as tenant t's agent key (the handlers' work without HTTP, for volume). */
-const asT = <T>(fn: () => Promise<T>) =>
-  withContext(
-    {
-      requestId: "bb",
-      correlationId: "bb",
-      actor: { type: "key", keyId: t.keys.agent.id, tenantId: t.tenant.id, role: "agent" },
-    },
-    fn,
-  );
+const asT = <T>(fn: () => Promise<T>) => asAgentKey(t)(fn);
 
 /** Every entry of a namespace through the listing, page by page. */
 async function readAll(n: string) {
