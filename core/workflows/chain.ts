@@ -40,6 +40,17 @@ const ownHash = (runId: string, o: RowFields) =>
     prev_hash: o.prev_hash,
   });
 
+/** A succeeded op's stored result against its hash (one SHA-256), a break appended to `out`. */
+export function resultBreak(
+  o: Pick<ChainOp, "op_index" | "result" | "result_hash" | "status">,
+  out: ChainBreak[],
+): void {
+  if (o.status !== "succeeded") return;
+  const resultHash = hashJson(o.result);
+  if (resultHash !== o.result_hash)
+    out.push({ op_index: o.op_index, what: "result_hash", expected: resultHash, actual: o.result_hash });
+}
+
 /** The args and result of one op against their stored hashes (one SHA-256 each), appended to `out`. */
 export function valueBreaks(
   o: Pick<ChainOp, "op_index" | "args" | "args_hash" | "result" | "result_hash" | "status">,
@@ -48,11 +59,7 @@ export function valueBreaks(
   const argsHash = hashJson(o.args);
   if (argsHash !== o.args_hash)
     out.push({ op_index: o.op_index, what: "args_hash", expected: argsHash, actual: o.args_hash });
-  if (o.status === "succeeded") {
-    const resultHash = hashJson(o.result);
-    if (resultHash !== o.result_hash)
-      out.push({ op_index: o.op_index, what: "result_hash", expected: resultHash, actual: o.result_hash });
-  }
+  resultBreak(o, out);
 }
 
 /** The per-row breaks of ops as read (ordered by op_index), in JS: one SHA-256 per op. */

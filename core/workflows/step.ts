@@ -190,19 +190,35 @@ function runOp(msg: StepMessage, chain: boolean, chained: Chained): Promise<Queu
 }
 
 /**
- * The op's key is held (another delivery runs it, or one that died holds it until its lease
- * ends): its message is sent again to arrive when the lease ends (SQS's delay, at most 900 s),
- * not after the queue's visibility timeout (150 s). Then the holder's op is recorded (the message
- * is stale) or its lease is over and the op runs. Nothing to send if the run moved on meanwhile.
+ * Op `opIndex`'s message sent again after `delayS` (SQS's delay, at most 900 s), in a transaction
+ * that locks the run and first lets `also` write (an attempt counted); nothing when the run moved
+ * on or ended meanwhile.
  */
-async function resendWhenFree(run: sql.RunRow, opIndex: number, afterS: number): Promise<void> {
+async function sendAgainLater(
+  run: sql.RunRow,
+  opIndex: number,
+  delayS: number,
+  also?: (r: Locked) => Promise<void>,
+): Promise<void> {
   await withTx(async () => {
     const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
     const r = rows[0];
     if (!r || r.status !== RunStates.running || r.next_op_index !== opIndex) return;
-    const delayS = Math.min(900, Math.max(1, Math.ceil(afterS)));
-    enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: opIndex }], { delayS });
+    await also?.(r);
+    enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: opIndex }], {
+      delayS: Math.min(900, Math.max(0, Math.ceil(delayS))),
+    });
   });
+}
+
+/**
+ * The op's key is held (another delivery runs it, or one that died holds it until its lease
+ * ends): its message is sent again to arrive when the lease ends, not after the queue's
+ * visibility timeout (150 s). Then the holder's op is recorded (the message is stale) or its
+ * lease is over and the op runs.
+ */
+async function resendWhenFree(run: sql.RunRow, opIndex: number, afterS: number): Promise<void> {
+  await sendAgainLater(run, opIndex, afterS);
   log.info("workflow step's op is running elsewhere; sent again for when its key is free", {
     runId: run.id,
     opIndex,
@@ -212,13 +228,8 @@ async function resendWhenFree(run: sql.RunRow, opIndex: number, afterS: number):
 
 /** A failure the catalog retries, attempts left: one more attempt counted, the message sent again after the delay. */
 async function retryLater(run: sql.RunRow, opIndex: number, error: AppError, delayS: number): Promise<void> {
-  await withTx(async () => {
-    const { rows } = await query<Locked>(sql.lockRun, [run.id, run.tenant_id]);
-    const r = rows[0];
-    if (!r || r.status !== RunStates.running || r.next_op_index !== opIndex) return;
-    const now = clock().now();
-    await query(sql.moveRun, [r.id, r.tenant_id, r.status, opIndex, r.attempt + 1, 0, null, null, now, 0]);
-    enqueueAfterCommit(stepOutbox, [{ id: r.id, tenant_id: r.tenant_id, next_op_index: opIndex }], { delayS });
+  await sendAgainLater(run, opIndex, delayS, async (r) => {
+    await query(sql.moveRun, [r.id, r.tenant_id, r.status, opIndex, r.attempt + 1, 0, null, null, clock().now(), 0]);
     afterCommit(() => m.stepRetries.inc());
   });
   log.warn("workflow step failed, retrying", {

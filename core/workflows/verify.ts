@@ -14,7 +14,7 @@
 import { AppError } from "../errors.ts";
 import * as Skills from "../skills/index.ts";
 import { type ChainOp, hashJson, type OpAsRead } from "./audit.ts";
-import { type ChainBreak, checkRows, mergeBreaks, valueBreaks } from "./chain.ts";
+import { type ChainBreak, checkRows, mergeBreaks, resultBreak, valueBreaks } from "./chain.ts";
 import { diff, type PatchOp, pointer } from "./json-patch.ts";
 import { resolveArgs } from "./refs.ts";
 import type { WorkflowStep } from "./schema.ts";
@@ -198,11 +198,7 @@ export async function verifyOps(
     const storedHash = argsEqual ? derivedHash(plan, i, step, args) : hashJson(op.args);
     const argsEdited = storedHash !== op.args_hash;
     if (argsEdited) values.push({ op_index: i, what: "args_hash", expected: storedHash, actual: op.args_hash });
-    if (op.status === "succeeded") {
-      const resultHash = hashJson(op.result);
-      if (resultHash !== op.result_hash)
-        values.push({ op_index: i, what: "result_hash", expected: resultHash, actual: op.result_hash });
-    }
+    resultBreak(op, values);
     // A failed op ends its run: only the last op may have failed, and only in a failed run.
     let status: string;
     if (i < lastRecorded) status = "succeeded";
