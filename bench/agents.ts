@@ -4,7 +4,10 @@
  *
  *   floor     a bare durable INSERT + NOTIFY on one connection, received by a LISTEN on another:
  *             send -> notification round trip (the message floor);
- *   message   Agents.send -> a receiver already long-polling (Agents.receive, wait_s 5) returns it;
+ *   message   Agents.send -> a receiver already long-polling (Agents.receive, wait_s 5; it named
+ *             itself its inbox's waiter) returns it; floor and message alternate round trip by
+ *             round trip, so both see the same load (a job bench's load rises and falls within
+ *             its rounds: measured one after the other, they saw different phases of it);
  *   invoke    Agents.invoke of a target that answers at once (its own receive + respond loop);
  *   board     blackboard put + get (Agents.boardPut / boardGet) vs raw Redis SET + GET of the
  *             same JSON, 50 concurrent workers;
@@ -53,44 +56,59 @@ const show = (name: string, ms: number[]) => {
   return p;
 };
 
-/** INSERT + NOTIFY on one connection, LISTEN on another: N round trips. */
-async function floor(url: string): Promise<number[]> {
+let watcher: pg.Client | undefined;
+/** Until the receive of `agentId` waits as its inbox's waiter (migration 0023), then 1 ms for its block to start. */
+async function waiterIn(agentId: string): Promise<void> {
+  for (;;) {
+    const { rows } = await (watcher as pg.Client).query("select waiter from agent_inboxes where agent_id = $1", [
+      agentId,
+    ]);
+    if (rows[0]?.waiter) break;
+    await sleep(1);
+  }
+  await sleep(1);
+}
+
+/**
+ * Side by side, in turns (so both see the same load at the same moment): a bare INSERT + NOTIFY
+ * on one connection received by a LISTEN on another (the floor), and Agents.send to a receiver
+ * already waiting (Agents.receive, wait_s 5) until it returns the message. N round trips each.
+ */
+async function floorAndMessages(
+  url: string,
+  actor: Actor,
+  to: string,
+): Promise<{ floor: number[]; message: number[] }> {
   const listener = new pg.Client({ connectionString: url });
   const sender = new pg.Client({ connectionString: url });
   await Promise.all([listener.connect(), sender.connect()]);
   await listener.query("listen bench_floor");
   let waiting: (() => void) | undefined;
   listener.on("notification", () => waiting?.());
-  const out: number[] = [];
+  const floor: number[] = [];
+  const message: number[] = [];
   for (let i = 0; i < N; i++) {
     const got = new Promise<void>((r) => {
       waiting = r;
     });
-    const t = performance.now();
+    let t = performance.now();
     await sender.query(
       "with m as (insert into bench_floor (payload) values (CAST($1 AS jsonb)) returning id) select pg_notify('bench_floor', CAST(id AS text)) from m",
       [JSON.stringify({ i })],
     );
     await got;
-    out.push(performance.now() - t);
+    floor.push(performance.now() - t);
+
+    const receiving = as(actor, () => Agents.receive(to, { wait_s: 5, after_seq: 0, limit: 10 }));
+    await waiterIn(to); // the receiver found nothing and waits
+    t = performance.now();
+    await as(actor, () => Agents.send("key:bench", { to, type: "bench", payload: { i } }));
+    const received = await receiving;
+    message.push(performance.now() - t);
+    for (const m of received.data) await as(actor, () => Agents.ack(m.id));
   }
   await Promise.all([listener.end(), sender.end()]);
-  return out;
-}
-
-/** Agents.send -> a receiver already waiting: N round trips. */
-async function messages(actor: Actor, to: string): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < N; i++) {
-    const waiting = as(actor, () => Agents.receive(to, { wait_s: 5, after_seq: 0, limit: 10 }));
-    await sleep(3); // the receiver is blocked in its wait
-    const t = performance.now();
-    await as(actor, () => Agents.send("key:bench", { to, type: "bench", payload: { i } }));
-    const got = await waiting;
-    out.push(performance.now() - t);
-    for (const m of got.data) await as(actor, () => Agents.ack(m.id));
-  }
-  return out;
+  return { floor, message };
 }
 
 async function invokes(actor: Actor, target: string): Promise<number[]> {
@@ -132,13 +150,16 @@ async function main(): Promise<number> {
   const [tenant] = await makeTenants(4, 10_000_000);
   if (!tenant) throw new Error("no tenant");
   const actor = tenant.actor;
+  watcher = new pg.Client({ connectionString: url });
+  await watcher.connect();
   const to = (await as(actor, () => Agents.register({ name: "bench-inbox", capabilities: [] }))).id;
   const target = (await as(actor, () => Agents.register({ name: "bench-target", capabilities: [] }))).id;
   const missed: string[] = [];
 
   say("idle:");
-  const floorIdle = show("floor (INSERT+NOTIFY)", await floor(url));
-  const msgIdle = show("message send->receive", await messages(actor, to));
+  const idle = await floorAndMessages(url, actor, to);
+  const floorIdle = show("floor (INSERT+NOTIFY)", idle.floor);
+  const msgIdle = show("message send->receive", idle.message);
   const inv = show("invoke round trip", await invokes(actor, target));
 
   say(`under load (bench:jobs variant b beside, ${ITEMS} items a round, 50 workers):`);
@@ -157,8 +178,9 @@ async function main(): Promise<number> {
   // Its first round's items are spawned, then worked: measure once it reports a finished variant.
   while (!/round 1\/20[\s\S]*\n {2}\S/.test(jobsOut) && jobsBench.exitCode === null) await sleep(100);
   if (jobsBench.exitCode !== null) throw new Error(`bench:jobs beside stopped early:\n${jobsOut}`);
-  const floorLoad = show("floor (INSERT+NOTIFY)", await floor(url));
-  const msgLoad = show("message send->receive", await messages(actor, to));
+  const loaded = await floorAndMessages(url, actor, to);
+  const floorLoad = show("floor (INSERT+NOTIFY)", loaded.floor);
+  const msgLoad = show("message send->receive", loaded.message);
   const stopped = new Promise((r) => jobsBench.once("exit", r));
   // Stopped mid-round: it drops its database (its workers' last calls fail; its stderr is not shown).
   jobsBench.kill("SIGINT");
@@ -234,6 +256,7 @@ async function main(): Promise<number> {
 
 await runBench(main, async () => {
   Agents.closeWaitConnections();
+  await watcher?.end();
   await closePool();
   await closeRedis();
   if (!args.includes("--keep") && baseUrl) await db.drop(baseUrl);

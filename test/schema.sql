@@ -220,7 +220,10 @@ $$;
 CREATE TABLE public.agent_inboxes (
     agent_id uuid NOT NULL,
     tenant_id uuid NOT NULL,
-    last_seq bigint DEFAULT 0 NOT NULL
+    last_seq bigint DEFAULT 0 NOT NULL,
+    waiter text,
+    waiter_until timestamp with time zone,
+    handed_to text
 );
 
 CREATE TABLE public.agent_instances (
@@ -253,6 +256,7 @@ CREATE TABLE public.agent_messages (
     acked_at timestamp with time zone,
     dead_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    leased_to text,
     CONSTRAINT agent_messages_message_id_check CHECK (((length(message_id) >= 1) AND (length(message_id) <= 200))),
     CONSTRAINT agent_messages_type_check CHECK (((length(type) >= 1) AND (length(type) <= 100)))
 );

@@ -73,10 +73,17 @@ export async function invoke(caller: string, target: string, body: InvokeBody): 
     };
     await deliver(caller, { to: target, type: INVOKE_REQUEST, payload }, { invokeId, expiresAt: deadline });
   });
-  const answered = await waitFor(invokeKey(invokeId), deadline.getTime(), async () => {
-    const { rows } = await query<InvokeRecord>(sql.answeredInvoke, [tenantId, invokeId]);
-    return rows[0];
-  });
+  // The invoke's stream is new (its id is): the answer's wake-up, carrying the answered row, is
+  // after 0-0, and Postgres is asked only when a slice passes without it.
+  const answered = await waitFor(
+    invokeKey(invokeId),
+    deadline.getTime(),
+    async () => {
+      const { rows } = await query<InvokeRecord>(sql.answeredInvoke, [tenantId, invokeId]);
+      return rows[0];
+    },
+    { token: invokeId, take: (value) => JSON.parse(value) as InvokeRecord, from: "0-0" },
+  );
   if (answered) return answered;
   return timeOut(tenantId, invokeId, body.timeout_s);
 }

@@ -3,7 +3,11 @@
  * letters and replay, and the sweep. Instants are parameters decided by `clock()`.
  */
 import { isoUtc } from "../platform/db/index.ts";
+import { sqlLiterals } from "../platform/db/literal.ts";
 import { statement } from "../platform/db/statement.ts";
+import { InvokeStates } from "./states.ts";
+
+const I = sqlLiterals(InvokeStates);
 
 /** A message row in wire shape, alias `m`. */
 const columns = `m.id, m.seq, m.recipient_id as "to", m.sender as "from", m.message_id, m.type, m.payload, m.reply_to,
@@ -16,25 +20,48 @@ export const sentBefore = /* @__PURE__ */ statement(
 );
 
 /**
+ * Whether a send hands its message to the inbox's waiter (a receive long-polling now), judged on
+ * the inbox row as the send found it ($10 now, $11 hand-off allowed): a waiter whose wait ends
+ * at least a second later (a margin for the clocks of two machines).
+ */
+const hands = `$11 and i.waiter is not null and i.waiter_until > CAST($10 AS timestamptz) + interval '1 second'`;
+
+/**
  * $1 recipient, $2 tenant, $3 sender, $4 message_id, $5 type, $6 payload, $7 reply_to, $8 invoke_id,
- * $9 expires_at. The recipient's counter row stays locked until commit, so its messages commit in
- * seq order. No row: the recipient is not the tenant's, or the sender's message_id won a race.
+ * $9 expires_at, $10 now, $11 hand-off allowed, $12 lease s. The recipient's counter row stays
+ * locked until commit, so its messages commit in seq order. When a receive waits on the inbox
+ * (migration 0023) the message is stored leased to it for $12 s (`leased_to`, its first
+ * delivery), the waiter is cleared (one message per wait), and an invoke's request marks the
+ * invoke working. No row: the recipient is not the tenant's, or the sender's message_id won a race.
  */
 export const insertMessage = /* @__PURE__ */ statement(
   () => `with s as (
-      update agent_inboxes set last_seq = last_seq + 1 where agent_id = $1 and tenant_id = $2 returning last_seq)
-    insert into agent_messages as m (tenant_id, recipient_id, seq, sender, message_id, type, payload, reply_to, invoke_id, expires_at)
-    select $2, $1, s.last_seq, $3, $4, $5, CAST($6 AS jsonb), $7, $8, $9 from s
-    on conflict (tenant_id, sender, message_id) where message_id is not null do nothing
-    returning ${columns}`,
+      update agent_inboxes i set last_seq = i.last_seq + 1,
+        handed_to = case when ${hands} then i.waiter end,
+        waiter = case when ${hands} then null else i.waiter end
+      where i.agent_id = $1 and i.tenant_id = $2 returning i.last_seq, i.handed_to),
+    ins as (
+      insert into agent_messages as m (tenant_id, recipient_id, seq, sender, message_id, type, payload, reply_to,
+        invoke_id, expires_at, deliveries, leased_until, leased_to)
+      select $2, $1, s.last_seq, $3, $4, $5, CAST($6 AS jsonb), $7, $8, $9, case when s.handed_to is null then 0 else 1 end,
+        case when s.handed_to is not null then CAST($10 AS timestamptz) + make_interval(secs => $12) end, s.handed_to
+      from s
+      on conflict (tenant_id, sender, message_id) where message_id is not null do nothing
+      returning *),
+    w as (
+      update invoke_audit a set status = ${I.working}, received_at = $10 from ins
+      where ins.leased_to is not null and a.tenant_id = $2 and a.invoke_id = ins.invoke_id and a.status = ${I.submitted})
+    select ${columns}, m.leased_to from ins m`,
 );
 
 /**
  * One statement (no transaction to open): unacked messages of recipient $1 (tenant $2) delivered
  * $7 (max deliveries) times whose lease ended become dead letters, then up to $5 live messages
  * after seq $3 are leased at $4 (now) for $6 s, skipping rows another receiver is leasing this
- * instant. Always one row per leased message plus, when none is leased, one row of nulls; each
- * row carries `dead_count`.
+ * instant; rows a send handed to waiter $8 are taken too (their delivery was counted). With
+ * nothing leased and $9 (the end of a wait) given, the receive names itself the inbox's waiter
+ * $8 until $9; with something leased, it stops being the waiter. Always one row per leased
+ * message plus, when none is leased, one row of nulls; each row carries `dead_count`.
  */
 export const leaseMessages = /* @__PURE__ */ statement(
   () => `with dead as (
@@ -45,12 +72,19 @@ export const leaseMessages = /* @__PURE__ */ statement(
     c as (
       select id from agent_messages
       where recipient_id = $1 and tenant_id = $2 and seq > $3 and acked_at is null and dead_at is null
-        and expires_at > $4 and (leased_until is null or leased_until <= $4) and deliveries < $7
+        and expires_at > $4 and (leased_until is null or leased_until <= $4 or leased_to = $8) and deliveries < $7
       order by seq limit $5 for update skip locked),
     leased as (
-      update agent_messages m set deliveries = m.deliveries + 1, leased_until = CAST($4 AS timestamptz) + make_interval(secs => $6)
+      update agent_messages m set leased_until = CAST($4 AS timestamptz) + make_interval(secs => $6), leased_to = null,
+        deliveries = m.deliveries + case when m.leased_to = $8 then 0 else 1 end
       from c where m.id = c.id
-      returning ${columns}, CAST(extract(epoch from CAST($4 AS timestamptz) - m.created_at) AS float8) as age_s)
+      returning ${columns}, CAST(extract(epoch from CAST($4 AS timestamptz) - m.created_at) AS float8) as age_s),
+    n as (select count(*) as leased from leased),
+    waiter as (
+      update agent_inboxes i set waiter = case when n.leased = 0 then CAST($8 AS text) end,
+        waiter_until = case when n.leased = 0 then CAST($9 AS timestamptz) end
+      from n where i.agent_id = $1 and i.tenant_id = $2 and CAST($8 AS text) is not null
+        and ((n.leased = 0 and CAST($9 AS timestamptz) is not null and $3 <= i.last_seq) or i.waiter = $8))
     select leased.*, d.dead_count from (select count(*) as dead_count from dead) d left join leased on true`,
 );
 

@@ -6,6 +6,7 @@
  * and replayable. Receivers de-duplicate by `id` / `seq` and resume with `after_seq`.
  */
 
+import { randomUUID } from "node:crypto";
 import { config } from "../config.ts";
 import { useTenant } from "../context.ts";
 import { clock } from "../platform/clock.ts";
@@ -37,32 +38,43 @@ export async function deliver(sender: string, body: MessageSend, extra: DeliverE
     const before = await query<MessageRecord>(sql.sentBefore, [tenantId, sender, body.message_id]);
     if (before.rows[0]) return duplicate(before.rows[0]);
   }
-  const expiresAt = extra.expiresAt ?? new Date(clock().nowMs() + (body.ttl_s ?? config().agents.messageTtlS) * 1000);
+  const { messageTtlS, messageLeaseS } = config().agents;
+  const now = clock().now();
+  const expiresAt = extra.expiresAt ?? new Date(now.getTime() + (body.ttl_s ?? messageTtlS) * 1000);
+  const payload = JSON.stringify(body.payload ?? null);
   const params = [
     body.to,
     tenantId,
     sender,
     body.message_id ?? null,
     body.type,
-    JSON.stringify(body.payload ?? null),
+    payload,
     body.reply_to ?? null,
     extra.invokeId ?? null,
     expiresAt,
+    now,
+    payload.length <= HANDOFF_MAX_CHARS,
+    messageLeaseS,
   ];
-  const { rows } = await query<MessageRecord>(sql.insertMessage, params);
-  if (!rows[0]) {
+  const { rows } = await query<MessageRecord & { leased_to: string | null }>(sql.insertMessage, params);
+  const stored = rows[0];
+  if (!stored) {
     // Either the recipient is not the tenant's, or the same message_id won a race just now.
     await assertInstance(body.to);
     const again = await query<MessageRecord>(sql.sentBefore, [tenantId, sender, body.message_id]);
     if (again.rows[0]) return duplicate(again.rows[0]);
     throw new MessageNotFoundError(body.message_id ?? "");
   }
+  const { leased_to: handedTo, ...message } = stored;
   afterCommit(async () => {
     agentMetrics.messages.inc({ event: "sent" });
-    await signal(inboxKey(body.to));
+    await signal(inboxKey(body.to), handedTo ? { for: handedTo, value: JSON.stringify(message) } : undefined);
   });
-  return { ...(rows[0] as MessageRecord), duplicate: false };
+  return { ...message, duplicate: false };
 }
+
+/** A payload up to this long (JSON) may ride in the wake-up to a waiting receiver; a longer one is read from Postgres. */
+const HANDOFF_MAX_CHARS = 64 * 1024;
 
 function duplicate(row: MessageRecord): MessageSent {
   agentMetrics.messages.inc({ event: "duplicate" });
@@ -79,8 +91,18 @@ export function send(sender: string, body: MessageSend): Promise<MessageSent> {
 
 type Leased = MessageRecord & { age_s: number; dead_count: number };
 
-/** Lease what is due now (dead-lettering what was delivered too often first), in one statement. */
-async function leaseNow(agentId: string, tenantId: string, q: ReceiveQuery): Promise<MessageRecord[] | undefined> {
+/**
+ * Lease what is due now (dead-lettering what was delivered too often first), in one statement,
+ * taking what a send handed to `waiter`; with nothing found before `until`, `waiter` is named the
+ * inbox's waiter (a send hands it its message).
+ */
+async function leaseNow(
+  agentId: string,
+  tenantId: string,
+  q: ReceiveQuery,
+  waiter: string | null,
+  until: number,
+): Promise<MessageRecord[] | undefined> {
   const { messageMaxDeliveries: max, messageLeaseS: lease } = config().agents;
   const now = clock().now();
   const { rows: all } = await query<Leased>(sql.leaseMessages, [
@@ -91,6 +113,8 @@ async function leaseNow(agentId: string, tenantId: string, q: ReceiveQuery): Pro
     q.limit,
     lease,
     max,
+    waiter,
+    until > now.getTime() ? new Date(until) : null,
   ]);
   const dead = all[0]?.dead_count ?? 0;
   if (dead) agentMetrics.messages.inc({ event: "dead" }, dead);
@@ -99,13 +123,22 @@ async function leaseNow(agentId: string, tenantId: string, q: ReceiveQuery): Pro
   const invokes = rows.flatMap((m) => (m.invoke_id ? [m.invoke_id] : []));
   if (invokes.length) await query(invokesSql.markWorking, [invokes, tenantId, now]);
   rows.sort((a, b) => a.seq - b.seq);
-  for (const m of rows) {
-    if (m.deliveries === 1) {
-      agentMetrics.messages.inc({ event: "delivered" });
-      agentMetrics.deliverySeconds.observe({}, Math.max(0, m.age_s));
-    } else agentMetrics.messages.inc({ event: "redelivered" });
-  }
+  for (const m of rows) counted(m, m.age_s);
   return rows.map(({ age_s: _age, dead_count: _dead, ...m }) => m);
+}
+
+function counted(m: MessageRecord, ageS: number): void {
+  if (m.deliveries === 1) {
+    agentMetrics.messages.inc({ event: "delivered" });
+    agentMetrics.deliverySeconds.observe({}, Math.max(0, ageS));
+  } else agentMetrics.messages.inc({ event: "redelivered" });
+}
+
+/** A message a send handed to this receive (leased to it already), as its wake-up carried it. */
+function handed(value: string): MessageRecord[] {
+  const m = JSON.parse(value) as MessageRecord;
+  counted(m, (clock().nowMs() - Date.parse(m.created_at)) / 1000);
+  return [m];
 }
 
 /**
@@ -117,7 +150,15 @@ export async function receive(agentId: string, q: ReceiveQuery): Promise<Message
   const { rows: seen } = await query(agentsSql.touchAgent, [agentId, tenantId, clock().now(), config().agents.staleS]);
   if (!seen[0]) await assertInstance(agentId);
   const deadline = clock().nowMs() + q.wait_s * 1000;
-  const data = (await waitFor(inboxKey(agentId), deadline, () => leaseNow(agentId, tenantId, q))) ?? [];
+  // A long-poll that finds nothing waits as the inbox's waiter, so a send hands it its message.
+  const waiter = q.wait_s > 0 ? randomUUID() : null;
+  const data =
+    (await waitFor(
+      inboxKey(agentId),
+      deadline,
+      () => leaseNow(agentId, tenantId, q, waiter, deadline),
+      waiter ? { token: waiter, take: handed } : undefined,
+    )) ?? [];
   return { data, last_seq: data.reduce((max, m) => Math.max(max, m.seq), q.after_seq) };
 }
 

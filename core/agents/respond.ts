@@ -68,7 +68,7 @@ export async function respond(
         else agentMetrics.invokeFailure.inc({ reason: "failed" });
         agentMetrics.invokeSeconds.observe({ status }, (record.duration_ms ?? 0) / 1000);
       }
-      await signal(invokeKey(invokeId));
+      await signal(invokeKey(invokeId), { for: invokeId, value: JSON.stringify(record) });
     });
     return record;
   });

@@ -57,10 +57,14 @@ export function closeWaitConnections(): void {
 export const inboxKey = (agentId: string) => `agents:wake:${agentId}`;
 export const invokeKey = (invokeId: string) => `agents:invoke:${invokeId}`;
 
-/** Wake whoever waits on `key`. Never throws: a lost signal costs a waiter one poll slice. */
-export async function signal(key: string): Promise<void> {
+/**
+ * Wake whoever waits on `key`. An entry `for` one waiter (a token) carries what it is handed
+ * (`fields`); the others ignore it. Never throws: a lost signal costs a waiter one poll slice.
+ */
+export async function signal(key: string, handoff?: { for: string; value: string }): Promise<void> {
   try {
-    await redis().xaddCapped(key, STREAM_LEN, STREAM_TTL_S, "at", String(clock().nowMs()));
+    const at = String(clock().nowMs());
+    await redis().xaddCapped(key, STREAM_LEN, STREAM_TTL_S, handoff ? { at, ...handoff } : { at });
   } catch (err) {
     log.warn("agents: wake-up signal not sent (waiters fall back to polling)", { err, key });
   }
@@ -74,19 +78,37 @@ async function lastId(key: string): Promise<string | undefined> {
   }
 }
 
+/** What a waiter takes from an entry signalled for it (`token`), instead of asking Postgres. */
+export interface Handoff<T> {
+  token: string;
+  take: (value: string) => T;
+  /**
+   * The stream's id from before what is waited for could have been signalled (read before the
+   * write that starts it): the first check of Postgres is skipped.
+   */
+  from?: string;
+}
+
 /**
  * Call `check` until it finds something (returned) or `deadlineMs` (epoch ms) passes (undefined),
- * sleeping between checks until `key` is signalled. `check` runs at least once.
+ * sleeping between checks until `key` is signalled. `check` runs at least once, and once at or
+ * after the deadline, unless `handoff.from` is given (then the first is skipped). An entry
+ * signalled for `handoff.token` is taken at once (no check); one for another waiter is ignored.
  */
 export async function waitFor<T>(
   key: string,
   deadlineMs: number,
   check: () => Promise<T | undefined>,
+  handoff?: Handoff<T>,
 ): Promise<T | undefined> {
-  let last = await lastId(key);
+  let last = handoff?.from ?? (await lastId(key));
+  let news = handoff?.from === undefined;
   for (;;) {
-    const found = await check();
-    if (found !== undefined) return found;
+    if (news || clock().nowMs() >= deadlineMs) {
+      const found = await check();
+      if (found !== undefined) return found;
+    }
+    news = true;
     const left = deadlineMs - clock().nowMs();
     if (left <= 0) return undefined;
     if (last === undefined) {
@@ -96,9 +118,13 @@ export async function waitFor<T>(
     }
     const conn = borrow();
     try {
-      const id = await conn.xreadBlock(key, last, Math.max(1, Math.min(left, POLL_MS)));
-      if (id) last = id;
+      const entries = await conn.xreadBlock(key, last, Math.max(1, Math.min(left, POLL_MS)));
       giveBack(conn, true);
+      const mine = entries.find((e) => handoff && e.fields.for === handoff.token && e.fields.value !== undefined);
+      if (mine && handoff) return handoff.take(mine.fields.value as string);
+      last = entries.at(-1)?.id ?? last;
+      // Only other waiters' hand-offs: nothing for this one to look for in Postgres.
+      if (entries.length > 0 && entries.every((e) => e.fields.for !== undefined)) news = false;
     } catch (err) {
       giveBack(conn, false);
       log.warn("agents: wait on Redis failed (polling Postgres instead)", { err, key });
@@ -106,3 +132,6 @@ export async function waitFor<T>(
     }
   }
 }
+
+/** The newest id of `key`'s stream now (undefined when Redis does not answer): a later `from`. */
+export const streamPosition = lastId;

@@ -22,6 +22,12 @@ export {
 } from "./redis-connection.ts";
 export { RedisReplyError } from "./redis-resp.ts";
 
+/** A stream entry as XREAD answers it. */
+export interface StreamEntry {
+  id: string;
+  fields: Record<string, string>;
+}
+
 const hash = (reply: Reply): Record<string, string> => {
   const out: Record<string, string> = {};
   const flat = (reply ?? []) as string[];
@@ -76,10 +82,10 @@ export class RedisClient extends RedisConnection {
    * `XADD key MAXLEN maxLen * field value` then `EXPIRE key ttlS`, in one write: a wake-up
    * signal on a short stream that disappears when nobody signals for `ttlS`. The entry's id.
    */
-  async xaddCapped(key: string, maxLen: number, ttlS: number, field: string, value: string): Promise<string> {
+  async xaddCapped(key: string, maxLen: number, ttlS: number, fields: Record<string, string>): Promise<string> {
     const k = this.key(key);
     const [id, expired] = await this.send([
-      { args: ["XADD", k, "MAXLEN", maxLen, "*", field, value] },
+      { args: ["XADD", k, "MAXLEN", maxLen, "*", ...Object.entries(fields).flat()] },
       { args: ["EXPIRE", k, ttlS] },
     ]);
     if (id instanceof RedisReplyError) throw id;
@@ -92,19 +98,18 @@ export class RedisClient extends RedisConnection {
     return reply?.[0]?.[0] ?? "0-0";
   }
   /**
-   * `XREAD BLOCK blockMs STREAMS key afterId`: the id of the newest entry after `afterId`, or null
-   * when none came within `blockMs`. It holds this connection for the whole wait: call it only on
-   * a connection of its own (never the process's shared client).
+   * `XREAD BLOCK blockMs STREAMS key afterId`: the entries after `afterId` (at most 100, oldest
+   * first), or none when none came within `blockMs`. It holds this connection for the whole wait:
+   * call it only on a connection of its own (never the process's shared client).
    */
-  async xreadBlock(key: string, afterId: string, blockMs: number): Promise<string | null> {
+  async xreadBlock(key: string, afterId: string, blockMs: number): Promise<StreamEntry[]> {
     const [reply] = await this.send(
       [{ args: ["XREAD", "COUNT", 100, "BLOCK", blockMs, "STREAMS", this.key(key), afterId] }],
       blockMs + this.opts.commandTimeoutMs,
     );
     if (reply instanceof RedisReplyError) throw reply;
-    const streams = reply as [string, [string, unknown][]][] | null;
-    const entries = streams?.[0]?.[1];
-    return entries?.length ? (entries[entries.length - 1]?.[0] ?? null) : null;
+    const streams = reply as [string, [string, Reply][]][] | null;
+    return (streams?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields: hash(fields) }));
   }
   ping(): Promise<string> {
     return this.call(["PING"]) as Promise<string>;

@@ -184,18 +184,18 @@ describe("streams (the agents' wake-ups)", () => {
     const c = client();
     const key = `wake-${Date.now()}`;
     expect(await c.xlastId(key)).toBe("0-0");
-    const id1 = await c.xaddCapped(key, 4, 60, "at", "1");
-    const id2 = await c.xaddCapped(key, 4, 60, "at", "2");
+    const id1 = await c.xaddCapped(key, 4, 60, { at: "1" });
+    const id2 = await c.xaddCapped(key, 4, 60, { at: "2" });
     expect(await c.xlastId(key)).toBe(id2);
     expect(id2 > id1 || id2.length > id1.length).toBe(true);
     const ttl = await c.ttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
-    for (let i = 0; i < 50; i++) await c.xaddCapped(key, 4, 60, "at", String(i));
+    for (let i = 0; i < 50; i++) await c.xaddCapped(key, 4, 60, { at: String(i) });
     expect(Number(await c.call(["XLEN", c.key(key)]))).toBe(4); // capped
   });
 
-  it("xreadBlock returns an entry added while it waits, and null when its block ends (past the command deadline)", async () => {
+  it("xreadBlock returns an entry added while it waits (with its fields), and none when its block ends (past the command deadline)", async () => {
     const writer = client();
     const waiter = client(config().redisUrl, { commandTimeoutMs: 100 });
     const key = `wake-${Date.now()}-b`;
@@ -203,11 +203,11 @@ describe("streams (the agents' wake-ups)", () => {
     const started = Date.now();
     const woken = waiter.xreadBlock(key, from, 5000);
     await new Promise((r) => setTimeout(r, 150));
-    const id = await writer.xaddCapped(key, 4, 60, "at", "x");
-    expect(await woken).toBe(id);
+    const id = await writer.xaddCapped(key, 4, 60, { at: "x" });
+    expect(await woken).toEqual([{ id, fields: { at: "x" } }]);
     expect(Date.now() - started).toBeLessThan(2000);
     const quiet = Date.now();
-    expect(await waiter.xreadBlock(key, id, 400)).toBeNull();
+    expect(await waiter.xreadBlock(key, id, 400)).toEqual([]);
     expect(Date.now() - quiet).toBeGreaterThanOrEqual(350);
   });
 
@@ -215,9 +215,9 @@ describe("streams (the agents' wake-ups)", () => {
     const c = client();
     const key = `wake-${Date.now()}-c`;
     const before = await c.xlastId(key);
-    const id = await c.xaddCapped(key, 4, 60, "at", "early");
+    const id = await c.xaddCapped(key, 4, 60, { at: "early" });
     const started = Date.now();
-    expect(await c.xreadBlock(key, before, 5000)).toBe(id);
+    expect((await c.xreadBlock(key, before, 5000)).map((e) => e.id)).toEqual([id]);
     expect(Date.now() - started).toBeLessThan(500);
   });
 });
