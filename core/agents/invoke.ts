@@ -16,7 +16,7 @@ import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
 import { InvokeTimeoutError } from "./errors.ts";
-import { assertInstance, assertJob } from "./instances.ts";
+import { assertJob } from "./instances.ts";
 import * as sql from "./invokes.sql.ts";
 import { deliver } from "./messages.ts";
 import { agentMetrics } from "./metrics.ts";
@@ -35,7 +35,8 @@ export const INVOKE_REQUEST = "invoke.request";
  */
 export async function invoke(caller: string, target: string, body: InvokeBody): Promise<InvokeRecord> {
   const tenantId = useTenant();
-  await assertInstance(target);
+  // The target is checked by the request's insert (no row for another tenant's or a
+  // deregistered instance: `deliver` then answers 404 or 410 and the transaction rolls back).
   await assertJob(body.job_id);
   const invokeId = randomUUID();
   const startedAt = clock().now();

@@ -43,10 +43,13 @@ export const answeredInvoke = /* @__PURE__ */ statement(
 
 /**
  * The answer: $1 tenant, $2 invoke id, $3 status, $4 response, $5 error, $6 credits charged, $7 now.
- * Duration from the start.
+ * Duration from the start. The request message is acked with it (done with once answered).
  */
 export const answerInvoke = /* @__PURE__ */ statement(
-  () => `update invoke_audit a set status = $3, response_payload = CAST($4 AS jsonb), error_message = $5,
+  () => `with ack as (
+      update agent_messages set acked_at = $7, leased_until = null
+      where tenant_id = $1 and invoke_id = $2 and acked_at is null)
+    update invoke_audit a set status = $3, response_payload = CAST($4 AS jsonb), error_message = $5,
       credits_charged = CAST($6 AS numeric), completed_at = $7, answered_at = $7,
       duration_ms = CAST(round(extract(epoch from CAST($7 AS timestamptz) - a.started_at) * 1000) AS integer)
     where a.tenant_id = $1 and a.invoke_id = $2 returning ${columns}`,

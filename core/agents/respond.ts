@@ -59,7 +59,6 @@ export async function respond(
       charged ?? (row.hold_id ? 0 : null),
       now,
     ]);
-    await query(sql.ackRequest, [tenantId, invokeId, now]);
     const record = answered.rows[0] as InvokeRecord;
     afterCommit(async () => {
       if (status === InvokeStates.late) agentMetrics.invokeLate.inc({ after: "deadline" });

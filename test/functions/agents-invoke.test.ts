@@ -61,6 +61,20 @@ async function balance() {
 }
 
 describe("POST /api/v1/agents/{id}/invoke", () => {
+  it("an unknown target: 404 from the request's insert, nothing held and no audit row left", async () => {
+    const before = await balance();
+    const unknown = crypto.randomUUID();
+    const res = await invoke("POST", `/api/v1/agents/${unknown}/invoke`, {
+      key: key(),
+      body: { input: 1, timeout_s: 5, credits: 2 },
+      headers: actingAs(caller),
+    });
+    expect([res.status, res.body.error?.code]).toEqual([404, "agents.not_found"]);
+    const { rows } = await query("select 1 from invoke_audit where target_instance_id = $1", [unknown]);
+    expect(rows).toEqual([]);
+    expect(await balance()).toEqual(before);
+  });
+
   it("completed: 200 with the output, credits charged, audit row and trace", async () => {
     const before = await balance();
     const [res, answered] = await Promise.all([

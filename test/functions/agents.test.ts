@@ -189,6 +189,32 @@ describe("messages", () => {
     expect(Date.now() - idle).toBeGreaterThanOrEqual(900);
   });
 
+  it("a send to a waiting receive hands it the message (stored leased to that wait, one delivery); unacked, it comes again after its lease", async () => {
+    const b = await registerAgent(agentKey(), "b");
+    const waiting = receive(b, { wait_s: "10" });
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await query<{ waiter: string | null }>("select waiter from agent_inboxes where agent_id = $1", [b]);
+      if (rows[0]?.waiter) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const sent = await send({ to: b, type: "handed", payload: { n: 1 } });
+    const got = await waiting;
+    expect(got.body.data.map((m: { id: string; deliveries: number }) => [m.id, m.deliveries])).toEqual([[sent.body.id, 1]]);
+    expect(got.body.data[0].leased_until).not.toBeNull();
+    const { rows } = await query<{ leased_to: string | null; deliveries: number; waiter: string | null }>(
+      `select m.leased_to, m.deliveries, i.waiter from agent_messages m join agent_inboxes i on i.agent_id = m.recipient_id
+        where m.id = $1`,
+      [sent.body.id],
+    );
+    // Handed by the send (leased_to set, the waiter cleared), not leased by the receive's own check.
+    expect(rows[0]?.leased_to).toEqual(expect.any(String));
+    expect(rows[0]).toMatchObject({ deliveries: 1, waiter: null });
+    expect((await receive(b)).body.data).toEqual([]); // leased: not delivered twice
+    clock.advance(31_000);
+    const again = await receive(b);
+    expect(again.body.data.map((m: { id: string; deliveries: number }) => [m.id, m.deliveries])).toEqual([[sent.body.id, 2]]);
+  });
+
   it("dead letter after MESSAGE_MAX_DELIVERIES unacked deliveries; replay puts it back under a new seq", async () => {
     const b = await registerAgent(agentKey(), "b");
     const sent = await send({ to: b, type: "poison", payload: { bad: true } });
