@@ -32,8 +32,20 @@ function exists(root: string, rel: string): boolean {
   return existsSync(join(root, rel));
 }
 
+/**
+ * Domains built in parts whose first part has no transport yet: their surroundings (routes,
+ * runbook, alert rules and their promtool tests, cross-tenant cases, integration or function
+ * tests) are not checked until the part that brings them, named here. Everything inside
+ * `core/<name>/` still is. test/unit/domain-template.test.ts fails once such a domain has its
+ * surroundings, so the entry goes with the part that adds them.
+ */
+export const surroundingsPending: Readonly<Record<string, string>> = {
+  costsim:
+    "issue 18 part 1 is the pure core (no I/O, no routes, no metrics recorded); the shadow path, its routes, rules, runbook and tests are part 2",
+};
+
 /** Every departure of `core/<name>/` (and its routes, runbook, rules and tests) from the template. */
-export function domainProblems(root: string, name: string): string[] {
+export function domainProblems(root: string, name: string, pending = surroundingsPending): string[] {
   const dir = join(root, "core", name);
   const problems: string[] = [];
   const files = readdirSync(dir).filter((f) => f.endsWith(".ts"));
@@ -80,6 +92,7 @@ export function domainProblems(root: string, name: string): string[] {
   }
 
   // Around it: routes, runbook, alert rules with their promtool tests, tests, cross-tenant cases.
+  if (Object.hasOwn(pending, name)) return problems;
   const around = [
     [`functions/routes/${name}.ts`, "its routes, one line each"],
     [`docs/runbooks/${name}.md`, "its runbook"],

@@ -120,7 +120,17 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
  * Seed names no code records yet: they must NOT be declared until the code that records them
  * exists (the workflows issue declares the replay metrics where replay records them).
  */
-export const seedNamedNotYetRecorded: string[] = [];
+export const seedNamedNotYetRecorded: string[] = [
+  // Seed 004 (PIN-026, M6.2): the cost simulation shadow path records them; core/costsim is pure so far
+  // (core/costsim/metrics.ts says what their declaration must settle: ms, cents, a unitless histogram).
+  "costsim_v2_drift_score",
+  "costsim_v2_cost_delta_cents",
+  "costsim_v2_schema_errors_total",
+  "costsim_v2_simulation_duration_ms",
+  "costsim_v2_simulation_duration_seconds",
+  "costsim_v2_comparison_verdict_total",
+  "costsim_v2_circuit_breaker_state",
+];
 
 /** `aos_<domain>_…`: the domains (and platform parts) a name may start with, and who owns each. */
 export const domainPrefixes: Record<string, string> = {

@@ -1,4 +1,4 @@
-/** Failure catalog entries: the codes of workflows, agents and the blackboard (issues 16 and 17). */
+/** Failure catalog entries: the codes of workflows, agents and the blackboard (issues 16 and 17), and cost simulation (issue 18). */
 import type { CatalogEntry } from "../entry.ts";
 
 export const domainEntries: readonly CatalogEntry[] = [
@@ -157,5 +157,30 @@ export const domainEntries: readonly CatalogEntry[] = [
     recovery_suggestion: "incr adds to numeric entries only: write a number first, or incr another key.",
     match: { codes: ["blackboard.not_a_number"] },
     examples: ["<s>/<s>: the value is not a number"],
+  },
+  // ---- cost simulation ----
+  {
+    id: "costsim.invalid_plan",
+    title: "A plan to simulate could never run as given",
+    category: "validation",
+    severity: "low",
+    is_retryable: false,
+    recovery_mode: "fix_input",
+    recovery_suggestion:
+      "Fix the fields the 400 names: every step's skill (or a job's task) must exist, literal args and item inputs must be what the skill accepts, a `$ref` may name the run's input or an EARLIER step's result only.",
+    match: { codes: ["costsim.invalid_plan"] },
+    examples: ["Invalid plan: <s>"],
+  },
+  {
+    id: "costsim.invalid_data",
+    title: "Cost simulation was handed history or a reference dataset of the wrong shape",
+    category: "internal",
+    severity: "medium",
+    is_retryable: false,
+    recovery_mode: "escalate",
+    recovery_suggestion:
+      "A bug in the caller that reads the history (skill_metrics rows, job item durations, failure shares) or in a dataset file under core/costsim/datasets: the error's details name each bad field. V1's estimate is unaffected (the shadow path records V2's error as a v2_error comparison).",
+    match: { codes: ["costsim.invalid_history", "costsim.invalid_dataset"] },
+    examples: ["Invalid cost simulation history: <n> bad field(s)", "Reference dataset <s> is not valid"],
   },
 ];

@@ -1,0 +1,39 @@
+/** The cost simulation domain's errors. */
+import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
+
+/**
+ * 400: the plan cannot be simulated because it could never run as given: an unknown skill or
+ * task, args a step or item could only fail with, a `$ref` to a later or missing step, a body
+ * outside the workflow or job shape. `details.fields` names each bad field, as a 400 does.
+ */
+export class PlanInvalidError extends ValidationError {
+  override name = "PlanInvalidError";
+  constructor(issues: FieldIssue[]) {
+    const fields = [...new Set(issues.map((i) => i.field))];
+    super(`Invalid plan: ${fields.join(", ")}`, issues, "costsim.invalid_plan");
+  }
+}
+
+/**
+ * 500: the history handed to V2 is not the shape of skill_metrics rows, job item durations and
+ * failure catalog shares (a caller's bug, not the client's): the shadow path records it as a
+ * `v2_error`, V1's reply stands.
+ */
+export class HistoryInvalidError extends AppError {
+  override name = "HistoryInvalidError";
+  constructor(issues: FieldIssue[]) {
+    super("internal", "costsim.invalid_history", `Invalid cost simulation history: ${issues.length} bad field(s)`, {
+      details: { fields: issues },
+    });
+  }
+}
+
+/** 500: a reference dataset (core/costsim/datasets/*.json) is not the dataset shape. */
+export class DatasetInvalidError extends AppError {
+  override name = "DatasetInvalidError";
+  constructor(name: string, issues: FieldIssue[]) {
+    super("internal", "costsim.invalid_dataset", `Reference dataset ${name} is not valid`, {
+      details: { dataset: name, fields: issues },
+    });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Cost simulation: what a plan (a workflow with its input, or a job spawn body) would cost, take
+ * and risk, before anything runs. Pure: no I/O inside the model; the caller reads the tenant's
+ * credits and history and passes them in. No SQL of its own (the history it calibrates from is
+ * the skill_metrics view, job items and the failure catalog, read by their domains' callers).
+ *
+ * - **V1** (production): the skills' cost models and stated priors (priors.ts).
+ * - **V2** (candidate): V1's arithmetic calibrated from the tenant's history, with a confidence
+ *   and per-step fallbacks to V1's priors where the history is thin.
+ * - **Comparison** of the two for the shadow path: hashes, drift score, verdict (compare.ts);
+ *   the **divergence report** over many comparisons (divergence.ts); the five **reference
+ *   datasets** of M6.5 and their validation (datasets.ts, validate-dataset.ts).
+ *
+ * The public face is this index of named exports, imported as a namespace
+ * (`import * as Costsim from ".../core/costsim/index.ts"`, then `Costsim.simulateV1(...)`).
+ * Workflows and jobs may import it; it imports neither (it restates their step and spawn shapes).
+ *
+ * @example
+ *   import * as Costsim from "../costsim/index.ts";
+ *   const plan = Costsim.planOf({ job: { task: "voyage_embed", items } }, { maxParallelism: 50 });
+ *   const { reply, comparison } = Costsim.shadow(plan, history, { drift: 0.2, warning: 0.15 }, { availableCredits });
+ */
+
+import {
+  compare,
+  DRIFT_WEIGHTS,
+  driftScore,
+  hashOf,
+  relativeDifference,
+  SEED_THRESHOLDS,
+  shadow,
+  verdictOf,
+} from "./compare.ts";
+import { COMPLEXITY_WEIGHTS, complexityOf, sampleConfidence } from "./confidence.ts";
+import { DATASET_NAMES, dataset, datasets, parseDataset, SEED_DATASETS } from "./datasets.ts";
+import { divergence, MIN_DIVERGENCE_SAMPLES } from "./divergence.ts";
+import { planOf } from "./plan.ts";
+import { DEFAULT_SKILL_PRIOR, EXTERNAL_PRIOR, MIN_HISTORY_SAMPLES, priorOf, SKILL_PRIORS } from "./priors.ts";
+import { simulateV1 } from "./simulate-v1.ts";
+import { simulateV2 } from "./simulate-v2.ts";
+import { COST_BINS, DURATION_BINS_MS, KL_EPSILON, klDivergence, quantile } from "./statistics.ts";
+import { v1Estimator, v2Estimator, validateDataset } from "./validate-dataset.ts";
+
+export type { CompareInput, DriftThresholds } from "./compare.ts";
+export type { Dataset, DatasetName, DatasetSample, DatasetThresholds } from "./datasets.ts";
+export type { ComparisonRow } from "./divergence.ts";
+export * from "./errors.ts";
+export type { CallFigures, FeasibilityOptions } from "./estimate.ts";
+export type { PlanOptions } from "./plan.ts";
+export type { SkillPrior } from "./priors.ts";
+export * from "./schema.ts";
+export type { DatasetCheck, DatasetReport, Estimator } from "./validate-dataset.ts";
+export {
+  /** Weights of the plan-complexity penalty in V2's confidence. */
+  COMPLEXITY_WEIGHTS,
+  /** Lower edges of the credit bins of the KL divergence. */
+  COST_BINS,
+  /** V1 against V2 (or V2's error) for one plan: hashes, cost delta, drift score, verdict. */
+  compare,
+  /** The complexity factor (0, 1] of a plan in V2's confidence. */
+  complexityOf,
+  /** The seed's dataset names, in order. */
+  DATASET_NAMES,
+  /** The prior of a skill with none of its own. */
+  DEFAULT_SKILL_PRIOR,
+  /** Weights of credits, duration and p_failure in the drift score. */
+  DRIFT_WEIGHTS,
+  /** Lower edges of the duration bins (ms) of the KL divergence. */
+  DURATION_BINS_MS,
+  /** A reference dataset by name, parsed and checked against the seed's sample count. */
+  dataset,
+  /** All five reference datasets. */
+  datasets,
+  /** The divergence report (M6.4) over comparison rows; insufficient_data below min samples. */
+  divergence,
+  /** The drift score (0..1) of two estimates. */
+  driftScore,
+  /** The prior of an `external` job item. */
+  EXTERNAL_PRIOR,
+  /** SHA-256 of the canonical JSON (sorted keys) of a value. */
+  hashOf,
+  /** The epsilon smoothing empty KL bins. */
+  KL_EPSILON,
+  /** KL(P || Q) of two value lists over fixed bins; order-independent, 0 for identical lists. */
+  klDivergence,
+  /** Fewest compared rows a divergence report stands on by default. */
+  MIN_DIVERGENCE_SAMPLES,
+  /** Below this many samples a history figure falls back to V1's prior. */
+  MIN_HISTORY_SAMPLES,
+  /** Check a dataset file's shape, name and the seed's sample count. */
+  parseDataset,
+  /** A workflow (steps and input) or a job spawn body as the one plan both estimators read. */
+  planOf,
+  /** The V1 prior (duration, failure) of a skill or of `external`. */
+  priorOf,
+  /** A quantile with linear interpolation (percentile_cont). */
+  quantile,
+  /** |a - b| / max(|a|, |b|). */
+  relativeDifference,
+  /** The seed's datasets and their sample counts. */
+  SEED_DATASETS,
+  /** The seed's drift thresholds (0.2, 0.15). */
+  SEED_THRESHOLDS,
+  /** V1's stated priors per skill. */
+  SKILL_PRIORS,
+  /** Confidence from a sample size alone. */
+  sampleConfidence,
+  /** V1 returned, V2 run beside it and compared (a V2 error never reaches the caller). */
+  shadow,
+  /** V1's estimate of a plan (production). */
+  simulateV1,
+  /** V2's estimate of a plan from the tenant's history (candidate), with confidence and fallbacks. */
+  simulateV2,
+  /** V1 as an estimator for validateDataset. */
+  v1Estimator,
+  /** V2 as an estimator for validateDataset. */
+  v2Estimator,
+  /** An estimator against a reference dataset: error figures, KL, pass or fail against its thresholds. */
+  validateDataset,
+  /** The verdict of a drift score against the thresholds. */
+  verdictOf,
+};
