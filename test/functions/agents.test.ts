@@ -193,13 +193,17 @@ describe("messages", () => {
     const b = await registerAgent(agentKey(), "b");
     const waiting = receive(b, { wait_s: "10" });
     for (let i = 0; i < 200; i++) {
-      const { rows } = await query<{ waiter: string | null }>("select waiter from agent_inboxes where agent_id = $1", [b]);
+      const { rows } = await query<{ waiter: string | null }>("select waiter from agent_inboxes where agent_id = $1", [
+        b,
+      ]);
       if (rows[0]?.waiter) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     const sent = await send({ to: b, type: "handed", payload: { n: 1 } });
     const got = await waiting;
-    expect(got.body.data.map((m: { id: string; deliveries: number }) => [m.id, m.deliveries])).toEqual([[sent.body.id, 1]]);
+    expect(got.body.data.map((m: { id: string; deliveries: number }) => [m.id, m.deliveries])).toEqual([
+      [sent.body.id, 1],
+    ]);
     expect(got.body.data[0].leased_until).not.toBeNull();
     const { rows } = await query<{ leased_to: string | null; deliveries: number; waiter: string | null }>(
       `select m.leased_to, m.deliveries, i.waiter from agent_messages m join agent_inboxes i on i.agent_id = m.recipient_id
@@ -212,7 +216,9 @@ describe("messages", () => {
     expect((await receive(b)).body.data).toEqual([]); // leased: not delivered twice
     clock.advance(31_000);
     const again = await receive(b);
-    expect(again.body.data.map((m: { id: string; deliveries: number }) => [m.id, m.deliveries])).toEqual([[sent.body.id, 2]]);
+    expect(again.body.data.map((m: { id: string; deliveries: number }) => [m.id, m.deliveries])).toEqual([
+      [sent.body.id, 2],
+    ]);
   });
 
   it("dead letter after MESSAGE_MAX_DELIVERIES unacked deliveries; replay puts it back under a new seq", async () => {
