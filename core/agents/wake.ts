@@ -13,6 +13,9 @@
  * the same under Lambda (nothing held between invocations but idle sockets) and `npm start`.
  * Measured in bench/agents.ts (decision 0017).
  *
+ * An entry may be `for` one waiter and carry what it waits for (a message a send handed to a
+ * waiting receive, an invoke's answered row): that waiter returns it without asking Postgres.
+ *
  * A blocking command holds its connection, so waits never use the process's shared client: each
  * borrows a connection of its own from a small free list here.
  */
@@ -132,6 +135,3 @@ export async function waitFor<T>(
     }
   }
 }
-
-/** The newest id of `key`'s stream now (undefined when Redis does not answer): a later `from`. */
-export const streamPosition = lastId;
