@@ -30,8 +30,9 @@ local function unagg(key)
       if n then
         local neg = '-' .. n
         if string.sub(n, 1, 1) == '-' then neg = string.sub(n, 2) end
-        redis.call('HINCRBYFLOAT', base .. ':sum', f, neg)
         redis.call('ZREM', base .. ':f:' .. f, key)
+        if redis.call('ZCARD', base .. ':f:' .. f) == 0 then redis.call('HDEL', base .. ':sum', f)
+        else redis.call('HINCRBYFLOAT', base .. ':sum', f, neg) end
       end
     end
     redis.call('HDEL', base .. ':kf', key)
@@ -43,6 +44,12 @@ local function drop(key)
   redis.call('HDEL', base .. ':ver', key)
   redis.call('ZREM', base .. ':idx', key)
   redis.call('ZREM', base .. ':exp', key)
+end
+-- The key as a write sees it: dropped, and so absent (version 0), once past its expiry, even
+-- when the purge (100 a call, oldest first) has not reached it.
+local function live(key, now)
+  local e = redis.call('ZSCORE', base .. ':exp', key)
+  if e and tonumber(e) <= now then drop(key) end
 end
 local function purge(now)
   local gone = redis.call('ZRANGEBYSCORE', base .. ':exp', '-inf', now, 'LIMIT', 0, 100)
@@ -77,10 +84,37 @@ local function touch(ttl, fields, hasTtl)
     for i = 1, #fields, 2 do redis.call('PEXPIRE', base .. ':f:' .. fields[i], left, 'NX') end
   end
 end
+-- A rewrite's numbers against the ones the key had: an unchanged number costs nothing (taking it
+-- back and adding it again made the sum drift by a rounding each time), a changed one its
+-- difference, a gone one its removal; a field no key has any more has its sum deleted (exactly 0).
+local function reagg(key, fields)
+  local new = {}
+  for i = 1, #fields, 2 do new[fields[i]] = fields[i + 1] end
+  local fl = redis.call('HGET', base .. ':kf', key)
+  local kept = {}
+  if fl then
+    for f in string.gmatch(fl, '%S+') do
+      local old = redis.call('ZSCORE', base .. ':f:' .. f, key)
+      if old and new[f] and tonumber(old) == tonumber(new[f]) then
+        kept[f] = true
+      elseif old then
+        redis.call('ZREM', base .. ':f:' .. f, key)
+        if redis.call('ZCARD', base .. ':f:' .. f) == 0 then
+          redis.call('HDEL', base .. ':sum', f)
+        else
+          redis.call('HINCRBYFLOAT', base .. ':sum', f, string.format('%.17g', -tonumber(old)))
+        end
+      end
+    end
+    redis.call('HDEL', base .. ':kf', key)
+  end
+  return kept
+end
 -- cur: the key's version now (the caller read it already). A key at version 0 is in none of the
 -- namespace's structures (drop removes it from all), so there is nothing to take back.
 local function write(key, value, now, ttl, fields, nsTtl, cur)
-  if cur > 0 then unagg(key) end
+  local kept = {}
+  if cur > 0 then kept = reagg(key, fields) end
   local v = cur + 1
   redis.call('HSET', base .. ':data', key, value)
   redis.call('HSET', base .. ':ver', key, v)
@@ -90,8 +124,10 @@ local function write(key, value, now, ttl, fields, nsTtl, cur)
   local names = {}
   for i = 1, #fields, 2 do
     local f, n = fields[i], fields[i + 1]
-    redis.call('ZADD', base .. ':f:' .. f, n, key)
-    redis.call('HINCRBYFLOAT', base .. ':sum', f, n)
+    if not kept[f] then
+      redis.call('ZADD', base .. ':f:' .. f, n, key)
+      redis.call('HINCRBYFLOAT', base .. ':sum', f, n)
+    end
     names[#names + 1] = f
   end
   if #names > 0 then redis.call('HSET', base .. ':kf', key, table.concat(names, ' ')) end
@@ -107,6 +143,7 @@ end
 export const PUT = /* @__PURE__ */ new RedisScript(`${common}
 local key, now, ttl, ifv = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 purge(now)
+live(key, now)
 local cur = tonumber(redis.call('HGET', base .. ':ver', key) or '0')
 if ifv >= 0 and cur ~= ifv then return {-1, cur} end
 local fields = {}
@@ -121,6 +158,7 @@ return {write(key, ARGV[2], now, ttl, fields, tonumber(ARGV[6]), cur)}
 export const INCR = /* @__PURE__ */ new RedisScript(`${common}
 local key, by, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 purge(now)
+live(key, now)
 local raw = redis.call('HGET', base .. ':data', key)
 local cur = 0
 if raw then
@@ -152,6 +190,7 @@ return {v, redis.call('HGET', base .. ':ver', key), e or ''}
 export const DELETE = /* @__PURE__ */ new RedisScript(`${common}
 local key, now, ifv = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 purge(now)
+live(key, now)
 local cur = tonumber(redis.call('HGET', base .. ':ver', key) or '0')
 if cur == 0 then return 0 end
 if ifv >= 0 and cur ~= ifv then return {-1, cur} end
@@ -168,13 +207,23 @@ local now, after, limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 purge(now)
 local from = '-'
 if after ~= '' then from = '(' .. after end
-local keys = redis.call('ZRANGEBYLEX', base .. ':idx', from, '+', 'LIMIT', 0, limit)
 local out = {}
-for _, k in ipairs(keys) do
-  out[#out + 1] = k
-  out[#out + 1] = redis.call('HGET', base .. ':data', k) or 'null'
-  out[#out + 1] = redis.call('HGET', base .. ':ver', k) or '0'
-  out[#out + 1] = redis.call('ZSCORE', base .. ':exp', k) or ''
+-- Keys past their expiry but beyond the purge's 100 are dropped here, not listed; the page is
+-- filled from the keys after them, so a short page still means the end.
+while #out < limit * 4 do
+  local keys = redis.call('ZRANGEBYLEX', base .. ':idx', from, '+', 'LIMIT', 0, limit - #out / 4)
+  if #keys == 0 then break end
+  for _, k in ipairs(keys) do
+    local e = redis.call('ZSCORE', base .. ':exp', k)
+    if e and tonumber(e) <= now then drop(k)
+    else
+      out[#out + 1] = k
+      out[#out + 1] = redis.call('HGET', base .. ':data', k) or 'null'
+      out[#out + 1] = redis.call('HGET', base .. ':ver', k) or '0'
+      out[#out + 1] = e or ''
+    end
+  end
+  from = '(' .. keys[#keys]
 end
 return out
 `);
