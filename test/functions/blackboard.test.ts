@@ -9,7 +9,7 @@ import * as Agents from "../../core/agents/index.ts";
 import { configOverrides, replaceConfigOverrides, setConfig } from "../../core/config.ts";
 import { withContext } from "../../core/context.ts";
 import { setClock, systemClock } from "../../core/platform/clock.ts";
-import { redis } from "../../core/platform/redis.ts";
+import { closeRedis, redis } from "../../core/platform/redis.ts";
 import { invoke } from "../events/index.ts";
 import { asAgentKey, ShiftedClock } from "../factories/agents.ts";
 import { grantCredits } from "../factories/credits.ts";
@@ -123,13 +123,25 @@ describe("blackboard entries", () => {
 describe("blackboard under load", () => {
   it("100 writers x 1,000 incr on one key: no lost update", async () => {
     const n = ns();
-    await Promise.all(
-      Array.from({ length: 100 }, () =>
-        asT(async () => {
-          for (let i = 0; i < 1000; i++) await Agents.boardIncr(n, "counter", { by: 1 });
-        }),
-      ),
-    );
+    // 100 writers share this process's one Redis client (a Lambda serves one request at a time:
+    // only a test queues 100 scripts on one connection). What is tested is atomicity, not
+    // latency: a command deadline of 5 s, so a pause of the shared test machine does not time a
+    // queued script out and put the client in its backoff for the tests after this one.
+    const original = configOverrides();
+    setConfig({ ...original, REDIS_COMMAND_TIMEOUT_MS: "5000" });
+    await closeRedis();
+    try {
+      await Promise.all(
+        Array.from({ length: 100 }, () =>
+          asT(async () => {
+            for (let i = 0; i < 1000; i++) await Agents.boardIncr(n, "counter", { by: 1 });
+          }),
+        ),
+      );
+    } finally {
+      replaceConfigOverrides(original);
+      await closeRedis();
+    }
     const entry = await asT(() => Agents.boardGet(n, "counter"));
     expect(entry.value).toBe(100_000);
     expect(entry.version).toBe(100_000);
