@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { surroundingsPending } from "../setup/domain-template.ts";
 import { allMetricDefinitions, exportedSeries, prometheusSeries } from "../setup/metrics-catalog.ts";
 
 interface Rule {
@@ -179,7 +180,9 @@ describe("monitoring rules", () => {
       .filter((d) => d.isDirectory() && existsSync(`core/${d.name}/errors.ts`))
       .map((d) => d.name);
     expect(domains).toEqual(expect.arrayContaining(["credits", "jobs", "skills", "status-history", "tenancy"]));
-    for (const d of domains) expect(existsSync(`docs/runbooks/${d}.md`), d).toBe(true);
+    // A domain built in parts waits for its runbook with its transport (test/setup/domain-template.ts).
+    for (const d of domains)
+      if (!Object.hasOwn(surroundingsPending, d)) expect(existsSync(`docs/runbooks/${d}.md`), d).toBe(true);
     for (const f of ruleFiles) expect(existsSync(`docs/runbooks/${f.replace(/\.yml$/, ".md")}`), f).toBe(true);
   });
 });
