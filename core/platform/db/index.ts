@@ -13,6 +13,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { config } from "../../config.ts";
+import { inBackground } from "../background.ts";
 import { clock } from "../clock.ts";
 import { log } from "../logger.ts";
 import { coerceError, isConnectionFailure, isRetryableTxError } from "./errors.ts";
@@ -141,13 +142,15 @@ export function outsideTransaction<T>(fn: () => T): T {
 }
 
 /**
- * Register work to run after the ambient transaction commits; outside a transaction it runs at
- * once. A failing hook is logged, never thrown back at a caller whose data is already committed.
+ * Register work to run after the ambient transaction commits; outside a transaction it starts at
+ * once, beside the caller, and the handler kits finish it before the invocation ends
+ * (`inBackground`: Lambda freezes the process once a handler returns). A failing hook is logged,
+ * never thrown back at a caller whose data is already committed.
  */
 export function afterCommit(fn: () => unknown): void {
   const tx = txStorage.getStore();
   if (tx) tx.hooks.push(fn);
-  else void runHook(fn);
+  else inBackground(runHook(fn));
 }
 
 async function runHook(fn: () => unknown): Promise<void> {
