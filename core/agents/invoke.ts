@@ -41,39 +41,48 @@ export async function invoke(caller: string, target: string, body: InvokeBody): 
   const invokeId = randomUUID();
   const startedAt = clock().now();
   const deadline = new Date(startedAt.getTime() + body.timeout_s * 1000);
-  await withTx(async () => {
-    const holdId =
-      body.credits === undefined
-        ? null
-        : await Credits.hold(
-            tenantId,
-            body.credits,
-            `invoke ${invokeId}`,
-            new Date(deadline.getTime() + HOLD_GRACE_MS),
-            "agent_invoke",
-          );
-    const request = { input: body.input ?? null };
-    await query(sql.insertInvoke, [
-      tenantId,
+  const request = JSON.stringify({ input: body.input ?? null });
+  const payload = {
+    invoke_id: invokeId,
+    input: body.input ?? null,
+    deadline_at: deadline.toISOString(),
+    timeout_s: body.timeout_s,
+  };
+  const message = { to: target, type: INVOKE_REQUEST, payload };
+  if (body.credits === undefined)
+    // No credits to hold: the audit row and the request in one statement (no transaction to open).
+    await deliver(caller, message, {
       invokeId,
-      caller,
-      target,
-      body.job_id ?? null,
-      JSON.stringify(request),
-      body.credits ?? null,
-      holdId,
-      body.timeout_s,
-      startedAt,
-      deadline,
-    ]);
-    const payload = {
-      invoke_id: invokeId,
-      input: body.input ?? null,
-      deadline_at: deadline.toISOString(),
-      timeout_s: body.timeout_s,
-    };
-    await deliver(caller, { to: target, type: INVOKE_REQUEST, payload }, { invokeId, expiresAt: deadline });
-  });
+      expiresAt: deadline,
+      now: startedAt,
+      audit: { jobId: body.job_id ?? null, request, timeoutS: body.timeout_s },
+    });
+  else {
+    const credits = body.credits;
+    await withTx(async () => {
+      const holdId = await Credits.hold(
+        tenantId,
+        credits,
+        `invoke ${invokeId}`,
+        new Date(deadline.getTime() + HOLD_GRACE_MS),
+        "agent_invoke",
+      );
+      await query(sql.insertInvoke, [
+        tenantId,
+        invokeId,
+        caller,
+        target,
+        body.job_id ?? null,
+        request,
+        credits,
+        holdId,
+        body.timeout_s,
+        startedAt,
+        deadline,
+      ]);
+      await deliver(caller, message, { invokeId, expiresAt: deadline, now: startedAt });
+    });
+  }
   // The invoke's stream is new (its id is): the answer's wake-up, carrying the answered row, is
   // after 0-0, and Postgres is asked only when a slice passes without it.
   const answered = await waitFor(

@@ -56,6 +56,28 @@ export const answerInvoke = /* @__PURE__ */ statement(
 );
 
 /**
+ * The common answer in one statement (no transaction, no lock taken beforehand): an open invoke
+ * (submitted or working) without a credits hold, answered by its target ($6, or null for a key
+ * acting as no instance). $1 tenant, $2 invoke id, $3 status when in time (completed or failed),
+ * $4 response, $5 error, $7 now; after its deadline it is `late`. The request message is acked
+ * with it. No row: anything else (not found, not the target, answered, timed out, canceled, a
+ * hold), which respond's locked path decides.
+ */
+export const answerOpenInvoke = /* @__PURE__ */ statement(
+  () => `with answered as (
+      update invoke_audit a set status = case when CAST($7 AS timestamptz) > a.deadline_at then ${S.late} else $3 end,
+        response_payload = CAST($4 AS jsonb), error_message = $5, completed_at = $7, answered_at = $7,
+        duration_ms = CAST(round(extract(epoch from CAST($7 AS timestamptz) - a.started_at) * 1000) AS integer)
+      where a.tenant_id = $1 and a.invoke_id = $2 and a.status in (${S.submitted}, ${S.working}) and a.hold_id is null
+        and (CAST($6 AS text) is null or a.target_instance_id = $6)
+      returning ${columns}),
+    ack as (
+      update agent_messages m set acked_at = $7, leased_until = null from answered
+      where m.tenant_id = $1 and m.invoke_id = answered.invoke_id and m.acked_at is null)
+    select * from answered`,
+);
+
+/**
  * The caller canceled it: $1 tenant, $2 invoke id, $3 now, $4 credits charged (0 with a hold, else
  * null). Duration from the start; a timed-out invoke keeps the duration of its deadline.
  */

@@ -34,12 +34,36 @@ const hands = `$11 and i.waiter is not null and i.waiter_until > CAST($10 AS tim
  * delivery), the waiter is cleared (one message per wait), and an invoke's request marks the
  * invoke working. No row: the recipient is not the tenant's, or the sender's message_id won a race.
  */
-export const insertMessage = /* @__PURE__ */ statement(
-  () => `with s as (
+export const insertMessage = /* @__PURE__ */ statement(() => insertWith(false));
+
+/**
+ * An invoke's request without credits, and its audit row, in one statement (no transaction to
+ * open): insertMessage's parameters, then $13 job, $14 request, $15 timeout s; $8 is the invoke
+ * id, $3 its caller, $1 its target, $10 its start and $9 its deadline. The audit row is
+ * `working` from the start when the request is handed to a waiting receive, else `submitted`.
+ * No row (and no audit row): the target is not the tenant's.
+ */
+export const insertInvokeRequest = /* @__PURE__ */ statement(() => insertWith(true));
+
+function insertWith(invoke: boolean): string {
+  const audit = `inv as (
+      insert into invoke_audit (tenant_id, invoke_id, caller_instance_id, target_instance_id, job_id, request_payload,
+        status, timeout_s, started_at, deadline_at, received_at)
+      select $2, $8, $3, $1, $13, CAST($14 AS jsonb),
+        case when s.handed_to is null then ${I.submitted} else ${I.working} end, $15, $10, $9,
+        case when s.handed_to is not null then CAST($10 AS timestamptz) end
+      from s),`;
+  // An invoke stored beforehand (with its credits' hold, in the caller's transaction) turns working here.
+  const working = `,
+    w as (
+      update invoke_audit a set status = ${I.working}, received_at = $10 from ins
+      where ins.leased_to is not null and a.tenant_id = $2 and a.invoke_id = ins.invoke_id and a.status = ${I.submitted})`;
+  return `with s as (
       update agent_inboxes i set last_seq = i.last_seq + 1,
         handed_to = case when ${hands} then i.waiter end,
         waiter = case when ${hands} then null else i.waiter end
       where i.agent_id = $1 and i.tenant_id = $2 returning i.last_seq, i.handed_to),
+    ${invoke ? audit : ""}
     ins as (
       insert into agent_messages as m (tenant_id, recipient_id, seq, sender, message_id, type, payload, reply_to,
         invoke_id, expires_at, deliveries, leased_until, leased_to)
@@ -47,12 +71,9 @@ export const insertMessage = /* @__PURE__ */ statement(
         case when s.handed_to is not null then CAST($10 AS timestamptz) + make_interval(secs => $12) end, s.handed_to
       from s
       on conflict (tenant_id, sender, message_id) where message_id is not null do nothing
-      returning *),
-    w as (
-      update invoke_audit a set status = ${I.working}, received_at = $10 from ins
-      where ins.leased_to is not null and a.tenant_id = $2 and a.invoke_id = ins.invoke_id and a.status = ${I.submitted})
-    select ${columns}, m.leased_to from ins m`,
-);
+      returning *)${invoke ? "" : working}
+    select ${columns}, m.leased_to from ins m`;
+}
 
 /**
  * One statement (no transaction to open): unacked messages of recipient $1 (tenant $2) delivered

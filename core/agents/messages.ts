@@ -25,6 +25,10 @@ import { inboxKey, signal, waitFor } from "./wake.ts";
 export interface DeliverExtra {
   invokeId?: string;
   expiresAt?: Date;
+  /** The send's instant (an invoke's start); clock().now() otherwise. */
+  now?: Date;
+  /** An invoke without credits: its audit row is stored by the same statement (insertInvokeRequest). */
+  audit?: { jobId: string | null; request: string; timeoutS: number };
 }
 
 /**
@@ -39,7 +43,7 @@ export async function deliver(sender: string, body: MessageSend, extra: DeliverE
     if (before.rows[0]) return duplicate(before.rows[0]);
   }
   const { messageTtlS, messageLeaseS } = config().agents;
-  const now = clock().now();
+  const now = extra.now ?? clock().now();
   const expiresAt = extra.expiresAt ?? new Date(now.getTime() + (body.ttl_s ?? messageTtlS) * 1000);
   const payload = JSON.stringify(body.payload ?? null);
   const params = [
@@ -56,7 +60,11 @@ export async function deliver(sender: string, body: MessageSend, extra: DeliverE
     payload.length <= HANDOFF_MAX_CHARS,
     messageLeaseS,
   ];
-  const { rows } = await query<MessageRecord & { leased_to: string | null }>(sql.insertMessage, params);
+  const { audit } = extra;
+  const { rows } = await query<MessageRecord & { leased_to: string | null }>(
+    audit ? sql.insertInvokeRequest : sql.insertMessage,
+    audit ? [...params, audit.jobId, audit.request, audit.timeoutS] : params,
+  );
   const stored = rows[0];
   if (!stored) {
     // Either the recipient is not the tenant's, or the same message_id won a race just now.

@@ -33,12 +33,45 @@ export async function respond(
 ): Promise<InvokeRecord> {
   const tenantId = useTenant();
   const now = clock().now();
-  const record = await withTx(async () => {
+  const response = body.error === undefined ? { output: body.output ?? null } : { error: body.error };
+  const inTime = body.error === undefined ? InvokeStates.completed : InvokeStates.failed;
+  // The common case first, in one statement; anything else takes the locked path below.
+  const { rows } = await query<InvokeRecord>(sql.answerOpenInvoke, [
+    tenantId,
+    invokeId,
+    inTime,
+    JSON.stringify(response),
+    body.error ?? null,
+    responder ?? null,
+    now,
+  ]);
+  const record = rows[0] ?? (await answerLocked(tenantId, invokeId, responder, body, now));
+  if (rows[0]) afterCommit(() => answered(invokeId, record));
+  // After the commit, never inside it; written beside the reply, finished before the invocation ends.
+  if (record.status === InvokeStates.failed)
+    Failures.recordInBackground({
+      error: new InvokeFailedError(invokeId, record.error_message ?? ""),
+      runId: invokeId,
+      context: { invoke_id: invokeId, target: record.target_instance_id, job_id: record.job_id },
+      tenantId,
+    });
+  return record;
+}
+
+/** The locked path: a hold to charge or release, a timed-out or canceled invoke, or an error to answer. */
+async function answerLocked(
+  tenantId: string,
+  invokeId: string,
+  responder: string | undefined,
+  body: InvokeRespond,
+  now: Date,
+): Promise<InvokeRecord> {
+  const response = body.error === undefined ? { output: body.output ?? null } : { error: body.error };
+  return withTx(async () => {
     const { rows } = await query<LockedInvoke>(sql.lockInvoke, [tenantId, invokeId]);
     const row = rows[0];
     if (!row) throw new InvokeNotFoundError(invokeId);
     if (responder !== undefined && responder !== row.target_instance_id) throw new NotInvokeTargetError(invokeId);
-    const response = body.error === undefined ? { output: body.output ?? null } : { error: body.error };
     if (row.status === InvokeStates.canceled && row.answered_at === null)
       return afterCancel(tenantId, invokeId, response, body.error, now);
     if (!open.includes(row.status)) throw new InvokeAnsweredError(invokeId, row.status);
@@ -50,7 +83,7 @@ export async function respond(
       if (status === InvokeStates.completed) charged = await Credits.capture(tenantId, row.hold_id);
       else await Credits.releaseHold(tenantId, row.hold_id);
     }
-    const answered = await query<InvokeRecord>(sql.answerInvoke, [
+    const result = await query<InvokeRecord>(sql.answerInvoke, [
       tenantId,
       invokeId,
       status,
@@ -59,27 +92,21 @@ export async function respond(
       charged ?? (row.hold_id ? 0 : null),
       now,
     ]);
-    const record = answered.rows[0] as InvokeRecord;
-    afterCommit(async () => {
-      if (status === InvokeStates.late) agentMetrics.invokeLate.inc({ after: "deadline" });
-      else {
-        if (status === InvokeStates.completed) agentMetrics.invokeSuccess.inc();
-        else agentMetrics.invokeFailure.inc({ reason: "failed" });
-        agentMetrics.invokeSeconds.observe({ status }, (record.duration_ms ?? 0) / 1000);
-      }
-      await signal(invokeKey(invokeId), { for: invokeId, value: JSON.stringify(record) });
-    });
+    const record = result.rows[0] as InvokeRecord;
+    afterCommit(() => answered(invokeId, record));
     return record;
   });
-  // After the commit, never inside it; written beside the reply, finished before the invocation ends.
-  if (record.status === InvokeStates.failed)
-    Failures.recordInBackground({
-      error: new InvokeFailedError(invokeId, record.error_message ?? ""),
-      runId: invokeId,
-      context: { invoke_id: invokeId, target: record.target_instance_id, job_id: record.job_id },
-      tenantId,
-    });
-  return record;
+}
+
+/** After the answer's commit: its metrics, and the waiting caller woken with the answered row. */
+async function answered(invokeId: string, record: InvokeRecord): Promise<void> {
+  if (record.status === InvokeStates.late) agentMetrics.invokeLate.inc({ after: "deadline" });
+  else {
+    if (record.status === InvokeStates.completed) agentMetrics.invokeSuccess.inc();
+    else agentMetrics.invokeFailure.inc({ reason: "failed" });
+    agentMetrics.invokeSeconds.observe({ status: record.status }, (record.duration_ms ?? 0) / 1000);
+  }
+  await signal(invokeKey(invokeId), { for: invokeId, value: JSON.stringify(record) });
 }
 
 /** The caller canceled before this answer: it is kept on the canceled row (nothing charged: the hold was released). */

@@ -105,6 +105,40 @@ describe("POST /api/v1/agents/{id}/invoke", () => {
     expect(trace.body.timings.to_answer_ms).toBe(res.body.duration_ms);
   });
 
+  it("without credits (one statement each side): handed to a waiting receive it is working from the start; answered, acked, late past its deadline; answered once", async () => {
+    // The target waits first, so the request is handed to its receive (migration 0023).
+    const receiving = invoke("GET", `/api/v1/agents/${target}/messages`, { key: key(), query: { wait_s: "10" } });
+    for (let i = 0; i < 500; i++) {
+      const { rows } = await query("select waiter from agent_inboxes where agent_id = $1", [target]);
+      if (rows[0]?.waiter) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const started = start({ input: { n: 1 }, timeout_s: 10 });
+    const got = await receiving;
+    const request = got.body.data.find((m: { type: string }) => m.type === "invoke.request");
+    const invokeId = request.payload.invoke_id;
+    const { rows: open } = await query<{ status: string; received_at: Date | null; started_at: Date }>(
+      "select status, received_at, started_at from invoke_audit where invoke_id = $1",
+      [invokeId],
+    );
+    expect(open[0]?.status).toBe("working");
+    expect(open[0]?.received_at?.getTime()).toBe(open[0]?.started_at.getTime());
+    expect((await respond(invokeId, { output: 2 })).body).toMatchObject({ status: "completed", credits_charged: null });
+    const res = await started;
+    expect(res.body).toMatchObject({ status: "completed", response_payload: { output: 2 }, credits_reserved: null });
+    const { rows: acked } = await query("select acked_at from agent_messages where invoke_id = $1", [invokeId]);
+    expect(acked[0]?.acked_at).not.toBeNull();
+    expect((await respond(invokeId, { output: 3 })).status).toBe(409);
+
+    // Answered past its deadline before anything marked it timed out: late, not completed.
+    const second = start({ input: { n: 2 }, timeout_s: 10 });
+    const next = await invoke("GET", `/api/v1/agents/${target}/messages`, { key: key(), query: { wait_s: "10" } });
+    const lateId = next.body.data.find((m: { type: string }) => m.type === "invoke.request").payload.invoke_id;
+    await query("update invoke_audit set deadline_at = now() - interval '1 second' where invoke_id = $1", [lateId]);
+    expect((await respond(lateId, { output: "tardy" })).body).toMatchObject({ status: "late", credits_charged: null });
+    expect((await second).body.status).toBe("late");
+  });
+
   it("failed: 200 with the target's error, credits released", async () => {
     const before = await balance();
     const [res] = await Promise.all([
