@@ -795,6 +795,7 @@ CREATE TABLE public.workflow_runs (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
     ops_archived_at timestamp with time zone,
+    estimate jsonb,
     CONSTRAINT workflow_runs_attempt_check CHECK ((attempt >= 0)),
     CONSTRAINT workflow_runs_check CHECK (((forked_from IS NULL) = (fork_op_index IS NULL))),
     CONSTRAINT workflow_runs_check1 CHECK ((credits_charged <= credits_reserved)),

@@ -9,9 +9,9 @@
  * registration or spawn would refuse it: an unknown skill or task, a `$ref` to a later or missing
  * step, literal args the skill refuses, an item input the skill refuses.
  *
- * Left for later, not moved here (part 1 changes neither workflows nor jobs): workflows'
- * estimateStep/estimateRun and jobs' priceItems price the same way as this file; once they import
- * costsim, one of the two should go (test/unit/costsim-plan.test.ts holds them equal meanwhile).
+ * Workflows reserve what this file prices (their estimateRun is V1 over planOf). Jobs' priceItems
+ * still prices a spawn's hold the same way on its own (test/unit/costsim-plan.test.ts holds the
+ * two equal).
  */
 import { safeParse } from "zod/mini";
 import { AppError, type FieldIssue, fieldIssues, ValidationError } from "../errors.ts";

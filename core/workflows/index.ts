@@ -52,7 +52,7 @@ export {
   checkRows,
   /** RFC 6902 JSON Patch from `expected` to `actual`. */
   diff,
-  /** What a run's steps are reserved at start (the skills' cost models, as far as the input tells). */
+  /** CostSim V1's estimate of a run at its start: what it reserves (the skills' cost models, as far as the input tells). */
   estimateRun,
   /** A new run reusing the recorded results before `from_op_index` and running from it. */
   fork,

@@ -99,6 +99,23 @@ export const RunSummary = z.object({
   total_duration_ms: z.int(),
 });
 
+/**
+ * CostSim V1's estimate of a run at its start, for the steps it runs (a fork's from its fork
+ * point): `credits` is what the run reserved then; `input_hash` identifies the plan estimated
+ * (the hash a simulate of the same workflow, version and input records).
+ */
+export const RunEstimate = z.object({
+  version: z.string(),
+  from_op_index: z.int(),
+  credits: z.number(),
+  duration_ms: z.number(),
+  duration_p95_ms: z.number(),
+  p_failure: z.number(),
+  expected_retries: z.number(),
+  input_hash: z.string(),
+});
+export type RunEstimate = z.infer<typeof RunEstimate>;
+
 export const RunRecord = z.object({
   id: z.uuid(),
   tenant_id: z.uuid(),
@@ -119,6 +136,10 @@ export const RunRecord = z.object({
   created_at: z.string(),
   updated_at: z.string(),
   finished_at: z.nullable(z.string()),
+  /** V1's estimate at the start; null for runs started before estimates were kept. */
+  estimate: z.nullable(RunEstimate),
+  /** Once finished: the credits charged and the wall time from creation to finish. */
+  actual: z.nullable(z.object({ credits: z.number(), duration_ms: z.number() })),
   summary: z.optional(RunSummary),
   ops: z.optional(z.array(OpRecord)),
   /** Present when retention removed the run's ops: the S3 object that holds them (JSONL, gzip). */

@@ -3,48 +3,57 @@
  * models), a status_history row and, for a fork, the recorded ops before the fork point copied
  * into the new run's log, all in one transaction; its first step's message after commit.
  */
+
+import { config } from "../config.ts";
 import { actorName, useActor, useTenant } from "../context.ts";
+import * as Costsim from "../costsim/index.ts";
 import * as Credits from "../credits/index.ts";
-import { AppError, ValidationError } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 import { clock } from "../platform/clock.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { enqueueAfterCommit } from "../platform/outbox/index.ts";
-import * as Skills from "../skills/index.ts";
 import * as StatusHistory from "../status-history/index.ts";
 import { hashJson, opsOf, recordOp } from "./audit.ts";
 import { definition } from "./definitions.ts";
 import { RunKeyReusedError, RunNotFoundError } from "./errors.ts";
 import { getRun } from "./query.ts";
-import { resolveArgs } from "./refs.ts";
-import type { OpRecord, RunFork, RunRecord, RunStart, WorkflowStep } from "./schema.ts";
+import type { OpRecord, RunEstimate, RunFork, RunRecord, RunStart, WorkflowStep } from "./schema.ts";
 import { RunStates } from "./states.ts";
 import { stepOutbox } from "./step-outbox.ts";
 import * as sql from "./workflows.sql.ts";
 
+/**
+ * CostSim V1's estimate of a run of `steps` with `input` from step `from` on (a fork's fork point;
+ * 0 otherwise): its credits are what the run reserves (the skills' cost models, a step whose args
+ * need an earlier result or do not parse at its skill's base). An op's charge is its real cost;
+ * when that is more than what is left of the reserve, the step reserves the difference first
+ * (step.ts).
+ */
+export function estimateRun(
+  name: string,
+  steps: readonly WorkflowStep[],
+  input: Record<string, unknown>,
+  from = 0,
+): RunEstimate {
+  const planInput = { workflow: { name, steps: steps.map((s) => ({ ...s })) }, input };
+  const v1 = Costsim.simulateV1(Costsim.planOf(planInput, { stepMaxAttempts: config().workflows.stepMaxAttempts }));
+  const rest = v1.steps.slice(from);
+  const ok = rest.reduce((p, e) => p * (1 - e.p_failure), 1);
+  const sum = (f: (e: (typeof rest)[number]) => number) => rest.reduce((t, e) => t + f(e), 0);
+  return {
+    version: v1.version,
+    from_op_index: from,
+    credits: sum((e) => units(e.credits)) / 10_000,
+    duration_ms: sum((e) => e.duration_ms),
+    duration_p95_ms: sum((e) => e.duration_p95_ms),
+    p_failure: Math.round((1 - ok) * 10_000) / 10_000,
+    expected_retries: Math.round(sum((e) => e.expected_retries) * 10_000) / 10_000,
+    input_hash: Costsim.hashOf(planInput),
+  };
+}
+
 /** Ten-thousandths of a credit (numeric(18,4)), so sums are exact integers. */
 const units = (n: number) => Math.round(n * 10_000);
-
-/**
- * What a step will cost, as far as it is known before it runs: its cost model for the args
- * resolved from the input; a step whose args need an earlier result (or do not parse yet) is
- * priced at its skill's base. The op's charge is its real cost; when that is more than what is
- * left of the reserve, the step reserves the difference first (step.ts).
- */
-export function estimateStep(step: WorkflowStep, input: unknown): number {
-  const spec = Skills.spec(step.skill);
-  try {
-    const args = Skills.validateArgs(step.skill, resolveArgs(step.id, step.args, input, new Map()));
-    return Skills.cost(step.skill, args);
-  } catch (e) {
-    if (e instanceof AppError && e.kind === "validation") return spec.cost.base;
-    throw e;
-  }
-}
-
-/** The reserve of steps `from`.. of a run: the sum of their estimates. */
-export function estimateRun(steps: readonly WorkflowStep[], input: unknown, from = 0): number {
-  return steps.slice(from).reduce((sum, s) => sum + units(estimateStep(s, input)), 0) / 10_000;
-}
 
 interface NewRun {
   definition: { id: string; name: string; version: number; steps: WorkflowStep[] };
@@ -58,7 +67,8 @@ async function createRun(n: NewRun): Promise<{ run: RunRecord; replayed: boolean
   const tenantId = useTenant();
   const steps = n.definition.steps;
   const from = n.fork?.opIndex ?? 0;
-  const reserve = estimateRun(steps, n.input, from);
+  const estimate = estimateRun(n.definition.name, steps, n.input, from);
+  const reserve = estimate.credits;
   return withTx(async () => {
     const now = clock().now();
     const { rows } = await query<sql.RunRow>(sql.insertRun, [
@@ -74,6 +84,7 @@ async function createRun(n: NewRun): Promise<{ run: RunRecord; replayed: boolean
       from,
       actorName(useActor()),
       now,
+      JSON.stringify(estimate),
     ]);
     const inserted = rows[0];
     if (!inserted) {

@@ -3,10 +3,12 @@
  * as UTC text with microseconds, amounts as float8: they have at most 4 decimals). Every statement
  * names `tenant_id`; instants written are parameters decided by `clock()` in JS.
  */
+
 import { isoUtc, prepared } from "../platform/db/index.ts";
 import { sqlLiterals } from "../platform/db/literal.ts";
 import { statement } from "../platform/db/statement.ts";
 import type { OutboxTable } from "../platform/outbox/outbox.sql.ts";
+import type { RunEstimate } from "./schema.ts";
 import { RunStates } from "./states.ts";
 
 const R = sqlLiterals(RunStates);
@@ -49,7 +51,9 @@ const runColumns = `r.id, r.tenant_id, r.workflow_name as workflow, r.version, r
   r.forked_from, r.fork_op_index, r.steps_total, r.next_op_index, r.attempt,
   json_build_object('reserved', CAST(r.credits_reserved AS float8), 'charged', CAST(r.credits_charged AS float8)) as credits,
   r.error, r.head_hash, r.created_by, ${isoUtc("r.created_at")} as created_at, ${isoUtc("r.updated_at")} as updated_at,
-  ${isoUtc("r.finished_at")} as finished_at`;
+  ${isoUtc("r.finished_at")} as finished_at, r.estimate,
+  case when r.finished_at is not null then json_build_object('credits', CAST(r.credits_charged AS float8),
+    'duration_ms', CAST(round(extract(epoch from r.finished_at - r.created_at) * 1000) AS bigint)) end as actual`;
 
 /** A run with what its steps need: the definition's steps and the internal definition id. */
 export interface RunRow {
@@ -72,18 +76,21 @@ export interface RunRow {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  estimate: RunEstimate | null;
+  actual: { credits: number; duration_ms: number } | null;
 }
 
 /**
  * $1 tenant, $2 definition id, $3 name, $4 version, $5 input, $6 idempotency key, $7 forked_from,
- * $8 fork op index, $9 steps_total, $10 next_op_index, $11 actor, $12 now. No row when the key
+ * $8 fork op index, $9 steps_total, $10 next_op_index, $11 actor, $12 now, $13 estimate. No row when the key
  * started a run already.
  */
 export const insertRun = /* @__PURE__ */ statement(
   () => `insert into workflow_runs as r (tenant_id, definition_id, workflow_name, version, input, idempotency_key,
-      forked_from, fork_op_index, steps_total, next_op_index, created_by, updated_at)
+      forked_from, fork_op_index, steps_total, next_op_index, created_by, updated_at, estimate)
     values (CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS text), CAST($4 AS integer), CAST($5 AS jsonb), CAST($6 AS text),
-      CAST($7 AS uuid), CAST($8 AS integer), CAST($9 AS integer), CAST($10 AS integer), CAST($11 AS text), CAST($12 AS timestamptz))
+      CAST($7 AS uuid), CAST($8 AS integer), CAST($9 AS integer), CAST($10 AS integer), CAST($11 AS text), CAST($12 AS timestamptz),
+      CAST($13 AS jsonb))
     on conflict (tenant_id, idempotency_key) do nothing
     returning ${runColumns}`,
 );

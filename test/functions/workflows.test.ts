@@ -131,6 +131,11 @@ describe("runs", () => {
     const run = await startRun(t.keys.agent.key, name, { input: { counter } });
     expect(run).toMatchObject({ status: "running", version: 1, steps_total: 3, next_op_index: 0 });
     expect(run.credits).toEqual({ reserved: 3, charged: 0 });
+    // The reserve is CostSim V1's estimate of the run, kept beside what it actually cost.
+    expect(run.estimate).toMatchObject({ version: "v1", from_op_index: 0, credits: 3 });
+    expect(run.estimate.duration_ms).toBeGreaterThan(0);
+    expect(run.estimate.input_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(run.actual).toBeNull();
 
     expect(await drainSteps()).toBe(1); // one delivery runs the three ops (WORKFLOW_STEP_CHAIN_S)
     const done = await getRun(t.keys.viewer.key, run.id);
@@ -153,6 +158,12 @@ describe("runs", () => {
     expect(Workflows.checkChain(run.id, done.ops, done.head_hash)).toEqual([]);
     expect(done.summary).toMatchObject({ total_ops: 3, completed_ops: 3, failed_ops: 0 });
     expect(done.credits).toEqual({ reserved: 3, charged: 3 });
+    expect(done.estimate).toEqual(run.estimate);
+    expect(done.actual.credits).toBe(3);
+    // From creation to finish (the timestamps are shown to the ms, the duration rounded from µs).
+    expect(
+      Math.abs(done.actual.duration_ms - (Date.parse(done.finished_at) - Date.parse(done.created_at))),
+    ).toBeLessThanOrEqual(1);
     expect(await kvCounter(t.tenant.id, counter)).toBe(5);
     await assertRunCredits(run.id);
     expect(await runLedger(run.id)).toEqual({

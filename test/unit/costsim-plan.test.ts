@@ -82,7 +82,7 @@ describe("planOf: a workflow", () => {
     ]);
   });
 
-  it("agrees with workflows' estimateRun, the reserve of a run, to the credit", () => {
+  it("is what workflows' estimateRun reserves for a run, and a fork's from its fork point", () => {
     const steps = [
       { id: "a", skill: "voyage_embed", args: { input: { $ref: "input.docs" } } },
       { id: "b", skill: "voyage_embed", args: { input: texts(7), input_type: "query" as const } },
@@ -91,10 +91,19 @@ describe("planOf: a workflow", () => {
       { id: "e", skill: "slack_send", args: { text: { $ref: "input.nothing" } } },
     ];
     const input = { docs: texts(33) };
-    const reserve = estimateRun(steps, input);
+    const estimate = estimateRun("w", steps, input);
     // 1 + 3.3 (33 inputs) + 1.7 (7 inputs) + kv_store 1 + base 1 (units later) + base 1 (unresolved).
-    expect(reserve).toBe(9);
-    expect(Costsim.simulateV1(Costsim.planOf({ workflow: { steps }, input })).credits).toBe(reserve);
+    expect(estimate.credits).toBe(9);
+    const v1 = Costsim.simulateV1(Costsim.planOf({ workflow: { steps }, input }));
+    expect(estimate).toMatchObject({ version: "v1", from_op_index: 0, credits: v1.credits, p_failure: v1.p_failure });
+    expect(estimate.duration_ms).toBe(v1.duration_ms);
+    // A fork from step c reserves c, d and e only: 1 + 1 + 1.
+    const fork = estimateRun("w", steps, input, 2);
+    expect([fork.credits, fork.from_op_index]).toEqual([3, 2]);
+    expect(fork.duration_ms).toBe(v1.steps.slice(2).reduce((t, e) => t + e.duration_ms, 0));
+    // The same plan hashes the same whatever the key order of its input; another input does not.
+    expect(estimateRun("w", steps, { docs: texts(33) }).input_hash).toBe(estimate.input_hash);
+    expect(estimateRun("w", steps, { docs: texts(32) }).input_hash).not.toBe(estimate.input_hash);
   });
 
   it("refuses what registration refuses, naming each field", () => {
