@@ -101,7 +101,7 @@ export const RunSummary = z.object({
 
 /**
  * CostSim V1's estimate of a run at its start, for the steps it runs (a fork's from its fork
- * point): `credits` is what the run reserved then; `input_hash` identifies the plan estimated
+ * point): `credits` is what the run reserved then; `plan_hash` identifies the plan estimated
  * (the hash a simulate of the same workflow, version and input records).
  */
 export const RunEstimate = z.object({
@@ -112,7 +112,7 @@ export const RunEstimate = z.object({
   duration_p95_ms: z.number(),
   p_failure: z.number(),
   expected_retries: z.number(),
-  input_hash: z.string(),
+  plan_hash: z.string(),
 });
 export type RunEstimate = z.infer<typeof RunEstimate>;
 

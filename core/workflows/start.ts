@@ -36,7 +36,13 @@ export function estimateRun(
   from = 0,
 ): RunEstimate {
   const planInput = { workflow: { name, steps: steps.map((s) => ({ ...s })) }, input };
-  const v1 = Costsim.simulateV1(Costsim.planOf(planInput, { stepMaxAttempts: config().workflows.stepMaxAttempts }));
+  const c = config();
+  // The options a simulate reads a plan with, so the same workflow and input hash the same there.
+  const plan = Costsim.planOf(planInput, {
+    maxParallelism: c.jobs.maxParallelism,
+    stepMaxAttempts: c.workflows.stepMaxAttempts,
+  });
+  const v1 = Costsim.simulateV1(plan);
   const rest = v1.steps.slice(from);
   const ok = rest.reduce((p, e) => p * (1 - e.p_failure), 1);
   const sum = (f: (e: (typeof rest)[number]) => number) => rest.reduce((t, e) => t + f(e), 0);
@@ -48,7 +54,7 @@ export function estimateRun(
     duration_p95_ms: sum((e) => e.duration_p95_ms),
     p_failure: Math.round((1 - ok) * 10_000) / 10_000,
     expected_retries: Math.round(sum((e) => e.expected_retries) * 10_000) / 10_000,
-    input_hash: Costsim.hashOf(planInput),
+    plan_hash: Costsim.hashOf(plan),
   };
 }
 

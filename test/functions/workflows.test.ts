@@ -134,7 +134,7 @@ describe("runs", () => {
     // The reserve is CostSim V1's estimate of the run, kept beside what it actually cost.
     expect(run.estimate).toMatchObject({ version: "v1", from_op_index: 0, credits: 3 });
     expect(run.estimate.duration_ms).toBeGreaterThan(0);
-    expect(run.estimate.input_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(run.estimate.plan_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(run.actual).toBeNull();
 
     expect(await drainSteps()).toBe(1); // one delivery runs the three ops (WORKFLOW_STEP_CHAIN_S)

@@ -102,8 +102,8 @@ describe("planOf: a workflow", () => {
     expect([fork.credits, fork.from_op_index]).toEqual([3, 2]);
     expect(fork.duration_ms).toBe(v1.steps.slice(2).reduce((t, e) => t + e.duration_ms, 0));
     // The same plan hashes the same whatever the key order of its input; another input does not.
-    expect(estimateRun("w", steps, { docs: texts(33) }).input_hash).toBe(estimate.input_hash);
-    expect(estimateRun("w", steps, { docs: texts(32) }).input_hash).not.toBe(estimate.input_hash);
+    expect(estimateRun("w", steps, { docs: texts(33) }).plan_hash).toBe(estimate.plan_hash);
+    expect(estimateRun("w", steps, { docs: texts(32) }).plan_hash).not.toBe(estimate.plan_hash);
   });
 
   it("refuses what registration refuses, naming each field", () => {
