@@ -312,6 +312,39 @@ ALTER TABLE public.circuit_breaker_state ALTER COLUMN id ADD GENERATED ALWAYS AS
     CACHE 1
 );
 
+CREATE TABLE public.costsim_provenance (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    input_hash text NOT NULL,
+    source text NOT NULL,
+    plan_ref text,
+    skills text[] DEFAULT '{}'::text[] NOT NULL,
+    v1_version text NOT NULL,
+    v2_version text,
+    v1_hash text NOT NULL,
+    v2_hash text,
+    v1_credits numeric NOT NULL,
+    v2_credits numeric,
+    v1_duration_ms double precision NOT NULL,
+    v2_duration_ms double precision,
+    v1_p_failure double precision,
+    v2_p_failure double precision,
+    cost_delta numeric,
+    drift_score double precision,
+    verdict text NOT NULL,
+    outputs jsonb,
+    outputs_gz bytea,
+    simulations integer DEFAULT 1 NOT NULL,
+    actual_credits numeric,
+    actual_duration_ms double precision,
+    actual_run_id uuid,
+    actual_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT costsim_provenance_source_check CHECK ((source = ANY (ARRAY['shadow'::text, 'backfill'::text]))),
+    CONSTRAINT costsim_provenance_verdict_check CHECK ((verdict = ANY (ARRAY['match'::text, 'minor_drift'::text, 'major_drift'::text, 'mismatch'::text, 'v2_error'::text])))
+);
+
 CREATE TABLE public.credit_balances (
     tenant_id uuid NOT NULL,
     balance numeric(18,4) DEFAULT 0 NOT NULL,
@@ -815,6 +848,12 @@ ALTER TABLE ONLY public.circuit_breaker_state
 ALTER TABLE ONLY public.circuit_breaker_state
     ADD CONSTRAINT circuit_breaker_state_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.costsim_provenance
+    ADD CONSTRAINT costsim_provenance_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.costsim_provenance
+    ADD CONSTRAINT costsim_provenance_tenant_id_input_hash_key UNIQUE (tenant_id, input_hash);
+
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_pkey PRIMARY KEY (tenant_id);
 
@@ -916,6 +955,10 @@ CREATE INDEX agent_messages_leased_idx ON public.agent_messages USING btree (lea
 CREATE UNIQUE INDEX agent_messages_sender_message_id_idx ON public.agent_messages USING btree (tenant_id, sender, message_id) WHERE (message_id IS NOT NULL);
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
+
+CREATE INDEX costsim_provenance_skills_idx ON public.costsim_provenance USING gin (skills);
+
+CREATE INDEX costsim_provenance_tenant_created_idx ON public.costsim_provenance USING btree (tenant_id, created_at);
 
 CREATE INDEX credit_holds_expires_idx ON public.credit_holds USING btree (expires_at);
 
@@ -1037,6 +1080,9 @@ ALTER TABLE ONLY public.api_keys
 
 ALTER TABLE ONLY public.circuit_breaker_state
     ADD CONSTRAINT circuit_breaker_state_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.costsim_provenance
+    ADD CONSTRAINT costsim_provenance_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
