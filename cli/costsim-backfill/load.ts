@@ -7,7 +7,8 @@
  * (a value jsonb cannot hold, say) is written again row by row so that only the refused rows
  * are reported bad. `verify` re-reads stored rows and recomputes their hashes.
  */
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { config } from "../../core/config.ts";
 import * as sql from "../../core/costsim/backfill.sql.ts";
 import * as Costsim from "../../core/costsim/index.ts";
 import { query } from "../../core/platform/db/index.ts";
@@ -46,8 +47,13 @@ export interface BackfillSummary {
 
 type Pending = { where: string; row: ProvenanceRow };
 
+/**
+ * The statement's parameters, one array per column. With COSTSIM_PROVENANCE_COMPRESS the outputs
+ * go gzipped into outputs_gz (as the shadow path writes them: gzip of the same JSON), else as jsonb.
+ */
 const params = (tenantId: string, rows: readonly ProvenanceRow[]) => {
   const col = <T>(f: (r: ProvenanceRow) => T) => rows.map(f);
+  const gz = config().costsim.provenanceCompress;
   return [
     tenantId,
     col((r) => r.input_hash),
@@ -66,8 +72,8 @@ const params = (tenantId: string, rows: readonly ProvenanceRow[]) => {
     col((r) => r.cost_delta),
     col((r) => r.drift_score),
     col((r) => r.verdict),
-    col((r) => JSON.stringify(r.outputs)),
-    col(() => null),
+    col((r) => (gz ? null : JSON.stringify(r.outputs))),
+    col((r) => (gz ? gzipSync(JSON.stringify(r.outputs)) : null)),
     col((r) => r.actual_credits),
     col((r) => r.actual_duration_ms),
     col((r) => r.actual_run_id),
@@ -126,6 +132,8 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   const files = inputFiles(o);
   const total = files.reduce((s, f) => s + f.bytes, 0);
   const now = new Date().toISOString();
+  const c = config().costsim;
+  const thresholds = { drift: c.driftThreshold, warning: c.driftWarningThreshold };
   const seen = new Set<string>();
   const s: BackfillSummary = {
     files: files.length,
@@ -153,7 +161,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
       s.read++;
       if ("error" in e) s.bad.push({ where: e.where, issue: e.error });
       else {
-        const r = toRow(e.value, now);
+        const r = toRow(e.value, now, thresholds);
         if (!r.ok) s.bad.push({ where: e.where, issue: r.issue });
         else if (seen.has(r.row.input_hash)) s.duplicatesInInput++;
         else {

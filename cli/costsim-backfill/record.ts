@@ -20,8 +20,8 @@
  *
  * A comparison needs V2's side: `v2` (or its figures) or `v2_error`. A V1-only record is
  * refused (the verdict has no value for "not compared"). The verdict, when not given, is
- * Costsim.verdictOf of Costsim.driftScore under the seed's thresholds (a given one is kept: it
- * is the verdict of its time).
+ * Costsim.verdictOf of Costsim.driftScore (a given one is kept: it
+ * is the verdict of its time) under COSTSIM_DRIFT_THRESHOLD and COSTSIM_DRIFT_WARNING_THRESHOLD.
  */
 import * as z from "zod/mini";
 import * as Costsim from "../../core/costsim/index.ts";
@@ -137,7 +137,11 @@ function skillsOf(plan: unknown, v1: Output): string[] {
 }
 
 /** `raw` (a parsed JSON value) as a row, or why not. */
-export function toRow(raw: unknown, now: string): RecordResult {
+export function toRow(
+  raw: unknown,
+  now: string,
+  thresholds: Costsim.DriftThresholds = Costsim.SEED_THRESHOLDS,
+): RecordResult {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return { ok: false, issue: "not a JSON object" };
   const o: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
   for (const [from, to] of Object.entries(aliases)) if (o[to] === undefined && o[from] !== undefined) o[to] = o[from];
@@ -191,11 +195,7 @@ export function toRow(raw: unknown, now: string): RecordResult {
   const verdict =
     r.verdict ??
     (v2 && score !== null
-      ? Costsim.verdictOf(
-          score,
-          Costsim.SEED_THRESHOLDS,
-          typeof f1 === "boolean" && typeof f2 === "boolean" && f1 !== f2,
-        )
+      ? Costsim.verdictOf(score, thresholds, typeof f1 === "boolean" && typeof f2 === "boolean" && f1 !== f2)
       : "v2_error");
   return {
     ok: true,

@@ -11,7 +11,9 @@ const S = sqlLiterals({ backfill: "backfill" });
  * A batch of rows, one array per column (`$2` ... `$24`, the same length). `skills` are JSON
  * arrays (text), as a text[][] must be rectangular; `outputs` JSON (text) or null; `outputs_gz`
  * bytea or null. A row whose input hash the tenant has already (an earlier run, the shadow path)
- * is left alone and not returned: the caller counts it as a duplicate.
+ * is left alone and not returned: the caller counts it as a duplicate. `updated_at` is the
+ * record's own time (when it was simulated), as the shadow path writes it: a newer shadow
+ * comparison of the same input replaces a backfilled row, an older one does not.
  */
 export const insertBatch = `
 insert into costsim_provenance (
@@ -24,7 +26,7 @@ select CAST($1 AS uuid), r.input_hash, ${S.backfill}, r.plan_ref,
   r.v1_version, r.v2_version, r.v1_hash, r.v2_hash,
   r.v1_credits, r.v2_credits, r.v1_duration_ms, r.v2_duration_ms, r.v1_p_failure, r.v2_p_failure,
   r.cost_delta, r.drift_score, r.verdict, CAST(r.outputs AS jsonb), r.outputs_gz,
-  r.actual_credits, r.actual_duration_ms, r.actual_run_id, r.actual_at, r.created_at, now()
+  r.actual_credits, r.actual_duration_ms, r.actual_run_id, r.actual_at, r.created_at, r.created_at
 from unnest(
   CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS text[]),
   CAST($7 AS text[]), CAST($8 AS text[]),

@@ -5,6 +5,7 @@
  * system's spelling, a V2 error, a plan without a hash, a repeated hash; bad.jsonl: good and bad
  * lines mixed; mixed/: .json array, .jsonl and a single-object .json, plus a file to ignore).
  */
+import { gunzipSync } from "node:zlib";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import * as Costsim from "../../core/costsim/index.ts";
@@ -173,6 +174,25 @@ describe("aos costsim backfill", { timeout: 120_000 }, () => {
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/loaded 0, duplicates 6/);
     expect(after.stdout).toMatch(/verify: 5 stored rows checked, 2 mismatches: FAIL/);
+  });
+
+  it("with COSTSIM_PROVENANCE_COMPRESS keeps the outputs gzipped, as the shadow path does, and --verify reads them", async () => {
+    const t = await makeTenant();
+    const r = await runAos(
+      ["costsim", "backfill", "--tenant", t.slug, "--file", `${fixtures}/good.jsonl`, "--verify"],
+      { COSTSIM_PROVENANCE_COMPRESS: "true" },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/verify: 5 stored rows checked, 0 mismatches: PASS/);
+    const stored = (
+      await admin.query(
+        "select outputs, outputs_gz, v1_hash from costsim_provenance where tenant_id = $1 and input_hash = 'in-0001-aaaaaaaa'",
+        [t.id],
+      )
+    ).rows[0];
+    expect(stored.outputs).toBeNull();
+    const outputs = JSON.parse(gunzipSync(stored.outputs_gz).toString("utf8"));
+    expect(Costsim.hashOf(outputs.v1)).toBe(stored.v1_hash);
   });
 
   it("exits non-zero when nothing could be read, and refuses wrong usage", async () => {
