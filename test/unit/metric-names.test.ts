@@ -35,7 +35,7 @@ function problems(d: MetricDef): string[] {
   if (d.type === "counter" && !d.name.endsWith("_total")) out.push("a counter ends in _total");
   if (d.type !== "counter" && d.name.endsWith("_total")) out.push("only counters end in _total");
   if (d.type === "histogram" && !/_(seconds|bytes)$/.test(d.name) && !seed?.unit)
-    out.push("a histogram ends in its unit (or its seed entry states why not: unit)");
+    out.push("a histogram ends in its unit");
   for (const l of d.labelNames) {
     const seedRequired = seedRequiredLabels[d.name]?.includes(l) ?? false;
     if (userDataLabels.includes(l) && !seedRequired) out.push(`label ${l} carries users' data and no seed requires it`);
