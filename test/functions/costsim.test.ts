@@ -34,7 +34,7 @@ beforeAll(async () => {
 
 const simulate = (body: unknown, key = t.keys.agent.key) => invoke("POST", "/api/v1/costsim/simulate", { key, body });
 const provenance = async (tenantId: string) =>
-  (await query("select * from costsim_provenance where tenant_id = $1", [tenantId])).rows;
+  (await query<Record<string, any>>("select * from costsim_provenance where tenant_id = $1", [tenantId])).rows;
 
 describe("POST /api/v1/costsim/simulate", () => {
   it("answers V1 for inline steps, a job spawn body and a workflow by name, against the available credits", async () => {
@@ -164,7 +164,12 @@ describe("GET /api/v1/costsim/divergence", () => {
     });
     expect(window.status).toBe(400);
     expect(fieldsOf(window)).toEqual(["query.since"]);
-    for (const query of [{ since: "yesterday" }, { skill: "Not A Skill" }, { min_samples: "0" }, { nope: "1" }]) {
+    for (const query of [
+      { since: "yesterday" },
+      { skill: "Not A Skill" },
+      { min_samples: "0" },
+      { nope: "1" },
+    ] as Record<string, string>[]) {
       const res = await invoke("GET", "/api/v1/costsim/divergence", { key: t.keys.viewer.key, query });
       expect(res.status, JSON.stringify(query)).toBe(400);
     }

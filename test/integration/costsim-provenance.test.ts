@@ -17,7 +17,11 @@ import { withConfig } from "../setup/config-override.ts";
 import { metricValue } from "../setup/metrics-catalog.ts";
 
 const rowsOf = async (tenantId: string) =>
-  (await query("select * from costsim_provenance where tenant_id = $1 order by input_hash", [tenantId])).rows;
+  (
+    await query<Record<string, any>>("select * from costsim_provenance where tenant_id = $1 order by input_hash", [
+      tenantId,
+    ])
+  ).rows;
 
 /** A comparison as compare() would make it (V2 answered unless `v2` is null). */
 function comparison(hash: string, v1: [number, number], v2: [number, number] | null, verdict?: Comparison["verdict"]) {
