@@ -251,3 +251,39 @@ describe("the divergence report in SQL", () => {
     expect(enough).toMatchObject({ insufficient_data: false, delta_p50: 0, kl_divergence: 0, matching_rate: 1 });
   });
 });
+
+describe("status: promotion against actuals", () => {
+  async function withActuals(w: Who, v2Error: number) {
+    for (let i = 0; i < Costsim.MIN_DIVERGENCE_SAMPLES; i++) {
+      const c = comparison(`act-${v2Error}-${i}`, [10, 1000], [10 + v2Error, 1000 + v2Error * 100]);
+      await asKey(w, () => Costsim.recordComparison({ source: "backfill", comparison: c }));
+      // The run really cost 11 credits and took 1100 ms: V1 is 1 credit and 100 ms off.
+      await query(
+        "update costsim_provenance set actual_credits = 11, actual_duration_ms = 1100 where tenant_id = $1 and input_hash = $2",
+        [w.tenantId, c.input_hash],
+      );
+    }
+    return asKey(w, () => Costsim.status(), "viewer");
+  }
+
+  it("allows V2's promotion only when its error against actuals is no worse than V1's", async () => {
+    const better = await withActuals(await jobsTenant(0), 1);
+    expect(better.accuracy.v1).toMatchObject({
+      samples: 10,
+      cost_median_abs_error: 1,
+      duration_median_abs_error_ms: 100,
+    });
+    expect(better.accuracy.v2).toMatchObject({
+      samples: 10,
+      cost_median_abs_error: 0,
+      duration_median_abs_error_ms: 0,
+    });
+    expect(better.promotion.allowed).toBe(true);
+    expect(better.total).toBe(10);
+
+    const worse = await withActuals(await jobsTenant(0), 3);
+    expect(worse.accuracy.v2.cost_median_abs_error).toBe(2);
+    expect(worse.promotion).toMatchObject({ allowed: false });
+    expect(worse.promotion.reason).toMatch(/worse than V1/);
+  });
+});
