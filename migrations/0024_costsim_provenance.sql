@@ -43,13 +43,15 @@ create table costsim_provenance (
   -- When the newest comparison recorded here was simulated (the writer sets it): a record with the
   -- same input and the same time is a redelivery and changes nothing.
   updated_at timestamptz not null default now(),
-  -- Computed by Postgres for the divergence report, so that it aggregates plain columns in two
-  -- scans with no per-row numeric arithmetic (1,000,000 rows at >= 0.5x a bare percentile_cont):
+  -- Computed by Postgres for the divergence report, so that it aggregates plain float8 and
+  -- integer columns in two scans with no per-row numeric arithmetic (1,000,000 rows at >= 0.5x a bare percentile_cont):
   -- the relative cost difference |v2 - v1| / max(|v1|, |v2|) in float8 as Costsim's
   -- relativeDifference computes it (the outlier figure), and the four KL bins of the row
   -- (Costsim.COST_BINS for v1 and v2 credits, DURATION_BINS_MS for v1 and v2 durations; the lower
   -- edges after the first, so width_bucket answers the bin index), packed ((b1*16+b2)*16+b3)*16+b4.
-  -- Both null where V2 did not answer. Writers never set them.
+  -- The cost delta as float8 (what percentile_cont sorts: cast once at write, not per report row).
+  -- All three null where V2 did not answer. Writers never set them.
+  cost_delta_float double precision generated always as (CAST(cost_delta AS double precision)) stored,
   cost_rel double precision generated always as (
     case when v2_credits is null then null
       when v1_credits = v2_credits then 0
@@ -68,6 +70,9 @@ create table costsim_provenance (
 
 create index costsim_provenance_tenant_created_idx on costsim_provenance (tenant_id, created_at);
 create index costsim_provenance_skills_idx on costsim_provenance using gin (skills);
+-- The rows whose plan then ran (actual_* recorded): the report's accuracy reads only these.
+create index costsim_provenance_actuals_idx on costsim_provenance (tenant_id, created_at)
+  where actual_credits is not null and actual_duration_ms is not null;
 
 -- migrate:down
 

@@ -341,6 +341,7 @@ CREATE TABLE public.costsim_provenance (
     actual_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    cost_delta_float double precision GENERATED ALWAYS AS ((cost_delta)::double precision) STORED,
     cost_rel double precision GENERATED ALWAYS AS (
 CASE
     WHEN (v2_credits IS NULL) THEN NULL::double precision
@@ -962,6 +963,8 @@ CREATE INDEX agent_messages_leased_idx ON public.agent_messages USING btree (lea
 CREATE UNIQUE INDEX agent_messages_sender_message_id_idx ON public.agent_messages USING btree (tenant_id, sender, message_id) WHERE (message_id IS NOT NULL);
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
+
+CREATE INDEX costsim_provenance_actuals_idx ON public.costsim_provenance USING btree (tenant_id, created_at) WHERE ((actual_credits IS NOT NULL) AND (actual_duration_ms IS NOT NULL));
 
 CREATE INDEX costsim_provenance_skills_idx ON public.costsim_provenance USING gin (skills);
 

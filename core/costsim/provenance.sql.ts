@@ -6,9 +6,10 @@
  * The divergence report is two scans of the tenant's rows in the window, with no per-row jsonb and
  * no per-row numeric arithmetic (a bench runs it over 1,000,000 rows against a bare
  * percentile_cont): one ordered-set aggregate pass for the cost delta's p50/p90 and the relative
- * difference's quartiles (`cost_rel`, a generated column), one hashed pass counting rows per
+ * difference's quartiles (`cost_delta_float` and `cost_rel`, generated columns), one hashed pass counting rows per
  * verdict and per packed KL bin (`kl_bin`, generated) with the outliers beyond the fence the first
- * pass found. The accuracy against actuals reads only the rows that carry actuals. The caller
+ * pass found. The accuracy against actuals reads only the rows that carry actuals (a partial
+ * index). The caller
  * finishes in TypeScript from the counts (klFromCounts), so the same rows give what divergence()
  * gives.
  */
@@ -65,7 +66,7 @@ group by verdict`;
  */
 export const divergenceQuantiles = `
 select
-  percentile_cont(CAST(ARRAY[0.5, 0.9] AS double precision[])) within group (order by cost_delta) as delta_q,
+  percentile_cont(CAST(ARRAY[0.5, 0.9] AS double precision[])) within group (order by cost_delta_float) as delta_q,
   percentile_cont(CAST(ARRAY[0.25, 0.75] AS double precision[])) within group (order by cost_rel) as rel_q
 from costsim_provenance
 where ${window} and ${compared}`;
