@@ -224,7 +224,7 @@ function accuracyReport(): void {
       if (v1 === v2) return `equal (${v1.toFixed(2)} ${unit})`;
       const who = v2 < v1 ? "V2" : "V1";
       const by = Math.abs(v1 - v2);
-      const rel = Math.max(v1, v2) > 0 ? ` (${((by / Math.max(v1, v2)) * 100).toFixed(0)}% less error)` : "";
+      const rel = Math.max(v1, v2) > 0 ? ` (${((by / Math.max(v1, v2)) * 100).toFixed(1)}% less error)` : "";
       return `${who} better by ${by.toFixed(2)} ${unit}${rel}`;
     };
     say(`world "${a.world}" (V2 mean confidence ${a.v2Confidence.toFixed(2)}):`);

@@ -31,7 +31,7 @@ function positiveInt(v: string | boolean | undefined, flag: string, fallback: nu
  * Progress on stderr: a bar redrawn in place on a terminal, else a plain line at each tenth of
  * the input (and at most every 5 s otherwise), so logs of a cron or a pipe stay readable.
  */
-function progress(stream: NodeJS.WriteStream = process.stderr) {
+export function progress(stream: Pick<NodeJS.WriteStream, "isTTY" | "write"> = process.stderr) {
   let lastTenth = -1;
   let lastAt = 0;
   let drawn = false;

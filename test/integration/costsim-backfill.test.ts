@@ -8,6 +8,7 @@
 import { gunzipSync } from "node:zlib";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { progress } from "../../cli/commands/costsim.ts";
 import * as Costsim from "../../core/costsim/index.ts";
 import { makeTenant } from "../factories/tenancy.ts";
 import { runAos } from "../setup/aos-cli.ts";
@@ -193,6 +194,24 @@ describe("aos costsim backfill", { timeout: 120_000 }, () => {
     expect(stored.outputs).toBeNull();
     const outputs = JSON.parse(gunzipSync(stored.outputs_gz).toString("utf8"));
     expect(Costsim.hashOf(outputs.v1)).toBe(stored.v1_hash);
+  });
+
+  it("draws a bar redrawn in place on a terminal, and plain lines at each tenth otherwise", () => {
+    const out = (isTTY: boolean) => {
+      const text: string[] = [];
+      const p = progress({ isTTY, write: (s: string) => text.push(s) > 0 } as never);
+      for (let b = 0; b <= 1000; b += 50) p.update({ bytes: b, total: 1000, records: b / 10 });
+      p.end();
+      return text.join("");
+    };
+    const tty = out(true);
+    expect(tty).toMatch(/^\r\[\.{30}\] {3}0% {2}0 records/);
+    expect(tty).toMatch(/\r\[#{30}\] 100% {2}100 records\n$/);
+    const plain = out(false);
+    expect(plain).not.toContain("\r");
+    expect(plain.trim().split("\n")).toEqual(
+      Array.from({ length: 11 }, (_, i) => `progress: ${i * 10}% of the input, ${i * 10} records read`),
+    );
   });
 
   it("exits non-zero when nothing could be read, and refuses wrong usage", async () => {
