@@ -45,6 +45,9 @@ async function feasibilityOptions(budget: number | undefined): Promise<Feasibili
 }
 
 async function sendShadow(msg: ShadowMessage): Promise<void> {
+  // Begin on the next turn of the event loop: the SDK's synchronous part of a send (building and
+  // signing the request) runs after the caller has its reply, not before.
+  await new Promise((resolve) => setImmediate(resolve));
   try {
     await sendMessage(SHADOW_QUEUE, msg);
   } catch (e) {
