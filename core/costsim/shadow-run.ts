@@ -10,7 +10,7 @@
  * already (the same input at the same time) and counts nothing again.
  */
 import { config } from "../config.ts";
-import { withContext } from "../context.ts";
+import { useContext, withContext } from "../context.ts";
 import { done, type QueueOutcome } from "../platform/queue-outcome.ts";
 import type { ShadowMessage } from "./api-schema.ts";
 import { compare } from "./compare.ts";
@@ -44,9 +44,11 @@ function count(c: Comparison): void {
  *   await Costsim.runShadow(msg, readHistory); // done(); the row: costsim_provenance (tenant, input_hash)
  */
 export async function runShadow(msg: ShadowMessage, readHistory: HistoryReader): Promise<QueueOutcome> {
+  // The record's request and correlation ids (the queue kit's context), acting for its tenant.
+  const outer = useContext();
   const ctx = {
-    requestId: `costsim-shadow:${msg.at}`,
-    correlationId: `costsim-shadow:${msg.at}`,
+    requestId: outer?.requestId ?? `costsim-shadow:${msg.at}`,
+    correlationId: outer?.correlationId ?? `costsim-shadow:${msg.at}`,
     actor: { type: "system" as const, name: "costsim-shadow", tenantId: msg.tenantId },
   };
   return withContext(ctx, async () => {
