@@ -102,12 +102,16 @@ async function write(
     );
     return { loaded: r.rows.length, stored: batch.length - r.rows.length, refused: [] };
   } catch (e) {
+    // Only a value the database refuses (SQLSTATE class 22, data; 23, integrity) is a bad record;
+    // anything else (Postgres gone, a timeout) fails the command.
+    const cause = (e as { cause?: { code?: unknown; message?: string } }).cause;
+    if (typeof cause?.code !== "string" || !/^2[23]/.test(cause.code)) throw e;
     if (batch.length === 1) {
       const p = batch[0] as Pending;
       return {
         loaded: 0,
         stored: 0,
-        refused: [{ where: p.where, issue: `refused by the database: ${(e as Error).message}` }],
+        refused: [{ where: p.where, issue: `refused by the database: ${cause.message}` }],
       };
     }
     const sum = { loaded: 0, stored: 0, refused: [] as BadRecord[] };
