@@ -2,14 +2,16 @@
  * A provenance record as `aos costsim backfill` reads it, and the costsim_provenance row it
  * becomes. Two spellings are accepted, field by field:
  *
- * - AOS's own (what a costsim_provenance row holds): `input_hash` (or a `plan`, hashed as the
- *   shadow path hashes its input: `hashOf({ plan, options })`), `plan_ref`, `skills`, `v1` and
- *   `v2` (the replies, whole or only their figures `credits`, `duration_ms`, `p_failure`) or flat
- *   `v1_credits`, `v1_duration_ms`, `v1_p_failure` (and `v2_*`), `v2_error`, `v1_version`,
- *   `v2_version`, `verdict`, `drift_score`, `created_at`, `actual`.
+ * - AOS's own (what a costsim_provenance row holds): `input_hash` (or a `plan`, hashed with the
+ *   shadow path's formula `hashOf({ plan, options })` over the plan and options as the record
+ *   gives them: equal to a shadow row's hash only if they are the same normalised values),
+ *   `plan_ref`, `skills`, `v1` and `v2` (the replies, whole or only their figures `credits`,
+ *   `duration_ms`, `p_failure`) or flat `v1_credits`, `v1_duration_ms`, `v1_p_failure` (and
+ *   `v2_*`), `v2_error`, `v1_version`, `v2_version`, `verdict`, `drift_score`, `created_at`,
+ *   `actual` (or flat `actual_credits`, `actual_duration_ms`, `actual_run_id`).
  * - The earlier Python system's (seed 001, PIN-028 #3: backend/scripts/backfill_provenance.py):
  *   `plan_hash` for `input_hash`, `timestamp` for `created_at`, `v1_cost` / `v2_cost` for the
- *   credits, `model_version` for `v2_version`, `run_id` for the actual run. Its other fields
+ *   credits, `model_version` for `v2_version`, `run_id` (when a UUID) for the actual run. Its other fields
  *   (`id`, `tenant_id`, `commit_sha`, `runtime_ms`, `status`, ...) are ignored: the tenant is
  *   `--tenant`'s, the simulation's own runtime is not a figure of the plan.
  *
@@ -20,8 +22,8 @@
  *
  * A comparison needs V2's side: `v2` (or its figures) or `v2_error`. A V1-only record is
  * refused (the verdict has no value for "not compared"). The verdict, when not given, is
- * Costsim.verdictOf of Costsim.driftScore (a given one is kept: it
- * is the verdict of its time) under COSTSIM_DRIFT_THRESHOLD and COSTSIM_DRIFT_WARNING_THRESHOLD.
+ * Costsim.verdictOf of Costsim.driftScore under COSTSIM_DRIFT_THRESHOLD and
+ * COSTSIM_DRIFT_WARNING_THRESHOLD (a given one is kept: it is the verdict of its time).
  */
 import * as z from "zod/mini";
 import * as Costsim from "../../core/costsim/index.ts";
@@ -32,7 +34,9 @@ const Hash = z.string().check(z.regex(/^[A-Za-z0-9:_-]{8,128}$/, "8 to 128 lette
 const Iso = z
   .string()
   .check(z.refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), "an ISO 8601 time"));
-const Uuid = z.string().check(z.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "a UUID"));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (s: string) => UUID.test(s);
+const Uuid = z.string().check(z.regex(UUID, "a UUID"));
 
 /** A reply (V1's or V2's), whole or only its figures; anything else it holds is kept as is. */
 const Output = z.looseObject({
@@ -146,7 +150,11 @@ export function toRow(
   const o: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
   for (const [from, to] of Object.entries(aliases)) if (o[to] === undefined && o[from] !== undefined) o[to] = o[from];
   if (o.actual === undefined && typeof o.actual_credits === "number" && typeof o.actual_duration_ms === "number")
-    o.actual = { credits: o.actual_credits, duration_ms: o.actual_duration_ms, run_id: o.actual_run_id ?? o.run_id };
+    o.actual = {
+      credits: o.actual_credits,
+      duration_ms: o.actual_duration_ms,
+      run_id: o.actual_run_id ?? (typeof o.run_id === "string" && isUuid(o.run_id) ? o.run_id : undefined),
+    };
   const parsed = z.safeParse(ProvenanceRecord, o);
   if (!parsed.success)
     return {

@@ -5,6 +5,9 @@
  * system's spelling, a V2 error, a plan without a hash, a repeated hash; bad.jsonl: good and bad
  * lines mixed; mixed/: .json array, .jsonl and a single-object .json, plus a file to ignore).
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -196,6 +199,38 @@ describe("aos costsim backfill", { timeout: 120_000 }, () => {
     expect(stored.outputs).toBeNull();
     const outputs = JSON.parse(gunzipSync(stored.outputs_gz).toString("utf8"));
     expect(Costsim.hashOf(outputs.v1)).toBe(stored.v1_hash);
+  });
+
+  it("takes flat actuals, and the Python run_id as the actual run only when it is a UUID", async () => {
+    const t = await makeTenant();
+    const dir = mkdtempSync(join(tmpdir(), "aos-backfill-"));
+    const run = "0193a3c4-1111-7aaa-8bbb-123456789abc";
+    const line = (hash: string, runId: string) =>
+      JSON.stringify({
+        plan_hash: hash,
+        v1_cost: 2,
+        v1_duration_ms: 90,
+        v2_cost: 2,
+        v2_duration_ms: 80,
+        actual_credits: 2.5,
+        actual_duration_ms: 100,
+        run_id: runId,
+      });
+    writeFileSync(join(dir, "py.jsonl"), `${line("py-0001-aaaaaaaa", run)}\n${line("py-0002-bbbbbbbb", "run_42")}\n`);
+    const r = await backfill(t.slug, "--dir", dir);
+    expect(r.stdout, r.stderr).toMatch(/read 2, loaded 2, .* bad 0/);
+    const got = (
+      await admin.query(
+        `select input_hash, CAST(actual_credits AS float8) as c, actual_duration_ms as d, actual_run_id as run
+         from costsim_provenance where tenant_id = $1 order by input_hash`,
+        [t.id],
+      )
+    ).rows;
+    expect(got).toEqual([
+      { input_hash: "py-0001-aaaaaaaa", c: 2.5, d: 100, run },
+      { input_hash: "py-0002-bbbbbbbb", c: 2.5, d: 100, run: null },
+    ]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("draws a bar redrawn in place on a terminal, and plain lines at each tenth otherwise", () => {
