@@ -76,7 +76,8 @@ create index costsim_provenance_tenant_created_idx on costsim_provenance (tenant
 create index costsim_provenance_skills_idx on costsim_provenance using gin (skills);
 -- The rows whose plan then ran (actual_* recorded), covering what the report's accuracy reads.
 create index costsim_provenance_actuals_idx on costsim_provenance (tenant_id, created_at)
-  include (verdict, cost_rel, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms, actual_credits, actual_duration_ms, skills)
+  include (verdict, cost_rel, cost_delta_float, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms,
+    actual_credits, actual_duration_ms, skills)
   where actual_credits is not null and actual_duration_ms is not null;
 
 -- migrate:down

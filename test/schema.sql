@@ -964,7 +964,7 @@ CREATE UNIQUE INDEX agent_messages_sender_message_id_idx ON public.agent_message
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
 
-CREATE INDEX costsim_provenance_actuals_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, cost_rel, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms, actual_credits, actual_duration_ms, skills) WHERE ((actual_credits IS NOT NULL) AND (actual_duration_ms IS NOT NULL));
+CREATE INDEX costsim_provenance_actuals_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, cost_rel, cost_delta_float, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms, actual_credits, actual_duration_ms, skills) WHERE ((actual_credits IS NOT NULL) AND (actual_duration_ms IS NOT NULL));
 
 CREATE INDEX costsim_provenance_skills_idx ON public.costsim_provenance USING gin (skills);
 

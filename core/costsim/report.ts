@@ -6,8 +6,9 @@
  * every statistic is null below `min_samples` compared rows (no data is never a pass).
  *
  * Both passes run in one REPEATABLE READ transaction (the same snapshot: counts and quantiles of
- * the same rows), with `work_mem` raised for its two in-memory sorts and JIT off (its compile time
- * costs more than it saves on a two-column aggregate).
+ * the same rows); the accuracy against actuals, which reads only the rows with actuals, runs beside
+ * them on another connection (its own snapshot, taken at the same moment). Each sets
+ * provenance.sql.ts's reportSettings for its transaction.
  */
 import { config } from "../config.ts";
 import { query, withTx } from "../platform/db/index.ts";
@@ -45,7 +46,10 @@ function accuracyOf(samples: number, cost: number | null, duration: number | nul
 }
 
 async function accuracyIn(params: unknown[], min: number) {
-  const { rows } = await query<AccuracyRow>(sql.accuracy, params);
+  const { rows } = await withTx(async () => {
+    await query(sql.reportSettings);
+    return query<AccuracyRow>(sql.accuracy, params);
+  });
   const a = rows[0] as AccuracyRow;
   return {
     v1: accuracyOf(a.v1_samples, a.v1_cost, a.v1_duration, min),
@@ -60,7 +64,9 @@ const unpack = (k: number) => [(k >> 12) & 15, (k >> 8) & 15, (k >> 4) & 15, k &
 async function reportOf(tenantId: string, since: Date, until: Date, skill: string | null, min: number) {
   const drift = thresholds().drift;
   const params = [tenantId, since, until, skill];
-  return withTx(
+  // The accuracy (rows with actuals only) runs beside the two passes, on a connection of its own.
+  const accuracy = accuracyIn(params, min);
+  const report = withTx(
     async () => {
       await query(sql.reportSettings);
       const qr = await query<{ delta_q: number[] | null; rel_q: number[] | null }>(sql.divergenceQuantiles, params);
@@ -89,8 +95,7 @@ async function reportOf(tenantId: string, since: Date, until: Date, skill: strin
           counts[b] = (counts[b] as number) + g.n;
         });
       }
-      const accuracy = await accuracyIn(params, min);
-      const base = { sample_count: samples, compared_count: comparedCount, min_samples: min, verdicts, accuracy };
+      const base = { sample_count: samples, compared_count: comparedCount, min_samples: min, verdicts };
       if (comparedCount < min)
         return {
           ...base,
@@ -102,7 +107,7 @@ async function reportOf(tenantId: string, since: Date, until: Date, skill: strin
           outlier_count: null,
           fail_ratio: null,
           matching_rate: null,
-        } satisfies DivergenceReport;
+        } satisfies Omit<DivergenceReport, "accuracy">;
       const [c1, c2, d1, d2] = bins as [number[], number[], number[], number[]];
       return {
         ...base,
@@ -114,10 +119,12 @@ async function reportOf(tenantId: string, since: Date, until: Date, skill: strin
         outlier_count: outliers,
         fail_ratio: roundOrNull(verdicts.major_drift / samples),
         matching_rate: roundOrNull(verdicts.match / samples),
-      } satisfies DivergenceReport;
+      } satisfies Omit<DivergenceReport, "accuracy">;
     },
     { isolation: "repeatable read" },
   );
+  const [r, a] = await Promise.all([report, accuracy]);
+  return { ...r, accuracy: a };
 }
 
 /**
