@@ -42,6 +42,7 @@ const groups: Record<string, Loader> = {
   invoke: () => import("./commands/agents.ts"),
   blackboard: () => import("./commands/agents.ts"),
   failures: () => import("./commands/failures.ts"),
+  costsim: () => import("./commands/costsim.ts"),
 };
 
 /** What each group reaches, for its help. */
@@ -60,6 +61,7 @@ const reaches: Record<string, string> = {
   blackboard: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   failures:
     "Postgres and Redis directly (DATABASE_URL, REDIS_URL), migrated (`aos migrate up`); no running AOS needed. generate also starts loopback HTTP servers of its own",
+  costsim: "Postgres directly (DATABASE_URL), migrated (`aos migrate up`); no running AOS needed",
 };
 
 async function allCommands(): Promise<CommandSpec[]> {

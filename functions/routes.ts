@@ -11,6 +11,7 @@
  * database and Redis secrets every function gets: least privilege is decided there.
  */
 import { agents } from "./routes/agents.ts";
+import { costsim } from "./routes/costsim.ts";
 import { credits } from "./routes/credits.ts";
 import type { DomainRoutes, HttpRoute, QueueConsumer, Schedule } from "./routes/declare.ts";
 import { failures } from "./routes/failures.ts";
@@ -42,6 +43,7 @@ export const domains: readonly DomainRoutes[] = [
   failures,
   workflows,
   agents,
+  costsim,
 ];
 
 export const routes: readonly HttpRoute[] = domains.flatMap((d) => d.routes);

@@ -341,6 +341,14 @@ CREATE TABLE public.costsim_provenance (
     actual_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    cost_delta_float double precision GENERATED ALWAYS AS ((cost_delta)::double precision) STORED,
+    cost_rel double precision GENERATED ALWAYS AS (
+CASE
+    WHEN (v2_credits IS NULL) THEN NULL::double precision
+    WHEN (v1_credits = v2_credits) THEN (0)::double precision
+    ELSE (abs(((v2_credits)::double precision - (v1_credits)::double precision)) / GREATEST(abs((v1_credits)::double precision), abs((v2_credits)::double precision)))
+END) STORED,
+    kl_bin integer GENERATED ALWAYS AS (((((((width_bucket(v1_credits, '{1,2,5,10,20,50,100,200,500,1000,2000,5000,10000}'::numeric[]) * 16) + width_bucket(v2_credits, '{1,2,5,10,20,50,100,200,500,1000,2000,5000,10000}'::numeric[])) * 16) + width_bucket(v1_duration_ms, '{100,250,500,1000,2500,5000,10000,30000,60000,300000,900000,3600000}'::double precision[])) * 16) + width_bucket(v2_duration_ms, '{100,250,500,1000,2500,5000,10000,30000,60000,300000,900000,3600000}'::double precision[]))) STORED,
     CONSTRAINT costsim_provenance_source_check CHECK ((source = ANY (ARRAY['shadow'::text, 'backfill'::text]))),
     CONSTRAINT costsim_provenance_verdict_check CHECK ((verdict = ANY (ARRAY['match'::text, 'minor_drift'::text, 'major_drift'::text, 'mismatch'::text, 'v2_error'::text])))
 );
@@ -957,9 +965,11 @@ CREATE UNIQUE INDEX agent_messages_sender_message_id_idx ON public.agent_message
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
 
+CREATE INDEX costsim_provenance_actuals_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, cost_rel, cost_delta_float, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms, actual_credits, actual_duration_ms, skills) WHERE ((actual_credits IS NOT NULL) AND (actual_duration_ms IS NOT NULL));
+
 CREATE INDEX costsim_provenance_skills_idx ON public.costsim_provenance USING gin (skills);
 
-CREATE INDEX costsim_provenance_tenant_created_idx ON public.costsim_provenance USING btree (tenant_id, created_at);
+CREATE INDEX costsim_provenance_tenant_created_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, kl_bin, cost_rel, cost_delta_float, v2_duration_ms, skills);
 
 CREATE INDEX credit_holds_expires_idx ON public.credit_holds USING btree (expires_at);
 

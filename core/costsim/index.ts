@@ -1,15 +1,21 @@
 /**
  * Cost simulation: what a plan (a workflow with its input, or a job spawn body) would cost, take
- * and risk, before anything runs. Pure: no I/O inside the model; the caller reads the tenant's
- * credits and history and passes them in. No SQL of its own (the history it calibrates from is
- * the skill_metrics view, job items and the failure catalog, read by their domains' callers).
+ * and risk, before anything runs. The model is pure: no I/O inside V1 or V2; the tenant's credits
+ * are read here (the credits domain), its history (the skill_metrics view, job items and the
+ * failure catalog, whose domains import costsim) by the caller and passed in (`HistoryReader`).
+ * Its own SQL is costsim_provenance's (provenance.sql.ts): the shadow path's comparisons and the
+ * divergence report over them.
  *
  * - **V1** (production): the skills' cost models and stated priors (priors.ts).
  * - **V2** (candidate): V1's arithmetic calibrated from the tenant's history, with a confidence
  *   and per-step fallbacks to V1's priors where the history is thin.
  * - **Comparison** of the two for the shadow path: hashes, drift score, verdict (compare.ts);
- *   the **divergence report** over many comparisons (divergence.ts); the five **reference
- *   datasets** of M6.5 and their validation (datasets.ts, validate-dataset.ts).
+ *   the **divergence report** over many comparisons (divergence.ts, pure; report.ts, the same in
+ *   SQL over provenance); the five **reference datasets** of M6.5 and their validation
+ *   (datasets.ts, validate-dataset.ts, dataset-routes.ts).
+ * - **Shadow path** (COSTSIM_V2_SANDBOX): `simulate` answers V1 and hands the plan to the
+ *   CostsimShadow queue off the request path; `runShadow` (its consumer) runs V2, compares and
+ *   records the comparison (`recordComparison`) and the `costsim_v2_*` metrics.
  *
  * The public face is this index of named exports, imported as a namespace
  * (`import * as Costsim from ".../core/costsim/index.ts"`, then `Costsim.simulateV1(...)`).
@@ -32,23 +38,32 @@ import {
   verdictOf,
 } from "./compare.ts";
 import { COMPLEXITY_WEIGHTS, complexityOf, sampleConfidence } from "./confidence.ts";
+import { getDataset, listDatasets, validateAllDatasets, validateDatasetNamed } from "./dataset-routes.ts";
 import { DATASET_NAMES, dataset, datasets, parseDataset, SEED_DATASETS } from "./datasets.ts";
 import { divergence, MIN_DIVERGENCE_SAMPLES } from "./divergence.ts";
 import { planOf } from "./plan.ts";
 import { DEFAULT_SKILL_PRIOR, EXTERNAL_PRIOR, MIN_HISTORY_SAMPLES, priorOf, SKILL_PRIORS } from "./priors.ts";
+import { recordComparison, V1_VERSION, V2_VERSION } from "./record.ts";
+import { DEFAULT_WINDOW_DAYS, divergenceReport, status } from "./report.ts";
+import { runShadow } from "./shadow-run.ts";
+import { planRefOf, SHADOW_QUEUE, simulate, simulateCandidate, skillsOf } from "./simulate.ts";
 import { simulateV1 } from "./simulate-v1.ts";
 import { simulateV2 } from "./simulate-v2.ts";
-import { COST_BINS, DURATION_BINS_MS, KL_EPSILON, klDivergence, quantile } from "./statistics.ts";
+import { COST_BINS, DURATION_BINS_MS, KL_EPSILON, klDivergence, klFromCounts, quantile } from "./statistics.ts";
 import { v1Estimator, v2Estimator, validateDataset } from "./validate-dataset.ts";
 
+export * from "./api-schema.ts";
 export type { CompareInput, DriftThresholds } from "./compare.ts";
+export type { DatasetSummary, DatasetValidation } from "./dataset-routes.ts";
 export type { Dataset, DatasetName, DatasetSample, DatasetThresholds } from "./datasets.ts";
 export type { ComparisonRow } from "./divergence.ts";
 export * from "./errors.ts";
 export type { CallFigures, FeasibilityOptions } from "./estimate.ts";
 export type { PlanOptions } from "./plan.ts";
 export type { SkillPrior } from "./priors.ts";
+export type { ProvenanceOutputs, ProvenanceRecord, Recorded } from "./record.ts";
 export * from "./schema.ts";
+export type { HistoryReader } from "./simulate.ts";
 export type { DatasetCheck, DatasetReport, Estimator } from "./validate-dataset.ts";
 export {
   /** Weights of the plan-complexity penalty in V2's confidence. */
@@ -63,6 +78,8 @@ export {
   DATASET_NAMES,
   /** The prior of a skill with none of its own. */
   DEFAULT_SKILL_PRIOR,
+  /** The divergence report's window without `since`, in days (7). */
+  DEFAULT_WINDOW_DAYS,
   /** Weights of credits, duration and p_failure in the drift score. */
   DRIFT_WEIGHTS,
   /** Lower edges of the duration bins (ms) of the KL divergence. */
@@ -73,16 +90,24 @@ export {
   datasets,
   /** The divergence report (M6.4) over comparison rows; insufficient_data below min samples. */
   divergence,
+  /** The divergence report of the tenant's provenance rows in SQL (admin: another tenant); equals `divergence` on the same rows. */
+  divergenceReport,
   /** The drift score (0..1) of two estimates. */
   driftScore,
   /** The prior of an `external` job item. */
   EXTERNAL_PRIOR,
+  /** One reference dataset with its samples (GET .../datasets/{id}). */
+  getDataset,
   /** SHA-256 of the canonical JSON (sorted keys) of a value. */
   hashOf,
   /** The epsilon smoothing empty KL bins. */
   KL_EPSILON,
   /** KL(P || Q) of two value lists over fixed bins; order-independent, 0 for identical lists. */
   klDivergence,
+  /** KL(P || Q) from per-bin counts (what the SQL report counts); klDivergence's arithmetic. */
+  klFromCounts,
+  /** The five reference datasets without their samples (GET .../datasets). */
+  listDatasets,
   /** Fewest compared rows a divergence report stands on by default. */
   MIN_DIVERGENCE_SAMPLES,
   /** Below this many samples a history figure falls back to V1's prior. */
@@ -91,32 +116,56 @@ export {
   parseDataset,
   /** A workflow (steps and input) or a job spawn body as the one plan both estimators read. */
   planOf,
+  /** 'workflow:<name>@<version>' | 'job:<task>' | 'inline' of a plan. */
+  planRefOf,
   /** The V1 prior (duration, failure) of a skill or of `external`. */
   priorOf,
   /** A quantile with linear interpolation (percentile_cont). */
   quantile,
+  /** One comparison into costsim_provenance for the context's tenant: upserted by input hash, a redelivery counts once. */
+  recordComparison,
   /** |a - b| / max(|a|, |b|). */
   relativeDifference,
+  /** The CostsimShadow consumer's work: V1 again, V2 with the tenant's history, compared, recorded, counted. */
+  runShadow,
   /** The seed's datasets and their sample counts. */
   SEED_DATASETS,
   /** The seed's drift thresholds (0.2, 0.15). */
   SEED_THRESHOLDS,
+  /** The queue of shadow comparisons: CostsimShadow. */
+  SHADOW_QUEUE,
   /** V1's stated priors per skill. */
   SKILL_PRIORS,
   /** Confidence from a sample size alone. */
   sampleConfidence,
   /** V1 returned, V2 run beside it and compared (a V2 error never reaches the caller). */
   shadow,
+  /** V1 for the caller's tenant (its credits, a budget); with the sandbox on, V2 queued off the request path. */
+  simulate,
+  /** V2 alone for the caller's tenant, from the history its caller reads (the operator route). */
+  simulateCandidate,
   /** V1's estimate of a plan (production). */
   simulateV1,
   /** V2's estimate of a plan from the tenant's history (candidate), with confidence and fallbacks. */
   simulateV2,
+  /** The skills a plan calls, sorted, once each. */
+  skillsOf,
+  /** The V2 sandbox's status for the tenant: versions, counts by verdict, accuracy, promotion. */
+  status,
+  /** The version provenance records for V1. */
+  V1_VERSION,
+  /** The version provenance records for V2. */
+  V2_VERSION,
   /** V1 as an estimator for validateDataset. */
   v1Estimator,
   /** V2 as an estimator for validateDataset. */
   v2Estimator,
+  /** Every reference dataset validated by V1, V2 or both. */
+  validateAllDatasets,
   /** An estimator against a reference dataset: error figures, KL, pass or fail against its thresholds. */
   validateDataset,
+  /** One reference dataset by name validated by V1, V2 or both. */
+  validateDatasetNamed,
   /** The verdict of a drift score against the thresholds. */
   verdictOf,
 };

@@ -44,13 +44,31 @@ export function klDivergence(
   epsilon = KL_EPSILON,
 ): number | null {
   if (p.length === 0 || q.length === 0) return null;
-  const pc = binCounts(p, edges);
-  const qc = binCounts(q, edges);
-  const bins = edges.length;
+  return klFromCounts(binCounts(p, edges), binCounts(q, edges), epsilon);
+}
+
+/**
+ * KL(P || Q) from per-bin counts (one count per bin, both lists the same length), as
+ * `klDivergence` computes it once it has counted: the divergence report's SQL counts the bins and
+ * this finishes, so the same rows give the same score in SQL and in `divergence()`. Null when
+ * either side counts nothing.
+ *
+ * @example
+ *   klFromCounts([2, 1, 0], [2, 1, 0]); // 0
+ */
+export function klFromCounts(pc: readonly number[], qc: readonly number[], epsilon = KL_EPSILON): number | null {
+  const bins = pc.length;
+  let pn = 0;
+  let qn = 0;
+  for (let i = 0; i < bins; i++) {
+    pn += pc[i] as number;
+    qn += qc[i] as number;
+  }
+  if (pn === 0 || qn === 0) return null;
   let kl = 0;
   for (let i = 0; i < bins; i++) {
-    const pi = ((pc[i] as number) + epsilon) / (p.length + epsilon * bins);
-    const qi = ((qc[i] as number) + epsilon) / (q.length + epsilon * bins);
+    const pi = ((pc[i] as number) + epsilon) / (pn + epsilon * bins);
+    const qi = ((qc[i] as number) + epsilon) / (qn + epsilon * bins);
     kl += pi * Math.log(pi / qi);
   }
   // Rounding error may leave a tiny negative where the distributions agree.

@@ -16,6 +16,7 @@ import { markRecorded, wasRecorded } from "./recorded.ts";
 import { updateRecovery } from "./recovery.ts";
 import { deleteExpired } from "./retention.ts";
 import { retryDecision } from "./retry-decision.ts";
+import { failureShares } from "./shares.ts";
 import { jobItemError, queueFailureError } from "./sources.ts";
 import { writeQueued } from "./write-queued.ts";
 
@@ -36,6 +37,7 @@ export type { FrequentFailure, RunMatch } from "./query.ts";
 export { FAILURE_RECORDS_QUEUE, type Recorded, type RecordInput, type RecordOutcome } from "./record.ts";
 export { MISS_MAX_ATTEMPTS, type RetryDecision, type RetryFallback, retryDelayS } from "./retry-decision.ts";
 export * from "./schema.ts";
+export type { FailureShare } from "./shares.ts";
 export type { SignalFields } from "./signal.ts";
 export {
   /**
@@ -61,6 +63,8 @@ export {
   classifyRequest,
   /** Retention: delete records older than FAILURE_RETENTION_DAYS, in batches (the daily cron). */
   deleteExpired,
+  /** The tenant's failure shares per skill and catalog entry (cost simulation's V2 history). */
+  failureShares,
   /** The tenant's most frequent catalogued failures of a skill over the last days (simulate's risks). */
   frequentFailures,
   /** One failure of the tenant (an admin may name the tenant); another tenant's is a 404. */

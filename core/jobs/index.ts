@@ -15,6 +15,7 @@
 import { cancel } from "./cancel.ts";
 import { claim } from "./claim.ts";
 import { finalise } from "./finalise.ts";
+import { itemDurations } from "./item-history.ts";
 import { complete, completeMany, fail, heartbeat } from "./items.ts";
 import { processMessages } from "./process-items.ts";
 import { get, items, list } from "./query.ts";
@@ -32,6 +33,7 @@ export interface SweepResult {
 }
 
 export * from "./errors.ts";
+export type { ItemDurations } from "./item-history.ts";
 export * from "./schema.ts";
 export {
   /** Cancel unclaimed items and refund them; twice gives the same answer and refunds once. */
@@ -50,6 +52,8 @@ export {
   get,
   /** Extend the lease of an item the worker holds (409 jobs.lease_lost otherwise). */
   heartbeat,
+  /** The tenant's done items' durations per task (cost simulation's V2 history). */
+  itemDurations,
   /** A job's items in order (keyset pagination). */
   items,
   /** The tenant's jobs, newest first (keyset pagination). */

@@ -5,6 +5,7 @@
  */
 
 import { agents } from "./agents.ts";
+import { costsim } from "./costsim.ts";
 import type { SettingsSection } from "./declare.ts";
 import { failures } from "./failures.ts";
 import { jobs } from "./jobs.ts";
@@ -18,7 +19,18 @@ import { workflows } from "./workflows.ts";
 export { parseSettings, Setting, type SettingsSection, settingsOf, type ValuesOf } from "./declare.ts";
 
 /** In this order in docs/settings.md. A new domain adds its file here. */
-export const sections = [platform, tenancy, statusHistory, skills, jobs, failures, workflows, agents, local] as const;
+export const sections = [
+  platform,
+  tenancy,
+  statusHistory,
+  skills,
+  jobs,
+  failures,
+  workflows,
+  agents,
+  costsim,
+  local,
+] as const;
 
 type Merged<S extends readonly SettingsSection[]> = S extends readonly [
   infer H extends SettingsSection,

@@ -22,6 +22,7 @@ import { diff } from "./json-patch.ts";
 import { getRun, getRunWithOps, listRuns } from "./query.ts";
 import { getReplay, REPLAY_LEASE_S, replay, runReplay } from "./replay.ts";
 import { archiveKeyOf, archiveOldRuns } from "./retention.ts";
+import { skillMetrics } from "./skill-history.ts";
 import { estimateRun, fork, start } from "./start.ts";
 import { opKey, runStep } from "./step.ts";
 import { redrive, sweep } from "./sweep.ts";
@@ -33,6 +34,7 @@ export * from "./errors.ts";
 export type { PatchOp } from "./json-patch.ts";
 export type { ArchivedRun, WorkflowRetentionResult } from "./retention.ts";
 export * from "./schema.ts";
+export type { SkillMetricsRow } from "./skill-history.ts";
 export { OpStates, ReplayStates, RunStates } from "./states.ts";
 export type { WorkflowRedriveResult, WorkflowSweepResult } from "./sweep.ts";
 export type { Mismatch, Verdict } from "./verify.ts";
@@ -92,6 +94,8 @@ export {
   runReplay,
   /** The WorkflowSteps worker: run the op a message names. */
   runStep,
+  /** The tenant's skill_metrics rows of some skills (cost simulation's V2 history). */
+  skillMetrics,
   /** Start a run: credits reserved, its first step queued after commit. */
   start,
   /** Every minute: lost step and replay messages re-sent, the stuck-runs gauge set. */

@@ -16,6 +16,7 @@ export type LinkName =
   | "FailureRecordsQueue"
   | "WorkflowStepsQueue"
   | "WorkflowReplaysQueue"
+  | "CostsimShadowQueue"
   | "SlackWebhookUrl"
   | "WebhookSigningSecret"
   | "VoyageApiKey";

@@ -7,6 +7,7 @@ import { routeKey, routes } from "../../functions/routes.ts";
 import { makeKey, makeTenantWithKeys } from "../factories/tenancy.ts";
 import { agentCases } from "./cross-tenant/agents.ts";
 import { breakerCases } from "./cross-tenant/breakers.ts";
+import { costsimCases } from "./cross-tenant/costsim.ts";
 import { creditCases } from "./cross-tenant/credits.ts";
 import { failureCases } from "./cross-tenant/failures.ts";
 import type { Cases, Fixture } from "./cross-tenant/fixture.ts";
@@ -30,6 +31,7 @@ const cases: Cases = {
   ...workflowCases,
   ...agentCases,
   ...failureCases,
+  ...costsimCases,
 };
 
 let t: Fixture;

@@ -61,7 +61,16 @@ export function declarationsOutsideMetricsFiles(): string[] {
  * Metrics whose name a seed gives (/work/shared/seeds): exported under that name, with only a
  * missing base unit added. `seed` is the seed's own spelling.
  */
-export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; note: string }> = {
+export const seedNamed: Record<
+  string,
+  {
+    type: MetricDef["type"];
+    seed: string;
+    note: string;
+    /** A histogram whose name cannot end in a base unit: what it measures instead, and why. */
+    unit?: string;
+  }
+> = {
   job_spawn_duration_seconds: { type: "histogram", seed: "job_spawn_duration", note: "seed 002, unit added" },
   job_completion_duration_seconds: {
     type: "histogram",
@@ -114,6 +123,30 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
     seed: "m11_replay_verification_seconds",
     note: "seed 000 (core/workflows)",
   },
+  // Seed 004 (PIN-026, M6.2), recorded by the cost simulation shadow path (core/costsim/shadow-run.ts).
+  costsim_v2_drift_score: {
+    type: "histogram",
+    seed: "costsim_v2_drift_score",
+    note: "seed 004 (core/costsim)",
+    unit: "none: a unitless 0-1 score, the seed's name kept",
+  },
+  costsim_v2_cost_delta_credits: {
+    type: "histogram",
+    seed: "costsim_v2_cost_delta_cents",
+    note: "seed 004 (core/costsim), renamed: AOS prices in credits, not cents",
+    unit: "credits: AOS's unit of price (V2 - V1), no base unit applies",
+  },
+  costsim_v2_schema_errors_total: { type: "counter", seed: "costsim_v2_schema_errors_total", note: "seed 004" },
+  costsim_v2_simulation_duration_seconds: {
+    type: "histogram",
+    seed: "costsim_v2_simulation_duration_ms",
+    note: "seed 004 (core/costsim), base unit",
+  },
+  costsim_v2_comparison_verdict_total: {
+    type: "counter",
+    seed: "costsim_v2_comparison_verdict_total",
+    note: "seed 004",
+  },
 };
 
 /**
@@ -121,14 +154,10 @@ export const seedNamed: Record<string, { type: MetricDef["type"]; seed: string; 
  * exists (the workflows issue declares the replay metrics where replay records them).
  */
 export const seedNamedNotYetRecorded: string[] = [
-  // Seed 004 (PIN-026, M6.2): the cost simulation shadow path records them; core/costsim is pure so far
-  // (core/costsim/metrics.ts says what their declaration must settle: ms, cents, a unitless histogram).
-  "costsim_v2_drift_score",
+  // Seed 004 (PIN-026, M6.2): the drift circuit breaker of issue 19 records it (core/costsim records
+  // the other five). The seed's spellings the shadow path renamed are never declared either.
   "costsim_v2_cost_delta_cents",
-  "costsim_v2_schema_errors_total",
   "costsim_v2_simulation_duration_ms",
-  "costsim_v2_simulation_duration_seconds",
-  "costsim_v2_comparison_verdict_total",
   "costsim_v2_circuit_breaker_state",
 ];
 

@@ -20,7 +20,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Allowed, bundleContents, type Contents, unexpected } from "../../bench/bundle-contents.ts";
 import { fallback, handlerFile, type LinkName, queues, routes, schedules } from "../../functions/routes.ts";
 
-type Domain = "tenancy" | "status-history" | "skills" | "jobs" | "credits" | "failures" | "workflows" | "agents";
+type Domain =
+  | "tenancy"
+  | "status-history"
+  | "skills"
+  | "jobs"
+  | "credits"
+  | "failures"
+  | "workflows"
+  | "agents"
+  | "costsim";
 
 /** The domains each handler's paths call, beside tenancy for HTTP routes. Reviewed: keep it narrow. */
 const domains: Readonly<Record<string, readonly Domain[]>> = {
@@ -130,6 +139,17 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/cron/workflow-sweep.ts": ["workflows"],
   // Exports old runs' ops to S3, deletes them, records it in status history.
   "functions/cron/workflow-retention.ts": ["workflows"],
+  // Cost simulation: plans are priced by the skills' cost models (skills) against the credits;
+  // a workflow named is looked up (workflows); V2 reads its history from workflows, jobs and failures.
+  "functions/http/costsim/simulate.ts": ["costsim", "credits", "skills", "workflows"],
+  "functions/http/costsim/v2-simulate.ts": ["costsim", "credits", "skills", "workflows", "jobs", "failures"],
+  "functions/http/costsim/v2-status.ts": ["costsim", "credits"],
+  "functions/http/costsim/divergence.ts": ["costsim", "credits"],
+  "functions/http/costsim/datasets-list.ts": ["costsim", "credits"],
+  "functions/http/costsim/datasets-get.ts": ["costsim", "credits"],
+  "functions/http/costsim/datasets-validate.ts": ["costsim", "credits", "skills"],
+  "functions/http/costsim/datasets-validate-all.ts": ["costsim", "credits", "skills"],
+  "functions/queue/costsim-shadow.ts": ["costsim", "credits", "skills", "tenancy", "workflows", "jobs", "failures"],
 };
 
 /** The paths that read or write S3 objects (upload, delete, presign). */

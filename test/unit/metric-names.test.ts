@@ -34,7 +34,8 @@ function problems(d: MetricDef): string[] {
   for (const u of nonBaseUnits) if (parts.includes(u)) out.push(`non-base unit "${u}" (use seconds or bytes)`);
   if (d.type === "counter" && !d.name.endsWith("_total")) out.push("a counter ends in _total");
   if (d.type !== "counter" && d.name.endsWith("_total")) out.push("only counters end in _total");
-  if (d.type === "histogram" && !/_(seconds|bytes)$/.test(d.name)) out.push("a histogram ends in its unit");
+  if (d.type === "histogram" && !/_(seconds|bytes)$/.test(d.name) && !seed?.unit)
+    out.push("a histogram ends in its unit");
   for (const l of d.labelNames) {
     const seedRequired = seedRequiredLabels[d.name]?.includes(l) ?? false;
     if (userDataLabels.includes(l) && !seedRequired) out.push(`label ${l} carries users' data and no seed requires it`);

@@ -1,0 +1,207 @@
+/**
+ * The divergence report (M6.4) over the tenant's costsim_provenance rows, in SQL
+ * (provenance.sql.ts), and the V2 status. The report gives what the pure `divergence()` gives on
+ * the same rows: the quantiles interpolate alike (percentile_cont over float8), the KL scores come
+ * from per-bin counts through the same `klFromCounts`, the outlier fence is the same figure, and
+ * every statistic is null below `min_samples` compared rows (no data is never a pass).
+ *
+ * Both passes run in one REPEATABLE READ transaction (the same snapshot: counts and quantiles of
+ * the same rows); the accuracy against actuals, which reads only the rows with actuals, runs beside
+ * them on another connection (its own snapshot, taken at the same moment). Each sets
+ * provenance.sql.ts's reportSettings for its transaction.
+ */
+import { config } from "../config.ts";
+import { query, withTx } from "../platform/db/index.ts";
+import * as Tenancy from "../tenancy/index.ts";
+import type { DivergenceQuery, DivergenceReply, StatusReply } from "./api-schema.ts";
+import { MIN_DIVERGENCE_SAMPLES } from "./divergence.ts";
+import * as sql from "./provenance.sql.ts";
+import { V1_VERSION, V2_VERSION } from "./record.ts";
+import type { Accuracy, DivergenceReport, Verdict } from "./schema.ts";
+import { thresholds } from "./shadow-run.ts";
+import { COST_BINS, DURATION_BINS_MS, klFromCounts, roundOrNull } from "./statistics.ts";
+
+/** The window of a report without `since`: the last 7 days. */
+export const DEFAULT_WINDOW_DAYS = 7;
+const FAR_PAST = new Date("1970-01-01T00:00:00Z");
+const FAR_FUTURE = new Date("9999-12-31T00:00:00Z");
+
+type AccuracyRow = {
+  v1_samples: number;
+  v1_cost: number | null;
+  v1_duration: number | null;
+  v2_samples: number;
+  v2_cost: number | null;
+  v2_duration: number | null;
+};
+
+function accuracyOf(samples: number, cost: number | null, duration: number | null, min: number): Accuracy {
+  const insufficient = samples < min;
+  return {
+    samples,
+    insufficient_data: insufficient,
+    cost_median_abs_error: insufficient ? null : roundOrNull(cost),
+    duration_median_abs_error_ms: insufficient ? null : roundOrNull(duration),
+  };
+}
+
+async function accuracyIn(params: unknown[], min: number) {
+  const { rows } = await withTx(async () => {
+    await query(sql.reportSettings);
+    return query<AccuracyRow>(sql.accuracy, params);
+  });
+  const a = rows[0] as AccuracyRow;
+  return {
+    v1: accuracyOf(a.v1_samples, a.v1_cost, a.v1_duration, min),
+    v2: accuracyOf(a.v2_samples, a.v2_cost, a.v2_duration, min),
+  };
+}
+
+/** Unpack `kl_bin` ((b1*16+b2)*16+b3)*16+b4 (migration 0024) into the four bin indexes. */
+const unpack = (k: number) => [(k >> 12) & 15, (k >> 8) & 15, (k >> 4) & 15, k & 15] as const;
+
+/** The report of the tenant's rows in [since, until), calling `skill` when given. */
+async function reportOf(tenantId: string, since: Date, until: Date, skill: string | null, min: number) {
+  const drift = thresholds().drift;
+  const params = [tenantId, since, until, skill];
+  // The accuracy (rows with actuals only) runs beside the two passes, on a connection of its own.
+  const accuracy = accuracyIn(params, min);
+  const report = withTx(
+    async () => {
+      await query(sql.reportSettings);
+      const qr = await query<{ delta_q: number[] | null; rel_q: number[] | null }>(sql.divergenceQuantiles, params);
+      const q = qr.rows[0] ?? { delta_q: null, rel_q: null };
+      const [q1, q3] = q.rel_q ?? [0, 0];
+      const fence = Math.max((q3 ?? 0) + 3 * ((q3 ?? 0) - (q1 ?? 0)), drift);
+      const groups = await query<{ verdict: Verdict; kl_bin: number | null; n: number; outliers: number }>(
+        sql.divergenceCounts,
+        [...params, fence],
+      );
+      const verdicts = { match: 0, minor_drift: 0, major_drift: 0, mismatch: 0, v2_error: 0 };
+      const bins = [COST_BINS, COST_BINS, DURATION_BINS_MS, DURATION_BINS_MS].map((e) =>
+        new Array<number>(e.length).fill(0),
+      );
+      let samples = 0;
+      let comparedCount = 0;
+      let outliers = 0;
+      for (const g of groups.rows) {
+        verdicts[g.verdict] += g.n;
+        samples += g.n;
+        if (g.verdict === "v2_error" || g.kl_bin === null) continue;
+        comparedCount += g.n;
+        outliers += g.outliers;
+        unpack(g.kl_bin).forEach((b, i) => {
+          const counts = bins[i] as number[];
+          counts[b] = (counts[b] as number) + g.n;
+        });
+      }
+      const base = { sample_count: samples, compared_count: comparedCount, min_samples: min, verdicts };
+      if (comparedCount < min)
+        return {
+          ...base,
+          insufficient_data: true,
+          delta_p50: null,
+          delta_p90: null,
+          kl_divergence: null,
+          kl_divergence_duration: null,
+          outlier_count: null,
+          fail_ratio: null,
+          matching_rate: null,
+        } satisfies Omit<DivergenceReport, "accuracy">;
+      const [c1, c2, d1, d2] = bins as [number[], number[], number[], number[]];
+      return {
+        ...base,
+        insufficient_data: false,
+        delta_p50: roundOrNull(q.delta_q?.[0] ?? null),
+        delta_p90: roundOrNull(q.delta_q?.[1] ?? null),
+        kl_divergence: klFromCounts(c1, c2),
+        kl_divergence_duration: klFromCounts(d1, d2),
+        outlier_count: outliers,
+        fail_ratio: roundOrNull(verdicts.major_drift / samples),
+        matching_rate: roundOrNull(verdicts.match / samples),
+      } satisfies Omit<DivergenceReport, "accuracy">;
+    },
+    { isolation: "repeatable read" },
+  );
+  const [r, a] = await Promise.all([report, accuracy]);
+  return { ...r, accuracy: a };
+}
+
+/**
+ * The divergence report of the caller's tenant (an admin may name another: `tenant_id`) over
+ * [since, until) (default: the last 7 days), optionally only plans calling `skill`.
+ *
+ * @example
+ *   await Costsim.divergenceReport({ skill: "voyage_embed" });
+ *   // { sample_count: 120, insufficient_data: false, delta_p50: 0, kl_divergence: 0.0123, ... }
+ */
+export async function divergenceReport(q: DivergenceQuery): Promise<DivergenceReply> {
+  const tenantId = await Tenancy.resolveTenant(q.tenant_id);
+  const until = q.until ?? new Date();
+  const since = q.since ?? new Date(until.getTime() - DEFAULT_WINDOW_DAYS * 86_400_000);
+  const report = await reportOf(tenantId, since, until, q.skill ?? null, q.min_samples ?? MIN_DIVERGENCE_SAMPLES);
+  return {
+    ...report,
+    tenant_id: tenantId,
+    since: since.toISOString(),
+    until: until.toISOString(),
+    skill: q.skill ?? null,
+    thresholds: thresholds(),
+  };
+}
+
+/** Whether V2 may be promoted: measured against actuals, and no worse than V1 on cost and duration. */
+function promotionOf(a: { v1: Accuracy; v2: Accuracy }): StatusReply["promotion"] {
+  const { v1, v2 } = a;
+  if (v1.insufficient_data || v2.insufficient_data || v2.cost_median_abs_error === null)
+    return {
+      allowed: false,
+      reason: `V2 must not be promoted: its error against actual outcomes is unmeasured (${v2.samples} runs with actuals, ${MIN_DIVERGENCE_SAMPLES} needed)`,
+    };
+  const worse: string[] = [];
+  if ((v2.cost_median_abs_error ?? 0) > (v1.cost_median_abs_error ?? 0))
+    worse.push(`cost ${v2.cost_median_abs_error} vs ${v1.cost_median_abs_error} credits`);
+  if ((v2.duration_median_abs_error_ms ?? 0) > (v1.duration_median_abs_error_ms ?? 0))
+    worse.push(`duration ${v2.duration_median_abs_error_ms} vs ${v1.duration_median_abs_error_ms} ms`);
+  if (worse.length > 0)
+    return {
+      allowed: false,
+      reason: `V2 must not be promoted: its median absolute error against actuals is worse than V1's (${worse.join("; ")})`,
+    };
+  return {
+    allowed: true,
+    reason: "V2's median absolute error against actuals is no worse than V1's on cost and duration",
+  };
+}
+
+/**
+ * The V2 sandbox's status for the caller's tenant: on or off, versions, thresholds, the breaker
+ * (null until issue 19), its provenance rows by verdict, accuracy against actuals and promotion.
+ *
+ * @example
+ *   await Costsim.status(); // { sandbox: true, counts: { match: 118, ... }, promotion: { allowed: false, ... } }
+ */
+export async function status(): Promise<StatusReply> {
+  const tenantId = await Tenancy.resolveTenant(undefined);
+  const c = config().costsim;
+  const { rows } = await query<{ verdict: Verdict; n: number; last_at: Date }>(sql.verdictCounts, [tenantId]);
+  const counts = { match: 0, minor_drift: 0, major_drift: 0, mismatch: 0, v2_error: 0 };
+  let last: Date | null = null;
+  for (const r of rows) {
+    counts[r.verdict] = r.n;
+    if (!last || r.last_at > last) last = r.last_at;
+  }
+  const accuracy = await accuracyIn([tenantId, FAR_PAST, FAR_FUTURE, null], MIN_DIVERGENCE_SAMPLES);
+  return {
+    sandbox: c.v2Sandbox,
+    provenance: { enabled: c.provenanceEnabled, compress: c.provenanceCompress },
+    versions: { v1: V1_VERSION, v2: V2_VERSION },
+    thresholds: { ...thresholds(), schema_errors: c.schemaErrorThreshold },
+    breaker: null,
+    counts,
+    total: Object.values(counts).reduce((s, n) => s + n, 0),
+    last_comparison_at: last ? last.toISOString() : null,
+    accuracy,
+    promotion: promotionOf(accuracy),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The simulate routes' body as `Costsim.simulate` takes it: a workflow named by the caller is
+ * looked up (its latest version, or the one asked; another tenant's is a 404) and simulated as its
+ * steps; inline steps and job spawn bodies go as they are. core/costsim cannot import workflows
+ * (workflows call costsim), so the lookup is the transport's.
+ */
+import type { SimulateBody, SimulateRequest } from "../../core/costsim/index.ts";
+import * as Workflows from "../../core/workflows/index.ts";
+
+export async function simulateRequestOf(body: SimulateBody): Promise<SimulateRequest> {
+  const { plan, input, budget } = body;
+  if ("job" in plan) return { plan: { job: plan.job }, budget };
+  if ("steps" in plan.workflow)
+    return {
+      plan: { workflow: plan.workflow, input: input ?? {} },
+      planRef: plan.workflow.name ? `workflow:${plan.workflow.name}` : "inline",
+      budget,
+    };
+  const def = await Workflows.getWorkflow(plan.workflow.name, { version: plan.workflow.version });
+  return {
+    plan: { workflow: { name: def.name, steps: def.steps }, input: input ?? {} },
+    planRef: `workflow:${def.name}@${def.version}`,
+    budget,
+  };
+}
