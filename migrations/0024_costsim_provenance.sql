@@ -15,6 +15,10 @@ create table costsim_provenance (
   source text not null check (source in ('shadow', 'backfill')),
   -- 'workflow:<name>@<version>' | 'job:<task>' | 'inline'
   plan_ref text,
+  -- Costsim.hashOf of the plan V1 priced (no options: the available credits change between a
+  -- simulate and a run). A workflow run keeps the same hash (its estimate.plan_hash) and, when it
+  -- finishes, writes its actual_* on the tenant's rows of that plan. Null for records without a plan.
+  plan_hash text,
   -- The skills the plan calls: the divergence report's ?skill= filter.
   skills text[] not null default '{}',
   v1_version text not null,
@@ -79,6 +83,8 @@ create index costsim_provenance_actuals_idx on costsim_provenance (tenant_id, cr
   include (verdict, cost_rel, cost_delta_float, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms,
     actual_credits, actual_duration_ms, skills)
   where actual_credits is not null and actual_duration_ms is not null;
+
+create index costsim_provenance_plan_idx on costsim_provenance (tenant_id, plan_hash) where plan_hash is not null;
 
 -- migrate:down
 

@@ -318,6 +318,7 @@ CREATE TABLE public.costsim_provenance (
     input_hash text NOT NULL,
     source text NOT NULL,
     plan_ref text,
+    plan_hash text,
     skills text[] DEFAULT '{}'::text[] NOT NULL,
     v1_version text NOT NULL,
     v2_version text,
@@ -351,6 +352,14 @@ END) STORED,
     kl_bin integer GENERATED ALWAYS AS (((((((width_bucket(v1_credits, '{1,2,5,10,20,50,100,200,500,1000,2000,5000,10000}'::numeric[]) * 16) + width_bucket(v2_credits, '{1,2,5,10,20,50,100,200,500,1000,2000,5000,10000}'::numeric[])) * 16) + width_bucket(v1_duration_ms, '{100,250,500,1000,2500,5000,10000,30000,60000,300000,900000,3600000}'::double precision[])) * 16) + width_bucket(v2_duration_ms, '{100,250,500,1000,2500,5000,10000,30000,60000,300000,900000,3600000}'::double precision[]))) STORED,
     CONSTRAINT costsim_provenance_source_check CHECK ((source = ANY (ARRAY['shadow'::text, 'backfill'::text]))),
     CONSTRAINT costsim_provenance_verdict_check CHECK ((verdict = ANY (ARRAY['match'::text, 'minor_drift'::text, 'major_drift'::text, 'mismatch'::text, 'v2_error'::text])))
+);
+
+CREATE TABLE public.costsim_shadow_requests (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    request jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    enqueued_at timestamp with time zone
 );
 
 CREATE TABLE public.credit_balances (
@@ -863,6 +872,9 @@ ALTER TABLE ONLY public.costsim_provenance
 ALTER TABLE ONLY public.costsim_provenance
     ADD CONSTRAINT costsim_provenance_tenant_id_input_hash_key UNIQUE (tenant_id, input_hash);
 
+ALTER TABLE ONLY public.costsim_shadow_requests
+    ADD CONSTRAINT costsim_shadow_requests_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_pkey PRIMARY KEY (tenant_id);
 
@@ -967,9 +979,13 @@ CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_
 
 CREATE INDEX costsim_provenance_actuals_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, cost_rel, cost_delta_float, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms, actual_credits, actual_duration_ms, skills) WHERE ((actual_credits IS NOT NULL) AND (actual_duration_ms IS NOT NULL));
 
+CREATE INDEX costsim_provenance_plan_idx ON public.costsim_provenance USING btree (tenant_id, plan_hash) WHERE (plan_hash IS NOT NULL);
+
 CREATE INDEX costsim_provenance_skills_idx ON public.costsim_provenance USING gin (skills);
 
 CREATE INDEX costsim_provenance_tenant_created_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, kl_bin, cost_rel, cost_delta_float, v2_duration_ms, skills);
+
+CREATE INDEX costsim_shadow_requests_created_idx ON public.costsim_shadow_requests USING btree (created_at);
 
 CREATE INDEX credit_holds_expires_idx ON public.credit_holds USING btree (expires_at);
 
@@ -1094,6 +1110,9 @@ ALTER TABLE ONLY public.circuit_breaker_state
 
 ALTER TABLE ONLY public.costsim_provenance
     ADD CONSTRAINT costsim_provenance_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.costsim_shadow_requests
+    ADD CONSTRAINT costsim_shadow_requests_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

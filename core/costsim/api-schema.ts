@@ -7,7 +7,7 @@ import * as z from "zod/mini";
 import { Amount } from "../credits/index.ts";
 import { TenantRef } from "../tenancy/index.ts";
 import { DATASET_NAMES, type DatasetName } from "./datasets.ts";
-import { Accuracy, DivergenceReport, Plan, Verdict } from "./schema.ts";
+import { Accuracy, DivergenceReport, type HistoryInput, Plan, Verdict } from "./schema.ts";
 
 const Version = z.int().check(z.minimum(1), z.maximum(1_000_000));
 
@@ -61,6 +61,24 @@ export const ShadowMessage = z.object({
   at: z.iso.datetime({ offset: true }),
 });
 export type ShadowMessage = z.output<typeof ShadowMessage>;
+
+/**
+ * The CostsimShadow queue's message (v1): a wake-up call for one costsim_shadow_requests row of
+ * the tenant, which holds the ShadowMessage (shadow-requests.ts).
+ */
+export const ShadowRequestMessage = z.object({ v: z.literal(1), tenantId: z.uuid(), requestId: z.uuid() });
+export type ShadowRequestMessage = z.output<typeof ShadowRequestMessage>;
+
+/**
+ * Reads the tenant's history of a plan's skills (skill_metrics rows, failure shares) and, for a
+ * job, of its task (done items' durations). Those rows belong to workflows, jobs and the failure catalog, which import costsim:
+ * their reads are passed in by the caller (functions/_lib/costsim-history.ts), never imported here.
+ */
+export type HistoryReader = (plan: {
+  kind: Plan["kind"];
+  name: string | null;
+  skills: readonly string[];
+}) => Promise<HistoryInput>;
 
 /** An ISO 8601 instant with an explicit offset, as a query value. */
 const Instant = z.pipe(

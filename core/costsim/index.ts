@@ -27,6 +27,7 @@
  *   const { reply, comparison } = Costsim.shadow(plan, history, { drift: 0.2, warning: 0.15 }, { availableCredits });
  */
 
+import { recordActual } from "./actuals.ts";
 import {
   compare,
   DRIFT_WEIGHTS,
@@ -45,13 +46,15 @@ import { planOf } from "./plan.ts";
 import { DEFAULT_SKILL_PRIOR, EXTERNAL_PRIOR, MIN_HISTORY_SAMPLES, priorOf, SKILL_PRIORS } from "./priors.ts";
 import { recordComparison, V1_VERSION, V2_VERSION } from "./record.ts";
 import { DEFAULT_WINDOW_DAYS, divergenceReport, status } from "./report.ts";
+import { relayRequests, runRequest, SHADOW_QUEUE } from "./shadow-requests.ts";
 import { runShadow } from "./shadow-run.ts";
-import { planRefOf, SHADOW_QUEUE, simulate, simulateCandidate, skillsOf } from "./simulate.ts";
+import { planRefOf, simulate, simulateCandidate, skillsOf } from "./simulate.ts";
 import { simulateV1 } from "./simulate-v1.ts";
 import { simulateV2 } from "./simulate-v2.ts";
 import { COST_BINS, DURATION_BINS_MS, KL_EPSILON, klDivergence, klFromCounts, quantile } from "./statistics.ts";
 import { v1Estimator, v2Estimator, validateDataset } from "./validate-dataset.ts";
 
+export type { ActualOutcome } from "./actuals.ts";
 export * from "./api-schema.ts";
 export type { CompareInput, DriftThresholds } from "./compare.ts";
 export type { DatasetSummary, DatasetValidation } from "./dataset-routes.ts";
@@ -63,7 +66,6 @@ export type { PlanOptions } from "./plan.ts";
 export type { SkillPrior } from "./priors.ts";
 export type { ProvenanceOutputs, ProvenanceRecord, Recorded } from "./record.ts";
 export * from "./schema.ts";
-export type { HistoryReader } from "./simulate.ts";
 export type { DatasetCheck, DatasetReport, Estimator } from "./validate-dataset.ts";
 export {
   /** Weights of the plan-complexity penalty in V2's confidence. */
@@ -122,11 +124,17 @@ export {
   priorOf,
   /** A quantile with linear interpolation (percentile_cont). */
   quantile,
+  /** A simulated plan ran: its cost and wall time recorded beside the tenant's estimates of it (by plan hash). */
+  recordActual,
   /** One comparison into costsim_provenance for the context's tenant: upserted by input hash, a redelivery counts once. */
   recordComparison,
   /** |a - b| / max(|a|, |b|). */
   relativeDifference,
-  /** The CostsimShadow consumer's work: V1 again, V2 with the tenant's history, compared, recorded, counted. */
+  /** The CostsimShadowRelay cron's work: the shadow requests' messages sent (the platform outbox). */
+  relayRequests,
+  /** The CostsimShadow worker's work for one message: its request compared, recorded (runShadow), deleted. */
+  runRequest,
+  /** V1 again, V2 with the tenant's history, compared, recorded, counted: one shadow request's comparison. */
   runShadow,
   /** The seed's datasets and their sample counts. */
   SEED_DATASETS,

@@ -26,19 +26,19 @@ const compared = `verdict <> ${V.v2Error} and cost_rel is not null and v2_durati
 
 /**
  * One comparison of the tenant's input `$2`: inserted, or it replaces the row's comparison when
- * it was simulated later (`$21`, kept in updated_at) and counts one more simulation. The same
+ * it was simulated later (`$21`, kept in updated_at) and counts one more simulation; `$22` the plan hash. The same
  * input simulated at the same time is a redelivery: nothing changes and no row is returned.
  */
 export const upsertProvenance = `
 insert into costsim_provenance as p (
   tenant_id, input_hash, source, plan_ref, skills, v1_version, v2_version, v1_hash, v2_hash,
   v1_credits, v2_credits, v1_duration_ms, v2_duration_ms, v1_p_failure, v2_p_failure,
-  cost_delta, drift_score, verdict, outputs, outputs_gz, created_at, updated_at)
+  cost_delta, drift_score, verdict, outputs, outputs_gz, created_at, updated_at, plan_hash)
 values ($1, $2, $3, $4, CAST($5 AS text[]), $6, $7, $8, $9,
   CAST($10 AS numeric), CAST($11 AS numeric), $12, $13, $14, $15,
-  CAST($16 AS numeric), $17, $18, CAST($19 AS jsonb), $20, $21, $21)
+  CAST($16 AS numeric), $17, $18, CAST($19 AS jsonb), $20, $21, $21, $22)
 on conflict (tenant_id, input_hash) do update set
-  source = excluded.source, plan_ref = excluded.plan_ref, skills = excluded.skills,
+  source = excluded.source, plan_ref = excluded.plan_ref, plan_hash = excluded.plan_hash, skills = excluded.skills,
   v1_version = excluded.v1_version, v2_version = excluded.v2_version,
   v1_hash = excluded.v1_hash, v2_hash = excluded.v2_hash,
   v1_credits = excluded.v1_credits, v2_credits = excluded.v2_credits,

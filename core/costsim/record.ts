@@ -30,6 +30,8 @@ export interface ProvenanceRecord {
   source: "shadow" | "backfill";
   /** 'workflow:<name>@<version>' | 'job:<task>' | 'inline'. */
   plan_ref?: string | null;
+  /** Costsim.hashOf(plan) of the plan V1 priced: a run of the same plan records its actual outcome on the row. */
+  plan_hash?: string | null;
   /** The skills the plan calls (the divergence report's ?skill= filter). */
   skills?: readonly string[];
   comparison: Comparison;
@@ -86,6 +88,7 @@ export async function recordComparison(rec: ProvenanceRecord): Promise<Recorded>
     compress ? null : json,
     compress && json !== null ? gzipSync(json) : null,
     rec.at ?? clock().now(),
+    rec.plan_hash ?? null,
   ]);
   const row = rows[0];
   if (row) return { id: row.id, outcome: row.inserted ? "inserted" : "updated", simulations: row.simulations };

@@ -12,12 +12,11 @@
 import { config } from "../config.ts";
 import { useContext, withContext } from "../context.ts";
 import { done, type QueueOutcome } from "../platform/queue-outcome.ts";
-import type { ShadowMessage } from "./api-schema.ts";
-import { compare } from "./compare.ts";
+import type { HistoryReader, ShadowMessage } from "./api-schema.ts";
+import { compare, hashOf } from "./compare.ts";
 import { costsimMetrics as m } from "./metrics.ts";
 import { recordComparison } from "./record.ts";
 import type { Comparison } from "./schema.ts";
-import type { HistoryReader } from "./simulate.ts";
 import { simulateV1 } from "./simulate-v1.ts";
 import { simulateV2 } from "./simulate-v2.ts";
 
@@ -73,6 +72,7 @@ export async function runShadow(msg: ShadowMessage, readHistory: HistoryReader):
     const recorded = await recordComparison({
       source: "shadow",
       plan_ref: msg.planRef,
+      plan_hash: hashOf(plan),
       skills: msg.skills,
       comparison,
       v1_p_failure: v1.p_failure,

@@ -1,9 +1,8 @@
 /**
  * The simulate routes' work: `simulate` answers V1 (production) for a plan of the caller's tenant
- * against its available credits and a budget; with COSTSIM_V2_SANDBOX it also hands the plan to
- * the CostsimShadow queue so that V2 runs beside it (shadow-run.ts). The send is started and not
- * awaited (core/platform/background: the handler kits finish it before the invocation ends), so
- * the reply never waits for SQS nor sees its errors. `simulateCandidate` runs V2 alone (the
+ * against its available credits and a budget; with COSTSIM_V2_SANDBOX it also writes a shadow
+ * request so that V2 runs on the same plan later (shadow-requests.ts): the write overlaps V1's
+ * work, the reply never waits for SQS nor sees an error of the shadow. `simulateCandidate` runs V2 alone (the
  * operator route), with the history its caller read.
  */
 import { config } from "../config.ts";
@@ -11,17 +10,13 @@ import { useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
 import { inBackground } from "../platform/background.ts";
 import { clock } from "../platform/clock.ts";
-import { log } from "../platform/logger.ts";
-import { sendMessage } from "../platform/queue.ts";
-import type { ShadowMessage, SimulateRequest } from "./api-schema.ts";
+import type { HistoryReader, SimulateRequest } from "./api-schema.ts";
 import type { FeasibilityOptions } from "./estimate.ts";
 import { type PlanOptions, planOf } from "./plan.ts";
-import type { HistoryInput, Plan, SimulateReplyV1, SimulateReplyV2 } from "./schema.ts";
+import type { Plan, SimulateReplyV1, SimulateReplyV2 } from "./schema.ts";
+import { storeRequest } from "./shadow-requests.ts";
 import { simulateV1 } from "./simulate-v1.ts";
 import { simulateV2 } from "./simulate-v2.ts";
-
-/** The queue of shadow comparisons (functions/routes/costsim.ts). */
-export const SHADOW_QUEUE = "CostsimShadow";
 
 /** The settings a plan is read with: the caps a spawn or a run would meet. */
 export function planOptions(): PlanOptions {
@@ -44,18 +39,6 @@ async function feasibilityOptions(budget: number | undefined): Promise<Feasibili
   return { availableCredits: available, ...(budget === undefined ? {} : { budget }) };
 }
 
-async function sendShadow(msg: ShadowMessage): Promise<void> {
-  // Begin on the next turn of the event loop: the SDK's synchronous part of a send (building and
-  // signing the request) runs after the caller has its reply, not before.
-  await new Promise((resolve) => setImmediate(resolve));
-  try {
-    await sendMessage(SHADOW_QUEUE, msg);
-  } catch (e) {
-    // The caller has its reply; the comparison is lost (AosCostsimShadowBehind shows a gap).
-    log.warn("costsim shadow message not sent", { err: e, planRef: msg.planRef });
-  }
-}
-
 /**
  * V1's estimate of a plan for the caller's tenant (its available credits, the budget). A plan
  * that could never run is a 400 (PlanInvalidError naming each field). With the sandbox on, V2
@@ -68,10 +51,10 @@ async function sendShadow(msg: ShadowMessage): Promise<void> {
 export async function simulate(req: SimulateRequest): Promise<SimulateReplyV1> {
   const plan = planOf(req.plan, planOptions());
   const options = await feasibilityOptions(req.budget);
-  const reply = simulateV1(plan, options);
-  if (config().costsim.v2Sandbox) {
+  // The shadow's request is written while V1 computes (shadow-requests.ts): never an SQS call here.
+  if (config().costsim.v2Sandbox)
     inBackground(
-      sendShadow({
+      storeRequest({
         v: 1,
         tenantId: useTenant(),
         plan,
@@ -81,20 +64,8 @@ export async function simulate(req: SimulateRequest): Promise<SimulateReplyV1> {
         at: clock().now().toISOString(),
       }),
     );
-  }
-  return reply;
+  return simulateV1(plan, options);
 }
-
-/**
- * Reads the tenant's history of a plan's skills (skill_metrics rows, failure shares) and, for a
- * job, of its task (done items' durations). Those rows belong to workflows, jobs and the failure catalog, which import costsim:
- * their reads are passed in by the caller (functions/_lib/costsim-history.ts), never imported here.
- */
-export type HistoryReader = (plan: {
-  kind: Plan["kind"];
-  name: string | null;
-  skills: readonly string[];
-}) => Promise<HistoryInput>;
 
 /**
  * V2's estimate alone, for an operator: calibrated from the tenant's history of the plan's

@@ -6,11 +6,13 @@
  *
  * Duration: the median of up to 1000 done items of the tenant's newest jobs of the task, times
  * the number of waves (`ceil(items / min(parallelism, JOBS_MAX_PARALLELISM))`); with no history,
- * a stated default per item (DEFAULT_ITEM_S). It will grow with cost simulation and the failure
- * catalog.
+ * a stated default per item (DEFAULT_ITEM_S). `costsim` is CostSim V1's estimate of the same body
+ * (credits, duration and p(failure) per its priors, expected retries, feasibility), which the
+ * provenance and divergence report compare V2 against.
  */
 import { config } from "../config.ts";
 import { useTenant } from "../context.ts";
+import * as Costsim from "../costsim/index.ts";
 import * as Credits from "../credits/index.ts";
 import * as Failures from "../failures/index.ts";
 import { query } from "../platform/db/index.ts";
@@ -30,7 +32,7 @@ type Note = SimulateReply["warnings"][number];
 const round = (n: number, places: number) => Math.round(n * 10 ** places) / 10 ** places;
 
 /** The spawn body, executed not at all. Item inputs are validated as spawn does (400 naming the field). */
-export async function simulate(body: JobSpawn): Promise<SimulateReply> {
+export async function simulate(body: JobSpawn): Promise<SimulateReply & { costsim: Costsim.SimulateReplyV1 | null }> {
   const tenantId = useTenant();
   const n = body.items.length;
   const warnings: Note[] = [];
@@ -118,6 +120,8 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
       message: "no AOS worker runs external items: they stay pending until agents claim them over HTTP",
     });
 
+  // CostSim V1 on the same body (and V2 in its shadow when sandboxed); not for a task spawn would refuse.
+  const costsim = skill || body.task === EXTERNAL_TASK ? await Costsim.simulate({ plan: { job: body } }) : null;
   return {
     task: body.task,
     items: n,
@@ -127,5 +131,6 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply> {
     duration_basis: basis,
     warnings,
     risks,
+    costsim,
   };
 }

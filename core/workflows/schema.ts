@@ -62,6 +62,15 @@ export const RunStart = z.strictObject({
 });
 export type RunStart = z.output<typeof RunStart>;
 
+/** A run to simulate: the input it would start with, the version (default: the latest), a budget to check it against. */
+export const RunSimulate = z.strictObject({
+  input: z._default(z.record(z.string(), z.unknown()), {}),
+  version: z.optional(Version),
+  /** A cap in credits: feasibility is judged against the tighter of it and the available credits. */
+  budget: z.optional(z.number().check(z.nonnegative(), z.maximum(1e12))),
+});
+export type RunSimulate = z.output<typeof RunSimulate>;
+
 export const RunStatus = z.enum([RunStates.running, RunStates.completed, RunStates.failed, RunStates.cancelled]);
 
 export const OpRecord = z.object({

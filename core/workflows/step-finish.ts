@@ -13,6 +13,7 @@
  * reserve released, status_history). The last op and failures always go that way.
  */
 import { actorName, useActor } from "../context.ts";
+import * as Costsim from "../costsim/index.ts";
 import * as Credits from "../credits/index.ts";
 import { AppError, InternalError } from "../errors.ts";
 import * as Failures from "../failures/index.ts";
@@ -273,6 +274,14 @@ async function finishInTx(run: Locked, step: WorkflowStep, opIndex: number, o: O
       ...(error ? { reason: `${error.code} at op ${opIndex}` } : {}),
       metadata: { ops: next, credits_charged: (units(r.charged) + units(cost)) / 10_000, released: rest },
     });
+    // The plan ran whole (not a fork's tail): its outcome goes next to its simulations' estimates.
+    if (r.estimate && r.estimate.from_op_index === 0)
+      await Costsim.recordActual({
+        planHash: r.estimate.plan_hash,
+        runId: r.id,
+        credits: (units(r.charged) + units(cost)) / 10_000,
+        durationMs: now.getTime() - Date.parse(r.created_at),
+      });
     afterCommit(() => m.runsFinished.inc({ status }));
   });
 }

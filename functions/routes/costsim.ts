@@ -1,12 +1,10 @@
 /** Cost simulation (core/costsim): V1 simulate, the V2 sandbox and its shadow queue, the divergence report, reference datasets. */
 import { type DomainRoutes, httpRoutes } from "./declare.ts";
 
-const shadow = { links: ["CostsimShadowQueue"] } as const;
-
 export const costsim: DomainRoutes = {
   // biome-ignore format: one line per route
   routes: httpRoutes("costsim", [
-    ["POST /api/v1/costsim/simulate", "simulate", "agent", "What a plan (a workflow by name or inline steps, or a job spawn body) would cost, take and risk under V1; executes nothing (V2 compared in the shadow when COSTSIM_V2_SANDBOX is on)", shadow],
+    ["POST /api/v1/costsim/simulate", "simulate", "agent", "What a plan (a workflow by name or inline steps, or a job spawn body) would cost, take and risk under V1; executes nothing (V2 compared in the shadow when COSTSIM_V2_SANDBOX is on)"],
     ["POST /api/v1/costsim/v2/simulate", "v2-simulate", "operator", "V2 alone on a plan: calibrated from the tenant's history, with confidence and fallbacks to V1's priors"],
     ["GET /api/v1/costsim/v2/status", "v2-status", "viewer", "The V2 sandbox: on or off, versions, thresholds, breaker, provenance counts by verdict, accuracy against actuals and whether V2 may be promoted"],
     ["GET /api/v1/costsim/divergence", "divergence", "viewer", "The divergence report of V1 and V2 over the tenant's provenance (since, until, skill; tenant_id for an admin); insufficient_data below min_samples"],
@@ -25,6 +23,17 @@ export const costsim: DomainRoutes = {
       visibilityTimeoutS: 60,
       maxReceiveCount: 5,
       timeoutS: 30,
+      links: ["CostsimShadowQueue"],
+    },
+  ],
+  schedules: [
+    {
+      // Sends the messages of the shadow requests V1 simulates wrote (the platform outbox over
+      // costsim_shadow_requests: the request path never calls SQS); re-sends one that looks lost.
+      name: "CostsimShadowRelay",
+      schedule: "rate(1 minute)",
+      handler: "functions/cron/costsim-shadow-relay.handler",
+      timeoutS: 60,
       links: ["CostsimShadowQueue"],
     },
   ],

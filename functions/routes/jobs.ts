@@ -5,7 +5,7 @@ export const jobs: DomainRoutes = {
   // biome-ignore format: one line per route
   routes: httpRoutes("jobs", [
     ["POST /api/v1/jobs", "create", "agent", "Spawn a job of N items: credits reserved, items fanned out over SQS (or claimed by agents when task is external)", { links: ["JobItemsQueue"] }],
-    ["POST /api/v1/jobs/simulate", "simulate", "agent", "What a spawn would cost and take, with warnings and risks; executes nothing"],
+    ["POST /api/v1/jobs/simulate", "simulate", "agent", "What a spawn would cost and take, with warnings and risks and CostSim V1's estimate; executes nothing"],
     ["GET /api/v1/jobs", "list", "viewer", "The tenant's jobs, newest first (keyset pagination)"],
     ["GET /api/v1/jobs/{id}", "get", "viewer", "A job with its items counted by state and its credits reserved, charged, released and refunded"],
     ["GET /api/v1/jobs/{id}/items", "items", "viewer", "A job's items in order (keyset pagination)"],

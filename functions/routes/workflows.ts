@@ -15,6 +15,7 @@ export const workflows: DomainRoutes = {
     ["GET /api/v1/workflows/runs/{id}/replays/{replay_id}", "workflows/runs/replay-get", "viewer", "A replay verification of a run"],
     ["POST /api/v1/workflows/runs/{id}/fork", "workflows/runs/fork", "agent", "Start a new run reusing the recorded results before an op and running from it", steps],
     ["GET /api/v1/workflows/{name}", "get", "viewer", "A workflow definition (the latest version, or ?version=) with its versions"],
+    ["POST /api/v1/workflows/{name}/simulate", "simulate", "agent", "What a run with this input would cost, take and risk (CostSim V1); runs nothing"],
     ["POST /api/v1/workflows/{name}/runs", "workflows/runs/start", "agent", "Start a run: credits of its steps reserved, steps run one after another over SQS", steps],
   ]),
   queues: [

@@ -7,10 +7,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ShadowMessage } from "../../core/costsim/index.ts";
+import type { ShadowMessage, ShadowRequestMessage } from "../../core/costsim/index.ts";
 import { query } from "../../core/platform/db/index.ts";
+import { handler as relayHandler } from "../../functions/cron/costsim-shadow-relay.ts";
 import { handler as shadowHandler } from "../../functions/queue/costsim-shadow.ts";
-import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
+import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
 import { grantCredits } from "../factories/credits.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { registerWorkflow } from "../factories/workflows.ts";
@@ -80,7 +81,7 @@ describe("POST /api/v1/costsim/simulate", () => {
     expect((await invoke("POST", "/api/v1/costsim/simulate", { body: { plan: { job } } })).status).toBe(401);
   });
 
-  it("with the sandbox on, V2 runs in the shadow: one CostsimShadow message, its consumer writes the provenance row", async () => {
+  it("with the sandbox on, V2 runs in the shadow: a request row beside the reply, the relay's message, its consumer writes the provenance row", async () => {
     const w = await makeTenantWithKeys();
     await grantCredits(w.tenant.id, 50);
     const res = await withConfig({ COSTSIM_V2_SANDBOX: "true" }, () =>
@@ -88,20 +89,40 @@ describe("POST /api/v1/costsim/simulate", () => {
     );
     expect(res.status, res.text).toBe(200);
     expect(res.body.version).toBe("v1");
-    const msgs = await takeMessages<ShadowMessage>("CostsimShadow", 1);
-    expect(msgs).toHaveLength(1);
-    expect(msgs[0]).toMatchObject({ v: 1, tenantId: w.tenant.id, planRef: "job:kv_store", skills: ["kv_store"] });
-    expect(msgs[0]?.options).toEqual({ availableCredits: 50, budget: 10 });
+    // The request path sent nothing to SQS: it wrote the request (the kit settled it before replying).
+    expect(await takeMessages("CostsimShadow")).toEqual([]);
+    const requests = await query<{ id: string; request: ShadowMessage }>(
+      "select id, request from costsim_shadow_requests where tenant_id = $1",
+      [w.tenant.id],
+    );
+    expect(requests.rows).toHaveLength(1);
+    const request = requests.rows[0]?.request;
+    expect(request).toMatchObject({ v: 1, tenantId: w.tenant.id, planRef: "job:kv_store", skills: ["kv_store"] });
+    expect(request?.options).toEqual({ availableCredits: 50, budget: 10 });
+
+    // The relay cron sends its message; the worker compares, records and deletes the request.
+    const relay = await relayHandler(scheduledEvent(), lambdaContext());
+    expect(relay).toEqual({ resent: 1, failed: 0 });
+    const msgs = await takeMessages<ShadowRequestMessage>("CostsimShadow", 1);
+    expect(msgs).toEqual([{ v: 1, tenantId: w.tenant.id, requestId: requests.rows[0]?.id }]);
     const r = await shadowHandler(sqsEvent(msgs), lambdaContext());
     expect(r.batchItemFailures).toEqual([]);
     const rows = await provenance(w.tenant.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ source: "shadow", plan_ref: "job:kv_store", v1_credits: String(res.body.credits) });
     expect(rows[0]?.outputs.v1).toEqual(res.body);
-
-    // Sandbox off (the default): nothing is queued.
-    expect((await simulate({ plan: { job } }, w.keys.agent.key)).status).toBe(200);
+    expect(rows[0]?.plan_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await query("select 1 from costsim_shadow_requests where tenant_id = $1", [w.tenant.id])).rows).toEqual([]);
+    // The same message again (SQS delivers at least once): nothing more is recorded.
+    expect((await shadowHandler(sqsEvent(msgs), lambdaContext())).batchItemFailures).toEqual([]);
+    expect((await provenance(w.tenant.id))[0]?.simulations).toBe(1);
+    // Nothing left to relay.
+    await relayHandler(scheduledEvent(), lambdaContext());
     expect(await takeMessages("CostsimShadow")).toEqual([]);
+
+    // Sandbox off (the default): nothing is written nor queued.
+    expect((await simulate({ plan: { job } }, w.keys.agent.key)).status).toBe(200);
+    expect((await query("select 1 from costsim_shadow_requests where tenant_id = $1", [w.tenant.id])).rows).toEqual([]);
   });
 });
 

@@ -62,7 +62,8 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   // Jobs reserve and settle credits; status changes are recorded. Only spawn and simulate (and the
   // SQS worker) need skills: spawn validates item inputs, simulate prices them and looks at breakers.
   "functions/http/jobs/create.ts": ["jobs", "credits", "status-history", "skills"],
-  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills", "status-history", "failures"],
+  // CostSim V1 on the same body (and its shadow request when sandboxed).
+  "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills", "status-history", "failures", "costsim"],
   "functions/http/jobs/list.ts": ["jobs", "credits"],
   "functions/http/jobs/get.ts": ["jobs", "credits"],
   "functions/http/jobs/items.ts": ["jobs", "credits"],
@@ -126,15 +127,26 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/workflows/register.ts": ["workflows", "skills"],
   "functions/http/workflows/list.ts": ["workflows"],
   "functions/http/workflows/get.ts": ["workflows"],
-  "functions/http/workflows/runs/start.ts": ["workflows", "credits", "skills", "status-history"],
+  // A run reserves CostSim V1's estimate (estimateRun: planOf + simulateV1).
+  "functions/http/workflows/runs/start.ts": ["workflows", "credits", "skills", "status-history", "costsim"],
+  "functions/http/workflows/simulate.ts": ["workflows", "costsim", "credits", "skills"],
   "functions/http/workflows/runs/list.ts": ["workflows"],
   "functions/http/workflows/runs/get.ts": ["workflows"],
   "functions/http/workflows/runs/cancel.ts": ["workflows", "credits", "status-history"],
   // Replay runs deterministic skills again, whose failures go to the catalog.
   "functions/http/workflows/runs/replay.ts": ["workflows", "credits", "skills", "status-history", "failures"],
   "functions/http/workflows/runs/replay-get.ts": ["workflows"],
-  "functions/http/workflows/runs/fork.ts": ["workflows", "credits", "skills", "status-history"],
-  "functions/queue/workflow-steps.ts": ["workflows", "credits", "skills", "status-history", "tenancy", "failures"],
+  "functions/http/workflows/runs/fork.ts": ["workflows", "credits", "skills", "status-history", "costsim"],
+  // A finished run records its actual outcome beside its plan's simulations (Costsim.recordActual).
+  "functions/queue/workflow-steps.ts": [
+    "workflows",
+    "credits",
+    "skills",
+    "status-history",
+    "tenancy",
+    "failures",
+    "costsim",
+  ],
   "functions/queue/workflow-replays.ts": ["workflows", "credits", "skills", "status-history", "tenancy", "failures"],
   "functions/cron/workflow-sweep.ts": ["workflows"],
   // Exports old runs' ops to S3, deletes them, records it in status history.
@@ -149,6 +161,8 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/costsim/datasets-get.ts": ["costsim", "credits"],
   "functions/http/costsim/datasets-validate.ts": ["costsim", "credits", "skills"],
   "functions/http/costsim/datasets-validate-all.ts": ["costsim", "credits", "skills"],
+  // The platform outbox over costsim_shadow_requests.
+  "functions/cron/costsim-shadow-relay.ts": ["costsim"],
   "functions/queue/costsim-shadow.ts": ["costsim", "credits", "skills", "tenancy", "workflows", "jobs", "failures"],
 };
 

@@ -140,6 +140,21 @@ export const workflowCases: Cases = {
     const { rows } = await query("select 1 from workflow_runs where forked_from = $1", [runId]);
     expect(rows).toHaveLength(0);
   },
+  "POST /api/v1/workflows/{name}/simulate": async (t) => {
+    const { name } = await ofB(t);
+    // A's key simulates A's workflow of that name, or nothing: never B's definition.
+    const res = await invoke("POST", `/api/v1/workflows/${name}-x/simulate`, { key: t.a.keys.agent.key, body: {} });
+    expect([res.status, res.body.error?.code]).toEqual([404, "workflows.not_found"]);
+    const own = await invoke("POST", `/api/v1/workflows/${name}/simulate`, { key: t.a.keys.agent.key, body: {} });
+    if (own.status === 200) expect(own.body.steps.map((s: { id: string }) => s.id)).toEqual(stepsOfA.map((s) => s.id));
+    else expect(own.status).toBe(404);
+    expect(own.text).not.toContain(SECRET);
+    const forged = await invoke("POST", `/api/v1/workflows/${name}/simulate`, {
+      key: t.a.keys.agent.key,
+      body: { tenant: t.b.tenant.id },
+    });
+    expect(forged.status).toBe(400);
+  },
   "POST /api/v1/workflows/{name}/runs": async (t) => {
     const { name } = await ofB(t);
     // A's key runs A's workflow of that name, or nothing: never B's definition nor B's credits.

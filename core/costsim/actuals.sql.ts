@@ -1,0 +1,16 @@
+/**
+ * SQL of actual outcomes: what a simulated plan cost and took when it then ran, written next to
+ * its estimates in costsim_provenance (V1's and V2's error against reality, divergence.ts).
+ */
+import { statement } from "../platform/db/statement.ts";
+
+/**
+ * $1 tenant, $2 plan hash, $3 credits charged, $4 duration ms, $5 run id, $6 now: every comparison
+ * of the tenant recorded for that plan (whatever the options it was simulated with) gets the
+ * newest run's outcome. How many rows it reached is returned.
+ */
+export const recordActual = /* @__PURE__ */ statement(
+  () => `update costsim_provenance set actual_credits = CAST($3 AS numeric), actual_duration_ms = $4,
+      actual_run_id = $5, actual_at = $6
+    where tenant_id = $1 and plan_hash = $2`,
+);

@@ -1,0 +1,31 @@
+/**
+ * A simulated plan ran: its actual cost and wall time go next to the estimates recorded for the
+ * same plan (by `plan_hash`, the hash of the plan V1 priced; the simulate's options, such as the
+ * available credits of that moment, do not change it). Called by the domain that ran the plan,
+ * inside the transaction that ends the run, for the caller's tenant.
+ */
+import { useTenant } from "../context.ts";
+import { clock } from "../platform/clock.ts";
+import { query } from "../platform/db/index.ts";
+import * as sql from "./actuals.sql.ts";
+
+/** What a plan's run cost and took. */
+export interface ActualOutcome {
+  planHash: string;
+  runId: string;
+  credits: number;
+  durationMs: number;
+}
+
+/** Record a run's outcome on the tenant's comparisons of its plan; how many rows it reached (0: never simulated). */
+export async function recordActual(o: ActualOutcome): Promise<number> {
+  const { rowCount } = await query(sql.recordActual, [
+    useTenant(),
+    o.planHash,
+    o.credits,
+    o.durationMs,
+    o.runId,
+    clock().now(),
+  ]);
+  return rowCount ?? 0;
+}
