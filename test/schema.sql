@@ -354,14 +354,6 @@ END) STORED,
     CONSTRAINT costsim_provenance_verdict_check CHECK ((verdict = ANY (ARRAY['match'::text, 'minor_drift'::text, 'major_drift'::text, 'mismatch'::text, 'v2_error'::text])))
 );
 
-CREATE TABLE public.costsim_shadow_requests (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    tenant_id uuid NOT NULL,
-    request jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    enqueued_at timestamp with time zone
-);
-
 CREATE TABLE public.credit_balances (
     tenant_id uuid NOT NULL,
     balance numeric(18,4) DEFAULT 0 NOT NULL,
@@ -872,9 +864,6 @@ ALTER TABLE ONLY public.costsim_provenance
 ALTER TABLE ONLY public.costsim_provenance
     ADD CONSTRAINT costsim_provenance_tenant_id_input_hash_key UNIQUE (tenant_id, input_hash);
 
-ALTER TABLE ONLY public.costsim_shadow_requests
-    ADD CONSTRAINT costsim_shadow_requests_pkey PRIMARY KEY (id);
-
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_pkey PRIMARY KEY (tenant_id);
 
@@ -984,8 +973,6 @@ CREATE INDEX costsim_provenance_plan_idx ON public.costsim_provenance USING btre
 CREATE INDEX costsim_provenance_skills_idx ON public.costsim_provenance USING gin (skills);
 
 CREATE INDEX costsim_provenance_tenant_created_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, kl_bin, cost_rel, cost_delta_float, v2_duration_ms, skills);
-
-CREATE INDEX costsim_shadow_requests_created_idx ON public.costsim_shadow_requests USING btree (created_at);
 
 CREATE INDEX credit_holds_expires_idx ON public.credit_holds USING btree (expires_at);
 
@@ -1110,9 +1097,6 @@ ALTER TABLE ONLY public.circuit_breaker_state
 
 ALTER TABLE ONLY public.costsim_provenance
     ADD CONSTRAINT costsim_provenance_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
-
-ALTER TABLE ONLY public.costsim_shadow_requests
-    ADD CONSTRAINT costsim_shadow_requests_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.credit_balances
     ADD CONSTRAINT credit_balances_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

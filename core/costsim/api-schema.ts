@@ -63,13 +63,6 @@ export const ShadowMessage = z.object({
 export type ShadowMessage = z.output<typeof ShadowMessage>;
 
 /**
- * The CostsimShadow queue's message (v1): a wake-up call for one costsim_shadow_requests row of
- * the tenant, which holds the ShadowMessage (shadow-requests.ts).
- */
-export const ShadowRequestMessage = z.object({ v: z.literal(1), tenantId: z.uuid(), requestId: z.uuid() });
-export type ShadowRequestMessage = z.output<typeof ShadowRequestMessage>;
-
-/**
  * Reads the tenant's history of a plan's skills (skill_metrics rows, failure shares) and, for a
  * job, of its task (done items' durations). Those rows belong to workflows, jobs and the failure catalog, which import costsim:
  * their reads are passed in by the caller (functions/_lib/costsim-history.ts), never imported here.

@@ -46,7 +46,7 @@ import { planOf } from "./plan.ts";
 import { DEFAULT_SKILL_PRIOR, EXTERNAL_PRIOR, MIN_HISTORY_SAMPLES, priorOf, SKILL_PRIORS } from "./priors.ts";
 import { recordComparison, V1_VERSION, V2_VERSION } from "./record.ts";
 import { DEFAULT_WINDOW_DAYS, divergenceReport, status } from "./report.ts";
-import { relayRequests, runRequest, SHADOW_QUEUE } from "./shadow-requests.ts";
+import { relayRequests, SHADOW_QUEUE, SHADOW_STREAM, SHADOW_STREAM_MAX } from "./shadow-requests.ts";
 import { runShadow } from "./shadow-run.ts";
 import { planRefOf, simulate, simulateCandidate, skillsOf } from "./simulate.ts";
 import { simulateV1 } from "./simulate-v1.ts";
@@ -66,6 +66,7 @@ export type { PlanOptions } from "./plan.ts";
 export type { SkillPrior } from "./priors.ts";
 export type { ProvenanceOutputs, ProvenanceRecord, Recorded } from "./record.ts";
 export * from "./schema.ts";
+export type { RelayResult } from "./shadow-requests.ts";
 export type { DatasetCheck, DatasetReport, Estimator } from "./validate-dataset.ts";
 export {
   /** Weights of the plan-complexity penalty in V2's confidence. */
@@ -130,11 +131,9 @@ export {
   recordComparison,
   /** |a - b| / max(|a|, |b|). */
   relativeDifference,
-  /** The CostsimShadowRelay cron's work: the shadow requests' messages sent (the platform outbox). */
+  /** The CostsimShadowRelay cron's work: the waiting shadow requests sent to CostsimShadow, oldest first. */
   relayRequests,
-  /** The CostsimShadow worker's work for one message: its request compared, recorded (runShadow), deleted. */
-  runRequest,
-  /** V1 again, V2 with the tenant's history, compared, recorded, counted: one shadow request's comparison. */
+  /** The CostsimShadow worker's work: V1 again, V2 with the tenant's history, compared, recorded, counted. */
   runShadow,
   /** The seed's datasets and their sample counts. */
   SEED_DATASETS,
@@ -142,6 +141,10 @@ export {
   SEED_THRESHOLDS,
   /** The queue of shadow comparisons: CostsimShadow. */
   SHADOW_QUEUE,
+  /** The Redis stream of shadow requests waiting for the relay. */
+  SHADOW_STREAM,
+  /** At most this many shadow requests wait (the stream's cap). */
+  SHADOW_STREAM_MAX,
   /** V1's stated priors per skill. */
   SKILL_PRIORS,
   /** Confidence from a sample size alone. */

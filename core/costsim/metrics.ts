@@ -11,9 +11,10 @@
  *   are symmetric around 0.
  * - `costsim_v2_drift_score` is a histogram of a unitless 0..1 score: the "a histogram ends in its
  *   unit" rule has the seed's name as its one stated exception (`unit: "none"` in the catalog).
- * The verdict label's allowlist is schema.ts's `Verdict`.
+ * The verdict label's allowlist is schema.ts's `Verdict`. Two of AOS's own (`aos_costsim_*`) watch
+ * the shadow's transport (shadow-requests.ts): requests stored, lost and relayed, and how many wait.
  */
-import { counter, histogram } from "../platform/metrics/index.ts";
+import { counter, gauge, histogram } from "../platform/metrics/index.ts";
 import { Verdict } from "./schema.ts";
 
 export const costsimMetrics = {
@@ -40,4 +41,15 @@ export const costsimMetrics = {
   verdicts: counter("costsim_v2_comparison_verdict_total", "V1/V2 comparisons by verdict", ["verdict"], {
     allow: { verdict: Verdict.options },
   }),
+  shadowRequests: counter(
+    "aos_costsim_shadow_requests_total",
+    "Shadow requests of V1 simulations by outcome: stored (in the Redis stream), failed (not stored: lost), relayed (sent to CostsimShadow)",
+    ["outcome"],
+    { allow: { outcome: ["stored", "failed", "relayed"] } },
+  ),
+  shadowWaiting: gauge(
+    "aos_costsim_shadow_waiting_requests",
+    "Shadow requests waiting in the Redis stream after the relay's last run (capped at SHADOW_STREAM_MAX)",
+    [],
+  ),
 };

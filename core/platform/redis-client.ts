@@ -111,6 +111,32 @@ export class RedisClient extends RedisConnection {
     const streams = reply as [string, [string, Reply][]][] | null;
     return (streams?.[0]?.[1] ?? []).map(([id, fields]) => ({ id, fields: hash(fields) }));
   }
+  /** `XADD key MAXLEN ~ maxLen * field value...`: one command (no EXPIRE); the entry's id. */
+  async xadd(key: string, maxLen: number, fields: Record<string, string>): Promise<string> {
+    return (await this.call([
+      "XADD",
+      this.key(key),
+      "MAXLEN",
+      "~",
+      maxLen,
+      "*",
+      ...Object.entries(fields).flat(),
+    ])) as string;
+  }
+  /** `XRANGE key - + COUNT count`: a stream's oldest entries (a queue's head). */
+  async xrange(key: string, count: number): Promise<StreamEntry[]> {
+    const reply = (await this.call(["XRANGE", this.key(key), "-", "+", "COUNT", count])) as [string, Reply][] | null;
+    return (reply ?? []).map(([id, fields]) => ({ id, fields: hash(fields) }));
+  }
+  /** `XDEL key id...`: how many entries were removed. */
+  async xdel(key: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return (await this.call(["XDEL", this.key(key), ...ids])) as number;
+  }
+  /** `XLEN key`. */
+  async xlen(key: string): Promise<number> {
+    return (await this.call(["XLEN", this.key(key)])) as number;
+  }
   ping(): Promise<string> {
     return this.call(["PING"]) as Promise<string>;
   }

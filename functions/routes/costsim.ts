@@ -28,8 +28,8 @@ export const costsim: DomainRoutes = {
   ],
   schedules: [
     {
-      // Sends the messages of the shadow requests V1 simulates wrote (the platform outbox over
-      // costsim_shadow_requests: the request path never calls SQS); re-sends one that looks lost.
+      // Sends the shadow requests V1 simulates stored in the Redis stream costsim:shadow to the
+      // CostsimShadow queue (the request path never calls SQS), at most 5,000 a run, oldest first.
       name: "CostsimShadowRelay",
       schedule: "rate(1 minute)",
       handler: "functions/cron/costsim-shadow-relay.handler",

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ShadowRequestMessage } from "../../core/costsim/index.ts";
+import type { ShadowMessage } from "../../core/costsim/index.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { handler as relayHandler } from "../../functions/cron/costsim-shadow-relay.ts";
 import { handler as shadowHandler } from "../../functions/queue/costsim-shadow.ts";
@@ -50,7 +50,7 @@ const provenance = async (tenantId: string) =>
 /** The relay cron, then the CostsimShadow worker over what it sent. */
 async function shadowRound(): Promise<number> {
   await relayHandler(scheduledEvent(), lambdaContext());
-  const msgs = await takeMessages<ShadowRequestMessage>("CostsimShadow");
+  const msgs = await takeMessages<ShadowMessage>("CostsimShadow");
   if (msgs.length) expect((await shadowHandler(sqsEvent(msgs), lambdaContext())).batchItemFailures).toEqual([]);
   return msgs.length;
 }

@@ -7,8 +7,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ShadowMessage, ShadowRequestMessage } from "../../core/costsim/index.ts";
+import type { ShadowMessage } from "../../core/costsim/index.ts";
+import * as Costsim from "../../core/costsim/index.ts";
 import { query } from "../../core/platform/db/index.ts";
+import { redis } from "../../core/platform/redis.ts";
 import { handler as relayHandler } from "../../functions/cron/costsim-shadow-relay.ts";
 import { handler as shadowHandler } from "../../functions/queue/costsim-shadow.ts";
 import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
@@ -81,7 +83,7 @@ describe("POST /api/v1/costsim/simulate", () => {
     expect((await invoke("POST", "/api/v1/costsim/simulate", { body: { plan: { job } } })).status).toBe(401);
   });
 
-  it("with the sandbox on, V2 runs in the shadow: a request row beside the reply, the relay's message, its consumer writes the provenance row", async () => {
+  it("with the sandbox on, V2 runs in the shadow: a request in the stream beside the reply, the relay's message, its consumer writes the provenance row", async () => {
     const w = await makeTenantWithKeys();
     await grantCredits(w.tenant.id, 50);
     const res = await withConfig({ COSTSIM_V2_SANDBOX: "true" }, () =>
@@ -89,22 +91,23 @@ describe("POST /api/v1/costsim/simulate", () => {
     );
     expect(res.status, res.text).toBe(200);
     expect(res.body.version).toBe("v1");
-    // The request path sent nothing to SQS: it wrote the request (the kit settled it before replying).
+    // The request path sent nothing to SQS: it appended the request to the stream (settled by the kit).
     expect(await takeMessages("CostsimShadow")).toEqual([]);
-    const requests = await query<{ id: string; request: ShadowMessage }>(
-      "select id, request from costsim_shadow_requests where tenant_id = $1",
-      [w.tenant.id],
-    );
-    expect(requests.rows).toHaveLength(1);
-    const request = requests.rows[0]?.request;
+    const stream = await redis().xrange(Costsim.SHADOW_STREAM, 1000);
+    const request = stream
+      .map((e) => JSON.parse(e.fields.m as string) as ShadowMessage)
+      .find((m) => m.tenantId === w.tenant.id);
     expect(request).toMatchObject({ v: 1, tenantId: w.tenant.id, planRef: "job:kv_store", skills: ["kv_store"] });
     expect(request?.options).toEqual({ availableCredits: 50, budget: 10 });
 
-    // The relay cron sends its message; the worker compares, records and deletes the request.
+    // The relay cron sends it (and whatever else waits) to CostsimShadow and empties the stream.
     const relay = await relayHandler(scheduledEvent(), lambdaContext());
-    expect(relay).toEqual({ resent: 1, failed: 0 });
-    const msgs = await takeMessages<ShadowRequestMessage>("CostsimShadow", 1);
-    expect(msgs).toEqual([{ v: 1, tenantId: w.tenant.id, requestId: requests.rows[0]?.id }]);
+    expect(relay).toMatchObject({ relayed: stream.length, failed: 0, waiting: 0 });
+    expect(await redis().xlen(Costsim.SHADOW_STREAM)).toBe(0);
+    const msgs = (await takeMessages<ShadowMessage>("CostsimShadow", stream.length)).filter(
+      (m) => m.tenantId === w.tenant.id,
+    );
+    expect(msgs).toEqual([request]);
     const r = await shadowHandler(sqsEvent(msgs), lambdaContext());
     expect(r.batchItemFailures).toEqual([]);
     const rows = await provenance(w.tenant.id);
@@ -112,17 +115,16 @@ describe("POST /api/v1/costsim/simulate", () => {
     expect(rows[0]).toMatchObject({ source: "shadow", plan_ref: "job:kv_store", v1_credits: String(res.body.credits) });
     expect(rows[0]?.outputs.v1).toEqual(res.body);
     expect(rows[0]?.plan_hash).toMatch(/^[0-9a-f]{64}$/);
-    expect((await query("select 1 from costsim_shadow_requests where tenant_id = $1", [w.tenant.id])).rows).toEqual([]);
     // The same message again (SQS delivers at least once): nothing more is recorded.
     expect((await shadowHandler(sqsEvent(msgs), lambdaContext())).batchItemFailures).toEqual([]);
     expect((await provenance(w.tenant.id))[0]?.simulations).toBe(1);
     // Nothing left to relay.
-    await relayHandler(scheduledEvent(), lambdaContext());
+    expect(await relayHandler(scheduledEvent(), lambdaContext())).toMatchObject({ relayed: 0, waiting: 0 });
     expect(await takeMessages("CostsimShadow")).toEqual([]);
 
-    // Sandbox off (the default): nothing is written nor queued.
+    // Sandbox off (the default): nothing is stored nor queued.
     expect((await simulate({ plan: { job } }, w.keys.agent.key)).status).toBe(200);
-    expect((await query("select 1 from costsim_shadow_requests where tenant_id = $1", [w.tenant.id])).rows).toEqual([]);
+    expect(await redis().xlen(Costsim.SHADOW_STREAM)).toBe(0);
   });
 });
 

@@ -177,6 +177,7 @@ export const domainPrefixes: Record<string, string> = {
   failure: "core/failures",
   workflow: "core/workflows",
   agent: "core/agents",
+  costsim: "core/costsim (its own metrics beside the seed's costsim_v2_*)",
 };
 
 /**

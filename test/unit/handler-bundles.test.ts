@@ -161,8 +161,8 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/costsim/datasets-get.ts": ["costsim", "credits"],
   "functions/http/costsim/datasets-validate.ts": ["costsim", "credits", "skills"],
   "functions/http/costsim/datasets-validate-all.ts": ["costsim", "credits", "skills"],
-  // The platform outbox over costsim_shadow_requests.
-  "functions/cron/costsim-shadow-relay.ts": ["costsim"],
+  // The Redis stream of shadow requests to the CostsimShadow queue.
+  "functions/cron/costsim-shadow-relay.ts": ["costsim", "credits", "tenancy"],
   "functions/queue/costsim-shadow.ts": ["costsim", "credits", "skills", "tenancy", "workflows", "jobs", "failures"],
 };
 
