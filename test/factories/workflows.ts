@@ -136,6 +136,7 @@ export async function recordRun(o: {
           0,
           "system:test",
           now,
+          null,
         ]);
         const runId = (rows[0] as { id: string }).id;
         let head: string | null = null;
