@@ -14,6 +14,15 @@ export class UsageError extends Error {
 }
 
 /** A URL with its password hidden. */
+/** A flag's positive integer (1..max), `fallback` when absent; a UsageError naming the flag otherwise. */
+export function positiveInt(v: string | boolean | undefined, flag: string, fallback: number, max: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (typeof v !== "string" || !Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`${flag} must be an integer from 1 to ${max}`);
+  return n;
+}
+
 export const redactUrl = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
 
 /** Node's codes for a server that is not there, and SQLSTATE 57P03 (starting up). */

@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { asSystem } from "../context.ts";
-import { CliFailure, UsageError } from "../failures.ts";
+import { CliFailure, positiveInt, UsageError } from "../failures.ts";
 import type { CommandSpec } from "../main.ts";
 
 /** Loaded when the command runs, not for `aos --help`. */
@@ -18,14 +18,6 @@ const load = async () => ({
 
 /** Bad records printed one by one; beyond, only counted. */
 const MAX_BAD_SHOWN = 50;
-
-function positiveInt(v: string | boolean | undefined, flag: string, fallback: number, max: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (typeof v !== "string" || !Number.isInteger(n) || n < 1 || n > max)
-    throw new UsageError(`${flag} must be an integer from 1 to ${max}`);
-  return n;
-}
 
 /**
  * Progress on stderr: a bar redrawn in place on a terminal, else a plain line at each tenth of

@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { asSystem } from "../context.ts";
 import type { CorpusLine } from "../failure-generator/generate.ts";
-import { UsageError } from "../failures.ts";
+import { positiveInt, UsageError } from "../failures.ts";
 import type { CommandSpec } from "../main.ts";
 
 /** Loaded when a command runs, not for `aos --help`: the generator pulls in skills, jobs and credits. */
@@ -20,14 +20,6 @@ const load = async () => ({
 
 /** What --validate demands of the matcher (issue 15, "Matching quality"). */
 const MIN_PRECISION = 0.95;
-
-function positiveInt(v: string | boolean | undefined, flag: string, fallback: number, max: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (typeof v !== "string" || !Number.isInteger(n) || n < 1 || n > max)
-    throw new UsageError(`${flag} must be an integer from 1 to ${max}`);
-  return n;
-}
 
 export const commands: CommandSpec[] = [
   {

@@ -56,6 +56,18 @@ function outliers(relative: readonly number[], threshold: number): number {
   return relative.filter((r) => r > fence).length;
 }
 
+/** A report's figures when fewer rows than its minimum were compared: none, and it says so (never a pass on no data). */
+export const INSUFFICIENT = Object.freeze({
+  insufficient_data: true as const,
+  delta_p50: null,
+  delta_p90: null,
+  kl_divergence: null,
+  kl_divergence_duration: null,
+  outlier_count: null,
+  fail_ratio: null,
+  matching_rate: null,
+});
+
 /**
  * The divergence report of `rows`; the same rows in any order give the same report.
  *
@@ -100,18 +112,7 @@ export function divergence(
     verdicts,
     accuracy,
   };
-  if (compared.length < minSamples)
-    return {
-      ...base,
-      insufficient_data: true,
-      delta_p50: null,
-      delta_p90: null,
-      kl_divergence: null,
-      kl_divergence_duration: null,
-      outlier_count: null,
-      fail_ratio: null,
-      matching_rate: null,
-    };
+  if (compared.length < minSamples) return { ...base, ...INSUFFICIENT };
   const deltas = compared.map((r) => r.cost_delta);
   return {
     ...base,

@@ -14,7 +14,7 @@ import { config } from "../config.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import type { DivergenceQuery, DivergenceReply, StatusReply } from "./api-schema.ts";
-import { MIN_DIVERGENCE_SAMPLES } from "./divergence.ts";
+import { INSUFFICIENT, MIN_DIVERGENCE_SAMPLES } from "./divergence.ts";
 import * as sql from "./provenance.sql.ts";
 import { V1_VERSION, V2_VERSION } from "./record.ts";
 import type { Accuracy, DivergenceReport, Verdict } from "./schema.ts";
@@ -96,18 +96,7 @@ async function reportOf(tenantId: string, since: Date, until: Date, skill: strin
         });
       }
       const base = { sample_count: samples, compared_count: comparedCount, min_samples: min, verdicts };
-      if (comparedCount < min)
-        return {
-          ...base,
-          insufficient_data: true,
-          delta_p50: null,
-          delta_p90: null,
-          kl_divergence: null,
-          kl_divergence_duration: null,
-          outlier_count: null,
-          fail_ratio: null,
-          matching_rate: null,
-        } satisfies Omit<DivergenceReport, "accuracy">;
+      if (comparedCount < min) return { ...base, ...INSUFFICIENT } satisfies Omit<DivergenceReport, "accuracy">;
       const [c1, c2, d1, d2] = bins as [number[], number[], number[], number[]];
       return {
         ...base,

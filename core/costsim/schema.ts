@@ -182,7 +182,7 @@ export const SkillMetricsRow = z.object({
 });
 export type SkillMetricsRow = z.output<typeof SkillMetricsRow>;
 
-/** Done items of the tenant's recent jobs of a task (what jobs' durationHistory reads). */
+/** Done items of the tenant's recent jobs of a task (what jobs' itemDurationsOf reads). */
 export const ItemDurations = z.object({
   task: z.string(),
   samples: z.int().check(z.minimum(0)),

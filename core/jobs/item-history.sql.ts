@@ -6,7 +6,7 @@ const I = sqlLiterals(ItemStates);
 
 /**
  * The median and p95 duration of the done items of the tenant's (`$1`) newest jobs of task `$2`,
- * at most 1000 items (as durationHistory: newest jobs through jobs_tenant_created_idx, each job's
+ * at most 1000 items (also jobs' simulate: newest jobs through jobs_tenant_created_idx, each job's
  * items through its (job_id, idx) index), and how many there were.
  */
 export const itemDurationsOf = `

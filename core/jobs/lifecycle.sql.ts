@@ -77,27 +77,6 @@ export const listItems = /* @__PURE__ */ statement(
     limit $5`,
 );
 
-/**
- * The median duration of the done items of the tenant's newest jobs of task $2, at most 1000
- * (the newest jobs through jobs_tenant_created_idx, each job's items through its unique
- * (job_id, idx) index; it stops once it has 1000), and how many there were.
- */
-export const durationHistory = /* @__PURE__ */ statement(
-  () => `select percentile_cont(0.5) within group (order by d.duration_ms) as p50_ms,
-      CAST(count(*) AS integer) as n
-    from (
-      select i.duration_ms from jobs j
-      cross join lateral (
-        select i.duration_ms from job_items i
-        where i.job_id = j.id and i.status = ${I.done} and i.duration_ms is not null
-        limit 1000
-      ) i
-      where j.tenant_id = $1 and j.task = $2
-      order by j.created_at desc
-      limit 1000
-    ) d`,
-);
-
 /** The job row locked for cancellation or finalisation ($2: its tenant, null for the system). */
 export const lockJob = `select j.id, j.tenant_id, j.status, CAST(j.credits_per_item AS float8) as credits_per_item, j.created_at,
       j.finished_at, j.settled_at

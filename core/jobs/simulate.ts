@@ -17,7 +17,7 @@ import * as Credits from "../credits/index.ts";
 import * as Failures from "../failures/index.ts";
 import { query } from "../platform/db/index.ts";
 import * as Skills from "../skills/index.ts";
-import * as sql from "./lifecycle.sql.ts";
+import * as itemSql from "./item-history.sql.ts";
 import { priceItems } from "./price.ts";
 import type { JobSpawn, SimulateReply } from "./schema.ts";
 import { EXTERNAL_TASK, taskSkill, unknownTaskIssue, validateItems } from "./spawn.ts";
@@ -76,8 +76,8 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply & { costsi
       });
   }
 
-  const { rows } = await query<{ p50_ms: number | null; n: number }>(sql.durationHistory, [tenantId, body.task]);
-  const history = rows[0];
+  const { rows } = await query<{ duration_p50_ms: number | null }>(itemSql.itemDurationsOf, [tenantId, body.task]);
+  const history = rows[0] && { p50_ms: rows[0].duration_p50_ms };
   const waves = Math.ceil(n / Math.min(body.parallelism, limit));
   const fallbackS = body.task === EXTERNAL_TASK ? DEFAULT_ITEM_S.external : DEFAULT_ITEM_S.skill;
   const perItemS = history?.p50_ms != null ? history.p50_ms / 1000 : fallbackS;

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../core/config.ts";
 import * as claimSql from "../../core/jobs/claim.sql.ts";
 import * as Jobs from "../../core/jobs/index.ts";
+import * as itemHistorySql from "../../core/jobs/item-history.sql.ts";
 import { finaliseIfFinished } from "../../core/jobs/items.ts";
 import * as lifecycleSql from "../../core/jobs/lifecycle.sql.ts";
 import * as sql from "../../core/jobs/work.sql.ts";
@@ -242,7 +243,7 @@ describe("plans", () => {
       // job's counts and simulation's history reach items through (job_id, idx), never by a scan.
       for (const [name, text, types] of [
         ["counts", lifecycleSql.countItems, "uuid[]"],
-        ["history", lifecycleSql.durationHistory, "uuid, text"],
+        ["history", itemHistorySql.itemDurationsOf, "uuid, text"],
       ] as const) {
         await c.query(`prepare ${name}(${types}) as ${text}`);
         const n = types.split(",").length;
