@@ -195,6 +195,24 @@ describe("streams (the agents' wake-ups)", () => {
     expect(Number(await c.call(["XLEN", c.key(key)]))).toBe(4); // capped
   });
 
+  it("a stream as a queue (costsim's shadow requests): xadd appends, xrange reads the oldest first, xdel removes, xlen counts", async () => {
+    const c = client();
+    const key = `queue-${Date.now()}`;
+    expect(await c.xrange(key, 10)).toEqual([]);
+    expect(await c.xlen(key)).toBe(0);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await c.xadd(key, 1000, { m: `r${i}` }));
+    const head = await c.xrange(key, 3);
+    expect(head).toEqual(ids.slice(0, 3).map((id, i) => ({ id, fields: { m: `r${i}` } })));
+    expect(await c.xdel(key, [head[0]?.id as string, head[2]?.id as string])).toBe(2);
+    expect(await c.xdel(key, [])).toBe(0);
+    expect((await c.xrange(key, 10)).map((e) => e.fields.m)).toEqual(["r1", "r3", "r4"]);
+    expect(await c.xlen(key)).toBe(3);
+    // Stored under the client's prefix, and with no TTL (the queue outlives an idle hour).
+    expect(Number(await c.call(["XLEN", c.key(key)]))).toBe(3);
+    expect(await c.ttl(key)).toBe(-1);
+  });
+
   it("xreadBlock returns an entry added while it waits (with its fields), and none when its block ends (past the command deadline)", async () => {
     const writer = client();
     const waiter = client(config().redisUrl, { commandTimeoutMs: 100 });
