@@ -22,7 +22,7 @@ import { diff } from "./json-patch.ts";
 import { getRun, getRunWithOps, listRuns } from "./query.ts";
 import { getReplay, REPLAY_LEASE_S, replay, runReplay } from "./replay.ts";
 import { archiveKeyOf, archiveOldRuns } from "./retention.ts";
-import { simulateRun } from "./simulate.ts";
+import { simulateRequest, simulateRun } from "./simulate.ts";
 import { skillMetrics } from "./skill-history.ts";
 import { estimateRun, fork, start } from "./start.ts";
 import { opKey, runStep } from "./step.ts";
@@ -95,6 +95,8 @@ export {
   runReplay,
   /** The WorkflowSteps worker: run the op a message names. */
   runStep,
+  /** The cost simulation request of a run of a registered workflow (the plan its run would reserve). */
+  simulateRequest,
   /** CostSim V1's estimate of a run of a registered workflow (the plan its run would reserve), shadowed by V2 when sandboxed. */
   simulateRun,
   /** The tenant's skill_metrics rows of some skills (cost simulation's V2 history). */

@@ -11,12 +11,24 @@ import * as Costsim from "../costsim/index.ts";
 import { definition } from "./definitions.ts";
 import type { RunSimulate } from "./schema.ts";
 
-/** V1's estimate of a run of workflow `name` (latest version, or `version`) with `input`; 404 for another tenant's. */
-export async function simulateRun(name: string, body: RunSimulate): Promise<Costsim.SimulateReplyV1> {
+/**
+ * The simulate request of a run of workflow `name` (latest version, or `version`) with `input`:
+ * its definition's steps as the plan, `workflow:<name>@<version>` as its ref; 404 for another
+ * tenant's. The costsim routes' plan by name is read here too.
+ */
+export async function simulateRequest(
+  name: string,
+  body: { input?: Record<string, unknown>; version?: number | undefined; budget?: number | undefined },
+): Promise<Costsim.SimulateRequest> {
   const row = await definition(useTenant(), name, body.version);
-  return Costsim.simulate({
-    plan: { workflow: { name: row.name, steps: row.steps }, input: body.input },
+  return {
+    plan: { workflow: { name: row.name, steps: row.steps }, input: body.input ?? {} },
     ...(body.budget === undefined ? {} : { budget: body.budget }),
     planRef: `workflow:${row.name}@${row.version}`,
-  });
+  };
+}
+
+/** V1's estimate of a run of workflow `name` (latest version, or `version`) with `input`; 404 for another tenant's. */
+export async function simulateRun(name: string, body: RunSimulate): Promise<Costsim.SimulateReplyV1> {
+  return Costsim.simulate(await simulateRequest(name, body));
 }

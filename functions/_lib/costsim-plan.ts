@@ -16,10 +16,5 @@ export async function simulateRequestOf(body: SimulateBody): Promise<SimulateReq
       planRef: plan.workflow.name ? `workflow:${plan.workflow.name}` : "inline",
       budget,
     };
-  const def = await Workflows.getWorkflow(plan.workflow.name, { version: plan.workflow.version });
-  return {
-    plan: { workflow: { name: def.name, steps: def.steps }, input: input ?? {} },
-    planRef: `workflow:${def.name}@${def.version}`,
-    budget,
-  };
+  return Workflows.simulateRequest(plan.workflow.name, { input, version: plan.workflow.version, budget });
 }
