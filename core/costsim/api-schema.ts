@@ -47,15 +47,19 @@ export interface SimulateRequest {
 const Options = z.object({ budget: z.optional(z.number()), availableCredits: z.optional(z.number()) });
 
 /**
- * A CostsimShadow message: the normalised plan and the feasibility options V1 saw, so the consumer
- * computes the very V1 reply the caller got and V2 beside it. `at` is when V1 answered: the row's
- * time, and what makes a redelivery recognisable (the same input at the same time).
+ * A CostsimShadow message: the normalised plan and the caller's budget. `options` (the feasibility
+ * options, budget and available credits) is in messages written before the shadow request was
+ * written beside the credits read; without it the consumer reads the tenant's available credits
+ * when it runs (V1 and V2 are both checked against them; credits, duration and p_failure do not
+ * depend on them). `at` is when V1 answered: the row's time, and what makes a redelivery
+ * recognisable (the same input at the same time).
  */
 export const ShadowMessage = z.object({
   v: z.literal(1),
   tenantId: z.uuid(),
   plan: Plan,
-  options: Options,
+  options: z.optional(Options),
+  budget: z.optional(z.number()),
   planRef: z.nullable(z.string()),
   skills: z.array(z.string()),
   at: z.iso.datetime({ offset: true }),

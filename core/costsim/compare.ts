@@ -81,6 +81,7 @@ export function verdictOf(score: number, thresholds: DriftThresholds, feasibilit
 
 export interface CompareInput {
   plan: Plan;
+  /** The options that are part of the input (its hash): those the simulate was given. */
   options?: FeasibilityOptions;
   history: HistoryInput;
   v1: SimulateReplyV1;

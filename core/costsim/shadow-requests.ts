@@ -3,8 +3,9 @@
  * write. A Lambda's handler kit finishes background work before it returns, so whatever the shadow
  * starts beside the reply is in the caller's latency: an SQS send measured +2.0 to +4.2 ms at p99
  * against fauxqs (more against SQS), a Postgres row +2.4 to +2.9 ms. Instead the simulate appends
- * the request (the plan and options V1 saw) to a capped Redis stream, `costsim:shadow`
- * (one `XADD MAXLEN ~` command, no fsync); the `CostsimShadowRelay` cron (every minute) sends
+ * the request (the plan and the caller's budget) to a capped Redis stream, `costsim:shadow`
+ * (one `XADD MAXLEN ~` command, no fsync), written while V1 reads the tenant's credits so that
+ * its round trip hides behind that read (the consumer reads the credits when it runs); the `CostsimShadowRelay` cron (every minute) sends
  * the oldest entries to the CostsimShadow queue and deletes those SQS accepted, and the worker
  * compares and records them (shadow-run.ts, idempotent by input and simulation time).
  *

@@ -1,7 +1,8 @@
 /**
- * The CostsimShadow consumer's work for one message: V1 computed again from the plan and options
- * the caller's V1 saw (V1 is pure: the very reply the caller got), V2 on the same plan with the
- * tenant's history, compared (compare.ts), recorded in costsim_provenance (unless
+ * The CostsimShadow consumer's work for one message: V1 computed again from the plan (V1 is pure:
+ * the caller's credits, duration and p_failure), V2 on the same plan with the tenant's history,
+ * both checked against the message's options or, in a message without them (simulate.ts writes
+ * the request beside its credits read), the budget and the tenant's available credits now, compared (compare.ts), recorded in costsim_provenance (unless
  * COSTSIM_PROVENANCE_ENABLED is off) and counted in the `costsim_v2_*` metrics.
  *
  * A V2 that throws, or answers outside its schema, is a `v2_error` comparison and one
@@ -17,6 +18,7 @@ import { compare, hashOf } from "./compare.ts";
 import { costsimMetrics as m } from "./metrics.ts";
 import { recordComparison } from "./record.ts";
 import type { Comparison } from "./schema.ts";
+import { feasibilityOptions } from "./simulate.ts";
 import { simulateV1 } from "./simulate-v1.ts";
 import { simulateV2 } from "./simulate-v2.ts";
 
@@ -51,10 +53,13 @@ export async function runShadow(msg: ShadowMessage, readHistory: HistoryReader):
     actor: { type: "system" as const, name: "costsim-shadow", tenantId: msg.tenantId },
   };
   return withContext(ctx, async () => {
-    const { plan, options } = msg;
+    const { plan } = msg;
+    // A history or balance that cannot be read (the database) throws: the message is retried, not a v2_error.
+    const [history, options] = await Promise.all([
+      readHistory({ kind: plan.kind, name: plan.name, skills: msg.skills }),
+      msg.options ?? feasibilityOptions(msg.budget),
+    ]);
     const v1 = simulateV1(plan, options);
-    // A history that cannot be read (the database) throws: the message is retried, not a v2_error.
-    const history = await readHistory({ kind: plan.kind, name: plan.name, skills: msg.skills });
     const timer = m.simulationSeconds.startTimer();
     let v2: unknown;
     try {
@@ -63,7 +68,10 @@ export async function runShadow(msg: ShadowMessage, readHistory: HistoryReader):
       v2 = e instanceof Error ? e : new Error(String(e));
     }
     timer();
-    const comparison = compare({ plan, options, history, v1, v2 }, thresholds());
+    // The input is what the caller gave: the available credits read here are not part of it, so
+    // a redelivery that reads another balance is still the same input at the same time.
+    const given = msg.options ?? (msg.budget === undefined ? {} : { budget: msg.budget });
+    const comparison = compare({ plan, options: given, history, v1, v2 }, thresholds());
     const v2Reply = comparison.verdict === "v2_error" ? null : (v2 as { p_failure: number });
     if (!config().costsim.provenanceEnabled) {
       count(comparison);

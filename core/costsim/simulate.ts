@@ -34,7 +34,8 @@ export function planRefOf(plan: Plan, given?: string): string {
 /** The skills a plan calls, sorted, once each (`external` for an agents' job). */
 export const skillsOf = (plan: Plan): string[] => [...new Set(plan.steps.map((s) => s.skill))].sort();
 
-async function feasibilityOptions(budget: number | undefined): Promise<FeasibilityOptions> {
+/** The feasibility options of the caller's tenant now: its available credits and the budget. */
+export async function feasibilityOptions(budget: number | undefined): Promise<FeasibilityOptions> {
   const { available } = await Credits.balance({});
   return { availableCredits: available, ...(budget === undefined ? {} : { budget }) };
 }
@@ -50,20 +51,21 @@ async function feasibilityOptions(budget: number | undefined): Promise<Feasibili
  */
 export async function simulate(req: SimulateRequest): Promise<SimulateReplyV1> {
   const plan = planOf(req.plan, planOptions());
-  const options = await feasibilityOptions(req.budget);
-  // The shadow's request is written while V1 computes (shadow-requests.ts): never an SQS call here.
+  // The shadow's request is written while the credits are read and V1 computes (shadow-requests.ts):
+  // never an SQS call here. It carries the budget; the consumer reads the available credits itself.
   if (config().costsim.v2Sandbox)
     inBackground(
       storeRequest({
         v: 1,
         tenantId: useTenant(),
         plan,
-        options,
+        ...(req.budget === undefined ? {} : { budget: req.budget }),
         planRef: planRefOf(plan, req.planRef),
         skills: skillsOf(plan),
         at: clock().now().toISOString(),
       }),
     );
+  const options = await feasibilityOptions(req.budget);
   return simulateV1(plan, options);
 }
 

@@ -98,7 +98,9 @@ describe("POST /api/v1/costsim/simulate", () => {
       .map((e) => JSON.parse(e.fields.m as string) as ShadowMessage)
       .find((m) => m.tenantId === w.tenant.id);
     expect(request).toMatchObject({ v: 1, tenantId: w.tenant.id, planRef: "job:kv_store", skills: ["kv_store"] });
-    expect(request?.options).toEqual({ availableCredits: 50, budget: 10 });
+    // Written beside the credits read: the budget, no options (the consumer reads the credits).
+    expect(request?.budget).toBe(10);
+    expect(request?.options).toBeUndefined();
 
     // The relay cron sends it (and whatever else waits) to CostsimShadow and empties the stream.
     const relay = await relayHandler(scheduledEvent(), lambdaContext());
@@ -113,6 +115,7 @@ describe("POST /api/v1/costsim/simulate", () => {
     const rows = await provenance(w.tenant.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ source: "shadow", plan_ref: "job:kv_store", v1_credits: String(res.body.credits) });
+    // The very reply the caller got: the credits have not changed since.
     expect(rows[0]?.outputs.v1).toEqual(res.body);
     expect(rows[0]?.plan_hash).toMatch(/^[0-9a-f]{64}$/);
     // The same message again (SQS delivers at least once): nothing more is recorded.

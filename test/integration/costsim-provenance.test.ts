@@ -12,6 +12,7 @@ import * as Costsim from "../../core/costsim/index.ts";
 import { query } from "../../core/platform/db/index.ts";
 import { handler as shadowHandler } from "../../functions/queue/costsim-shadow.ts";
 import { lambdaContext, sqsEvent } from "../events/index.ts";
+import { grantCredits } from "../factories/credits.ts";
 import { asKey, jobsTenant, type Who } from "../factories/jobs.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { metricValue } from "../setup/metrics-catalog.ts";
@@ -143,6 +144,27 @@ describe("the CostsimShadow consumer", () => {
     );
     expect(after.reduce((s, n) => s + n, 0) - beforeAll.reduce((s, n) => s + n, 0)).toBe(1);
     expect(await metricValue('costsim_v2_comparison_verdict_total{verdict="match"}')).toBe(before + 1);
+  });
+
+  it("checks a message without options (simulate writes it before its credits read) against the tenant's credits when it runs; a redelivery after they changed is the same input", async () => {
+    const w = await jobsTenant(0);
+    const { options: _given, ...rest } = message(w);
+    const msg: ShadowMessage = { ...rest, budget: 2 };
+    await Costsim.runShadow(msg, noHistory);
+    await grantCredits(w.tenantId, 500);
+    // Redelivered once the tenant has credits: the same input at the same time, nothing changes.
+    await Costsim.runShadow(msg, noHistory);
+    const rows = await rowsOf(w.tenantId);
+    expect(rows).toHaveLength(1);
+    const row = rows[0] as Record<string, any>;
+    expect(row.input_hash).toBe(Costsim.hashOf({ plan, options: { budget: 2 } }));
+    expect(row.simulations).toBe(1);
+    // Checked against the balance read at the first delivery (no credits), and the budget.
+    expect(row.outputs.v1.feasibility).toMatchObject({ feasible: false, basis: "available_credits", limit: 0 });
+    // A later simulation of the same input reads the credits granted since.
+    await Costsim.runShadow({ ...msg, budget: 1000, at: new Date(Date.parse(msg.at) + 1000).toISOString() }, noHistory);
+    const [later] = (await rowsOf(w.tenantId)).filter((r) => r.input_hash !== row.input_hash);
+    expect(later?.outputs.v1.feasibility).toMatchObject({ feasible: true, basis: "available_credits", limit: 500 });
   });
 
   it("records a V2 that throws as v2_error, counts a schema error and acknowledges the message", async () => {
