@@ -350,6 +350,8 @@ CASE
     ELSE (abs(((v2_credits)::double precision - (v1_credits)::double precision)) / GREATEST(abs((v1_credits)::double precision), abs((v2_credits)::double precision)))
 END) STORED,
     kl_bin integer GENERATED ALWAYS AS (((((((width_bucket(v1_credits, '{1,2,5,10,20,50,100,200,500,1000,2000,5000,10000}'::numeric[]) * 16) + width_bucket(v2_credits, '{1,2,5,10,20,50,100,200,500,1000,2000,5000,10000}'::numeric[])) * 16) + width_bucket(v1_duration_ms, '{100,250,500,1000,2500,5000,10000,30000,60000,300000,900000,3600000}'::double precision[])) * 16) + width_bucket(v2_duration_ms, '{100,250,500,1000,2500,5000,10000,30000,60000,300000,900000,3600000}'::double precision[]))) STORED,
+    compared_at timestamp with time zone,
+    actual_started_at timestamp with time zone,
     CONSTRAINT costsim_provenance_source_check CHECK ((source = ANY (ARRAY['shadow'::text, 'backfill'::text]))),
     CONSTRAINT costsim_provenance_verdict_check CHECK ((verdict = ANY (ARRAY['match'::text, 'minor_drift'::text, 'major_drift'::text, 'mismatch'::text, 'v2_error'::text])))
 );

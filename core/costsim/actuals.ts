@@ -1,7 +1,8 @@
 /**
  * A simulated plan ran: its actual cost and wall time go next to the estimates recorded for the
  * same plan (by `plan_hash`, the hash of the plan V1 priced; the simulate's options, such as the
- * available credits of that moment, do not change it). Called by the domain that ran the plan,
+ * budget, do not change it), on the comparisons made before the run began: those whose V2 never
+ * saw any of the run, so that the accuracy against actuals is measured on hold-out runs. Called by the domain that ran the plan,
  * inside the transaction that ends the run, for the caller's tenant.
  */
 import { useTenant } from "../context.ts";
@@ -15,6 +16,8 @@ export interface ActualOutcome {
   runId: string;
   credits: number;
   durationMs: number;
+  /** When the run began: only comparisons made before it get its outcome (hold-out). */
+  startedAt: Date;
 }
 
 /** Record a run's outcome on the tenant's comparisons of its plan; how many rows it reached (0: never simulated). */
@@ -26,6 +29,7 @@ export async function recordActual(o: ActualOutcome): Promise<number> {
     o.durationMs,
     o.runId,
     clock().now(),
+    o.startedAt,
   ]);
   return rowCount ?? 0;
 }

@@ -42,6 +42,11 @@ export interface ProvenanceRecord {
   outputs?: ProvenanceOutputs | null;
   /** When V1 answered (default now): the newest wins; the same time again is a redelivery. */
   at?: Date;
+  /**
+   * When V2 was run (after it read its history): a run that began later is a hold-out for this
+   * comparison and records its outcome on it (recordActual). Null (a backfill): none does.
+   */
+  compared_at?: Date | null;
 }
 
 export interface Recorded {
@@ -89,6 +94,7 @@ export async function recordComparison(rec: ProvenanceRecord): Promise<Recorded>
     compress && json !== null ? gzipSync(json) : null,
     rec.at ?? clock().now(),
     rec.plan_hash ?? null,
+    rec.compared_at ?? null,
   ]);
   const row = rows[0];
   if (row) return { id: row.id, outcome: row.inserted ? "inserted" : "updated", simulations: row.simulations };

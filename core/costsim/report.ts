@@ -5,10 +5,10 @@
  * from per-bin counts through the same `klFromCounts`, the outlier fence is the same figure, and
  * every statistic is null below `min_samples` compared rows (no data is never a pass).
  *
- * Both passes run in one REPEATABLE READ transaction (the same snapshot: counts and quantiles of
- * the same rows); the accuracy against actuals, which reads only the rows with actuals, runs beside
- * them on another connection (its own snapshot, taken at the same moment). Each sets
- * provenance.sql.ts's reportSettings for its transaction.
+ * The report is one statement (one snapshot: counts and quantiles of the same rows); the accuracy
+ * against actuals, which reads only the rows with actuals, runs beside it on another connection
+ * (its own snapshot, taken at the same moment). Each sets provenance.sql.ts's reportSettings for
+ * its transaction.
  */
 import { config } from "../config.ts";
 import { query, withTx } from "../platform/db/index.ts";
@@ -64,54 +64,52 @@ const unpack = (k: number) => [(k >> 12) & 15, (k >> 8) & 15, (k >> 4) & 15, k &
 async function reportOf(tenantId: string, since: Date, until: Date, skill: string | null, min: number) {
   const drift = thresholds().drift;
   const params = [tenantId, since, until, skill];
-  // The accuracy (rows with actuals only) runs beside the two passes, on a connection of its own.
+  // The accuracy (rows with actuals only) runs beside the report, on a connection of its own.
   const accuracy = accuracyIn(params, min);
-  const report = withTx(
-    async () => {
-      await query(sql.reportSettings);
-      const qr = await query<{ delta_q: number[] | null; rel_q: number[] | null }>(sql.divergenceQuantiles, params);
-      const q = qr.rows[0] ?? { delta_q: null, rel_q: null };
-      const [q1, q3] = q.rel_q ?? [0, 0];
-      const fence = Math.max((q3 ?? 0) + 3 * ((q3 ?? 0) - (q1 ?? 0)), drift);
-      const groups = await query<{ verdict: Verdict; kl_bin: number | null; n: number; outliers: number }>(
-        sql.divergenceCounts,
-        [...params, fence],
-      );
-      const verdicts = { match: 0, minor_drift: 0, major_drift: 0, mismatch: 0, v2_error: 0 };
-      const bins = [COST_BINS, COST_BINS, DURATION_BINS_MS, DURATION_BINS_MS].map((e) =>
-        new Array<number>(e.length).fill(0),
-      );
-      let samples = 0;
-      let comparedCount = 0;
-      let outliers = 0;
-      for (const g of groups.rows) {
-        verdicts[g.verdict] += g.n;
-        samples += g.n;
-        if (g.verdict === "v2_error" || g.kl_bin === null) continue;
-        comparedCount += g.n;
-        outliers += g.outliers;
-        unpack(g.kl_bin).forEach((b, i) => {
-          const counts = bins[i] as number[];
-          counts[b] = (counts[b] as number) + g.n;
-        });
-      }
-      const base = { sample_count: samples, compared_count: comparedCount, min_samples: min, verdicts };
-      if (comparedCount < min) return { ...base, ...INSUFFICIENT } satisfies Omit<DivergenceReport, "accuracy">;
-      const [c1, c2, d1, d2] = bins as [number[], number[], number[], number[]];
-      return {
-        ...base,
-        insufficient_data: false,
-        delta_p50: roundOrNull(q.delta_q?.[0] ?? null),
-        delta_p90: roundOrNull(q.delta_q?.[1] ?? null),
-        kl_divergence: klFromCounts(c1, c2),
-        kl_divergence_duration: klFromCounts(d1, d2),
-        outlier_count: outliers,
-        fail_ratio: roundOrNull(verdicts.major_drift / samples),
-        matching_rate: roundOrNull(verdicts.match / samples),
-      } satisfies Omit<DivergenceReport, "accuracy">;
-    },
-    { isolation: "repeatable read" },
-  );
+  const report = withTx(async () => {
+    await query(sql.reportSettings);
+    const groups = await query<{
+      verdict: Verdict;
+      kl_bin: number | null;
+      n: number;
+      outliers: number;
+      delta_q: number[] | null;
+      rel_q: number[] | null;
+    }>(sql.divergenceReport, [...params, drift]);
+    const verdicts = { match: 0, minor_drift: 0, major_drift: 0, mismatch: 0, v2_error: 0 };
+    const bins = [COST_BINS, COST_BINS, DURATION_BINS_MS, DURATION_BINS_MS].map((e) =>
+      new Array<number>(e.length).fill(0),
+    );
+    let samples = 0;
+    let comparedCount = 0;
+    let outliers = 0;
+    for (const g of groups.rows) {
+      verdicts[g.verdict] += g.n;
+      samples += g.n;
+      if (g.verdict === "v2_error" || g.kl_bin === null) continue;
+      comparedCount += g.n;
+      outliers += g.outliers;
+      unpack(g.kl_bin).forEach((b, i) => {
+        const counts = bins[i] as number[];
+        counts[b] = (counts[b] as number) + g.n;
+      });
+    }
+    const base = { sample_count: samples, compared_count: comparedCount, min_samples: min, verdicts };
+    if (comparedCount < min) return { ...base, ...INSUFFICIENT } satisfies Omit<DivergenceReport, "accuracy">;
+    const deltaQ = groups.rows[0]?.delta_q ?? null;
+    const [c1, c2, d1, d2] = bins as [number[], number[], number[], number[]];
+    return {
+      ...base,
+      insufficient_data: false,
+      delta_p50: roundOrNull(deltaQ?.[0] ?? null),
+      delta_p90: roundOrNull(deltaQ?.[1] ?? null),
+      kl_divergence: klFromCounts(c1, c2),
+      kl_divergence_duration: klFromCounts(d1, d2),
+      outlier_count: outliers,
+      fail_ratio: roundOrNull(verdicts.major_drift / samples),
+      matching_rate: roundOrNull(verdicts.match / samples),
+    } satisfies Omit<DivergenceReport, "accuracy">;
+  });
   const [r, a] = await Promise.all([report, accuracy]);
   return { ...r, accuracy: a };
 }
@@ -128,7 +126,14 @@ export async function divergenceReport(q: DivergenceQuery): Promise<DivergenceRe
   const tenantId = await Tenancy.resolveTenant(q.tenant_id);
   const until = q.until ?? new Date();
   const since = q.since ?? new Date(until.getTime() - DEFAULT_WINDOW_DAYS * 86_400_000);
-  const report = await reportOf(tenantId, since, until, q.skill ?? null, q.min_samples ?? MIN_DIVERGENCE_SAMPLES);
+  // Without `until`, everything recorded up to the report (one recorded in this very millisecond too).
+  const report = await reportOf(
+    tenantId,
+    since,
+    q.until ?? FAR_FUTURE,
+    q.skill ?? null,
+    q.min_samples ?? MIN_DIVERGENCE_SAMPLES,
+  );
   return {
     ...report,
     tenant_id: tenantId,

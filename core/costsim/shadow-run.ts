@@ -12,6 +12,7 @@
  */
 import { config } from "../config.ts";
 import { useContext, withContext } from "../context.ts";
+import { clock } from "../platform/clock.ts";
 import { done, type QueueOutcome } from "../platform/queue-outcome.ts";
 import type { HistoryReader, ShadowMessage } from "./api-schema.ts";
 import { compare, hashOf } from "./compare.ts";
@@ -87,6 +88,8 @@ export async function runShadow(msg: ShadowMessage, readHistory: HistoryReader):
       v2_p_failure: v2Reply?.p_failure ?? null,
       outputs: { v1, v2: v2 instanceof Error ? null : (v2 ?? null), v2_error: comparison.v2_error },
       at: new Date(msg.at),
+      // After V2 read its history: a run that begins later is a hold-out for this comparison.
+      compared_at: clock().now(),
     });
     // A redelivery (or an older simulation after a newer one) is not counted again.
     if (recorded.outcome !== "unchanged") count(comparison);

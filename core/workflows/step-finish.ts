@@ -281,6 +281,7 @@ async function finishInTx(run: Locked, step: WorkflowStep, opIndex: number, o: O
         runId: r.id,
         credits: (units(r.charged) + units(cost)) / 10_000,
         durationMs: now.getTime() - Date.parse(r.created_at),
+        startedAt: new Date(r.created_at),
       });
     afterCommit(() => m.runsFinished.inc({ status }));
   });

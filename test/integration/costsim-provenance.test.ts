@@ -309,3 +309,55 @@ describe("status: promotion against actuals", () => {
     expect(worse.promotion.reason).toMatch(/worse than V1/);
   });
 });
+
+describe("actual outcomes: hold-out runs only", () => {
+  it("records a run's outcome only on comparisons made before it began, and a later comparison of the input drops it", async () => {
+    const w = await jobsTenant(0);
+    const planHash = "p".repeat(64);
+    const t0 = new Date("2026-12-01T10:00:00Z");
+    const at = (s: number) => new Date(t0.getTime() + s * 1000);
+    const rec = (hash: string, simulated: Date, compared: Date | null) =>
+      asKey(w, () =>
+        Costsim.recordComparison({
+          source: compared ? "shadow" : "backfill",
+          plan_hash: planHash,
+          comparison: comparison(hash, [10, 1000], [10, 1000]),
+          at: simulated,
+          compared_at: compared,
+        }),
+      );
+    await rec("before", at(0), at(5));
+    await rec("during", at(8), at(12)); // compared after the run began at 10 s
+    await rec("backfilled", at(0), null);
+    const actual = (s: number, runId: string) =>
+      asKey(w, () =>
+        Costsim.recordActual({ planHash, runId, credits: 11, durationMs: 900, startedAt: at(s) }),
+      );
+    const run1 = "00000000-0000-4000-8000-000000000001";
+    expect(await actual(10, run1)).toBe(1);
+    const byHash = async () =>
+      Object.fromEntries(
+        (await rowsOf(w.tenantId)).map((r) => [r.input_hash, { run: r.actual_run_id, started: r.actual_started_at }]),
+      );
+    expect(await byHash()).toEqual({
+      before: { run: run1, started: at(10) },
+      during: { run: null, started: null },
+      backfilled: { run: null, started: null },
+    });
+    // The same input simulated again after the run: its V2 may have read the run, the outcome goes.
+    await rec("before", at(20), at(21));
+    expect((await byHash()).before).toEqual({ run: null, started: null });
+    // The next run, begun after both comparisons, reaches both.
+    const run2 = "00000000-0000-4000-8000-000000000002";
+    expect(await actual(30, run2)).toBe(2);
+    expect(await byHash()).toMatchObject({ before: { run: run2 }, during: { run: run2 }, backfilled: { run: null } });
+    // Another tenant's run of the same plan reaches none of them.
+    const other = await jobsTenant(0);
+    expect(
+      await asKey(other, () =>
+        Costsim.recordActual({ planHash, runId: run1, credits: 1, durationMs: 1, startedAt: at(40) }),
+      ),
+    ).toBe(0);
+    expect((await byHash()).before.run).toBe(run2);
+  });
+});
