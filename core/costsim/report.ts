@@ -5,13 +5,12 @@
  * from per-bin counts through the same `klFromCounts`, the outlier fence is the same figure, and
  * every statistic is null below `min_samples` compared rows (no data is never a pass).
  *
- * The report is one statement (one snapshot: counts and quantiles of the same rows); the accuracy
- * against actuals, which reads only the rows with actuals, runs beside it on another connection
- * (its own snapshot, taken at the same moment). Each sets provenance.sql.ts's reportSettings for
- * its transaction.
+ * The quantile pass runs on one connection while the counts and the accuracy against actuals run
+ * on another, in the snapshot the first exported (counts and quantiles of the same rows); each
+ * transaction sets provenance.sql.ts's reportSettings.
  */
 import { config } from "../config.ts";
-import { query, withTx } from "../platform/db/index.ts";
+import { outsideTransaction, query, withTx } from "../platform/db/index.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import type { DivergenceQuery, DivergenceReply, StatusReply } from "./api-schema.ts";
 import { INSUFFICIENT, MIN_DIVERGENCE_SAMPLES } from "./divergence.ts";
@@ -60,58 +59,110 @@ async function accuracyIn(params: unknown[], min: number) {
 /** Unpack `kl_bin` ((b1*16+b2)*16+b3)*16+b4 (migration 0024) into the four bin indexes. */
 const unpack = (k: number) => [(k >> 12) & 15, (k >> 8) & 15, (k >> 4) & 15, k & 15] as const;
 
+type Quantiles = { delta_q: number[] | null; rel_q: number[] | null };
+type Group = { verdict: Verdict; kl_bin: number | null; n: number; over_drift: number };
+
+/** The quartiles' fence (Q3 + 3 IQR, at least the drift threshold), as divergence.ts draws it. */
+const fenceOf = (q: Quantiles, drift: number) => {
+  const [q1, q3] = q.rel_q ?? [0, 0];
+  return Math.max((q3 ?? 0) + 3 * ((q3 ?? 0) - (q1 ?? 0)), drift);
+};
+
+const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/;
+
+/**
+ * The report's passes over one snapshot. With two connections to spare, the quantile pass (its
+ * sorts one process's work) runs on one while the counts and the accuracy run on the other, in
+ * the snapshot the first exported; with DB_POOL_MAX 1, one after the other in one transaction.
+ * `beyond`: the outliers counted past a fence above the drift threshold (a third pass, only
+ * then; otherwise the counts' `over_drift` are the outliers).
+ */
+async function passes(params: unknown[], drift: number) {
+  const counting = async () => {
+    const groups = await query<Group>(sql.divergenceCounts, [...params, drift]);
+    const accuracy = await query<AccuracyRow>(sql.accuracy, params);
+    return { groups: groups.rows, accuracy: accuracy.rows[0] as AccuracyRow };
+  };
+  const quantiles = async () => (await query<Quantiles>(sql.divergenceQuantiles, params)).rows[0] as Quantiles;
+  return withTx(
+    async () => {
+      await query(sql.reportSettings);
+      let q: Quantiles;
+      let counted: Awaited<ReturnType<typeof counting>>;
+      if (config().dbPoolMax < 2) {
+        q = await quantiles();
+        counted = await counting();
+      } else {
+        const { snapshot } = (await query<{ snapshot: string }>(sql.exportSnapshot)).rows[0] as { snapshot: string };
+        if (!SNAPSHOT_ID.test(snapshot)) throw new Error(`unexpected snapshot id ${snapshot}`);
+        const beside = outsideTransaction(() =>
+          withTx(
+            async () => {
+              await query(`set transaction snapshot '${snapshot}'`);
+              await query(sql.reportSettings);
+              return counting();
+            },
+            { isolation: "repeatable read" },
+          ),
+        );
+        // Both settle before this transaction (the snapshot's exporter) ends.
+        const [qs, cs] = await Promise.allSettled([quantiles(), beside]);
+        if (qs.status === "rejected") throw qs.reason;
+        if (cs.status === "rejected") throw cs.reason;
+        q = qs.value;
+        counted = cs.value;
+      }
+      const fence = fenceOf(q, drift);
+      const beyond =
+        fence > drift ? ((await query<{ n: number }>(sql.outliersBeyond, [...params, fence])).rows[0]?.n ?? 0) : null;
+      return { q, ...counted, beyond };
+    },
+    { isolation: "repeatable read" },
+  );
+}
+
 /** The report of the tenant's rows in [since, until), calling `skill` when given. */
 async function reportOf(tenantId: string, since: Date, until: Date, skill: string | null, min: number) {
   const drift = thresholds().drift;
-  const params = [tenantId, since, until, skill];
-  // The accuracy (rows with actuals only) runs beside the report, on a connection of its own.
-  const accuracy = accuracyIn(params, min);
-  const report = withTx(async () => {
-    await query(sql.reportSettings);
-    const groups = await query<{
-      verdict: Verdict;
-      kl_bin: number | null;
-      n: number;
-      outliers: number;
-      delta_q: number[] | null;
-      rel_q: number[] | null;
-    }>(sql.divergenceReport, [...params, drift]);
-    const verdicts = { match: 0, minor_drift: 0, major_drift: 0, mismatch: 0, v2_error: 0 };
-    const bins = [COST_BINS, COST_BINS, DURATION_BINS_MS, DURATION_BINS_MS].map((e) =>
-      new Array<number>(e.length).fill(0),
-    );
-    let samples = 0;
-    let comparedCount = 0;
-    let outliers = 0;
-    for (const g of groups.rows) {
-      verdicts[g.verdict] += g.n;
-      samples += g.n;
-      if (g.verdict === "v2_error" || g.kl_bin === null) continue;
-      comparedCount += g.n;
-      outliers += g.outliers;
-      unpack(g.kl_bin).forEach((b, i) => {
-        const counts = bins[i] as number[];
-        counts[b] = (counts[b] as number) + g.n;
-      });
-    }
-    const base = { sample_count: samples, compared_count: comparedCount, min_samples: min, verdicts };
-    if (comparedCount < min) return { ...base, ...INSUFFICIENT } satisfies Omit<DivergenceReport, "accuracy">;
-    const deltaQ = groups.rows[0]?.delta_q ?? null;
-    const [c1, c2, d1, d2] = bins as [number[], number[], number[], number[]];
-    return {
-      ...base,
-      insufficient_data: false,
-      delta_p50: roundOrNull(deltaQ?.[0] ?? null),
-      delta_p90: roundOrNull(deltaQ?.[1] ?? null),
-      kl_divergence: klFromCounts(c1, c2),
-      kl_divergence_duration: klFromCounts(d1, d2),
-      outlier_count: outliers,
-      fail_ratio: roundOrNull(verdicts.major_drift / samples),
-      matching_rate: roundOrNull(verdicts.match / samples),
-    } satisfies Omit<DivergenceReport, "accuracy">;
-  });
-  const [r, a] = await Promise.all([report, accuracy]);
-  return { ...r, accuracy: a };
+  const p = await passes([tenantId, since, until, skill], drift);
+  const verdicts = { match: 0, minor_drift: 0, major_drift: 0, mismatch: 0, v2_error: 0 };
+  const bins = [COST_BINS, COST_BINS, DURATION_BINS_MS, DURATION_BINS_MS].map((e) =>
+    new Array<number>(e.length).fill(0),
+  );
+  let samples = 0;
+  let comparedCount = 0;
+  let overDrift = 0;
+  for (const g of p.groups) {
+    verdicts[g.verdict] += g.n;
+    samples += g.n;
+    if (g.verdict === "v2_error" || g.kl_bin === null) continue;
+    comparedCount += g.n;
+    overDrift += g.over_drift;
+    unpack(g.kl_bin).forEach((b, i) => {
+      const counts = bins[i] as number[];
+      counts[b] = (counts[b] as number) + g.n;
+    });
+  }
+  const a = p.accuracy;
+  const accuracy = {
+    v1: accuracyOf(a.v1_samples, a.v1_cost, a.v1_duration, min),
+    v2: accuracyOf(a.v2_samples, a.v2_cost, a.v2_duration, min),
+  };
+  const base = { sample_count: samples, compared_count: comparedCount, min_samples: min, verdicts };
+  if (comparedCount < min) return { ...base, ...INSUFFICIENT, accuracy } satisfies DivergenceReport;
+  const [c1, c2, d1, d2] = bins as [number[], number[], number[], number[]];
+  return {
+    ...base,
+    insufficient_data: false,
+    delta_p50: roundOrNull(p.q.delta_q?.[0] ?? null),
+    delta_p90: roundOrNull(p.q.delta_q?.[1] ?? null),
+    kl_divergence: klFromCounts(c1, c2),
+    kl_divergence_duration: klFromCounts(d1, d2),
+    outlier_count: p.beyond ?? overDrift,
+    fail_ratio: roundOrNull(verdicts.major_drift / samples),
+    matching_rate: roundOrNull(verdicts.match / samples),
+    accuracy,
+  } satisfies DivergenceReport;
 }
 
 /**

@@ -203,7 +203,11 @@ function rng(seed: number) {
 }
 
 describe("the divergence report in SQL", () => {
-  it("equals the pure divergence() on the same rows, KL identical", async () => {
+  /**
+   * 300 comparisons of a new tenant: `midShare` of them with V2 at 0.7x to 1.3x of V1, 10% far
+   * (0.02x to 0.12x), the rest within 5%.
+   */
+  async function seedRows(midShare: number) {
     const w = await jobsTenant(0);
     const r = rng(18);
     const verdicts = ["match", "minor_drift", "major_drift", "mismatch"] as const;
@@ -211,14 +215,12 @@ describe("the divergence report in SQL", () => {
     for (let i = 0; i < 300; i++) {
       const c1 = Math.round(r() * 3000 * 10_000) / 10_000;
       const d1 = Math.round(r() * 200_000);
-      const far = r() < 0.1;
+      const u = r();
+      const factor = u < 0.1 ? 0.02 + r() * 0.1 : u < 0.1 + midShare ? 0.7 + r() * 0.6 : 0.95 + r() * 0.1;
       const v2 =
         r() < 0.05
           ? null
-          : ([
-              Math.round(c1 * (far ? 0.2 + r() * 3 : 0.95 + r() * 0.1) * 10_000) / 10_000,
-              Math.round(d1 * (0.5 + r())),
-            ] as [number, number]);
+          : ([Math.round(c1 * factor * 10_000) / 10_000, Math.round(d1 * (0.5 + r()))] as [number, number]);
       const c = comparison(`div-${i}`, [c1, d1], v2, v2 ? verdicts[Math.floor(r() * 4)] : "v2_error");
       const actual =
         r() < 0.4 ? { credits: Math.round(c1 * (0.8 + r() * 0.4) * 10_000) / 10_000, duration_ms: d1 + 7 } : undefined;
@@ -230,20 +232,48 @@ describe("the divergence report in SQL", () => {
         );
       rows.push({ ...c, ...(actual ? { actual } : {}) });
     }
-    const report = await asKey(w, () => Costsim.divergenceReport({}));
-    const pure = Costsim.divergence(rows, Costsim.SEED_THRESHOLDS);
-    expect(pure.insufficient_data).toBe(false);
-    expect(pure.outlier_count).toBeGreaterThan(0);
-    expect(pure.accuracy.v2.insufficient_data).toBe(false);
-    const { tenant_id, since, until, skill, thresholds, ...figures } = report;
-    expect(figures).toEqual(pure);
-    expect(report.kl_divergence).toBe(pure.kl_divergence);
-    expect(tenant_id).toBe(w.tenantId);
+    return { w, rows };
+  }
 
-    // The skill filter: no row calls voyage_embed.
-    const none = await asKey(w, () => Costsim.divergenceReport({ skill: "voyage_embed" }));
-    expect(none).toMatchObject({ sample_count: 0, insufficient_data: true, kl_divergence: null, fail_ratio: null });
-  });
+  /** The quartiles' outlier fence of the rows (Q3 + 3 IQR of the relative cost difference). */
+  const fenceOf = (rows: ComparisonRow[]) => {
+    const rel = rows
+      .filter((c) => c.v2_credits !== null)
+      .map((c) => Costsim.relativeDifference(c.v1_credits, c.v2_credits as number));
+    const [q1, q3] = [Costsim.quantile(rel, 0.25) ?? 0, Costsim.quantile(rel, 0.75) ?? 0];
+    return q3 + 3 * (q3 - q1);
+  };
+
+  // 10% far: the fence is below the drift threshold (the counts give the outliers); 60% far: above
+  // it (a third pass counts them).
+  it.each([
+    [0.1, "below"],
+    [0.6, "above"],
+  ])(
+    "equals the pure divergence() on the same rows, KL identical (%s far, fence %s the threshold)",
+    async (farShare, side) => {
+      const { w, rows } = await seedRows(farShare);
+      expect(fenceOf(rows) > Costsim.SEED_THRESHOLDS.drift).toBe(side === "above");
+      const report = await asKey(w, () => Costsim.divergenceReport({}));
+      const pure = Costsim.divergence(rows, Costsim.SEED_THRESHOLDS);
+      expect(pure.insufficient_data).toBe(false);
+      expect(pure.outlier_count).toBeGreaterThan(0);
+      expect(pure.accuracy.v2.insufficient_data).toBe(false);
+      const { tenant_id, since, until, skill, thresholds, ...figures } = report;
+      expect(figures).toEqual(pure);
+      expect(report.kl_divergence).toBe(pure.kl_divergence);
+      expect(tenant_id).toBe(w.tenantId);
+      // With one connection (DB_POOL_MAX 1) the passes run one after the other: the same report.
+      const { until: _u, ...serial } = await withConfig({ DB_POOL_MAX: "1" }, () =>
+        asKey(w, () => Costsim.divergenceReport({ until: new Date(until) })),
+      );
+      expect(serial).toEqual({ ...report, until: undefined });
+
+      // The skill filter: no row calls voyage_embed.
+      const none = await asKey(w, () => Costsim.divergenceReport({ skill: "voyage_embed" }));
+      expect(none).toMatchObject({ sample_count: 0, insufficient_data: true, kl_divergence: null, fail_ratio: null });
+    },
+  );
 
   it("says insufficient_data below min_samples, with every statistic null (never a pass)", async () => {
     const w = await jobsTenant(0);
@@ -330,9 +360,7 @@ describe("actual outcomes: hold-out runs only", () => {
     await rec("during", at(8), at(12)); // compared after the run began at 10 s
     await rec("backfilled", at(0), null);
     const actual = (s: number, runId: string) =>
-      asKey(w, () =>
-        Costsim.recordActual({ planHash, runId, credits: 11, durationMs: 900, startedAt: at(s) }),
-      );
+      asKey(w, () => Costsim.recordActual({ planHash, runId, credits: 11, durationMs: 900, startedAt: at(s) }));
     const run1 = "00000000-0000-4000-8000-000000000001";
     expect(await actual(10, run1)).toBe(1);
     const byHash = async () =>
