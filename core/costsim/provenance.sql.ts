@@ -6,10 +6,10 @@
  * The divergence report is two scans of the tenant's rows in the window, side by side on two
  * connections in one snapshot, with no per-row jsonb and no per-row numeric arithmetic (a bench
  * runs it over 1,000,000 rows against a bare percentile_cont): one for the cost delta's p50/p90
- * and the relative difference's quartiles (`cost_delta_float` and `cost_rel`, generated
- * columns), one for the rows per verdict and per packed KL bin (`kl_bin`, generated) and the
- * outliers beyond the drift threshold; a third only when the quartiles' fence is above the
- * threshold. The accuracy
+ * (`cost_delta_float`, a generated column), one for the rows per verdict and per packed KL bin
+ * (`kl_bin`, generated) and the outliers beyond the drift threshold (`cost_rel`, generated). The
+ * quartiles of `cost_rel` (the outlier fence) are sorted for only when those counts cannot bound
+ * the fence below the threshold, and a last pass counts the outliers only when it is above. The accuracy
  * against actuals reads only the rows that carry actuals (a partial index that covers what it
  * reads). The caller finishes in TypeScript from the counts (klFromCounts), so the same rows give
  * what divergence() gives.
@@ -67,26 +67,37 @@ from costsim_provenance where tenant_id = $1
 group by verdict`;
 
 /**
- * The report's quantile pass over the window (`$1` to `$4`): p50 and p90 of the cost delta, the
- * quartiles of the relative cost difference, over the rows where V2 answered (a parallel scan
- * under the aggregate once the window is large; the sorts are the leader's).
+ * The report's quantile pass over the window (`$1` to `$4`): p50 and p90 of the cost delta over
+ * the rows where V2 answered (a parallel scan under the aggregate once the window is large; the
+ * sort is the leader's).
  */
 export const divergenceQuantiles = `
 select
-  percentile_cont(CAST(ARRAY[0.5, 0.9] AS double precision[])) within group (order by cost_delta_float) as delta_q,
-  percentile_cont(CAST(ARRAY[0.25, 0.75] AS double precision[])) within group (order by cost_rel) as rel_q
+  percentile_cont(CAST(ARRAY[0.5, 0.9] AS double precision[])) within group (order by cost_delta_float) as delta_q
+from costsim_provenance
+where ${window} and ${compared}`;
+
+/**
+ * The quartiles of the relative cost difference over the same rows: the outlier fence, needed
+ * only when the counts cannot bound it below the drift threshold.
+ */
+export const relQuartiles = `
+select percentile_cont(CAST(ARRAY[0.25, 0.75] AS double precision[])) within group (order by cost_rel) as rel_q
 from costsim_provenance
 where ${window} and ${compared}`;
 
 /**
  * The report's counting pass, run beside the quantile pass in the same snapshot: rows per verdict
- * and packed KL bin (null where V2 did not answer), and how many of them have a relative cost
- * difference beyond the drift threshold `$5`: the outliers whenever the fence the quartiles give
- * (Q3 + 3 IQR) is no higher than the threshold, as when V1 and V2 mostly agree.
+ * and packed KL bin (null where V2 did not answer); how many have a relative cost difference
+ * beyond the drift threshold `$5` (the outliers whenever the fence, Q3 + 3 IQR, is no higher than
+ * the threshold) and how many one below `$6`, a quarter of it (when three quarters and more of
+ * the compared rows are, Q3 is below a quarter of the threshold and the fence below the
+ * threshold: no sort of the differences is needed).
  */
 export const divergenceCounts = `
 select verdict, kl_bin, CAST(count(*) AS integer) as n,
-  CAST(count(*) filter (where cost_rel > $5) AS integer) as over_drift
+  CAST(count(*) filter (where cost_rel > $5) AS integer) as over_drift,
+  CAST(count(*) filter (where cost_rel < $6) AS integer) as rel_low
 from costsim_provenance
 where ${window}
 group by verdict, kl_bin`;

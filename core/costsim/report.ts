@@ -59,63 +59,71 @@ async function accuracyIn(params: unknown[], min: number) {
 /** Unpack `kl_bin` ((b1*16+b2)*16+b3)*16+b4 (migration 0024) into the four bin indexes. */
 const unpack = (k: number) => [(k >> 12) & 15, (k >> 8) & 15, (k >> 4) & 15, k & 15] as const;
 
-type Quantiles = { delta_q: number[] | null; rel_q: number[] | null };
-type Group = { verdict: Verdict; kl_bin: number | null; n: number; over_drift: number };
-
-/** The quartiles' fence (Q3 + 3 IQR, at least the drift threshold), as divergence.ts draws it. */
-const fenceOf = (q: Quantiles, drift: number) => {
-  const [q1, q3] = q.rel_q ?? [0, 0];
-  return Math.max((q3 ?? 0) + 3 * ((q3 ?? 0) - (q1 ?? 0)), drift);
-};
+type Group = { verdict: Verdict; kl_bin: number | null; n: number; over_drift: number; rel_low: number };
 
 const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/;
 
 /**
+ * The outliers (divergence.ts's rule: a relative cost difference beyond both Q3 + 3 IQR of the
+ * differences and the drift threshold) from the counting pass's groups, sorting the differences
+ * only when the counts cannot bound the fence: when more than ceil(0.75 (n - 1)) compared rows
+ * lie below a quarter of the threshold, both order statistics percentile_cont interpolates Q3
+ * from do, so Q3 + 3 IQR <= 4 Q3 < the threshold and the fence is the threshold.
+ */
+async function outliersOf(groups: Group[], params: unknown[], drift: number): Promise<number> {
+  let n = 0;
+  let low = 0;
+  let overDrift = 0;
+  for (const g of groups) {
+    if (g.verdict === "v2_error" || g.kl_bin === null) continue;
+    n += g.n;
+    low += g.rel_low;
+    overDrift += g.over_drift;
+  }
+  if (n === 0 || low >= Math.ceil(0.75 * (n - 1)) + 1) return overDrift;
+  const { rel_q } = (await query<{ rel_q: number[] | null }>(sql.relQuartiles, params)).rows[0] ?? { rel_q: null };
+  const [q1, q3] = rel_q ?? [0, 0];
+  const fence = Math.max((q3 ?? 0) + 3 * ((q3 ?? 0) - (q1 ?? 0)), drift);
+  if (fence <= drift) return overDrift;
+  return ((await query<{ n: number }>(sql.outliersBeyond, [...params, fence])).rows[0] as { n: number }).n;
+}
+
+/**
  * The report's passes over one snapshot. With two connections to spare, the quantile pass (its
- * sorts one process's work) runs on one while the counts and the accuracy run on the other, in
- * the snapshot the first exported; with DB_POOL_MAX 1, one after the other in one transaction.
- * `beyond`: the outliers counted past a fence above the drift threshold (a third pass, only
- * then; otherwise the counts' `over_drift` are the outliers).
+ * sort one process's work) runs on one while the counts, the outliers and the accuracy run on
+ * the other, in the snapshot the first exported; with DB_POOL_MAX 1, one after the other in one
+ * transaction.
  */
 async function passes(params: unknown[], drift: number) {
   const counting = async () => {
-    const groups = await query<Group>(sql.divergenceCounts, [...params, drift]);
-    const accuracy = await query<AccuracyRow>(sql.accuracy, params);
-    return { groups: groups.rows, accuracy: accuracy.rows[0] as AccuracyRow };
+    const groups = (await query<Group>(sql.divergenceCounts, [...params, drift, drift / 4])).rows;
+    const outliers = await outliersOf(groups, params, drift);
+    const accuracy = (await query<AccuracyRow>(sql.accuracy, params)).rows[0] as AccuracyRow;
+    return { groups, outliers, accuracy };
   };
-  const quantiles = async () => (await query<Quantiles>(sql.divergenceQuantiles, params)).rows[0] as Quantiles;
+  const quantiles = async () =>
+    (await query<{ delta_q: number[] | null }>(sql.divergenceQuantiles, params)).rows[0]?.delta_q ?? null;
   return withTx(
     async () => {
       await query(sql.reportSettings);
-      let q: Quantiles;
-      let counted: Awaited<ReturnType<typeof counting>>;
-      if (config().dbPoolMax < 2) {
-        q = await quantiles();
-        counted = await counting();
-      } else {
-        const { snapshot } = (await query<{ snapshot: string }>(sql.exportSnapshot)).rows[0] as { snapshot: string };
-        if (!SNAPSHOT_ID.test(snapshot)) throw new Error(`unexpected snapshot id ${snapshot}`);
-        const beside = outsideTransaction(() =>
-          withTx(
-            async () => {
-              await query(`set transaction snapshot '${snapshot}'`);
-              await query(sql.reportSettings);
-              return counting();
-            },
-            { isolation: "repeatable read" },
-          ),
-        );
-        // Both settle before this transaction (the snapshot's exporter) ends.
-        const [qs, cs] = await Promise.allSettled([quantiles(), beside]);
-        if (qs.status === "rejected") throw qs.reason;
-        if (cs.status === "rejected") throw cs.reason;
-        q = qs.value;
-        counted = cs.value;
-      }
-      const fence = fenceOf(q, drift);
-      const beyond =
-        fence > drift ? ((await query<{ n: number }>(sql.outliersBeyond, [...params, fence])).rows[0]?.n ?? 0) : null;
-      return { q, ...counted, beyond };
+      if (config().dbPoolMax < 2) return { deltaQ: await quantiles(), ...(await counting()) };
+      const { snapshot } = (await query<{ snapshot: string }>(sql.exportSnapshot)).rows[0] as { snapshot: string };
+      if (!SNAPSHOT_ID.test(snapshot)) throw new Error(`unexpected snapshot id ${snapshot}`);
+      const beside = outsideTransaction(() =>
+        withTx(
+          async () => {
+            await query(`set transaction snapshot '${snapshot}'`);
+            await query(sql.reportSettings);
+            return counting();
+          },
+          { isolation: "repeatable read" },
+        ),
+      );
+      // Both settle before this transaction (the snapshot's exporter) ends.
+      const [q, c] = await Promise.allSettled([quantiles(), beside]);
+      if (q.status === "rejected") throw q.reason;
+      if (c.status === "rejected") throw c.reason;
+      return { deltaQ: q.value, ...c.value };
     },
     { isolation: "repeatable read" },
   );
@@ -131,13 +139,11 @@ async function reportOf(tenantId: string, since: Date, until: Date, skill: strin
   );
   let samples = 0;
   let comparedCount = 0;
-  let overDrift = 0;
   for (const g of p.groups) {
     verdicts[g.verdict] += g.n;
     samples += g.n;
     if (g.verdict === "v2_error" || g.kl_bin === null) continue;
     comparedCount += g.n;
-    overDrift += g.over_drift;
     unpack(g.kl_bin).forEach((b, i) => {
       const counts = bins[i] as number[];
       counts[b] = (counts[b] as number) + g.n;
@@ -154,11 +160,11 @@ async function reportOf(tenantId: string, since: Date, until: Date, skill: strin
   return {
     ...base,
     insufficient_data: false,
-    delta_p50: roundOrNull(p.q.delta_q?.[0] ?? null),
-    delta_p90: roundOrNull(p.q.delta_q?.[1] ?? null),
+    delta_p50: roundOrNull(p.deltaQ?.[0] ?? null),
+    delta_p90: roundOrNull(p.deltaQ?.[1] ?? null),
     kl_divergence: klFromCounts(c1, c2),
     kl_divergence_duration: klFromCounts(d1, d2),
-    outlier_count: p.beyond ?? overDrift,
+    outlier_count: p.outliers,
     fail_ratio: roundOrNull(verdicts.major_drift / samples),
     matching_rate: roundOrNull(verdicts.match / samples),
     accuracy,

@@ -204,10 +204,10 @@ function rng(seed: number) {
 
 describe("the divergence report in SQL", () => {
   /**
-   * 300 comparisons of a new tenant: `midShare` of them with V2 at 0.7x to 1.3x of V1, 10% far
+   * 300 comparisons of a new tenant: `midShare` of them with V2 within `midSpread` of V1, 10% far
    * (0.02x to 0.12x), the rest within 5%.
    */
-  async function seedRows(midShare: number) {
+  async function seedRows(midShare: number, midSpread: number) {
     const w = await jobsTenant(0);
     const r = rng(18);
     const verdicts = ["match", "minor_drift", "major_drift", "mismatch"] as const;
@@ -216,7 +216,8 @@ describe("the divergence report in SQL", () => {
       const c1 = Math.round(r() * 3000 * 10_000) / 10_000;
       const d1 = Math.round(r() * 200_000);
       const u = r();
-      const factor = u < 0.1 ? 0.02 + r() * 0.1 : u < 0.1 + midShare ? 0.7 + r() * 0.6 : 0.95 + r() * 0.1;
+      const factor =
+        u < 0.1 ? 0.02 + r() * 0.1 : u < 0.1 + midShare ? 1 - midSpread + r() * 2 * midSpread : 0.95 + r() * 0.1;
       const v2 =
         r() < 0.05
           ? null
@@ -235,25 +236,30 @@ describe("the divergence report in SQL", () => {
     return { w, rows };
   }
 
-  /** The quartiles' outlier fence of the rows (Q3 + 3 IQR of the relative cost difference). */
-  const fenceOf = (rows: ComparisonRow[]) => {
+  /** How the report finds the outliers of these rows (report.ts's outliersOf). */
+  const pathOf = (rows: ComparisonRow[]) => {
     const rel = rows
       .filter((c) => c.v2_credits !== null)
       .map((c) => Costsim.relativeDifference(c.v1_credits, c.v2_credits as number));
+    const drift = Costsim.SEED_THRESHOLDS.drift;
+    const low = rel.filter((x) => x < drift / 4).length;
+    if (low >= Math.ceil(0.75 * (rel.length - 1)) + 1) return "counted";
     const [q1, q3] = [Costsim.quantile(rel, 0.25) ?? 0, Costsim.quantile(rel, 0.75) ?? 0];
-    return q3 + 3 * (q3 - q1);
+    return q3 + 3 * (q3 - q1) > drift ? "sorted, fence above" : "sorted, fence below";
   };
 
-  // 10% far: the fence is below the drift threshold (the counts give the outliers); 60% far: above
-  // it (a third pass counts them).
+  // Most within 5%: the counts bound the fence below the drift threshold; more further off: the
+  // differences are sorted for their quartiles, whose fence is below the threshold or above it
+  // (a last pass counts the outliers).
   it.each([
-    [0.1, "below"],
-    [0.6, "above"],
+    [0, 0, "counted"],
+    [0.5, 0.08, "sorted, fence below"],
+    [0.5, 0.3, "sorted, fence above"],
   ])(
-    "equals the pure divergence() on the same rows, KL identical (%s far, fence %s the threshold)",
-    async (farShare, side) => {
-      const { w, rows } = await seedRows(farShare);
-      expect(fenceOf(rows) > Costsim.SEED_THRESHOLDS.drift).toBe(side === "above");
+    "equals the pure divergence() on the same rows, KL identical (%s within %s: %s)",
+    async (midShare, midSpread, path) => {
+      const { w, rows } = await seedRows(midShare, midSpread);
+      expect(pathOf(rows)).toBe(path);
       const report = await asKey(w, () => Costsim.divergenceReport({}));
       const pure = Costsim.divergence(rows, Costsim.SEED_THRESHOLDS);
       expect(pure.insufficient_data).toBe(false);
