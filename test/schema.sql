@@ -534,6 +534,7 @@ CREATE TABLE public.jobs (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     finished_at timestamp with time zone,
     settled_at timestamp with time zone,
+    plan_hash text,
     CONSTRAINT jobs_credits_per_item_check CHECK ((credits_per_item >= (0)::numeric)),
     CONSTRAINT jobs_item_timeout_s_check CHECK (((item_timeout_s >= 1) AND (item_timeout_s <= 86400))),
     CONSTRAINT jobs_items_total_check CHECK (((items_total >= 1) AND (items_total <= 100000))),

@@ -12,6 +12,8 @@ import * as sql from "./actuals.sql.ts";
 
 /** What a plan's run cost and took. */
 export interface ActualOutcome {
+  /** The run's tenant, when the caller acts for none (a job settled by the sweeper); else the context's. */
+  tenantId?: string;
   planHash: string;
   runId: string;
   credits: number;
@@ -23,7 +25,7 @@ export interface ActualOutcome {
 /** Record a run's outcome on the tenant's comparisons of its plan; how many rows it reached (0: never simulated). */
 export async function recordActual(o: ActualOutcome): Promise<number> {
   const { rowCount } = await query(sql.recordActual, [
-    useTenant(),
+    o.tenantId ?? useTenant(),
     o.planHash,
     o.credits,
     o.durationMs,

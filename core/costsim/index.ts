@@ -48,7 +48,7 @@ import { recordComparison, V1_VERSION, V2_VERSION } from "./record.ts";
 import { DEFAULT_WINDOW_DAYS, divergenceReport, status } from "./report.ts";
 import { relayRequests, SHADOW_QUEUE, SHADOW_STREAM, SHADOW_STREAM_MAX } from "./shadow-requests.ts";
 import { runShadow } from "./shadow-run.ts";
-import { planRefOf, simulate, simulateCandidate, skillsOf } from "./simulate.ts";
+import { planOptions, planRefOf, simulate, simulateCandidate, skillsOf } from "./simulate.ts";
 import { simulateV1 } from "./simulate-v1.ts";
 import { simulateV2 } from "./simulate-v2.ts";
 import { COST_BINS, DURATION_BINS_MS, KL_EPSILON, klDivergence, klFromCounts, quantile } from "./statistics.ts";
@@ -119,6 +119,8 @@ export {
   parseDataset,
   /** A workflow (steps and input) or a job spawn body as the one plan both estimators read. */
   planOf,
+  /** The settings a plan is read with (the caps a spawn or a run would meet): what simulate, a run and a spawn use alike. */
+  planOptions,
   /** 'workflow:<name>@<version>' | 'job:<task>' | 'inline' of a plan. */
   planRefOf,
   /** The V1 prior (duration, failure) of a skill or of `external`. */

@@ -5,6 +5,7 @@
  * item finished), by cancel when nothing is in flight, and by the sweeper. The job row is locked
  * FOR UPDATE and `settled_at` checked under the lock, so two callers racing settle it once.
  */
+import * as Costsim from "../costsim/index.ts";
 import * as Credits from "../credits/index.ts";
 import { clock } from "../platform/clock.ts";
 import { afterCommit, query, withTx } from "../platform/db/index.ts";
@@ -29,7 +30,7 @@ export async function finalise(jobId: string): Promise<boolean> {
     if (!job || job.settled_at) return false;
     const tally = (await query<ItemTally>(sql.itemTally, [jobId])).rows[0] as ItemTally;
     if (tally.pending > 0 || tally.claimed > 0) return false;
-    await Credits.settle(job.tenant_id, jobId);
+    const { charged } = await Credits.settle(job.tenant_id, jobId);
     const status =
       job.status === JobStates.running ? (tally.failed > 0 ? JobStates.failed : JobStates.completed) : job.status;
     const now = clock().now();
@@ -42,6 +43,17 @@ export async function finalise(jobId: string): Promise<boolean> {
         old_status: job.status,
         new_status: status,
         metadata: { done: tally.done, failed: tally.failed },
+      });
+    // A job that ran to its end (not cancelled) and was spawned with the sandbox on: its outcome
+    // goes next to the tenant's shadow comparisons of the same plan made before it began.
+    if (job.plan_hash && status !== JobStates.cancelled)
+      await Costsim.recordActual({
+        tenantId: job.tenant_id,
+        planHash: job.plan_hash,
+        runId: jobId,
+        credits: charged,
+        durationMs: now.getTime() - new Date(job.created_at).getTime(),
+        startedAt: new Date(job.created_at),
       });
     const seconds = Math.max(0, (now.getTime() - new Date(job.created_at).getTime()) / 1000);
     afterCommit(() => jobMetrics.completionSeconds.observe({ status }, seconds));

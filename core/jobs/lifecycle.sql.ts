@@ -29,8 +29,8 @@ const itemColumns = `i.id, i.job_id, i.idx, i.input, i.status, i.attempt, i.clai
  * listings order by it, and jobs spawned within one millisecond still come out in order.
  */
 export const insertJob = `insert into jobs (tenant_id, task, parallelism, credits_per_item, max_attempts, item_timeout_s,
-      items_total, credits_reserved, metadata, created_by)
-    values ($1, $2, $3, CAST($4 AS numeric), $5, $6, $7, CAST($10 AS numeric), CAST($8 AS jsonb), $9)
+      items_total, credits_reserved, metadata, created_by, plan_hash)
+    values ($1, $2, $3, CAST($4 AS numeric), $5, $6, $7, CAST($10 AS numeric), CAST($8 AS jsonb), $9, $11)
     returning id, CAST(credits_reserved AS float8) as credits_reserved`;
 
 /**
@@ -79,7 +79,7 @@ export const listItems = /* @__PURE__ */ statement(
 
 /** The job row locked for cancellation or finalisation ($2: its tenant, null for the system). */
 export const lockJob = `select j.id, j.tenant_id, j.status, CAST(j.credits_per_item AS float8) as credits_per_item, j.created_at,
-      j.finished_at, j.settled_at
+      j.finished_at, j.settled_at, j.plan_hash
     from jobs j where j.id = $1 and (CAST($2 AS uuid) is null or j.tenant_id = $2)
     for update`;
 
@@ -152,6 +152,8 @@ export interface LockedJob {
   created_at: Date;
   finished_at: Date | null;
   settled_at: Date | null;
+  /** Costsim.hashOf of the job's plan, kept while COSTSIM_V2_SANDBOX was on at its spawn. */
+  plan_hash: string | null;
 }
 
 export interface ItemTally {

@@ -5,7 +5,9 @@
  * The messages are only wake-up calls for rows that already exist (the item outbox,
  * item-outbox.ts): a send that fails after the commit loses nothing, the sweeper re-sends it.
  */
+import { config } from "../config.ts";
 import { actorName, useActor, useTenant } from "../context.ts";
+import * as Costsim from "../costsim/index.ts";
 import * as Credits from "../credits/index.ts";
 import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
 import { query, withTx } from "../platform/db/index.ts";
@@ -74,6 +76,21 @@ export function validateItems(task: string, items: readonly { input?: unknown }[
 }
 
 /**
+ * While COSTSIM_V2_SANDBOX is on, the hash of the job's plan as CostSim reads the spawn body (what
+ * its shadow comparisons of a simulated spawn carry): when the job is settled its outcome goes
+ * next to them (finalise.ts). Null with the sandbox off, or for a body CostSim cannot read.
+ */
+function shadowPlanHash(body: JobSpawn): string | null {
+  if (!config().costsim.v2Sandbox) return null;
+  try {
+    return Costsim.hashOf(Costsim.planOf({ job: body }, Costsim.planOptions()));
+  } catch (e) {
+    if (e instanceof AppError) return null;
+    throw e;
+  }
+}
+
+/**
  * Spawn a job for the context's tenant.
  *
  * @example
@@ -104,6 +121,7 @@ export async function spawnOnce(
     if (skill === null) throw new ValidationError("Unknown task", [unknownTaskIssue(body.task)], "jobs.unknown_task");
     const args = skill ? validateItems(body.task, body.items) : undefined;
     const prices = priceItems(body.task, args, body.credits_per_item, body.items.length);
+    const planHash = shadowPlanHash(body);
     const { reply, replayed } = await withTx(() =>
       Idempotency.once(IDEMPOTENCY_SCOPE, idempotencyKey, body, async () => {
         const { rows } = await query<{ id: string; credits_reserved: number }>(sql.insertJob, [
@@ -117,6 +135,7 @@ export async function spawnOnce(
           JSON.stringify(body.metadata ?? {}),
           actorName(useActor()),
           prices.total,
+          planHash,
         ]);
         const job = rows[0] as { id: string; credits_reserved: number };
         const items = await query<{ id: string; idx: number }>(sql.insertItems, [

@@ -4,7 +4,6 @@
  * into the new run's log, all in one transaction; its first step's message after commit.
  */
 
-import { config } from "../config.ts";
 import { actorName, useActor, useTenant } from "../context.ts";
 import * as Costsim from "../costsim/index.ts";
 import * as Credits from "../credits/index.ts";
@@ -36,12 +35,8 @@ export function estimateRun(
   from = 0,
 ): RunEstimate {
   const planInput = { workflow: { name, steps: steps.map((s) => ({ ...s })) }, input };
-  const c = config();
   // The options a simulate reads a plan with, so the same workflow and input hash the same there.
-  const plan = Costsim.planOf(planInput, {
-    maxParallelism: c.jobs.maxParallelism,
-    stepMaxAttempts: c.workflows.stepMaxAttempts,
-  });
+  const plan = Costsim.planOf(planInput, Costsim.planOptions());
   const v1 = Costsim.simulateV1(plan);
   const rest = v1.steps.slice(from);
   const ok = rest.reduce((p, e) => p * (1 - e.p_failure), 1);

@@ -4,7 +4,8 @@
  * version and input reserves; with the sandbox on, its shadow comparison and the run that follows
  * meet in costsim_provenance (the run's actual cost and wall time next to both estimates, by plan
  * hash); a fork's tail does not count as the plan's outcome. `POST /api/v1/jobs/simulate` carries
- * V1's estimate of the same body. Cross-tenant: another tenant's workflow is a 404.
+ * V1's estimate of the same body; a job spawned with the same body records its outcome when it is
+ * settled, a cancelled one does not. Cross-tenant: another tenant's workflow is a 404.
  */
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import { handler as relayHandler } from "../../functions/cron/costsim-shadow-rel
 import { handler as shadowHandler } from "../../functions/queue/costsim-shadow.ts";
 import { invoke, lambdaContext, scheduledEvent, sqsEvent } from "../events/index.ts";
 import { grantCredits } from "../factories/credits.ts";
+import { workItems } from "../factories/jobs.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { drainSteps, registerWorkflow, startRun, stepMessages } from "../factories/workflows.ts";
 import { withConfig } from "../setup/config-override.ts";
@@ -133,5 +135,56 @@ describe("POST /api/v1/jobs/simulate", () => {
     });
     expect(unknown.status, unknown.text).toBe(200);
     expect(unknown.body.costsim).toBeNull();
+  });
+});
+
+describe("a simulated job spawn that then runs", () => {
+  const jobProvenance = async (tenantId: string) =>
+    (
+      await query<Record<string, any>>(
+        "select plan_hash, CAST(v1_credits AS float8) as v1_credits, CAST(actual_credits AS float8) as actual_credits, actual_duration_ms, actual_run_id, actual_started_at from costsim_provenance where tenant_id = $1 and plan_ref = 'job:kv_store'",
+        [tenantId],
+      )
+    ).rows;
+  const spawnJob = (t: Tenant, body: unknown) => invoke("POST", "/api/v1/jobs", { key: t.keys.agent.key, body });
+
+  it("with the sandbox on, the comparison gets the settled job's credits charged and wall time; a cancelled job's are not recorded", async () => {
+    const t = await makeTenantWithKeys();
+    await grantCredits(t.tenant.id, 100);
+    const key = `j-${tag()}`;
+    const body = {
+      task: "kv_store",
+      credits_per_item: 1,
+      items: [{ input: { op: "incr", key } }, { input: { op: "incr", key } }, { input: { op: "get", key } }],
+    };
+    await withConfig({ COSTSIM_V2_SANDBOX: "true" }, async () => {
+      const sim = await invoke("POST", "/api/v1/jobs/simulate", { key: t.keys.agent.key, body });
+      expect(sim.status, sim.text).toBe(200);
+      expect(await shadowRound()).toBe(1);
+      const [row] = await jobProvenance(t.tenant.id);
+      expect(row).toMatchObject({ v1_credits: sim.body.costsim.credits, actual_run_id: null });
+
+      const job = await spawnJob(t, body);
+      expect(job.status, job.text).toBe(201);
+      const msgs = (await takeMessages<{ jobId: string }>("JobItems", 3)).filter((m) => m.jobId === job.body.id);
+      expect(msgs).toHaveLength(3);
+      expect(await workItems(msgs)).toEqual([]);
+      const done = await invoke("GET", `/api/v1/jobs/${job.body.id}`, { key: t.keys.viewer.key });
+      expect(done.body.status).toBe("completed");
+      const [after] = await jobProvenance(t.tenant.id);
+      expect(after).toMatchObject({ actual_run_id: job.body.id, actual_credits: 3 });
+      expect(after?.actual_started_at).toEqual(new Date(job.body.created_at));
+      expect(after?.actual_duration_ms).toBeGreaterThanOrEqual(0);
+
+      // The same body spawned again and cancelled before it ran: not the plan's outcome.
+      const again = await spawnJob(t, body);
+      expect(again.status, again.text).toBe(201);
+      const cancel = await invoke("POST", `/api/v1/jobs/${again.body.id}/cancel`, { key: t.keys.agent.key });
+      expect(cancel.status, cancel.text).toBe(200);
+      await takeMessages("JobItems");
+      expect((await jobProvenance(t.tenant.id))[0]?.actual_run_id).toBe(job.body.id);
+    });
+    // Another tenant's provenance holds none of it.
+    expect(await jobProvenance(b.tenant.id)).toEqual([]);
   });
 });

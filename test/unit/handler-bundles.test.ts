@@ -61,24 +61,26 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/http/webhooks/signing-secret.ts": ["skills"],
   // Jobs reserve and settle credits; status changes are recorded. Only spawn and simulate (and the
   // SQS worker) need skills: spawn validates item inputs, simulate prices them and looks at breakers.
-  "functions/http/jobs/create.ts": ["jobs", "credits", "status-history", "skills"],
+  // Spawn keeps CostSim's plan hash while the V2 sandbox is on; whatever settles a job (a completion,
+  // a failure, a cancel, the sweeper) writes its outcome next to the shadow's comparisons of it.
+  "functions/http/jobs/create.ts": ["jobs", "credits", "status-history", "skills", "costsim"],
   // CostSim V1 on the same body (and its shadow request when sandboxed).
   "functions/http/jobs/simulate.ts": ["jobs", "credits", "skills", "status-history", "failures", "costsim"],
   "functions/http/jobs/list.ts": ["jobs", "credits"],
   "functions/http/jobs/get.ts": ["jobs", "credits"],
   "functions/http/jobs/items.ts": ["jobs", "credits"],
-  "functions/http/jobs/cancel.ts": ["jobs", "credits", "status-history"],
+  "functions/http/jobs/cancel.ts": ["jobs", "credits", "status-history", "costsim"],
   "functions/http/jobs/claim.ts": ["jobs", "credits"],
   "functions/http/items/heartbeat.ts": ["jobs", "credits"],
-  "functions/http/items/complete.ts": ["jobs", "credits", "status-history"],
-  "functions/http/items/complete-many.ts": ["jobs", "credits", "status-history"],
-  "functions/http/items/fail.ts": ["jobs", "credits", "status-history", "failures"],
+  "functions/http/items/complete.ts": ["jobs", "credits", "status-history", "costsim"],
+  "functions/http/items/complete-many.ts": ["jobs", "credits", "status-history", "costsim"],
+  "functions/http/items/fail.ts": ["jobs", "credits", "status-history", "failures", "costsim"],
   "functions/http/credits/grant.ts": ["credits", "status-history"],
   "functions/http/credits/get.ts": ["credits"],
   "functions/http/credits/ledger.ts": ["credits"],
   "functions/queue/events.ts": ["tenancy", "failures"],
   "functions/queue/status-history-export.ts": ["status-history", "tenancy", "failures"],
-  "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy", "failures"],
+  "functions/queue/job-items.ts": ["jobs", "credits", "status-history", "skills", "tenancy", "failures", "costsim"],
   // Writes failure records Postgres did not take in time (their tenant defaults to the platform's).
   "functions/queue/failure-records.ts": ["failures", "tenancy"],
   // The recovery tracking API; a recovery change is recorded in status history.
@@ -95,7 +97,7 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   "functions/cron/key-usage-flush.ts": ["tenancy"],
   "functions/cron/status-history-export-sweep.ts": ["status-history", "tenancy"],
   "functions/cron/skill-idempotency-sweep.ts": ["skills", "credits"],
-  "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy", "failures"],
+  "functions/cron/job-sweep.ts": ["jobs", "credits", "status-history", "tenancy", "failures", "costsim"],
   // A job named at registration or by an invoke is checked through core/jobs (which reads credits).
   "functions/http/agents/register.ts": ["agents", "jobs", "credits"],
   "functions/http/agents/list.ts": ["agents"],
@@ -280,7 +282,7 @@ describe("the check fails when a bundle carries more than its paths call", () =>
 
   it("rejects the create handler when the table no longer gives it skills", () => {
     const h = handlers.find((x) => x.file === "functions/http/jobs/create.ts") as Handler;
-    const narrowed = { ...domains, [h.file]: ["jobs", "credits", "status-history"] as Domain[] };
+    const narrowed = { ...domains, [h.file]: ["jobs", "credits", "status-history", "costsim"] as Domain[] };
     expect(unexpected(built.get(h.file) as Contents, allowedFor(h, narrowed))).toEqual(["skills (at import)"]);
   });
 
@@ -306,7 +308,7 @@ describe("the check fails when a bundle carries more than its paths call", () =>
     expect(unexpected(c, jobsOnly)).toEqual(["@aws-sdk/client-sqs (at import)"]);
   });
 
-  it("a namespace import keeps what is called: Jobs.list carries no skills, Jobs.spawn does", async () => {
+  it("a namespace import keeps what is called: Jobs.list carries no skills nor costsim, Jobs.spawn does", async () => {
     const list = await bundleContents(
       probe(
         "jobs-list.ts",
@@ -320,7 +322,7 @@ describe("the check fails when a bundle carries more than its paths call", () =>
         'import * as Jobs from "../../core/jobs/index.ts";\nexport const handler = (b: never) => Jobs.spawn(b);\n',
       ),
     );
-    expect(unexpected(spawn, jobsOnly)).toEqual(["skills (at import)"]);
+    expect(unexpected(spawn, jobsOnly)).toEqual(["costsim (at import)", "skills (at import)"]);
   });
 
   it("a run file imported statically is found at import", async () => {
