@@ -1,8 +1,9 @@
 /**
  * A simulated plan ran: its actual cost and wall time go next to the estimates recorded for the
  * same plan (by `plan_hash`, the hash of the plan V1 priced; the simulate's options, such as the
- * budget, do not change it), on the comparisons made before the run began: those whose V2 never
- * saw any of the run, so that the accuracy against actuals is measured on hold-out runs. Called by the domain that ran the plan,
+ * budget, do not change it), on the comparisons made before the run began that have none yet
+ * (each simulation paired with the first run that followed it): those whose V2 never saw any of
+ * the run, so that the accuracy against actuals is measured on hold-out runs. Called by the domain that ran the plan,
  * inside the transaction that ends the run, for the caller's tenant.
  */
 import { useTenant } from "../context.ts";

@@ -347,7 +347,7 @@ describe("status: promotion against actuals", () => {
 });
 
 describe("actual outcomes: hold-out runs only", () => {
-  it("records a run's outcome only on comparisons made before it began, and a later comparison of the input drops it", async () => {
+  it("records a run's outcome only on comparisons made before it began and without one, and a later comparison of the input drops it", async () => {
     const w = await jobsTenant(0);
     const planHash = "p".repeat(64);
     const t0 = new Date("2026-12-01T10:00:00Z");
@@ -381,10 +381,11 @@ describe("actual outcomes: hold-out runs only", () => {
     // The same input simulated again after the run: its V2 may have read the run, the outcome goes.
     await rec("before", at(20), at(21));
     expect((await byHash()).before).toEqual({ run: null, started: null });
-    // The next run, begun after both comparisons, reaches both.
+    // The next run, begun after both comparisons, reaches both; a third finds none without an outcome.
     const run2 = "00000000-0000-4000-8000-000000000002";
     expect(await actual(30, run2)).toBe(2);
     expect(await byHash()).toMatchObject({ before: { run: run2 }, during: { run: run2 }, backfilled: { run: null } });
+    expect(await actual(50, "00000000-0000-4000-8000-000000000003")).toBe(0);
     // Another tenant's run of the same plan reaches none of them.
     const other = await jobsTenant(0);
     expect(
