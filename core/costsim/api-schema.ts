@@ -42,6 +42,11 @@ export interface SimulateRequest {
   /** 'workflow:<name>@<version>' | 'job:<task>' | 'inline' (default from the plan). */
   planRef?: string;
   budget?: number | undefined;
+  /**
+   * Where the caller's request holds the plan, for the fields a 400 names: `["plan", "body.plan"]`
+   * (the costsim routes), `["plan.job", "body"]` (a spawn body). Default: planOf's `plan...`.
+   */
+  fieldsAt?: readonly [string, string];
 }
 
 const Options = z.object({ budget: z.optional(z.number()), availableCredits: z.optional(z.number()) });

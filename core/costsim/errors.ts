@@ -8,9 +8,18 @@ import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
  */
 export class PlanInvalidError extends ValidationError {
   override name = "PlanInvalidError";
-  constructor(issues: FieldIssue[]) {
+  constructor(readonly issues: FieldIssue[]) {
     const fields = [...new Set(issues.map((i) => i.field))];
     super(`Invalid plan: ${fields.join(", ")}`, issues, "costsim.invalid_plan");
+  }
+
+  /**
+   * The same refusal with the fields under `from` (planOf names them `plan.workflow...`,
+   * `plan.job...`) named where the caller's request holds them (`body.plan...`, `body...`).
+   */
+  at([from, to]: readonly [string, string]): PlanInvalidError {
+    const moved = (f: string) => (f === from || f.startsWith(`${from}.`) ? `${to}${f.slice(from.length)}` : f);
+    return new PlanInvalidError(this.issues.map((i) => ({ ...i, field: moved(i.field) })));
   }
 }
 

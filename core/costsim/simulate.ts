@@ -12,6 +12,7 @@ import { inBackground } from "../platform/background.ts";
 import { clock } from "../platform/clock.ts";
 import type { HistoryReader, SimulateRequest } from "./api-schema.ts";
 import type { FeasibilityOptions } from "./estimate.ts";
+import { PlanInvalidError } from "./errors.ts";
 import { type PlanOptions, planOf } from "./plan.ts";
 import type { Plan, SimulateReplyV1, SimulateReplyV2 } from "./schema.ts";
 import { storeRequest } from "./shadow-requests.ts";
@@ -34,6 +35,16 @@ export function planRefOf(plan: Plan, given?: string): string {
 /** The skills a plan calls, sorted, once each (`external` for an agents' job). */
 export const skillsOf = (plan: Plan): string[] => [...new Set(plan.steps.map((s) => s.skill))].sort();
 
+/** The request's plan; a refusal names its fields where the request holds them (`fieldsAt`). */
+function planFor(req: SimulateRequest): Plan {
+  try {
+    return planOf(req.plan, planOptions());
+  } catch (e) {
+    if (e instanceof PlanInvalidError && req.fieldsAt) throw e.at(req.fieldsAt);
+    throw e;
+  }
+}
+
 /** The feasibility options of the caller's tenant now: its available credits and the budget. */
 export async function feasibilityOptions(budget: number | undefined): Promise<FeasibilityOptions> {
   const { available } = await Credits.balance({});
@@ -50,7 +61,7 @@ export async function feasibilityOptions(budget: number | undefined): Promise<Fe
  *   // { version: "v1", credits: 40, feasibility: { feasible: true, basis: "budget", ... }, ... }
  */
 export async function simulate(req: SimulateRequest): Promise<SimulateReplyV1> {
-  const plan = planOf(req.plan, planOptions());
+  const plan = planFor(req);
   // The shadow's request is written while the credits are read and V1 computes (shadow-requests.ts):
   // never an SQS call here. It carries the budget; the consumer reads the available credits itself.
   if (config().costsim.v2Sandbox)
@@ -77,7 +88,7 @@ export async function simulate(req: SimulateRequest): Promise<SimulateReplyV1> {
  *   await Costsim.simulateCandidate({ plan }, readHistory); // { version: "v2", confidence: 0.62, ... }
  */
 export async function simulateCandidate(req: SimulateRequest, readHistory: HistoryReader): Promise<SimulateReplyV2> {
-  const plan = planOf(req.plan, planOptions());
+  const plan = planFor(req);
   const [history, options] = await Promise.all([
     readHistory({ kind: plan.kind, name: plan.name, skills: skillsOf(plan) }),
     feasibilityOptions(req.budget),

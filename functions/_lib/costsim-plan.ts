@@ -9,12 +9,15 @@ import * as Workflows from "../../core/workflows/index.ts";
 
 export async function simulateRequestOf(body: SimulateBody): Promise<SimulateRequest> {
   const { plan, input, budget } = body;
-  if ("job" in plan) return { plan: { job: plan.job }, budget };
+  // A refusal names the fields where this body holds them: body.plan.workflow..., body.plan.job...
+  const fieldsAt = ["plan", "body.plan"] as const;
+  if ("job" in plan) return { plan: { job: plan.job }, budget, fieldsAt };
   if ("steps" in plan.workflow)
     return {
       plan: { workflow: plan.workflow, input: input ?? {} },
       planRef: plan.workflow.name ? `workflow:${plan.workflow.name}` : "inline",
       budget,
+      fieldsAt,
     };
   return Workflows.simulateRequest(plan.workflow.name, { input, version: plan.workflow.version, budget });
 }

@@ -69,9 +69,14 @@ describe("POST /api/v1/costsim/simulate", () => {
     const unknownSkill = await simulate({ plan: { workflow: { steps: [{ id: "x", skill: "no_such", args: {} }] } } });
     expect(unknownSkill.status).toBe(400);
     expect(unknownSkill.body.error.code).toBe("costsim.invalid_plan");
-    expect(fieldsOf(unknownSkill).join()).toContain("steps.0.skill");
+    // Named where the body holds them, as every other 400 names its fields.
+    expect(fieldsOf(unknownSkill)).toEqual(["body.plan.workflow.steps.0.skill"]);
     const badTask = await simulate({ plan: { job: { task: "nothing_here", items: [{ input: {} }] } } });
     expect(badTask.status).toBe(400);
+    expect(fieldsOf(badTask)).toEqual(["body.plan.job.task"]);
+    const badItem = await simulate({ plan: { job: { task: "kv_store", items: [{ input: { op: "fly" } }] } } });
+    expect([badItem.status, badItem.body.error.code]).toEqual([400, "costsim.invalid_plan"]);
+    expect(fieldsOf(badItem).every((f: string) => f.startsWith("body.plan.job.items.0.input"))).toBe(true);
     for (const body of [null, "text", { plan: [] }, { plan: { workflow: {} } }, { plan: { job }, extra: 1 }]) {
       const res = await simulate(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
