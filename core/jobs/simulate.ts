@@ -121,7 +121,10 @@ export async function simulate(body: JobSpawn): Promise<SimulateReply & { costsi
     });
 
   // CostSim V1 on the same body (and V2 in its shadow when sandboxed); not for a task spawn would refuse.
-  const costsim = skill || body.task === EXTERNAL_TASK ? await Costsim.simulate({ plan: { job: body }, fieldsAt: ["plan.job", "body"] }) : null;
+  const costsim =
+    skill || body.task === EXTERNAL_TASK
+      ? await Costsim.simulate({ plan: { job: body }, fieldsAt: ["plan.job", "body"] })
+      : null;
   return {
     task: body.task,
     items: n,
