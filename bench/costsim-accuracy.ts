@@ -76,9 +76,10 @@ export const WORLDS: World[] = [
   },
 ];
 
-type Step = { id: string; skill: string; args: Record<string, unknown> };
+export type Step = { id: string; skill: string; args: Record<string, unknown> };
 
-function randomPlan(r: () => number): Step[] {
+/** A random workflow of 1 to 4 steps over the registry's skills (its steps, as a caller sends them). */
+export function randomPlan(r: () => number): Step[] {
   const n = 1 + Math.floor(r() * 4);
   const steps: Step[] = [];
   for (let i = 0; i < n; i++) {
@@ -101,16 +102,18 @@ function randomPlan(r: () => number): Step[] {
 /** A normal draw (Box-Muller). */
 const normal = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 
-interface Attempt {
+export interface Attempt {
   skill: string;
   ms: number;
   failed: boolean;
   units: number;
+  /** What the call was charged: nothing when it failed (decision 0007). */
+  credits: number;
   hour: number;
 }
 
 /** One run of `plan` in `world`: what it cost and took, and each attempt (for the history). */
-function run(world: World, plan: Costsim.Plan, r: () => number, hour: number) {
+export function run(world: World, plan: Costsim.Plan, r: () => number, hour: number) {
   let credits = 0;
   let ms = 0;
   const attempts: Attempt[] = [];
@@ -124,7 +127,8 @@ function run(world: World, plan: Costsim.Plan, r: () => number, hour: number) {
       const d = Math.min((t.median_ms + t.per_unit_ms * units) * Math.exp(t.sigma * normal(r)), step.timeout_ms);
       ms += d;
       const failed = r() < t.p_failure;
-      attempts.push({ skill: step.skill, ms: d, failed, units, hour });
+      const charged = failed ? 0 : step.base_credits + step.unit_credits * units;
+      attempts.push({ skill: step.skill, ms: d, failed, units, credits: charged, hour });
       if (!failed) {
         ok = true;
         break;
@@ -138,7 +142,7 @@ function run(world: World, plan: Costsim.Plan, r: () => number, hour: number) {
 }
 
 /** skill_metrics rows (one per skill and hour) of the calibration half's attempts. */
-function historyOf(attempts: readonly Attempt[]): Costsim.HistoryInput {
+export function historyOf(attempts: readonly Attempt[]): Costsim.HistoryInput {
   const groups = new Map<string, Attempt[]>();
   for (const a of attempts) {
     const k = `${a.skill}|${a.hour}`;
@@ -176,20 +180,39 @@ export interface AccuracyFigures {
 
 const medianOf = (xs: number[]) => Costsim.quantile(xs, 0.5) ?? Number.NaN;
 
+/** A plan of the world's 60: its steps (as a caller sends them) and V1's plan of them. */
+export interface PlanEntry {
+  steps: Step[];
+  plan: Costsim.Plan;
+}
+
+/**
+ * The calibration half of `world` (seeded): 60 random plans, then `runs` runs of plans picked
+ * among them, spread over 24 hours (`Attempt.hour`). `pick` and `r` go on where the calibration
+ * stopped: the hold-out half draws from them.
+ */
+export function calibrationOf(world: World, seed: number, runs: number) {
+  const r = rng(seed);
+  const plans: PlanEntry[] = Array.from({ length: 60 }, () => {
+    const steps = randomPlan(r);
+    return { steps, plan: Costsim.planOf({ workflow: { steps } }) };
+  });
+  const pick = () => plans[Math.floor(r() * plans.length)] as PlanEntry;
+  const attempts: Attempt[] = [];
+  for (let i = 0; i < runs; i++) attempts.push(...run(world, pick().plan, r, Math.floor((i / runs) * 24)).attempts);
+  return { r, pick, attempts };
+}
+
 /** Calibrate V2 on `runs` runs of `world`, then compare V1 and V2 on `runs` more (seeded). */
 export function accuracy(world: World, seed: number, runs: number): AccuracyFigures {
-  const r = rng(seed);
-  const plans = Array.from({ length: 60 }, () => Costsim.planOf({ workflow: { steps: randomPlan(r) } }));
-  const pick = () => plans[Math.floor(r() * plans.length)] as Costsim.Plan;
-  const calibration: Attempt[] = [];
-  for (let i = 0; i < runs; i++) calibration.push(...run(world, pick(), r, Math.floor((i / runs) * 24)).attempts);
-  const history = historyOf(calibration);
+  const { r, pick, attempts } = calibrationOf(world, seed, runs);
+  const history = historyOf(attempts);
   const est = new Map<Costsim.Plan, { v1: Costsim.SimulateReplyV1; v2: Costsim.SimulateReplyV2 }>();
   const err = { v1c: [] as number[], v1d: [] as number[], v2c: [] as number[], v2d: [] as number[] };
   const later = { v1: [] as number[], v2: [] as number[] };
   let confidence = 0;
   for (let i = 0; i < runs; i++) {
-    const plan = pick();
+    const { plan } = pick();
     let e = est.get(plan);
     if (!e) {
       e = { v1: Costsim.simulateV1(plan), v2: Costsim.simulateV2(plan, history) };

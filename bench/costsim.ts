@@ -16,10 +16,16 @@
  *     outliers counted in a last pass).
  * (c) Accuracy on hold-out history (costsim-accuracy.ts; SYNTHETIC, seeded): V2 calibrated on
  *     one half, V1 and V2 evaluated on the other, median absolute error against actual cost and
- *     duration. Information, not a target: the closing line says which is better and by how much.
+ *     duration, per world twice: in memory (--runs hold-out runs), and recorded (costsim-recorded.ts:
+ *     the same synthetic calibration half written as a new tenant's workflow_ops rows, --holdout
+ *     hold-out runs through the real simulate, shadow and recordActual path, the figures of
+ *     Costsim.status() with its promotion verdict). The errors are information, not a target: each
+ *     line says which is better and by how much. A target: every hold-out run's recordActual
+ *     reaches exactly its own simulation's comparison (else MISS).
  *
  * Flags: --calls 2000 (pairs of (a))  --warmup 200  --rows 1000000  --rounds 5 (of (b))
- *        --runs 4000 (per half, (c))  --seed 18  --parts abc (which to run)  --keep (keep the database)
+ *        --runs 4000 (per half, (c))  --holdout 1000 (recorded hold-out runs, (c))  --seed 18
+ *        --parts abc (which to run)  --keep (keep the database)
  */
 import { randomUUID } from "node:crypto";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -35,6 +41,7 @@ import { startSqs } from "../local/emulators.ts";
 import { benchBaseUrl, benchDb } from "./bench-db.ts";
 import { accuracy, WORLDS } from "./costsim-accuracy.ts";
 import { baselineSql, generate } from "./costsim-divergence.ts";
+import { recordedAccuracy } from "./costsim-recorded.ts";
 import { load, runBench, say, verdict } from "./run.ts";
 
 const arg = (name: string, def: number) => {
@@ -46,6 +53,7 @@ const WARMUP = arg("warmup", 200);
 const ROWS = arg("rows", 1_000_000);
 const ROUNDS = arg("rounds", 5);
 const RUNS = arg("runs", 4000);
+const HOLDOUT = arg("holdout", 1000);
 const SEED = arg("seed", 18);
 const KEEP = process.argv.includes("--keep");
 const PARTS = (() => {
@@ -243,29 +251,53 @@ async function divergenceRate(url: string, tenantId: string, missed: string[]): 
   }
 }
 
-function accuracyReport(): void {
+const better = (v1: number, v2: number, unit: string) => {
+  if (v1 === v2) return `equal (${v1.toFixed(2)} ${unit})`;
+  const who = v2 < v1 ? "V2" : "V1";
+  const by = Math.abs(v1 - v2);
+  const rel = Math.max(v1, v2) > 0 ? ` (${((by / Math.max(v1, v2)) * 100).toFixed(1)}% less error)` : "";
+  return `${who} better by ${by.toFixed(2)} ${unit}${rel}`;
+};
+
+async function accuracyReport(url: string, missed: string[]): Promise<void> {
   console.log(
-    `\n(c) accuracy on hold-out history: SYNTHETIC, seeded (seed ${SEED}), ${RUNS} runs to calibrate V2, ${RUNS} hold-out runs`,
+    `\n(c) accuracy on hold-out history: SYNTHETIC, seeded (seed ${SEED}), ${RUNS} runs to calibrate V2; in memory ${RUNS} hold-out runs; recorded (workflow_ops, simulate, shadow, recordActual, status) ${HOLDOUT} hold-out runs, seed ${SEED} (the first ${HOLDOUT} of the in-memory ones)`,
   );
   for (const w of WORLDS) {
     const a = accuracy(w, SEED, RUNS);
-    const better = (v1: number, v2: number, unit: string) => {
-      if (v1 === v2) return `equal (${v1.toFixed(2)} ${unit})`;
-      const who = v2 < v1 ? "V2" : "V1";
-      const by = Math.abs(v1 - v2);
-      const rel = Math.max(v1, v2) > 0 ? ` (${((by / Math.max(v1, v2)) * 100).toFixed(1)}% less error)` : "";
-      return `${who} better by ${by.toFixed(2)} ${unit}${rel}`;
-    };
     say(`world "${a.world}" (V2 mean confidence ${a.v2Confidence.toFixed(2)}):`);
+    say(`  in memory, ${a.holdout} hold-out runs:`);
     say(
-      `  median |error| cost      V1 ${a.v1.credits.toFixed(2)} credits   V2 ${a.v2.credits.toFixed(2)} credits   ${better(a.v1.credits, a.v2.credits, "credits")}`,
+      `    median |error| cost      V1 ${a.v1.credits.toFixed(2)} credits   V2 ${a.v2.credits.toFixed(2)} credits   ${better(a.v1.credits, a.v2.credits, "credits")}`,
     );
     say(
-      `  median |error| duration  V1 ${a.v1.ms.toFixed(0)} ms   V2 ${a.v2.ms.toFixed(0)} ms   ${better(a.v1.ms, a.v2.ms, "ms")}`,
+      `    median |error| duration  V1 ${a.v1.ms.toFixed(0)} ms   V2 ${a.v2.ms.toFixed(0)} ms   ${better(a.v1.ms, a.v2.ms, "ms")}`,
     );
     say(
-      `  cost, plans priced after the run (${a.unitsUnknown.runs} runs): V1 ${a.unitsUnknown.v1.toFixed(2)}   V2 ${a.unitsUnknown.v2.toFixed(2)}   ${better(a.unitsUnknown.v1, a.unitsUnknown.v2, "credits")}`,
+      `    cost, plans priced after the run (${a.unitsUnknown.runs} runs): V1 ${a.unitsUnknown.v1.toFixed(2)}   V2 ${a.unitsUnknown.v2.toFixed(2)}   ${better(a.unitsUnknown.v1, a.unitsUnknown.v2, "credits")}`,
     );
+    const rec = await recordedAccuracy(url, w, SEED, RUNS, HOLDOUT);
+    const { v1, v2 } = rec.status.accuracy;
+    say(
+      `  recorded, ${rec.holdout} hold-out runs (${rec.opsWritten} calibration attempts as workflow_ops in ${rec.seconds.history.toFixed(1)} s; hold-out in ${rec.seconds.holdout.toFixed(1)} s; ${rec.recorded} actuals recorded, ${rec.defects.length} defects):`,
+    );
+    say(`    samples with actuals     V1 ${v1.samples}   V2 ${v2.samples}`);
+    const line = (name: string, x1: number | null, x2: number | null, unit: string, digits: number) =>
+      x1 === null || x2 === null
+        ? `    median |error| ${name}V1 ${x1 ?? "n/a"}   V2 ${x2 ?? "n/a"} (insufficient data)`
+        : `    median |error| ${name}V1 ${x1.toFixed(digits)} ${unit}   V2 ${x2.toFixed(digits)} ${unit}   ${better(x1, x2, unit)}`;
+    say(line("cost      ", v1.cost_median_abs_error, v2.cost_median_abs_error, "credits", 2));
+    say(line("duration  ", v1.duration_median_abs_error_ms, v2.duration_median_abs_error_ms, "ms", 0));
+    const m = rec.sameRunsInMemory;
+    say(
+      `    the same ${rec.holdout} runs in memory (a check of the path): cost V1 ${m.v1.credits.toFixed(2)}  V2 ${m.v2.credits.toFixed(2)} credits; duration V1 ${m.v1.ms.toFixed(0)}  V2 ${m.v2.ms.toFixed(0)} ms`,
+    );
+    say(`    promotion allowed: ${rec.status.promotion.allowed} (${rec.status.promotion.reason})`);
+    for (const d of rec.defects.slice(0, 5)) say(`    defect: ${d}`);
+    if (rec.defects.length > 0)
+      missed.push(
+        `(c) world "${w.name}": ${rec.defects.length} defects on the recorded path (${rec.recorded} of ${rec.holdout} actuals recorded on exactly one comparison)`,
+      );
   }
 }
 
@@ -295,7 +327,7 @@ async function main(): Promise<number> {
   console.log(`bench:costsim (${load()})`);
   if (PARTS.includes("a")) await shadowOverhead(tenant.id, missed);
   if (PARTS.includes("b")) await divergenceRate(url, tenant.id, missed);
-  if (PARTS.includes("c")) accuracyReport();
+  if (PARTS.includes("c")) await accuracyReport(url, missed);
   console.log(`\n${load()}`);
   return verdict(missed);
 }
