@@ -2,8 +2,10 @@
  * The CostsimShadow consumer's work for one message: V1 computed again from the plan (V1 is pure:
  * the caller's credits, duration and p_failure), V2 on the same plan with the tenant's history,
  * both checked against the message's options or, in a message without them (simulate.ts writes
- * the request beside its credits read), the budget and the tenant's available credits now, compared (compare.ts), recorded in costsim_provenance (unless
- * COSTSIM_PROVENANCE_ENABLED is off) and counted in the `costsim_v2_*` metrics.
+ * the request beside its credits read), the budget and the tenant's available credits now;
+ * compared (compare.ts), recorded in costsim_provenance (unless COSTSIM_PROVENANCE_ENABLED is off)
+ * with `compared_at` (a run that begins later is a hold-out for it) and counted in the
+ * `costsim_v2_*` metrics.
  *
  * A V2 that throws, or answers outside its schema, is a `v2_error` comparison and one
  * `costsim_v2_schema_errors_total`: recorded like any other, never an error of the message (it is
