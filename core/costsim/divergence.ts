@@ -49,10 +49,12 @@ function accuracyOf(
   };
 }
 
+/** The outlier fence: Tukey's far fence of the relative differences (Q3 + 3 IQR), at least the drift threshold. */
+export const outlierFence = (q1: number, q3: number, threshold: number): number =>
+  Math.max(q3 + 3 * (q3 - q1), threshold);
+
 function outliers(relative: readonly number[], threshold: number): number {
-  const q1 = quantile(relative, 0.25) ?? 0;
-  const q3 = quantile(relative, 0.75) ?? 0;
-  const fence = Math.max(q3 + 3 * (q3 - q1), threshold);
+  const fence = outlierFence(quantile(relative, 0.25) ?? 0, quantile(relative, 0.75) ?? 0, threshold);
   return relative.filter((r) => r > fence).length;
 }
 

@@ -108,8 +108,19 @@ select CAST(count(*) AS integer) as n
 from costsim_provenance
 where ${window} and ${compared} and kl_bin is not null and cost_rel > $5`;
 
-/** The report's snapshot, for its second connection (SET TRANSACTION SNAPSHOT). */
+/** The report's snapshot, for its second connection (importSnapshot). */
 export const exportSnapshot = "select pg_export_snapshot() as snapshot";
+
+const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/;
+
+/**
+ * The second connection's first statement: the snapshot `exportSnapshot` gave. A utility
+ * statement takes no parameter, so the id (Postgres's own, hex and dashes) is checked, then quoted.
+ */
+export function importSnapshot(id: string): string {
+  if (!SNAPSHOT_ID.test(id)) throw new Error(`unexpected snapshot id ${id}`);
+  return `set transaction snapshot '${id}'`;
+}
 
 /**
  * V1's and V2's median absolute error against what the runs really cost and took, over the

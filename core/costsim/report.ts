@@ -13,7 +13,7 @@ import { config } from "../config.ts";
 import { outsideTransaction, query, withTx } from "../platform/db/index.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import type { DivergenceQuery, DivergenceReply, StatusReply } from "./api-schema.ts";
-import { INSUFFICIENT, MIN_DIVERGENCE_SAMPLES } from "./divergence.ts";
+import { INSUFFICIENT, MIN_DIVERGENCE_SAMPLES, outlierFence } from "./divergence.ts";
 import * as sql from "./provenance.sql.ts";
 import { V1_VERSION, V2_VERSION } from "./record.ts";
 import type { Accuracy, DivergenceReport, Verdict } from "./schema.ts";
@@ -61,8 +61,6 @@ const unpack = (k: number) => [(k >> 12) & 15, (k >> 8) & 15, (k >> 4) & 15, k &
 
 type Group = { verdict: Verdict; kl_bin: number | null; n: number; over_drift: number; rel_low: number };
 
-const SNAPSHOT_ID = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/;
-
 /**
  * The outliers (divergence.ts's rule: a relative cost difference beyond both Q3 + 3 IQR of the
  * differences and the drift threshold) from the counting pass's groups, sorting the differences
@@ -83,7 +81,7 @@ async function outliersOf(groups: Group[], params: unknown[], drift: number): Pr
   if (n === 0 || low >= Math.ceil(0.75 * (n - 1)) + 1) return overDrift;
   const { rel_q } = (await query<{ rel_q: number[] | null }>(sql.relQuartiles, params)).rows[0] ?? { rel_q: null };
   const [q1, q3] = rel_q ?? [0, 0];
-  const fence = Math.max((q3 ?? 0) + 3 * ((q3 ?? 0) - (q1 ?? 0)), drift);
+  const fence = outlierFence(q1 ?? 0, q3 ?? 0, drift);
   if (fence <= drift) return overDrift;
   return ((await query<{ n: number }>(sql.outliersBeyond, [...params, fence])).rows[0] as { n: number }).n;
 }
@@ -108,11 +106,10 @@ async function passes(params: unknown[], drift: number) {
       await query(sql.reportSettings);
       if (config().dbPoolMax < 2) return { deltaQ: await quantiles(), ...(await counting()) };
       const { snapshot } = (await query<{ snapshot: string }>(sql.exportSnapshot)).rows[0] as { snapshot: string };
-      if (!SNAPSHOT_ID.test(snapshot)) throw new Error(`unexpected snapshot id ${snapshot}`);
       const beside = outsideTransaction(() =>
         withTx(
           async () => {
-            await query(`set transaction snapshot '${snapshot}'`);
+            await query(sql.importSnapshot(snapshot));
             await query(sql.reportSettings);
             return counting();
           },
