@@ -312,6 +312,87 @@ ALTER TABLE public.circuit_breaker_state ALTER COLUMN id ADD GENERATED ALWAYS AS
     CACHE 1
 );
 
+CREATE TABLE public.costsim_alert_queue (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    incident_id uuid NOT NULL,
+    labels jsonb NOT NULL,
+    annotations jsonb NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    state text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    sent_version integer DEFAULT 0 NOT NULL,
+    delivered_to text[] DEFAULT '{}'::text[] NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    claim_id uuid,
+    claimed_until timestamp with time zone,
+    last_error text,
+    changed_at timestamp with time zone NOT NULL,
+    last_sent_at timestamp with time zone,
+    enqueued_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT costsim_alert_queue_check CHECK ((sent_version <= version)),
+    CONSTRAINT costsim_alert_queue_state_check CHECK ((state = ANY (ARRAY['firing'::text, 'resolved'::text])))
+);
+
+CREATE TABLE public.costsim_canary_reports (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    status text NOT NULL,
+    trigger text NOT NULL,
+    requested_by text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    lease_until timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone,
+    report jsonb,
+    failures text[] DEFAULT '{}'::text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT costsim_canary_reports_status_check CHECK ((status = ANY (ARRAY['running'::text, 'passed'::text, 'failed'::text, 'insufficient_data'::text, 'abandoned'::text]))),
+    CONSTRAINT costsim_canary_reports_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'api'::text])))
+);
+
+CREATE TABLE public.costsim_cb_evaluations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    bucket bigint NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    outcome text,
+    figures jsonb DEFAULT '{}'::jsonb NOT NULL,
+    consecutive_failures integer,
+    tripped boolean DEFAULT false NOT NULL,
+    CONSTRAINT costsim_cb_evaluations_outcome_check CHECK ((outcome = ANY (ARRAY['pass'::text, 'fail'::text, 'insufficient_data'::text])))
+);
+
+CREATE TABLE public.costsim_cb_incidents (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    trigger text NOT NULL,
+    reason text NOT NULL,
+    figures jsonb DEFAULT '{}'::jsonb NOT NULL,
+    opened_at timestamp with time zone NOT NULL,
+    disabled_until timestamp with time zone NOT NULL,
+    resolved_at timestamp with time zone,
+    resolution text,
+    resolved_by text,
+    resolution_reason text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT costsim_cb_incidents_check CHECK (((resolved_at IS NULL) = (resolution IS NULL))),
+    CONSTRAINT costsim_cb_incidents_resolution_check CHECK ((resolution = ANY (ARRAY['auto_recovery'::text, 'reset'::text]))),
+    CONSTRAINT costsim_cb_incidents_trigger_check CHECK ((trigger = ANY (ARRAY['drift'::text, 'schema_errors'::text, 'canary'::text])))
+);
+
+CREATE VIEW public.costsim_cb_state AS
+ SELECT circuit_breaker_state.id,
+    circuit_breaker_state.state,
+    (circuit_breaker_state.state <> 'CLOSED'::text) AS disabled,
+    circuit_breaker_state.failure_count AS consecutive_failures,
+    circuit_breaker_state.opened_at AS disabled_at,
+    circuit_breaker_state.cooldown_until AS disabled_until,
+    circuit_breaker_state.last_error,
+    circuit_breaker_state.last_failure_at,
+    circuit_breaker_state.version,
+    circuit_breaker_state.updated_at
+   FROM public.circuit_breaker_state
+  WHERE ((circuit_breaker_state.kind = 'costsim'::text) AND (circuit_breaker_state.target = 'v2'::text) AND (circuit_breaker_state.tenant_id IS NULL));
+
 CREATE TABLE public.costsim_provenance (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     tenant_id uuid NOT NULL,
@@ -861,6 +942,24 @@ ALTER TABLE ONLY public.circuit_breaker_state
 ALTER TABLE ONLY public.circuit_breaker_state
     ADD CONSTRAINT circuit_breaker_state_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.costsim_alert_queue
+    ADD CONSTRAINT costsim_alert_queue_incident_id_key UNIQUE (incident_id);
+
+ALTER TABLE ONLY public.costsim_alert_queue
+    ADD CONSTRAINT costsim_alert_queue_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.costsim_canary_reports
+    ADD CONSTRAINT costsim_canary_reports_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.costsim_cb_evaluations
+    ADD CONSTRAINT costsim_cb_evaluations_bucket_key UNIQUE (bucket);
+
+ALTER TABLE ONLY public.costsim_cb_evaluations
+    ADD CONSTRAINT costsim_cb_evaluations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.costsim_cb_incidents
+    ADD CONSTRAINT costsim_cb_incidents_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.costsim_provenance
     ADD CONSTRAINT costsim_provenance_pkey PRIMARY KEY (id);
 
@@ -969,7 +1068,23 @@ CREATE UNIQUE INDEX agent_messages_sender_message_id_idx ON public.agent_message
 
 CREATE INDEX api_keys_tenant_created_idx ON public.api_keys USING btree (tenant_id, created_at DESC, id DESC);
 
+CREATE INDEX costsim_alert_queue_due_idx ON public.costsim_alert_queue USING btree (next_attempt_at) WHERE (sent_version < version);
+
+CREATE INDEX costsim_alert_queue_firing_idx ON public.costsim_alert_queue USING btree (ends_at) WHERE (state = 'firing'::text);
+
+CREATE UNIQUE INDEX costsim_canary_reports_one_running ON public.costsim_canary_reports USING btree ((true)) WHERE (status = 'running'::text);
+
+CREATE INDEX costsim_canary_reports_started_idx ON public.costsim_canary_reports USING btree (started_at DESC, id DESC);
+
+CREATE INDEX costsim_cb_evaluations_started_idx ON public.costsim_cb_evaluations USING btree (started_at DESC);
+
+CREATE INDEX costsim_cb_incidents_open_idx ON public.costsim_cb_incidents USING btree (opened_at) WHERE (resolved_at IS NULL);
+
+CREATE INDEX costsim_cb_incidents_opened_idx ON public.costsim_cb_incidents USING btree (opened_at DESC, id DESC);
+
 CREATE INDEX costsim_provenance_actuals_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, cost_rel, cost_delta_float, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms, actual_credits, actual_duration_ms, skills) WHERE ((actual_credits IS NOT NULL) AND (actual_duration_ms IS NOT NULL));
+
+CREATE INDEX costsim_provenance_compared_idx ON public.costsim_provenance USING btree (compared_at) INCLUDE (drift_score, verdict) WHERE (compared_at IS NOT NULL);
 
 CREATE INDEX costsim_provenance_plan_idx ON public.costsim_provenance USING btree (tenant_id, plan_hash) WHERE (plan_hash IS NOT NULL);
 
@@ -1097,6 +1212,9 @@ ALTER TABLE ONLY public.api_keys
 
 ALTER TABLE ONLY public.circuit_breaker_state
     ADD CONSTRAINT circuit_breaker_state_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+ALTER TABLE ONLY public.costsim_alert_queue
+    ADD CONSTRAINT costsim_alert_queue_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.costsim_cb_incidents(id);
 
 ALTER TABLE ONLY public.costsim_provenance
     ADD CONSTRAINT costsim_provenance_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

@@ -1,8 +1,9 @@
 /**
  * The cost simulation domain's metrics: the seed's (004, PIN-026 M6.2) `costsim_v2_*`, recorded by
  * the shadow path (shadow-run.ts: V2 run beside V1 off the request path, compared, recorded).
- * `costsim_v2_circuit_breaker_state` is not declared: the drift breaker that sets it is issue 19
- * (test/setup/metrics-catalog.ts keeps it in `seedNamedNotYetRecorded`).
+ * The drift breaker's (seed 001 PIN-028 #4, issue 19: breaker.ts, alerts.ts, canary.ts) are the
+ * seed's seven `costsim_cb_*` and `costsim_v2_circuit_breaker_state`; labels added to the seed's
+ * counters say why (`trigger`) or how (`how`), from fixed lists.
  *
  * Departures from the seed's spelling, each decided here (docs/metrics.md, "Cost simulation"):
  * - `costsim_v2_simulation_duration_ms` is `..._seconds` (the base unit, as every seed name).
@@ -43,9 +44,83 @@ export const costsimMetrics = {
   }),
   shadowRequests: counter(
     "aos_costsim_shadow_requests_total",
-    "Shadow requests of V1 simulations by outcome: stored (in the Redis stream), failed (not stored: lost), relayed (sent to CostsimShadow)",
+    "Shadow requests of V1 simulations by outcome: stored (in the Redis stream), failed (not stored: lost), relayed (sent to CostsimShadow), disabled (not stored or not compared: the drift breaker has V2 disabled)",
     ["outcome"],
-    { allow: { outcome: ["stored", "failed", "relayed"] } },
+    { allow: { outcome: ["stored", "failed", "relayed", "disabled"] } },
+  ),
+  breakerState: gauge(
+    "costsim_v2_circuit_breaker_state",
+    "The V2 drift breaker: 0 CLOSED (V2 enabled), 1 OPEN (V2 disabled), 2 HALF_OPEN (disabled, its TTL over: re-enabled by the next recovery whose canary passed)",
+    [],
+  ),
+  disabled: counter("costsim_cb_disabled_total", "Times the drift breaker disabled V2, by trigger", ["trigger"], {
+    allow: { trigger: ["drift", "schema_errors", "canary"] },
+  }),
+  incidents: counter(
+    "costsim_cb_incidents_total",
+    "Drift breaker incidents recorded (costsim_cb_incidents), by trigger",
+    ["trigger"],
+    {
+      allow: { trigger: ["drift", "schema_errors", "canary"] },
+    },
+  ),
+  enabled: counter(
+    "costsim_cb_enabled_total",
+    "Times V2 was enabled again, by how: auto_recovery or reset (an admin)",
+    ["how"],
+    {
+      allow: { how: ["auto_recovery", "reset"] },
+    },
+  ),
+  autoRecoveries: counter(
+    "costsim_cb_auto_recovery_total",
+    "Drift breaker recoveries after DEFAULT_DISABLE_TTL_HOURS with a passing canary",
+    [],
+  ),
+  consecutiveFailures: gauge(
+    "costsim_cb_consecutive_failures",
+    "Consecutive failing drift evaluations of the breaker (it opens at COSTSIM_CB_FAILURE_THRESHOLD)",
+    [],
+  ),
+  evaluations: counter(
+    "aos_costsim_breaker_evaluations_total",
+    "Drift breaker evaluations by outcome: pass, fail, insufficient_data (never a pass, never a failure)",
+    ["outcome"],
+    { allow: { outcome: ["pass", "fail", "insufficient_data"] } },
+  ),
+  alertQueueDepth: gauge(
+    "costsim_cb_alert_queue_depth",
+    "Alerts waiting to reach every Alertmanager (costsim_alert_queue rows whose current version is not delivered)",
+    [],
+  ),
+  alertSendFailures: counter(
+    "costsim_cb_alert_send_failures_total",
+    "POSTs of an alert to one Alertmanager that failed, by kind: status (it answered non-2xx), network, timeout",
+    ["kind"],
+    { allow: { kind: ["status", "network", "timeout"] } },
+  ),
+  alertsDelivered: counter(
+    "aos_costsim_alerts_delivered_total",
+    "Alert versions accepted by every Alertmanager, by state: firing (a trip or its re-assertion) or resolved",
+    ["state"],
+    { allow: { state: ["firing", "resolved"] } },
+  ),
+  alertDeliverySeconds: histogram(
+    "aos_costsim_alert_delivery_seconds",
+    "From an alert's change (a trip, a re-assertion, a recovery) to its acceptance by every Alertmanager",
+    [],
+    { buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900] },
+  ),
+  canaryRuns: counter(
+    "aos_costsim_canary_runs_total",
+    "Canary runs by outcome: passed, failed, insufficient_data, stepped_aside (another run held the leadership)",
+    ["outcome"],
+    { allow: { outcome: ["passed", "failed", "insufficient_data", "stepped_aside"] } },
+  ),
+  canaryLastFinished: gauge(
+    "aos_costsim_canary_last_finished_timestamp_seconds",
+    "When the last canary run finished (Unix seconds), whatever its outcome",
+    [],
   ),
   shadowWaiting: gauge(
     "aos_costsim_shadow_waiting_requests",

@@ -174,6 +174,27 @@ export function list(env: string, doc: string, o: SettingOptions = {}): Setting<
   });
 }
 
+/** Comma-separated URLs (each checked, trailing slashes dropped: base URLs that paths are appended to); empty by default. */
+export function urls(env: string, doc: string, o: SettingOptions = {}): Setting<readonly string[]> {
+  const schema = z.pipe(
+    z.string(),
+    z.pipe(
+      z.transform((v: string) =>
+        v
+          .split(",")
+          .map((u) => u.trim().replace(/\/+$/, ""))
+          .filter(Boolean),
+      ),
+      z.array(z.string().check(z.url({ protocol: /^https?$/ }))),
+    ),
+  );
+  const none: readonly string[] = [];
+  return make(env, schema as unknown as z.ZodMiniType<readonly string[]>, "comma-separated URLs", none, doc, {
+    shownDefault: "(empty)",
+    ...o,
+  });
+}
+
 /** Settings, nested as `config()` nests them. */
 export interface SettingsTree {
   readonly [key: string]: Setting | SettingsTree;

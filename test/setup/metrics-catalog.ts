@@ -147,6 +147,20 @@ export const seedNamed: Record<
     seed: "costsim_v2_comparison_verdict_total",
     note: "seed 004",
   },
+  // Seed 004 (M6.2) and seed 001 (PIN-028 #4), recorded by the drift breaker, its alert queue and
+  // its canary (core/costsim/breaker.ts, alerts.ts, canary.ts; issue 19).
+  costsim_v2_circuit_breaker_state: { type: "gauge", seed: "costsim_v2_circuit_breaker_state", note: "seed 004" },
+  costsim_cb_disabled_total: { type: "counter", seed: "costsim_cb_disabled_total", note: "seed 001, label trigger" },
+  costsim_cb_incidents_total: { type: "counter", seed: "costsim_cb_incidents_total", note: "seed 001, label trigger" },
+  costsim_cb_alert_queue_depth: { type: "gauge", seed: "costsim_cb_alert_queue_depth", note: "seed 001" },
+  costsim_cb_alert_send_failures_total: {
+    type: "counter",
+    seed: "costsim_cb_alert_send_failures_total",
+    note: "seed 001, label kind",
+  },
+  costsim_cb_enabled_total: { type: "counter", seed: "costsim_cb_enabled_total", note: "seed 001, label how" },
+  costsim_cb_auto_recovery_total: { type: "counter", seed: "costsim_cb_auto_recovery_total", note: "seed 001" },
+  costsim_cb_consecutive_failures: { type: "gauge", seed: "costsim_cb_consecutive_failures", note: "seed 001" },
 };
 
 /**
@@ -154,11 +168,9 @@ export const seedNamed: Record<
  * exists (the workflows issue declares the replay metrics where replay records them).
  */
 export const seedNamedNotYetRecorded: string[] = [
-  // Seed 004 (PIN-026, M6.2): the drift circuit breaker of issue 19 records it (core/costsim records
-  // the other five). The seed's spellings the shadow path renamed are never declared either.
+  // Seed 004 (PIN-026, M6.2): the seed's spellings the shadow path renamed are never declared.
   "costsim_v2_cost_delta_cents",
   "costsim_v2_simulation_duration_ms",
-  "costsim_v2_circuit_breaker_state",
 ];
 
 /** `aos_<domain>_…`: the domains (and platform parts) a name may start with, and who owns each. */

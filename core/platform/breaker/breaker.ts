@@ -41,7 +41,8 @@ export interface Breaker {
   readonly kind: string;
   acquire(key: BreakerKey): Promise<Permit>;
   succeed(permit: Permit): Promise<void>;
-  fail(permit: Permit, error: unknown): Promise<void>;
+  /** `metadata` is kept with the transition when this failure opens the breaker (the figures behind it). */
+  fail(permit: Permit, error: unknown, metadata?: Record<string, unknown>): Promise<void>;
   /** Internals shared with control.ts. */
   readonly internals: Internals;
 }
@@ -53,6 +54,7 @@ export interface Internals {
   transition(t: Transition): Promise<void>;
   keep(row: BreakerRow | undefined, key: BreakerKey): Promise<void>;
   storeFailed(op: string, key: BreakerKey, err: unknown): void;
+  copyKey(key: BreakerKey): { kind: string; tenantId: string | null; target: string };
 }
 
 const secondsFrom = (now: Date, s: number) => new Date(now.getTime() + s * 1000);
@@ -194,7 +196,7 @@ export function defineBreaker(kind: BreakerKind): Breaker {
     }
   }
 
-  async function fail(permit: Permit, error: unknown): Promise<void> {
+  async function fail(permit: Permit, error: unknown, metadata?: Record<string, unknown>): Promise<void> {
     const { key, probeId } = permit;
     metrics.failure(key.target);
     try {
@@ -207,7 +209,12 @@ export function defineBreaker(kind: BreakerKind): Breaker {
           const reopen = [...params(key), probeId, now, lastError, cooldown];
           const { rows } = await query<BreakerRow>(sql.reopenAfterProbe, reopen);
           if (rows[0]) {
-            await transition({ row: rows[0], from: BreakerStates.halfOpen, reason: `probe call failed: ${lastError}` });
+            await transition({
+              row: rows[0],
+              from: BreakerStates.halfOpen,
+              reason: `probe call failed: ${lastError}`,
+              metadata,
+            });
             await keep(rows[0], key);
             return true;
           }
@@ -224,7 +231,8 @@ export function defineBreaker(kind: BreakerKind): Breaker {
             row = open[0];
             const what =
               policy.failureWindowS === undefined ? "consecutive failures" : `failures in ${policy.failureWindowS} s`;
-            await transition({ row, from: BreakerStates.closed, reason: `${row.failure_count} ${what}: ${lastError}` });
+            const reason = `${row.failure_count} ${what}: ${lastError}`;
+            await transition({ row, from: BreakerStates.closed, reason, metadata });
             opened = true;
           }
         }
@@ -255,6 +263,6 @@ export function defineBreaker(kind: BreakerKind): Breaker {
     acquire,
     succeed,
     fail,
-    internals: { kind, metrics, params, transition, keep, storeFailed },
+    internals: { kind, metrics, params, transition, keep, storeFailed, copyKey },
   };
 }

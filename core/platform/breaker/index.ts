@@ -15,7 +15,7 @@
 export type { BreakerRow } from "./breaker.sql.ts";
 export { type Breaker, defineBreaker, type Permit } from "./breaker.ts";
 export { COPY_TTL_MS } from "./cache.ts";
-export { closeBreaker, listBreakers, openBreaker, peekBreaker } from "./control.ts";
+export { closeBreaker, listBreakers, openBreaker, peekBreaker, type Recovery, recoverBreaker } from "./control.ts";
 export { describeError } from "./describe-error.ts";
 export {
   type BreakerKey,
