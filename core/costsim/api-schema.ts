@@ -5,6 +5,7 @@
  */
 import * as z from "zod/mini";
 import { Amount } from "../credits/index.ts";
+import { PageQuery, page } from "../platform/pagination.ts";
 import { TenantRef } from "../tenancy/index.ts";
 import { DATASET_NAMES, type DatasetName } from "./datasets.ts";
 import { Accuracy, DivergenceReport, type HistoryInput, Plan, Verdict } from "./schema.ts";
@@ -71,6 +72,10 @@ export const ShadowMessage = z.object({
 });
 export type ShadowMessage = z.output<typeof ShadowMessage>;
 
+/** An AlertDelivery message: which costsim_alert_queue row wants a send (a wake-up call: the row holds the alert). */
+export const AlertMessage = z.object({ v: z.literal(1), tenantId: z.uuid(), alertId: z.uuid() });
+export type AlertMessage = z.output<typeof AlertMessage>;
+
 /**
  * Reads the tenant's history of a plan's skills (skill_metrics rows, failure shares) and, for a
  * job, of its task (done items' durations). Those rows belong to workflows, jobs and the failure catalog, which import costsim:
@@ -116,13 +121,82 @@ export const DivergenceReply = z.object({
 });
 export type DivergenceReply = z.output<typeof DivergenceReply>;
 
+const Figures = z.record(z.string(), z.unknown()).check(z.describe("The figures the decision rested on"));
+const Trigger = z.enum(["drift", "schema_errors", "canary"]);
+
+/** A drift breaker incident: a trip, why, its figures, until when, and how it ended. */
+export const Incident = z.object({
+  id: z.string(),
+  trigger: Trigger,
+  reason: z.string(),
+  figures: Figures,
+  opened_at: z.string(),
+  disabled_until: z.string(),
+  resolved_at: z.nullable(z.string()),
+  resolution: z.nullable(z.enum(["auto_recovery", "reset"])),
+  resolved_by: z.nullable(z.string()),
+  resolution_reason: z.nullable(z.string()),
+});
+
+/** The V2 drift breaker (one for every tenant). */
+export const BreakerStatus = z.object({
+  state: z
+    .enum(["CLOSED", "OPEN", "HALF_OPEN"])
+    .check(
+      z.describe("CLOSED: V2 enabled; OPEN: disabled; HALF_OPEN: disabled, its TTL over, waiting for a passing canary"),
+    ),
+  v2_enabled: z.boolean(),
+  consecutive_failures: z.int(),
+  failure_threshold: z.int(),
+  disabled_at: z.nullable(z.string()),
+  disabled_until: z.nullable(z.string()),
+  open_incident: z.nullable(Incident),
+  last_evaluation: z.nullable(
+    z.object({ at: z.string(), outcome: z.enum(["pass", "fail", "insufficient_data"]), figures: Figures }),
+  ),
+});
+
+/** `POST /api/v1/costsim/v2/reset`: why V2 is re-enabled now (kept with the incident and in status_history). */
+export const ResetBody = z.strictObject({
+  reason: z.string().check(z.trim(), z.minLength(3), z.maxLength(500)),
+});
+
+/** `GET /api/v1/costsim/v2/incidents`. */
+export const IncidentsQuery = z.strictObject({
+  ...PageQuery.shape,
+  open: z.optional(
+    z.pipe(
+      z.enum(["true", "false"]),
+      z.transform((v) => v === "true"),
+    ),
+  ),
+});
+export type IncidentsQuery = z.output<typeof IncidentsQuery>;
+export const IncidentsPage = page(Incident);
+
+/** A canary run and its report. */
+export const CanaryReport = z.object({
+  id: z.string(),
+  status: z.enum(["running", "passed", "failed", "insufficient_data", "abandoned"]),
+  trigger: z.enum(["schedule", "api"]),
+  requested_by: z.string(),
+  started_at: z.string(),
+  finished_at: z.nullable(z.string()),
+  lease_until: z.string(),
+  failures: z.array(z.string()),
+  report: z.nullable(z.record(z.string(), z.unknown())),
+});
+export const CanaryReportsQuery = z.strictObject({ ...PageQuery.shape });
+export const CanaryReportsPage = page(CanaryReport);
+export const CanaryReportPath = z.object({ id: z.uuid() });
+
 export const StatusReply = z.object({
   sandbox: z.boolean(),
   provenance: z.object({ enabled: z.boolean(), compress: z.boolean() }),
   versions: z.object({ v1: z.string(), v2: z.string() }),
   thresholds: z.object({ drift: z.number(), warning: z.number(), schema_errors: z.int() }),
-  /** The drift circuit breaker's state: null until it exists (issue 19). */
-  breaker: z.null(),
+  /** The drift circuit breaker (every tenant's: V2 disabled for all or none). */
+  breaker: BreakerStatus,
   /** The tenant's provenance rows by verdict. */
   counts: z.record(Verdict, z.int()),
   total: z.int(),

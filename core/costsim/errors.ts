@@ -1,5 +1,5 @@
 /** The cost simulation domain's errors. */
-import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
+import { AppError, ConflictError, type FieldIssue, NotFoundError, ValidationError } from "../errors.ts";
 
 /**
  * 400: the plan cannot be simulated because it could never run as given: an unknown skill or
@@ -44,5 +44,27 @@ export class DatasetInvalidError extends AppError {
     super("internal", "costsim.invalid_dataset", `Reference dataset ${name} is not valid`, {
       details: { dataset: name, fields: issues },
     });
+  }
+}
+
+/** 409: a canary run holds the leadership; `details` name it and when its lease ends. */
+export class CanaryRunningError extends ConflictError {
+  override name = "CanaryRunningError";
+  constructor(running: { id: string; started_at: string; lease_until: string } | null) {
+    super("costsim.canary_running", "A canary run is under way: this one steps aside", {
+      details: {
+        running_report_id: running?.id ?? null,
+        started_at: running?.started_at ?? null,
+        lease_until: running?.lease_until ?? null,
+      },
+    });
+  }
+}
+
+/** 404: no canary report has this id. */
+export class CanaryReportNotFoundError extends NotFoundError {
+  override name = "CanaryReportNotFoundError";
+  constructor(id: string) {
+    super("Canary report", id, "costsim.canary_report_not_found");
   }
 }

@@ -28,6 +28,10 @@
  */
 
 import { recordActual } from "./actuals.ts";
+import { ALERT_NAME, ALERT_QUEUE, alertOf, backoffS, deliverAlert, sweepAlerts } from "./alerts.ts";
+import { driftBreaker, recover, reset } from "./breaker.ts";
+import { BREAKER_KEY, STATE_CACHE_MS, v2Enabled } from "./breaker-state.ts";
+import { getCanaryReport, listCanaryReports, runCanary, scheduledCanary } from "./canary.ts";
 import {
   compare,
   DRIFT_WEIGHTS,
@@ -42,10 +46,13 @@ import { COMPLEXITY_WEIGHTS, complexityOf, sampleConfidence } from "./confidence
 import { getDataset, listDatasets, validateAllDatasets, validateDatasetNamed } from "./dataset-routes.ts";
 import { DATASET_NAMES, dataset, datasets, parseDataset, SEED_DATASETS } from "./datasets.ts";
 import { divergence, MIN_DIVERGENCE_SAMPLES } from "./divergence.ts";
+import { evaluateDrift, forgetBreakerCache } from "./evaluate.ts";
+import { breakerStatus, listIncidents } from "./incidents.ts";
 import { planOf } from "./plan.ts";
 import { DEFAULT_SKILL_PRIOR, EXTERNAL_PRIOR, MIN_HISTORY_SAMPLES, priorOf, SKILL_PRIORS } from "./priors.ts";
 import { recordComparison, V1_VERSION, V2_VERSION } from "./record.ts";
 import { DEFAULT_WINDOW_DAYS, divergenceReport, status } from "./report.ts";
+import { runSafety } from "./safety.ts";
 import { relayRequests, SHADOW_QUEUE, SHADOW_STREAM, SHADOW_STREAM_MAX } from "./shadow-requests.ts";
 import { runShadow } from "./shadow-run.ts";
 import { planOptions, planRefOf, simulate, simulateCandidate, skillsOf } from "./simulate.ts";
@@ -56,19 +63,35 @@ import { v1Estimator, v2Estimator, validateDataset } from "./validate-dataset.ts
 
 export type { ActualOutcome } from "./actuals.ts";
 export * from "./api-schema.ts";
+export type { CanaryReport as CanaryReportView } from "./canary.ts";
 export type { CompareInput, DriftThresholds } from "./compare.ts";
 export type { DatasetSummary, DatasetValidation } from "./dataset-routes.ts";
 export type { Dataset, DatasetName, DatasetSample, DatasetThresholds } from "./datasets.ts";
 export type { ComparisonRow } from "./divergence.ts";
 export * from "./errors.ts";
 export type { CallFigures, FeasibilityOptions } from "./estimate.ts";
+export type { Evaluation } from "./evaluate.ts";
+export type { BreakerStatus as BreakerView, IncidentView } from "./incidents.ts";
 export type { PlanOptions } from "./plan.ts";
 export type { SkillPrior } from "./priors.ts";
 export type { ProvenanceOutputs, ProvenanceRecord, Recorded } from "./record.ts";
+export type { SafetyRun } from "./safety.ts";
 export * from "./schema.ts";
 export type { RelayResult } from "./shadow-requests.ts";
 export type { DatasetCheck, DatasetReport, Estimator } from "./validate-dataset.ts";
 export {
+  /** The alertname of the alert AOS sends Alertmanager for a drift breaker incident. */
+  ALERT_NAME,
+  /** The queue of alert deliveries: AlertDelivery. */
+  ALERT_QUEUE,
+  /** An incident's alert: its labels (its identity in Alertmanager) and annotations. */
+  alertOf,
+  /** The drift breaker's key (one for every tenant). */
+  BREAKER_KEY,
+  /** The delay (s) before an alert's next attempt: exponential, full jitter. */
+  backoffS,
+  /** The drift breaker as Postgres has it, its open incident and its last evaluation. */
+  breakerStatus,
   /** Weights of the plan-complexity penalty in V2's confidence. */
   COMPLEXITY_WEIGHTS,
   /** Lower edges of the credit bins of the KL divergence. */
@@ -91,14 +114,24 @@ export {
   dataset,
   /** All five reference datasets. */
   datasets,
+  /** The AlertDelivery worker's work: one alert's current version POSTed to every Alertmanager. */
+  deliverAlert,
   /** The divergence report (M6.4) over comparison rows; insufficient_data below min samples. */
   divergence,
   /** The divergence report of the tenant's provenance rows in SQL (admin: another tenant); equals `divergence` on the same rows. */
   divergenceReport,
+  /** The V2 drift breaker (the platform breaker of kind `costsim`). */
+  driftBreaker,
   /** The drift score (0..1) of two estimates. */
   driftScore,
   /** The prior of an `external` job item. */
   EXTERNAL_PRIOR,
+  /** One drift evaluation, if this interval has none yet and V2 is enabled (never throws). */
+  evaluateDrift,
+  /** Forget this process's cached breaker state and evaluation throttle. */
+  forgetBreakerCache,
+  /** One canary report by id. */
+  getCanaryReport,
   /** One reference dataset with its samples (GET .../datasets/{id}). */
   getDataset,
   /** SHA-256 of the canonical JSON (sorted keys) of a value. */
@@ -109,8 +142,12 @@ export {
   klDivergence,
   /** KL(P || Q) from per-bin counts (what the SQL report counts); klDivergence's arithmetic. */
   klFromCounts,
+  /** Canary reports, newest first. */
+  listCanaryReports,
   /** The five reference datasets without their samples (GET .../datasets). */
   listDatasets,
+  /** Drift breaker incidents, newest first. */
+  listIncidents,
   /** Fewest compared rows a divergence report stands on by default. */
   MIN_DIVERGENCE_SAMPLES,
   /** Below this many samples a history figure falls back to V1's prior. */
@@ -131,10 +168,18 @@ export {
   recordActual,
   /** One comparison into costsim_provenance for the context's tenant: upserted by input hash, a redelivery counts once. */
   recordComparison,
+  /** The recovery after DEFAULT_DISABLE_TTL_HOURS: one worker of many, only after a passing canary. */
+  recover,
   /** |a - b| / max(|a|, |b|). */
   relativeDifference,
   /** The CostsimShadowRelay cron's work: the waiting shadow requests sent to CostsimShadow, oldest first. */
   relayRequests,
+  /** An admin re-enables V2 now, with a reason. */
+  reset,
+  /** One canary run (one at a time: CanaryRunningError for the others); a failure disables V2. */
+  runCanary,
+  /** The CostsimSafety cron's minute: evaluation, recovery, alerts, gauges, trims. */
+  runSafety,
   /** The CostsimShadow worker's work: V1 again, V2 with the tenant's history, compared, recorded, counted. */
   runShadow,
   /** The seed's datasets and their sample counts. */
@@ -149,8 +194,12 @@ export {
   SHADOW_STREAM_MAX,
   /** V1's stated priors per skill. */
   SKILL_PRIORS,
+  /** How long a process trusts its read of the breaker on the hot paths (ms). */
+  STATE_CACHE_MS,
   /** Confidence from a sample size alone. */
   sampleConfidence,
+  /** The daily CostsimCanary run (steps aside quietly when one runs). */
+  scheduledCanary,
   /** V1 returned, V2 run beside it and compared (a V2 error never reaches the caller). */
   shadow,
   /** V1 for the caller's tenant (its credits, a budget); with the sandbox on, V2 queued off the request path. */
@@ -165,12 +214,16 @@ export {
   skillsOf,
   /** The V2 sandbox's status for the tenant: versions, counts by verdict, accuracy, promotion. */
   status,
+  /** The CostsimSafety cron's alert part: re-assert, re-drive, depth. */
+  sweepAlerts,
   /** The version provenance records for V1. */
   V1_VERSION,
   /** The version provenance records for V2. */
   V2_VERSION,
   /** V1 as an estimator for validateDataset. */
   v1Estimator,
+  /** Whether V2 may run now (fail open: a breaker that cannot be read is enabled). */
+  v2Enabled,
   /** V2 as an estimator for validateDataset. */
   v2Estimator,
   /** Every reference dataset validated by V1, V2 or both. */

@@ -14,11 +14,12 @@ import { outsideTransaction, query, withTx } from "../platform/db/index.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import type { DivergenceQuery, DivergenceReply, StatusReply } from "./api-schema.ts";
 import { INSUFFICIENT, MIN_DIVERGENCE_SAMPLES, outlierFence } from "./divergence.ts";
+import { breakerStatus } from "./incidents.ts";
 import * as sql from "./provenance.sql.ts";
 import { V1_VERSION, V2_VERSION } from "./record.ts";
 import type { Accuracy, DivergenceReport, Verdict } from "./schema.ts";
 import { thresholds } from "./shadow-run.ts";
-import { COST_BINS, DURATION_BINS_MS, klFromCounts, roundOrNull } from "./statistics.ts";
+import { klBinCounts, klFromCounts, roundOrNull } from "./statistics.ts";
 
 /** The window of a report without `since`: the last 7 days. */
 export const DEFAULT_WINDOW_DAYS = 7;
@@ -55,9 +56,6 @@ async function accuracyIn(params: unknown[], min: number) {
     v2: accuracyOf(a.v2_samples, a.v2_cost, a.v2_duration, min),
   };
 }
-
-/** Unpack `kl_bin` ((b1*16+b2)*16+b3)*16+b4 (migration 0024) into the four bin indexes. */
-const unpack = (k: number) => [(k >> 12) & 15, (k >> 8) & 15, (k >> 4) & 15, k & 15] as const;
 
 type Group = { verdict: Verdict; kl_bin: number | null; n: number; over_drift: number; rel_low: number };
 
@@ -131,21 +129,15 @@ async function reportOf(tenantId: string, since: Date, until: Date, skill: strin
   const drift = thresholds().drift;
   const p = await passes([tenantId, since, until, skill], drift);
   const verdicts = { match: 0, minor_drift: 0, major_drift: 0, mismatch: 0, v2_error: 0 };
-  const bins = [COST_BINS, COST_BINS, DURATION_BINS_MS, DURATION_BINS_MS].map((e) =>
-    new Array<number>(e.length).fill(0),
-  );
   let samples = 0;
-  let comparedCount = 0;
   for (const g of p.groups) {
     verdicts[g.verdict] += g.n;
     samples += g.n;
-    if (g.verdict === "v2_error" || g.kl_bin === null) continue;
-    comparedCount += g.n;
-    unpack(g.kl_bin).forEach((b, i) => {
-      const counts = bins[i] as number[];
-      counts[b] = (counts[b] as number) + g.n;
-    });
   }
+  const compared = p.groups.filter(
+    (g): g is Group & { kl_bin: number } => g.verdict !== "v2_error" && g.kl_bin !== null,
+  );
+  const { bins, n: comparedCount } = klBinCounts(compared);
   const a = p.accuracy;
   const accuracy = {
     v1: accuracyOf(a.v1_samples, a.v1_cost, a.v1_duration, min),
@@ -239,13 +231,16 @@ export async function status(): Promise<StatusReply> {
     counts[r.verdict] = r.n;
     if (!last || r.last_at > last) last = r.last_at;
   }
-  const accuracy = await accuracyIn([tenantId, FAR_PAST, FAR_FUTURE, null], MIN_DIVERGENCE_SAMPLES);
+  const [accuracy, breaker] = await Promise.all([
+    accuracyIn([tenantId, FAR_PAST, FAR_FUTURE, null], MIN_DIVERGENCE_SAMPLES),
+    breakerStatus(),
+  ]);
   return {
     sandbox: c.v2Sandbox,
     provenance: { enabled: c.provenanceEnabled, compress: c.provenanceCompress },
     versions: { v1: V1_VERSION, v2: V2_VERSION },
     thresholds: { ...thresholds(), schema_errors: c.schemaErrorThreshold },
-    breaker: null,
+    breaker,
     counts,
     total: Object.values(counts).reduce((s, n) => s + n, 0),
     last_comparison_at: last ? last.toISOString() : null,

@@ -17,7 +17,9 @@ import { useContext, withContext } from "../context.ts";
 import { clock } from "../platform/clock.ts";
 import { done, type QueueOutcome } from "../platform/queue-outcome.ts";
 import type { HistoryReader, ShadowMessage } from "./api-schema.ts";
+import { v2EnabledCached } from "./breaker-state.ts";
 import { compare, hashOf } from "./compare.ts";
+import { evaluateDrift } from "./evaluate.ts";
 import { costsimMetrics as m } from "./metrics.ts";
 import { recordComparison } from "./record.ts";
 import type { Comparison } from "./schema.ts";
@@ -56,6 +58,11 @@ export async function runShadow(msg: ShadowMessage, readHistory: HistoryReader):
     actor: { type: "system" as const, name: "costsim-shadow", tenantId: msg.tenantId },
   };
   return withContext(ctx, async () => {
+    // V2 disabled by the drift breaker: the request is acknowledged, not compared.
+    if (!(await v2EnabledCached())) {
+      m.shadowRequests.inc({ outcome: "disabled" });
+      return done();
+    }
     const { plan } = msg;
     // A history or balance that cannot be read (the database) throws: the message is retried, not a v2_error.
     const [history, options] = await Promise.all([
@@ -95,6 +102,8 @@ export async function runShadow(msg: ShadowMessage, readHistory: HistoryReader):
     });
     // A redelivery (or an older simulation after a newer one) is not counted again.
     if (recorded.outcome !== "unchanged") count(comparison);
+    // This interval's drift evaluation, if no worker has made it yet (never throws).
+    await evaluateDrift();
     return done();
   });
 }

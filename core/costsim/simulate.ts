@@ -10,9 +10,11 @@ import { useTenant } from "../context.ts";
 import * as Credits from "../credits/index.ts";
 import { inBackground } from "../platform/background.ts";
 import { clock } from "../platform/clock.ts";
-import type { HistoryReader, SimulateRequest } from "./api-schema.ts";
+import type { HistoryReader, ShadowMessage, SimulateRequest } from "./api-schema.ts";
+import { v2EnabledCached } from "./breaker-state.ts";
 import { PlanInvalidError } from "./errors.ts";
 import type { FeasibilityOptions } from "./estimate.ts";
+import { costsimMetrics as m } from "./metrics.ts";
 import { type PlanOptions, planOf } from "./plan.ts";
 import type { Plan, SimulateReplyV1, SimulateReplyV2 } from "./schema.ts";
 import { storeRequest } from "./shadow-requests.ts";
@@ -45,6 +47,12 @@ function planFor(req: SimulateRequest): Plan {
   }
 }
 
+/** The shadow's request stored, unless the drift breaker has V2 disabled (counted as `disabled`). */
+async function storeIfEnabled(msg: ShadowMessage): Promise<void> {
+  if (await v2EnabledCached()) return storeRequest(msg);
+  m.shadowRequests.inc({ outcome: "disabled" });
+}
+
 /** The feasibility options of the caller's tenant now: its available credits and the budget. */
 export async function feasibilityOptions(budget: number | undefined): Promise<FeasibilityOptions> {
   const { available } = await Credits.balance({});
@@ -66,7 +74,7 @@ export async function simulate(req: SimulateRequest): Promise<SimulateReplyV1> {
   // never an SQS call here. It carries the budget; the consumer reads the available credits itself.
   if (config().costsim.v2Sandbox)
     inBackground(
-      storeRequest({
+      storeIfEnabled({
         v: 1,
         tenantId: useTenant(),
         plan,

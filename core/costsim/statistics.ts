@@ -92,3 +92,24 @@ export const median = (values: readonly number[]) => quantile(values, 0.5);
 /** Rounded to `places` decimals, null kept. */
 export const roundOrNull = (v: number | null, places = 4): number | null =>
   v === null ? null : Math.round(v * 10 ** places) / 10 ** places;
+
+/**
+ * Per-bin counts of V1's credits, V2's credits, V1's and V2's durations from rows grouped by the
+ * packed `kl_bin` (migration 0024: ((b1*16+b2)*16+b3)*16+b4, each width_bucket over COST_BINS or
+ * DURATION_BINS_MS, the bin index binCounts gives): what klFromCounts takes, and how many rows.
+ */
+export function klBinCounts(groups: readonly { kl_bin: number; n: number }[]): { bins: number[][]; n: number } {
+  const bins = [COST_BINS, COST_BINS, DURATION_BINS_MS, DURATION_BINS_MS].map((e) =>
+    new Array<number>(e.length).fill(0),
+  );
+  let n = 0;
+  for (const g of groups) {
+    n += g.n;
+    const at = [(g.kl_bin >> 12) & 15, (g.kl_bin >> 8) & 15, (g.kl_bin >> 4) & 15, g.kl_bin & 15];
+    at.forEach((b, i) => {
+      const counts = bins[i] as number[];
+      counts[b] = (counts[b] as number) + g.n;
+    });
+  }
+  return { bins, n };
+}

@@ -17,6 +17,7 @@ export type LinkName =
   | "WorkflowStepsQueue"
   | "WorkflowReplaysQueue"
   | "CostsimShadowQueue"
+  | "AlertDeliveryQueue"
   | "SlackWebhookUrl"
   | "WebhookSigningSecret"
   | "VoyageApiKey";

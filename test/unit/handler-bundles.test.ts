@@ -166,6 +166,16 @@ const domains: Readonly<Record<string, readonly Domain[]>> = {
   // The Redis stream of shadow requests to the CostsimShadow queue.
   "functions/cron/costsim-shadow-relay.ts": ["costsim", "credits", "tenancy"],
   "functions/queue/costsim-shadow.ts": ["costsim", "credits", "skills", "tenancy", "workflows", "jobs", "failures"],
+  // The drift breaker: its incidents, alerts, canary and cron (the breaker records in status history
+  // under the platform tenant, through the platform's writer).
+  "functions/http/costsim/v2-reset.ts": ["costsim", "credits", "tenancy"],
+  "functions/http/costsim/v2-incidents.ts": ["costsim", "credits"],
+  "functions/http/costsim/canary-run.ts": ["costsim", "credits", "skills", "tenancy"],
+  "functions/http/costsim/canary-reports.ts": ["costsim", "credits"],
+  "functions/http/costsim/canary-report.ts": ["costsim", "credits"],
+  "functions/queue/costsim-alerts.ts": ["costsim", "credits", "tenancy", "failures"],
+  "functions/cron/costsim-safety.ts": ["costsim", "credits", "tenancy"],
+  "functions/cron/costsim-canary.ts": ["costsim", "credits", "skills", "tenancy"],
 };
 
 /** The paths that read or write S3 objects (upload, delete, presign). */

@@ -183,4 +183,27 @@ export const domainEntries: readonly CatalogEntry[] = [
     match: { codes: ["costsim.invalid_history", "costsim.invalid_dataset"] },
     examples: ["Invalid cost simulation history: <n> bad field(s)", "Reference dataset <s> is not valid"],
   },
+  {
+    id: "costsim.canary_running",
+    title: "A canary run was asked for while another holds the leadership",
+    category: "concurrency",
+    severity: "low",
+    is_retryable: true,
+    recovery_mode: "retry",
+    recovery_suggestion:
+      "One canary runs at a time: wait for the run the 409 names (details.running_report_id) and read its report (GET /api/v1/costsim/canary/reports/{id}); its lease ends at details.lease_until, after which a dead run is taken over.",
+    match: { codes: ["costsim.canary_running"] },
+    examples: ["A canary run is under way: this one steps aside"],
+  },
+  {
+    id: "costsim.canary_report_not_found",
+    title: "No canary report has this id",
+    category: "validation",
+    severity: "low",
+    is_retryable: false,
+    recovery_mode: "fix_input",
+    recovery_suggestion: "List the reports (GET /api/v1/costsim/canary/reports) and use an id from there.",
+    match: { codes: ["costsim.canary_report_not_found"] },
+    examples: ["Canary report <s> not found"],
+  },
 ];

@@ -51,7 +51,7 @@ export async function openBreaker(
 export async function closeBreaker(
   breaker: Breaker,
   key: BreakerKey,
-  opts: { reason: string },
+  opts: { reason: string; metadata?: Record<string, unknown> },
 ): Promise<{ row: BreakerRow; from: BreakerState } | undefined> {
   const { params, transition, keep, metrics } = breaker.internals;
   const result = await withTx(async () => {
@@ -64,7 +64,7 @@ export async function closeBreaker(
       row,
       from: before.state,
       reason: opts.reason,
-      metadata: { failure_count_before: before.failure_count },
+      metadata: { failure_count_before: before.failure_count, ...opts.metadata },
     });
     await keep(row, key);
     return { row, from: before.state };

@@ -24,5 +24,5 @@ export {
   type BreakerPolicy,
   type Transition,
 } from "./kind.ts";
-export { type BreakerInstruments, type BreakerMetrics, breakerMetrics } from "./metrics.ts";
+export { type BreakerInstruments, type BreakerMetrics, breakerMetrics, genericInstruments } from "./metrics.ts";
 export { type BreakerState, BreakerStates, breakerStateNames, breakerStateValue } from "./states.ts";
