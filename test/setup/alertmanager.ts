@@ -4,9 +4,9 @@
  * receiver: none by default, or a webhook), clustering off unless asked for. `stop()` and `start()`
  * again keep the same port and storage, for "Alertmanager was down for a while" tests.
  *
- * What a restart keeps (observed with Alertmanager 0.25): silences and the notification log
- * (snapshotted to the storage path on SIGTERM and every `--data.maintenance-interval`); NOT the
- * alerts, which live in memory only. A sender must re-send what is still firing; Prometheus does
+ * What a restart keeps (Alertmanager 0.25): silences (asserted) and the notification log (not
+ * asserted here), both snapshotted to the storage path on SIGTERM and every
+ * `--data.maintenance-interval`; NOT the alerts, which live in memory only (asserted). A sender must re-send what is still firing; Prometheus does
  * so every evaluation (with `endsAt` a few intervals ahead).
  *
  * What Alertmanager does with what it is sent (observed, 0.25; asserted by
@@ -443,6 +443,10 @@ export async function startAlertmanager(o: AlertmanagerOptions = {}): Promise<Al
  * Two Alertmanagers clustered as an HA pair (the second joins the first): they gossip silences and
  * the notification log, NOT alerts, so a sender must post every alert to both (as Prometheus does
  * with its list of Alertmanagers). For two independent ones, call `startAlertmanager()` twice.
+ * A clustered instance answers /-/ready at once, before its gossip has settled (about 1.5 s here;
+ * see `output()`), and the member in position n of the cluster waits n x `--cluster.peer-timeout`
+ * (1 s here) before notifying, so a receiver may hear of an alert later than from a lone instance
+ * (not measured here).
  */
 export async function startAlertmanagerPair(
   o: Omit<AlertmanagerOptions, "cluster"> = {},
