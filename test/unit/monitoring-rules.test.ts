@@ -1,27 +1,19 @@
 /**
  * The monitoring harness (monitoring/): every metric a rule names is one AOS exports (or a
  * recording rule, or Prometheus' own `up`); every alert has a severity, a subsystem, a summary, a
- * description and a runbook_url to an existing section of docs/runbooks/<subsystem>.md; every
- * alert has promtool unit tests that fire and that stay quiet; every domain under core/ has a
- * runbook. The promtool/amtool runs themselves are in monitoring-promtool.test.ts.
+ * description and a runbook_url to an existing section of docs/runbooks/<subsystem>.md (or of a
+ * part of it, docs/runbooks/<subsystem>-<part>.md); the seed's M6 alerts carry their priority
+ * (P1 pages); every alert has promtool unit tests that fire and that stay quiet; every domain
+ * under core/ has a runbook. The promtool/amtool runs themselves are in
+ * monitoring-promtool.test.ts; the PromQL tokeniser is test/setup/promql.ts.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { surroundingsPending } from "../setup/domain-template.ts";
 import { allMetricDefinitions, exportedSeries, prometheusSeries } from "../setup/metrics-catalog.ts";
+import { metricNamesIn, monitoringRules } from "../setup/promql.ts";
 
-interface Rule {
-  record?: string;
-  alert?: string;
-  expr: string;
-  for?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-interface RuleFile {
-  groups: { name: string; rules: Rule[] }[];
-}
 interface TestFile {
   rule_files: string[];
   tests: { name: string; alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
@@ -32,52 +24,8 @@ const testsDir = "monitoring/tests";
 const ruleFiles = readdirSync(rulesDir)
   .filter((f) => f.endsWith(".yml"))
   .sort();
-const rulesOf = (f: string) =>
-  (parse(readFileSync(`${rulesDir}/${f}`, "utf8")) as RuleFile).groups.flatMap((g) => g.rules);
-const allRules = ruleFiles.flatMap((f) => rulesOf(f).map((r) => ({ file: f, ...r })));
+const allRules = monitoringRules(rulesDir);
 const alerts = allRules.filter((r) => r.alert);
-
-const promqlWords = new Set(
-  [
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "and",
-    "or",
-    "unless",
-    "bool",
-    "offset",
-    "inf",
-    "nan",
-  ].map((w) => w.toLowerCase()),
-);
-
-/**
- * The metric names a PromQL expression selects: identifiers that are not functions (followed by
- * `(`), not keywords, not label names (inside `{...}` or a `by (...)` / `on (...)` list), not
- * numbers or durations.
- */
-function metricNamesIn(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
-    .replace(/\{[^}]*\}/g, " ")
-    .replace(/\[[^\]]*\]/g, " ")
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ");
-  const names = new Set<string>();
-  for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
-    const word = m[0];
-    const after = stripped.slice((m.index ?? 0) + word.length).trimStart();
-    if (after.startsWith("(")) continue;
-    if (promqlWords.has(word.toLowerCase())) continue;
-    // The exponent of a number such as 1e6 is not a name.
-    if (/[0-9.]$/.test(stripped.slice(0, m.index ?? 0))) continue;
-    names.add(word);
-  }
-  return [...names];
-}
 
 let known: Set<string>;
 beforeAll(async () => {
@@ -144,13 +92,36 @@ describe("monitoring rules", () => {
       expect(a.labels, a.alert).toMatchObject({ severity: expect.stringMatching(/^(page|ticket)$/), subsystem });
       expect(a.annotations?.summary, a.alert).toBeTruthy();
       expect(a.annotations?.description, a.alert).toBeTruthy();
-      const url = `docs/runbooks/${subsystem}.md#${(a.alert as string).toLowerCase()}`;
-      expect(a.annotations?.runbook_url, a.alert).toBe(url);
-      const runbook = readFileSync(`docs/runbooks/${subsystem}.md`, "utf8");
+      // The subsystem's page, or one of its parts (docs/runbooks/costsim-canary.md for costsim).
+      const url = a.annotations?.runbook_url ?? "";
+      const page = new RegExp(`^docs/runbooks/(${subsystem}(?:-[a-z0-9-]+)?)\\.md#(.+)$`).exec(url);
+      expect(page?.[2], `${a.alert}: ${url}`).toBe((a.alert as string).toLowerCase());
+      const runbook = readFileSync(`docs/runbooks/${page?.[1]}.md`, "utf8");
       const section = runbook.split(/^## /m).find((s) => s.startsWith(`${a.alert}\n`));
-      expect(section, `${a.alert} in docs/runbooks/${subsystem}.md`).toBeDefined();
+      expect(section, `${a.alert} in docs/runbooks/${page?.[1]}.md`).toBeDefined();
       for (const part of ["Symptoms", "First checks", "Fixes", "Recovery"])
         expect(section, `${a.alert}: ${part}`).toContain(`**${part}**`);
+    }
+  });
+
+  it("marks the seed's M6 alerts with their priority, P1 paging and P2/P3 as tickets", () => {
+    // Seed 001's "Alert Rules Added" table and seed 004's M6.2 P1/P2/P3, by name.
+    const seed: Record<string, string> = {
+      CostSimV2HighDrift: "P1",
+      CostSimV2DriftWarning: "P2",
+      CostSimV2CircuitBreakerOpen: "P1",
+      CostSimV2CanaryFailure: "P2",
+      CostSimAlertQueueBacklog: "P2",
+      CostSimAlertSendFailures: "P2",
+      CostSimRapidCBTrips: "P1",
+      CostSimHighConsecutiveFailures: "P2",
+      AosCostsimSchemaErrors: "P3",
+    };
+    for (const [name, priority] of Object.entries(seed))
+      expect(alerts.find((a) => a.alert === name)?.labels?.priority, name).toBe(priority);
+    for (const a of alerts.filter((r) => r.labels?.priority !== undefined)) {
+      expect(a.labels?.priority, a.alert).toMatch(/^P[123]$/);
+      expect(a.labels?.severity, a.alert).toBe(a.labels?.priority === "P1" ? "page" : "ticket");
     }
   });
 
