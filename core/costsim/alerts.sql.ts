@@ -27,11 +27,12 @@ export const resolveAlerts = `update costsim_alert_queue
 /**
  * $1 now, $2 resend interval (s), $3 the new endsAt: firing alerts not changed for an interval get
  * a new lease and a new version (re-sent, as Prometheus re-sends its active alerts). A version
- * still waiting keeps its backoff: the next attempt sends the new endsAt.
+ * still waiting keeps its backoff and its message (or the sweeper's re-drive of it): the next
+ * attempt sends the new endsAt.
  */
 export const reassertAlerts = `update costsim_alert_queue
   set ends_at = $3, version = version + 1, delivered_to = '{}', changed_at = $1,
-    next_attempt_at = greatest(next_attempt_at, $1)
+    next_attempt_at = case when sent_version = version then $1 else next_attempt_at end
   where state = 'firing' and changed_at <= CAST($1 AS timestamptz) - make_interval(secs => $2)
   returning ${columns}`;
 
@@ -62,9 +63,9 @@ export const finishSend = `with s as (
         else q.delivered_to end,
     sent_version = case when s.current and s.everywhere then $3 else q.sent_version end,
     attempts = case when s.current and s.everywhere then 0
-        when $7 is not null then q.attempts + 1 else q.attempts end,
+        when CAST($7 AS timestamptz) is not null then q.attempts + 1 else q.attempts end,
     next_attempt_at = coalesce(CAST($7 AS timestamptz), q.next_attempt_at),
-    last_error = case when $8 is not null then $8 when s.current and s.everywhere then null else q.last_error end,
+    last_error = case when CAST($8 AS text) is not null then CAST($8 AS text) when s.current and s.everywhere then null else q.last_error end,
     last_sent_at = case when cardinality(CAST($4 AS text[])) > 0 then $6 else q.last_sent_at end,
     claim_id = null, claimed_until = null
   from s

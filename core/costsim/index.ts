@@ -28,8 +28,8 @@
  */
 
 import { recordActual } from "./actuals.ts";
-import { ALERT_NAME, ALERT_QUEUE, alertOf, backoffS, deliverAlert, sweepAlerts } from "./alerts.ts";
-import { driftBreaker, recover, reset } from "./breaker.ts";
+import { ALERT_NAME, ALERT_QUEUE, alertOf, backoffS, deliverAlert, measureDepth, sweepAlerts } from "./alerts.ts";
+import { driftBreaker, recover, reset, tripOnCanary } from "./breaker.ts";
 import { BREAKER_KEY, STATE_CACHE_MS, v2Enabled } from "./breaker-state.ts";
 import { getCanaryReport, listCanaryReports, runCanary, scheduledCanary } from "./canary.ts";
 import {
@@ -92,6 +92,8 @@ export {
   backoffS,
   /** The drift breaker as Postgres has it, its open incident and its last evaluation. */
   breakerStatus,
+  /** A failed canary disables V2 now (or keeps it disabled another TTL). */
+  tripOnCanary,
   /** Weights of the plan-complexity penalty in V2's confidence. */
   COMPLEXITY_WEIGHTS,
   /** Lower edges of the credit bins of the KL divergence. */
@@ -128,6 +130,8 @@ export {
   EXTERNAL_PRIOR,
   /** One drift evaluation, if this interval has none yet and V2 is enabled (never throws). */
   evaluateDrift,
+  /** Alerts waiting for delivery, set into costsim_cb_alert_queue_depth. */
+  measureDepth,
   /** Forget this process's cached breaker state and evaluation throttle. */
   forgetBreakerCache,
   /** One canary report by id. */

@@ -1,6 +1,9 @@
 /**
  * Health of what AOS depends on: Postgres, Redis, S3 and SQS, each probed in parallel with its
- * own timeout. A check never throws; it reports `ok: false` with a short error that carries no
+ * own timeout. Beside them, the circuit breakers that are not CLOSED (the cost simulator's V2
+ * drift breaker, kind `costsim`; skills' targets, kind `skill`), counted by kind, scope and state:
+ * they say what AOS has turned off, never make it unhealthy (its own dependencies do), and name no
+ * target (a target may be a tenant's host; GET /api/v1/breakers lists them to a key). A check never throws; it reports `ok: false` with a short error that carries no
  * connection string, password or signed URL, so the result can go straight into a public reply.
  *
  * @example
@@ -10,6 +13,8 @@
 import { performance } from "node:perf_hooks";
 import * as z from "zod/mini";
 import { isAppError } from "../errors.ts";
+import { BreakerStates, summarizeBreakers } from "./breaker/index.ts";
+import { clock } from "./clock.ts";
 import { query } from "./db/index.ts";
 import { checkSqs } from "./queue.ts";
 import { redis } from "./redis.ts";
@@ -23,9 +28,21 @@ export interface CheckResult {
   error?: string;
 }
 
+/** Breakers of one kind, scope and state (OPEN still cooling down; HALF_OPEN once it may recover). */
+export interface BreakerCount {
+  kind: string;
+  scope: "shared" | "tenant";
+  state: "OPEN" | "HALF_OPEN";
+  count: number;
+  /** The earliest end of their cooldowns (OPEN), or null. */
+  until: string | null;
+}
+
 export interface HealthReport {
   status: "ok" | "degraded";
   checks: Record<CheckName, CheckResult>;
+  /** Breakers not CLOSED; null when they could not be read (Postgres down: its check says so). */
+  breakers: BreakerCount[] | null;
 }
 
 const Check = z.object({
@@ -39,6 +56,19 @@ export const HealthReply = z.object({
   status: z.enum(["ok", "degraded"]),
   checks: z.object({ postgres: Check, redis: Check, s3: Check, sqs: Check }),
   down: z.array(z.enum(["postgres", "redis", "s3", "sqs"])).check(z.describe("The checks that failed")),
+  breakers: z.nullable(
+    z
+      .array(
+        z.object({
+          kind: z.string().check(z.describe("costsim: the V2 drift breaker (V2 disabled); skill: a skill's target")),
+          scope: z.enum(["shared", "tenant"]),
+          state: z.enum(["OPEN", "HALF_OPEN"]),
+          count: z.int(),
+          until: z.nullable(z.string()),
+        }),
+      )
+      .check(z.describe("Circuit breakers not CLOSED; they never turn /health 503 (null: could not be read)")),
+  ),
 });
 
 export interface HealthOptions {
@@ -99,13 +129,46 @@ async function runCheck(probe: Probe, timeoutMs: number): Promise<CheckResult> {
   }
 }
 
+/** The breakers not CLOSED, counted; an OPEN one whose cooldown is over counts as HALF_OPEN. */
+async function breakerCounts(timeoutMs: number): Promise<BreakerCount[] | null> {
+  let out: BreakerCount[] | null = null;
+  const r = await runCheck(async () => {
+    const now = clock().nowMs();
+    const counts = new Map<string, BreakerCount>();
+    for (const row of await summarizeBreakers()) {
+      const cooling = row.state === BreakerStates.open && (row.cooldown_until?.getTime() ?? 0) > now;
+      const state = row.state === BreakerStates.open && !cooling ? "HALF_OPEN" : row.state;
+      const scope = row.tenant_scoped ? "tenant" : "shared";
+      const k = `${row.kind}|${scope}|${state}`;
+      const c = counts.get(k) ?? {
+        kind: row.kind,
+        scope,
+        state: state as BreakerCount["state"],
+        count: 0,
+        until: null,
+      };
+      c.count += row.n;
+      if (cooling && row.cooldown_until && (!c.until || row.cooldown_until.toISOString() < c.until))
+        c.until = row.cooldown_until.toISOString();
+      counts.set(k, c);
+    }
+    out = [...counts.values()].sort((a, b) =>
+      `${a.kind}${a.scope}${a.state}`.localeCompare(`${b.kind}${b.scope}${b.state}`),
+    );
+  }, timeoutMs);
+  return r.ok ? out : null;
+}
+
 /** Probe every dependency in parallel; `degraded` when any of them fails or times out. */
 export async function checkHealth(o: HealthOptions = {}): Promise<HealthReport> {
   const timeoutMs = o.timeoutMs ?? 2000;
   const names = Object.keys(probes) as CheckName[];
-  const results = await Promise.all(names.map((n) => runCheck(probes[n], timeoutMs)));
+  const [results, breakers] = await Promise.all([
+    Promise.all(names.map((n) => runCheck(probes[n], timeoutMs))),
+    breakerCounts(timeoutMs),
+  ]);
   const checks = Object.fromEntries(names.map((n, i) => [n, results[i]])) as Record<CheckName, CheckResult>;
-  return { status: results.every((r) => r.ok) ? "ok" : "degraded", checks };
+  return { status: results.every((r) => r.ok) ? "ok" : "degraded", checks, breakers };
 }
 
 /** Names of the checks that failed, for a 503 reply or a log line. */

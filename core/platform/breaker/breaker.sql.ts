@@ -133,6 +133,26 @@ export const list = /* @__PURE__ */ statement(
     order by updated_at desc, id desc`,
 );
 
+/**
+ * Every breaker that is not CLOSED, counted by kind, state and scope, with the earliest end of
+ * their cooldowns: what /health shows (counts only: a target may be a tenant's host).
+ */
+export const summary = /* @__PURE__ */ statement(
+  () => `select kind, state, tenant_id is not null as tenant_scoped, CAST(count(*) AS integer) as n,
+      min(cooldown_until) as cooldown_until
+    from circuit_breaker_state
+    where state <> ${CLOSED}
+    group by kind, state, tenant_id is not null`,
+);
+
+export interface BreakerSummaryRow {
+  kind: string;
+  state: BreakerState;
+  tenant_scoped: boolean;
+  n: number;
+  cooldown_until: Date | null;
+}
+
 export interface BreakerRow {
   id: number;
   kind: string;

@@ -6,7 +6,7 @@
  */
 import { clock } from "../clock.ts";
 import { query, withTx } from "../db/index.ts";
-import type { BreakerRow } from "./breaker.sql.ts";
+import type { BreakerRow, BreakerSummaryRow } from "./breaker.sql.ts";
 import * as sql from "./breaker.sql.ts";
 import type { Breaker } from "./breaker.ts";
 import { readCopy, snapshotOf } from "./cache.ts";
@@ -148,6 +148,14 @@ export async function recoverBreaker(
   });
   if (result.recovered) metrics.closed(key.target);
   return result;
+}
+
+/**
+ * Every breaker not CLOSED, of every kind and tenant, counted by kind, state and scope (no
+ * targets: a target may be a tenant's host), with the earliest end of their cooldowns.
+ */
+export async function summarizeBreakers(): Promise<BreakerSummaryRow[]> {
+  return (await query<BreakerSummaryRow>(sql.summary)).rows;
 }
 
 /** A kind's breakers of one tenant and every shared one, most recently changed first. */

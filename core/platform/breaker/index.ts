@@ -12,10 +12,18 @@
  *   const permit = await persist.acquire({ tenantId: null, target: "failure_matches" });
  */
 
-export type { BreakerRow } from "./breaker.sql.ts";
+export type { BreakerRow, BreakerSummaryRow } from "./breaker.sql.ts";
 export { type Breaker, defineBreaker, type Permit } from "./breaker.ts";
 export { COPY_TTL_MS } from "./cache.ts";
-export { closeBreaker, listBreakers, openBreaker, peekBreaker, type Recovery, recoverBreaker } from "./control.ts";
+export {
+  closeBreaker,
+  listBreakers,
+  openBreaker,
+  peekBreaker,
+  type Recovery,
+  recoverBreaker,
+  summarizeBreakers,
+} from "./control.ts";
 export { describeError } from "./describe-error.ts";
 export {
   type BreakerKey,
