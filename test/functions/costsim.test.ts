@@ -152,12 +152,12 @@ describe("POST /api/v1/costsim/v2/simulate", () => {
 });
 
 describe("GET /api/v1/costsim/v2/status", () => {
-  it("says the sandbox, versions, counts by verdict, no breaker yet, and that V2 may not be promoted unmeasured", async () => {
+  it("says the sandbox, versions, counts by verdict, the drift breaker CLOSED, and that V2 may not be promoted unmeasured", async () => {
     const res = await invoke("GET", "/api/v1/costsim/v2/status", { key: t.keys.viewer.key });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({
       sandbox: false,
-      breaker: null,
+      breaker: { state: "CLOSED", v2_enabled: true, open_incident: null },
       versions: { v1: "v1.0", v2: "v2.0" },
       thresholds: { drift: 0.2, warning: 0.15, schema_errors: 5 },
       promotion: { allowed: false },

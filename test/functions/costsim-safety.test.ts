@@ -1,0 +1,486 @@
+/**
+ * Cost simulation's safety net (issue 19) through its real handlers, on real Postgres, Redis and
+ * the SQS stand-in: the drift breaker as GET /api/v1/costsim/v2/status shows it (fresh, after a
+ * trip), the admin reset (refusals, 400s, the incident resolved, status_history, the alert
+ * resolved and its AlertDelivery message, the metric; a reset of a closed breaker changing
+ * nothing), the incidents listing (order, filter, pagination, forged cursors) and the canary
+ * (a run and its reports, the lease row's 409, an expired lease abandoned, a failing canary
+ * disabling V2).
+ *
+ * The breaker is one for the whole database, so the tests of this file run in order and each
+ * brings it to the state it needs (`closed()`); the failing canary, whose comparisons stay in
+ * every later canary's window, is last.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { withContext } from "../../core/context.ts";
+import { tripOnCanary } from "../../core/costsim/breaker.ts";
+import * as Costsim from "../../core/costsim/index.ts";
+import { openBreaker } from "../../core/platform/breaker/index.ts";
+import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
+import { query } from "../../core/platform/db/index.ts";
+import { SYSTEM_TENANT_ID } from "../../core/tenancy/index.ts";
+import { invoke } from "../events/index.ts";
+import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { metricValue } from "../setup/metrics-catalog.ts";
+import { takeMessages } from "../setup/sqs-reader.ts";
+
+type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
+const HOUR_MS = 3600_000;
+const STATUS = "/api/v1/costsim/v2/status";
+const RESET = "/api/v1/costsim/v2/reset";
+const INCIDENTS = "/api/v1/costsim/v2/incidents";
+const RUN = "/api/v1/costsim/canary/run";
+const REPORTS = "/api/v1/costsim/canary/reports";
+const RESET_METRIC = 'costsim_cb_enabled_total{how="reset"}';
+
+const fieldsOf = (res: { body: any }): string[] => res.body.error.details.fields.map((f: { field: string }) => f.field);
+const tag = () => randomBytes(4).toString("hex");
+const asSystem = <T>(fn: () => Promise<T>, tenantId?: string) =>
+  withContext(
+    {
+      requestId: randomUUID(),
+      correlationId: randomUUID(),
+      actor: { type: "system", name: "costsim-safety-test", ...(tenantId ? { tenantId } : {}) },
+    },
+    fn,
+  );
+
+let t: Tenant;
+beforeAll(async () => {
+  t = await makeTenantWithKeys();
+  await takeMessages("AlertDelivery");
+});
+afterEach(() => setClock(systemClock));
+
+const breaker = async () => {
+  const res = await invoke("GET", STATUS, { key: t.keys.viewer.key });
+  expect(res.status, res.text).toBe(200);
+  return res.body.breaker;
+};
+
+/** A drift trip as the evaluation makes it (the platform breaker opened with its trigger and figures). */
+const tripOnDrift = (figures: Record<string, unknown> = { samples: 40, p95_drift: 0.61, drift_threshold: 0.2 }) =>
+  asSystem(() =>
+    openBreaker(Costsim.driftBreaker, Costsim.BREAKER_KEY, {
+      reason: `p95 drift ${figures.p95_drift} > COSTSIM_DRIFT_THRESHOLD 0.2`,
+      metadata: { trigger: "drift", figures },
+    }),
+  );
+
+const reset = (reason: string, key = t.keys.admin.key) => invoke("POST", RESET, { key, body: { reason } });
+
+/** The breaker CLOSED (reset by the admin when it is not), and no AlertDelivery message waiting. */
+async function closed(): Promise<void> {
+  if ((await breaker()).state !== "CLOSED") expect((await reset("test: back to closed")).status).toBe(200);
+  await takeMessages("AlertDelivery");
+}
+
+const incidentRow = async (id: string) =>
+  (await query<Record<string, any>>("select * from costsim_cb_incidents where id = $1", [id])).rows[0];
+const alertOf = async (incidentId: string) => {
+  const { rows } = await query<Record<string, any>>("select * from costsim_alert_queue where incident_id = $1", [
+    incidentId,
+  ]);
+  expect(rows, `the alert of incident ${incidentId}`).toHaveLength(1);
+  return rows[0] as Record<string, any>;
+};
+const reportCount = async () =>
+  Number((await query<{ n: string }>("select count(*) as n from costsim_canary_reports")).rows[0]?.n);
+
+describe("GET /api/v1/costsim/v2/status: the drift breaker", () => {
+  it("is CLOSED with V2 enabled on a fresh database", async () => {
+    expect(await breaker()).toEqual({
+      state: "CLOSED",
+      v2_enabled: true,
+      consecutive_failures: 0,
+      failure_threshold: 3,
+      disabled_at: null,
+      disabled_until: null,
+      open_incident: null,
+      last_evaluation: null,
+    });
+    expect(await Costsim.v2Enabled()).toBe(true);
+  });
+
+  it("is OPEN after a failed canary's trip: disabled for DEFAULT_DISABLE_TTL_HOURS, the open incident with trigger and figures", async () => {
+    await closed();
+    const reportId = randomUUID();
+    const failures = ["KL(V1 || V2) of credits 3.2 > 0.5 over 80 comparisons"];
+    const before = Date.now();
+    await asSystem(() => tripOnCanary(reportId, failures));
+    const after = Date.now();
+    const b = await breaker();
+    expect(b).toMatchObject({ state: "OPEN", v2_enabled: false });
+    const until = Date.parse(b.disabled_until);
+    expect(until).toBeGreaterThanOrEqual(before + 24 * HOUR_MS);
+    expect(until).toBeLessThanOrEqual(after + 24 * HOUR_MS);
+    expect(b.open_incident).toMatchObject({
+      trigger: "canary",
+      figures: { canary_report_id: reportId, failures },
+      disabled_until: b.disabled_until,
+      opened_at: b.disabled_at,
+      resolved_at: null,
+      resolution: null,
+    });
+    expect(b.open_incident.reason).toContain(reportId);
+    // The hot paths' read (Redis's copy) says disabled too.
+    expect(await Costsim.v2Enabled()).toBe(false);
+  });
+
+  it("is OPEN after a drift trip through driftBreaker, until exactly now + 24 h; HALF_OPEN (still disabled) once that is over", async () => {
+    await closed();
+    const clock = new ManualClock(Date.now());
+    setClock(clock);
+    const figures = { samples: 40, p95_drift: 0.61, drift_threshold: 0.2, over_threshold: 31 };
+    await tripOnDrift(figures);
+    const b = await breaker();
+    expect(b).toMatchObject({
+      state: "OPEN",
+      v2_enabled: false,
+      disabled_at: clock.now().toISOString(),
+      disabled_until: new Date(clock.nowMs() + 24 * HOUR_MS).toISOString(),
+      open_incident: { trigger: "drift", figures, resolved_at: null },
+    });
+    clock.advance(24 * HOUR_MS);
+    expect(await breaker()).toMatchObject({
+      state: "HALF_OPEN",
+      v2_enabled: false,
+      open_incident: { trigger: "drift" },
+    });
+  });
+});
+
+describe("POST /api/v1/costsim/v2/reset", () => {
+  it("is an admin's only: 403 to viewer, agent and operator keys, 401 without one; the breaker stays OPEN", async () => {
+    await closed();
+    await tripOnDrift();
+    for (const key of [t.keys.viewer.key, t.keys.agent.key, t.keys.operator.key]) {
+      const res = await reset("let me in", key);
+      expect(res.status, res.text).toBe(403);
+    }
+    expect((await invoke("POST", RESET, { body: { reason: "no key" } })).status).toBe(401);
+    expect((await breaker()).state).toBe("OPEN");
+  });
+
+  it("400 without a body (naming body, as every route with a required body does), naming body.reason for an empty, 2-character or blank-padded short reason", async () => {
+    await tripOnDrift();
+    const none = await invoke("POST", RESET, { key: t.keys.admin.key });
+    expect(none.status, none.text).toBe(400);
+    expect(none.body.error.details.fields).toEqual([{ field: "body", message: "required" }]);
+    const empty = await invoke("POST", RESET, { key: t.keys.admin.key, body: {} });
+    expect(empty.status, empty.text).toBe(400);
+    expect(fieldsOf(empty)).toEqual(["body.reason"]);
+    for (const reason of ["ok", "   ab   "]) {
+      const res = await reset(reason);
+      expect(res.status, reason).toBe(400);
+      expect(fieldsOf(res)).toEqual(["body.reason"]);
+    }
+    const long = await reset("x".repeat(501));
+    expect(fieldsOf(long)).toEqual(["body.reason"]);
+    const extra = await invoke("POST", RESET, { key: t.keys.admin.key, body: { reason: "fine reason", force: true } });
+    expect(extra.status).toBe(400);
+    expect((await breaker()).state).toBe("OPEN");
+  });
+
+  it("an admin's reset closes it: the incident resolved (reset, by the key, with the reason), status_history OPEN -> CLOSED, the alert resolved with a new version and sent", async () => {
+    await closed();
+    await tripOnDrift();
+    const incident = (await breaker()).open_incident;
+    const firing = await alertOf(incident.id);
+    expect(firing).toMatchObject({ state: "firing", version: 1 });
+    // The trip's own alert went out (its AlertDelivery message).
+    expect(await takeMessages("AlertDelivery", 1)).toEqual([{ v: 1, tenantId: SYSTEM_TENANT_ID, alertId: firing.id }]);
+    const enabledBefore = await metricValue(RESET_METRIC);
+
+    const reason = `V2 0.4.1 fixes the drift of embed steps ${tag()}`;
+    const res = await reset(reason);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({
+      state: "CLOSED",
+      v2_enabled: true,
+      consecutive_failures: 0,
+      disabled_at: null,
+      disabled_until: null,
+      open_incident: null,
+    });
+    expect(await breaker()).toMatchObject({ state: "CLOSED", v2_enabled: true, open_incident: null });
+    expect(await Costsim.v2Enabled()).toBe(true);
+
+    const resolved = await incidentRow(incident.id);
+    expect(resolved).toMatchObject({ resolution: "reset", resolved_by: `key:${t.keys.admin.id}` });
+    expect(resolved?.resolved_at).toBeInstanceOf(Date);
+    expect(resolved?.resolution_reason).toContain(reason);
+
+    const { rows: history } = await query<Record<string, any>>(
+      `select * from status_history where entity_type = 'costsim_breaker' and tenant_id = $1
+        order by id desc limit 1`,
+      [SYSTEM_TENANT_ID],
+    );
+    expect(history[0]).toMatchObject({
+      entity_id: "v2",
+      old_status: "OPEN",
+      new_status: "CLOSED",
+      actor: `key:${t.keys.admin.id}`,
+    });
+    expect(history[0]?.reason).toContain(reason);
+
+    const alert = await alertOf(incident.id);
+    expect(alert).toMatchObject({ id: firing.id, state: "resolved" });
+    expect(alert?.version).toBeGreaterThan(firing.version);
+    expect(alert?.ends_at.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await takeMessages("AlertDelivery", 1)).toEqual([{ v: 1, tenantId: SYSTEM_TENANT_ID, alertId: firing.id }]);
+    expect(await metricValue(RESET_METRIC)).toBe(enabledBefore + 1);
+  });
+
+  it("of a closed breaker: 200 CLOSED, no incident resolved again, no alert sent, costsim_cb_enabled_total unchanged", async () => {
+    await closed();
+    const snapshot = async () =>
+      (
+        await query<Record<string, unknown>>(
+          "select id, resolved_at, resolution, resolved_by, resolution_reason from costsim_cb_incidents order by id",
+        )
+      ).rows;
+    const incidents = await snapshot();
+    expect(incidents.length).toBeGreaterThan(0);
+    const alerts = (await query("select id, state, version from costsim_alert_queue order by id")).rows;
+    const enabledBefore = await metricValue(RESET_METRIC);
+    const res = await reset("nothing to re-enable");
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ state: "CLOSED", v2_enabled: true, open_incident: null });
+    expect(await snapshot()).toEqual(incidents);
+    expect((await query("select id, state, version from costsim_alert_queue order by id")).rows).toEqual(alerts);
+    expect(await takeMessages("AlertDelivery")).toEqual([]);
+    expect(await metricValue(RESET_METRIC)).toBe(enabledBefore);
+  });
+});
+
+describe("GET /api/v1/costsim/v2/incidents", () => {
+  it("newest first; open=true only the open one; limit=1 pages through every incident once; 400 on a forged cursor or limit=0", async () => {
+    await closed();
+    // Three more incidents a minute apart, the last two at the same instant (the id orders them), the last left open.
+    const clock = new ManualClock(Date.now() + 60_000);
+    setClock(clock);
+    await tripOnDrift({ n: 1 });
+    await closed();
+    clock.advance(60_000);
+    await tripOnDrift({ n: 2 });
+    await closed();
+    await tripOnDrift({ n: 3 });
+    setClock(systemClock);
+
+    const all = await invoke("GET", INCIDENTS, { key: t.keys.viewer.key, query: { limit: "1000" } });
+    expect(all.status, all.text).toBe(200);
+    expect(all.body.next_cursor).toBeNull();
+    const data = all.body.data as { id: string; opened_at: string; resolved_at: string | null; figures: any }[];
+    expect(data.length).toBeGreaterThanOrEqual(6);
+    const newestFirst = [...data].sort((x, y) =>
+      x.opened_at === y.opened_at ? (x.id < y.id ? 1 : -1) : x.opened_at < y.opened_at ? 1 : -1,
+    );
+    expect(data.map((i) => i.id)).toEqual(newestFirst.map((i) => i.id));
+    expect(
+      data
+        .slice(0, 3)
+        .map((i) => i.figures.n)
+        .sort(),
+    ).toEqual([1, 2, 3]);
+    expect(data[2]?.figures.n).toBe(1);
+    expect(data[0]?.opened_at).toBe(data[1]?.opened_at);
+    const open = data.filter((i) => i.resolved_at === null);
+    expect(open).toHaveLength(1);
+    expect(open[0]?.figures).toEqual({ n: 3 });
+
+    const onlyOpen = await invoke("GET", INCIDENTS, { key: t.keys.viewer.key, query: { open: "true" } });
+    expect(onlyOpen.status).toBe(200);
+    expect(onlyOpen.body.data).toEqual(open);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages <= data.length; pages++) {
+      const q: Record<string, string> = { limit: "1", ...(cursor ? { cursor } : {}) };
+      const res = await invoke("GET", INCIDENTS, { key: t.keys.viewer.key, query: q });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.data.length).toBeLessThanOrEqual(1);
+      seen.push(...res.body.data.map((i: { id: string }) => i.id));
+      cursor = res.body.next_cursor;
+      if (!cursor) break;
+    }
+    expect(cursor).toBeNull();
+    expect(seen).toEqual(data.map((i) => i.id));
+
+    const forged = [
+      "not-a-cursor",
+      Buffer.from(JSON.stringify(["yesterday", randomUUID()])).toString("base64url"),
+      Buffer.from(JSON.stringify([new Date().toISOString()])).toString("base64url"),
+      Buffer.from(JSON.stringify([new Date().toISOString(), "1; drop table x"])).toString("base64url"),
+    ];
+    for (const cursor of forged) {
+      const res = await invoke("GET", INCIDENTS, { key: t.keys.viewer.key, query: { cursor } });
+      expect(res.status, cursor).toBe(400);
+      expect(fieldsOf(res)).toEqual(["query.cursor"]);
+    }
+    for (const [q, field] of [
+      [{ limit: "0" }, "query.limit"],
+      [{ limit: "1001" }, "query.limit"],
+      [{ open: "yes" }, "query.open"],
+    ] as const) {
+      const res = await invoke("GET", INCIDENTS, { key: t.keys.viewer.key, query: q });
+      expect(res.status, JSON.stringify(q)).toBe(400);
+      expect(fieldsOf(res)).toEqual([field]);
+    }
+    expect((await invoke("GET", INCIDENTS)).status).toBe(401);
+  });
+});
+
+describe("the canary routes", () => {
+  it("POST run (admin): 200 with its report (the five datasets, the window), listed first and read by id; 404 and 400 for other ids", async () => {
+    await closed();
+    for (const key of [t.keys.viewer.key, t.keys.agent.key, t.keys.operator.key])
+      expect((await invoke("POST", RUN, { key })).status).toBe(403);
+
+    const res = await invoke("POST", RUN, { key: t.keys.admin.key });
+    expect(res.status, res.text).toBe(200);
+    const r = res.body;
+    expect(r).toMatchObject({ trigger: "api", requested_by: `key:${t.keys.admin.id}` });
+    expect(r.finished_at).not.toBeNull();
+    expect(r.report.datasets.map((d: { name: string }) => d.name).sort()).toEqual([...Costsim.DATASET_NAMES].sort());
+    for (const d of r.report.datasets) expect(Object.keys(d.checks).length, d.name).toBeGreaterThan(0);
+    // No comparison in the last day: the window cannot judge, and does not decide.
+    expect(r.report.window).toMatchObject({ samples: 0, min_samples: 50, outcome: "insufficient_data", max_kl: 0.5 });
+    // V2 passes the five reference datasets on this code.
+    expect(
+      r.report.datasets.filter((d: { passed: boolean }) => !d.passed).map((d: { name: string }) => d.name),
+      JSON.stringify(r.failures),
+    ).toEqual([]);
+    expect(r).toMatchObject({ status: "passed", failures: [] });
+    expect(await breaker()).toMatchObject({ state: "CLOSED", open_incident: null });
+
+    const list = await invoke("GET", REPORTS, { key: t.keys.viewer.key });
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.data[0]).toEqual(r);
+    const one = await invoke("GET", `${REPORTS}/${r.id}`, { key: t.keys.viewer.key });
+    expect(one.status, one.text).toBe(200);
+    expect(one.body).toEqual(r);
+
+    const unknown = await invoke("GET", `${REPORTS}/${randomUUID()}`, { key: t.keys.viewer.key });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe("costsim.canary_report_not_found");
+    const bad = await invoke("GET", `${REPORTS}/not-a-uuid`, { key: t.keys.viewer.key });
+    expect(bad.status).toBe(400);
+    expect(fieldsOf(bad)).toEqual(["path.id"]);
+    expect((await invoke("GET", REPORTS)).status).toBe(401);
+  });
+
+  it("409 costsim.canary_running while a run holds a live lease; once its lease is over the next run abandons it and runs", async () => {
+    await closed();
+    const now = new Date();
+    const { rows } = await query<{ id: string }>(
+      `insert into costsim_canary_reports (status, trigger, requested_by, started_at, lease_until)
+        values ('running', 'api', 'test', $1, $2) returning id`,
+      [now, new Date(now.getTime() + 10 * 60_000)],
+    );
+    const held = rows[0]?.id as string;
+    const before = await reportCount();
+    const refused = await invoke("POST", RUN, { key: t.keys.admin.key });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.error.code).toBe("costsim.canary_running");
+    expect(refused.body.error.details.running_report_id).toBe(held);
+    expect(await reportCount()).toBe(before);
+    const stillRunning = await invoke("GET", `${REPORTS}/${held}`, { key: t.keys.viewer.key });
+    expect(stillRunning.body).toMatchObject({ id: held, status: "running", finished_at: null, report: null });
+
+    // Eleven minutes on: the lease (ten) is over.
+    const clock = new ManualClock(now.getTime() + 11 * 60_000);
+    setClock(clock);
+    const res = await invoke("POST", RUN, { key: t.keys.admin.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.id).not.toBe(held);
+    expect(res.body.status).toBe("passed");
+    const abandoned = await invoke("GET", `${REPORTS}/${held}`, { key: t.keys.viewer.key });
+    expect(abandoned.body).toMatchObject({ id: held, status: "abandoned", finished_at: clock.now().toISOString() });
+    expect((await query("select id from costsim_canary_reports where status = 'running'")).rows).toEqual([]);
+  });
+
+  it("GET reports: newest first, limit=1 pages through every report once; 400 on a forged cursor", async () => {
+    const all = await invoke("GET", REPORTS, { key: t.keys.viewer.key, query: { limit: "1000" } });
+    expect(all.status).toBe(200);
+    const ids = all.body.data.map((r: { id: string }) => r.id);
+    expect(ids.length).toBe(await reportCount());
+    const started = all.body.data.map((r: { started_at: string }) => r.started_at);
+    expect(started).toEqual([...started].sort().reverse());
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages <= ids.length; pages++) {
+      const q: Record<string, string> = { limit: "1", ...(cursor ? { cursor } : {}) };
+      const res = await invoke("GET", REPORTS, { key: t.keys.viewer.key, query: q });
+      seen.push(...res.body.data.map((r: { id: string }) => r.id));
+      cursor = res.body.next_cursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(ids);
+    const forged = await invoke("GET", REPORTS, { key: t.keys.viewer.key, query: { cursor: "eyJ4IjoxfQ" } });
+    expect(forged.status).toBe(400);
+    expect(fieldsOf(forged)).toEqual(["query.cursor"]);
+  });
+
+  it("a failing canary disables V2: the last hour's comparisons far apart (KL of credits), status failed naming the KL, the breaker OPEN with a canary incident", async () => {
+    await closed();
+    const w = await makeTenantWithKeys();
+    const now = Date.now();
+    for (let i = 0; i < 60; i++)
+      await asSystem(
+        () =>
+          Costsim.recordComparison({
+            source: "shadow",
+            skills: ["kv_store"],
+            at: new Date(now - i * 30_000 - 1000),
+            compared_at: new Date(now - i * 30_000),
+            comparison: {
+              input_hash: `far-${tag()}`,
+              history_hash: "h",
+              v1_output_hash: "a",
+              v2_output_hash: "b",
+              verdict: "major_drift",
+              drift_score: 0.99,
+              v1_credits: 1 + (i % 3) * 0.1,
+              v2_credits: 5000 + i,
+              cost_delta: 4999 + i,
+              v1_duration_ms: 200,
+              v2_duration_ms: 200,
+              v2_error: null,
+            },
+          }),
+        w.tenant.id,
+      );
+    const disabledBefore = await metricValue('costsim_cb_disabled_total{trigger="canary"}');
+
+    const res = await invoke("POST", RUN, { key: t.keys.admin.key });
+    expect(res.status, res.text).toBe(200);
+    const r = res.body;
+    expect(r.status).toBe("failed");
+    expect(r.report.window).toMatchObject({ samples: 60, outcome: "fail", max_kl: 0.5 });
+    expect(r.report.window.kl_credits).toBeGreaterThan(0.5);
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0]).toMatch(/^KL\(V1 \|\| V2\) of credits [\d.]+ > 0\.5 over 60 comparisons$/);
+    expect(r.failures[0]).toContain(String(r.report.window.kl_credits));
+
+    const b = await breaker();
+    expect(b).toMatchObject({
+      state: "OPEN",
+      v2_enabled: false,
+      open_incident: { trigger: "canary", figures: { canary_report_id: r.id, failures: r.failures } },
+    });
+    expect(b.open_incident.reason).toContain(r.id);
+    expect(Date.parse(b.disabled_until) - Date.parse(b.disabled_at)).toBe(24 * HOUR_MS);
+    expect(await Costsim.v2Enabled()).toBe(false);
+    const open = await invoke("GET", INCIDENTS, { key: t.keys.viewer.key, query: { open: "true" } });
+    expect(open.body.data).toEqual([b.open_incident]);
+    const alert = await alertOf(b.open_incident.id);
+    expect(alert).toMatchObject({ state: "firing", labels: { trigger: "canary", incident_id: b.open_incident.id } });
+    expect(await takeMessages("AlertDelivery", 1)).toEqual([{ v: 1, tenantId: SYSTEM_TENANT_ID, alertId: alert?.id }]);
+    expect(await metricValue('costsim_cb_disabled_total{trigger="canary"}')).toBe(disabledBefore + 1);
+    // The figures are aggregates: the tenant whose comparisons fed them is named nowhere.
+    expect(JSON.stringify([r, b])).not.toContain(w.tenant.id);
+    expect(JSON.stringify([r, b])).not.toContain(w.tenant.slug);
+  });
+});
