@@ -134,7 +134,11 @@ export const Incident = z.object({
   disabled_until: z.string(),
   resolved_at: z.nullable(z.string()),
   resolution: z.nullable(z.enum(["auto_recovery", "reset"])),
-  resolved_by: z.nullable(z.string()),
+  resolved_by: z.nullable(
+    z
+      .string()
+      .check(z.describe("`an admin key` (a reset) or the system worker (`system:...`); the key's id stays in the row")),
+  ),
   resolution_reason: z.nullable(z.string()),
 });
 
@@ -179,7 +183,7 @@ export const CanaryReport = z.object({
   id: z.string(),
   status: z.enum(["running", "passed", "failed", "insufficient_data", "abandoned"]),
   trigger: z.enum(["schedule", "api"]),
-  requested_by: z.string(),
+  requested_by: z.string().check(z.describe("`an admin key` or the system's cron (`system:...`)")),
   started_at: z.string(),
   finished_at: z.nullable(z.string()),
   lease_until: z.string(),

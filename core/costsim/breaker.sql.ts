@@ -62,10 +62,10 @@ export const resolveOpenIncidents = `update costsim_cb_incidents
   where resolved_at is null
   returning ${incidentColumns}`;
 
-/** $1 limit, $2 cursor time (or null), $3 cursor id, $4 only open ones. Newest first. */
+/** $1 limit, $2 cursor time (or null), $3 cursor id, $4 open (true), resolved (false) or both (null). Newest first. */
 export const listIncidents = `select ${incidentColumns} from costsim_cb_incidents
   where (CAST($2 AS timestamptz) is null or (opened_at, id) < (CAST($2 AS timestamptz), CAST($3 AS uuid)))
-    and (not CAST($4 AS boolean) or resolved_at is null)
+    and (CAST($4 AS boolean) is null or (resolved_at is null) = CAST($4 AS boolean))
   order by opened_at desc, id desc
   limit $1`;
 

@@ -145,12 +145,16 @@ export async function recover(): Promise<Recovery> {
 
 /**
  * An admin re-enables V2 now, with a reason (kept with the incidents it ends and in
- * status_history); the breaker's failures are forgotten. Returns the breaker as it is after.
+ * status_history); the breaker's failures are forgotten. A closed breaker without failures is left
+ * as it is (nothing recorded). Returns the breaker as it is after.
  *
  * @example
  *   await Costsim.reset({ reason: "V2 0.4.1 fixes the drift of embed steps" }); // { state: "CLOSED", v2_enabled: true, ... }
  */
 export async function reset(body: { reason: string }): Promise<BreakerStatus> {
+  const before = await breakerStatus();
+  // A closed breaker with nothing to forget: nothing to record either.
+  if (before.state === BreakerStates.closed && before.consecutive_failures === 0) return before;
   await closeBreaker(driftBreaker, BREAKER_KEY, { reason: `reset: ${body.reason}`, metadata: { how: "reset" } });
   forgetStateCache();
   return breakerStatus();

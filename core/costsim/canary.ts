@@ -29,6 +29,7 @@ import type { CanaryRow } from "./canary.sql.ts";
 import * as sql from "./canary.sql.ts";
 import { validateAllDatasets } from "./dataset-routes.ts";
 import { CanaryReportNotFoundError, CanaryRunningError } from "./errors.ts";
+import { publicActor } from "./incidents.ts";
 import { costsimMetrics as m } from "./metrics.ts";
 import { klBinCounts, klFromCounts, roundOrNull } from "./statistics.ts";
 
@@ -51,7 +52,7 @@ const view = (r: CanaryRow): CanaryReport => ({
   id: r.id,
   status: r.status,
   trigger: r.trigger,
-  requested_by: r.requested_by,
+  requested_by: publicActor(r.requested_by),
   started_at: r.started_at.toISOString(),
   finished_at: r.finished_at?.toISOString() ?? null,
   lease_until: r.lease_until.toISOString(),

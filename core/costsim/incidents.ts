@@ -39,6 +39,13 @@ export interface IncidentView {
   resolution_reason: string | null;
 }
 
+/**
+ * Who acted, as every tenant may read it: the breaker and its canary are the platform's, so an
+ * incident or a report is read by every tenant's keys, and a key's id (another tenant's) is not
+ * theirs to see; the rows keep it (costsim_cb_incidents.resolved_by, status_history's actor).
+ */
+export const publicActor = (name: string): string => (name.startsWith("key:") ? "an admin key" : name);
+
 export const incidentView = (i: IncidentRow): IncidentView => ({
   id: i.id,
   trigger: i.trigger,
@@ -48,7 +55,7 @@ export const incidentView = (i: IncidentRow): IncidentView => ({
   disabled_until: i.disabled_until.toISOString(),
   resolved_at: i.resolved_at?.toISOString() ?? null,
   resolution: i.resolution,
-  resolved_by: i.resolved_by,
+  resolved_by: i.resolved_by === null ? null : publicActor(i.resolved_by),
   resolution_reason: i.resolution_reason,
 });
 
@@ -77,7 +84,7 @@ export async function breakerStatus(): Promise<BreakerStatus> {
 }
 
 /**
- * Incidents, newest first, a page at a time (`open`: only those not ended).
+ * Incidents, newest first, a page at a time (`open` true: those not ended; false: those ended).
  *
  * @example
  *   await Costsim.listIncidents({ limit: 20, open: true }); // { data: [{ trigger: "drift", figures: {...} }], next_cursor }
@@ -92,7 +99,7 @@ export async function listIncidents(q: {
     q.limit + 1,
     after?.[0] ?? null,
     after?.[1] ?? null,
-    q.open ?? false,
+    q.open ?? null,
   ]);
   const p = toPage(rows, q.limit, (r) => [r.opened_at.toISOString(), r.id]);
   return { data: p.data.map(incidentView), next_cursor: p.next_cursor };

@@ -92,8 +92,6 @@ export {
   backoffS,
   /** The drift breaker as Postgres has it, its open incident and its last evaluation. */
   breakerStatus,
-  /** A failed canary disables V2 now (or keeps it disabled another TTL). */
-  tripOnCanary,
   /** Weights of the plan-complexity penalty in V2's confidence. */
   COMPLEXITY_WEIGHTS,
   /** Lower edges of the credit bins of the KL divergence. */
@@ -130,8 +128,6 @@ export {
   EXTERNAL_PRIOR,
   /** One drift evaluation, if this interval has none yet and V2 is enabled (never throws). */
   evaluateDrift,
-  /** Alerts waiting for delivery, set into costsim_cb_alert_queue_depth. */
-  measureDepth,
   /** Forget this process's cached breaker state and evaluation throttle. */
   forgetBreakerCache,
   /** One canary report by id. */
@@ -156,6 +152,8 @@ export {
   MIN_DIVERGENCE_SAMPLES,
   /** Below this many samples a history figure falls back to V1's prior. */
   MIN_HISTORY_SAMPLES,
+  /** Alerts waiting for delivery, set into costsim_cb_alert_queue_depth. */
+  measureDepth,
   /** Check a dataset file's shape, name and the seed's sample count. */
   parseDataset,
   /** A workflow (steps and input) or a job spawn body as the one plan both estimators read. */
@@ -220,6 +218,8 @@ export {
   status,
   /** The CostsimSafety cron's alert part: re-assert, re-drive, depth. */
   sweepAlerts,
+  /** A failed canary disables V2 now (or keeps it disabled another TTL). */
+  tripOnCanary,
   /** The version provenance records for V1. */
   V1_VERSION,
   /** The version provenance records for V2. */

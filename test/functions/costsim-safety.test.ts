@@ -256,7 +256,7 @@ describe("POST /api/v1/costsim/v2/reset", () => {
 });
 
 describe("GET /api/v1/costsim/v2/incidents", () => {
-  it("newest first; open=true only the open one; limit=1 pages through every incident once; 400 on a forged cursor or limit=0", async () => {
+  it("newest first; open=true only the open one, open=false the ended ones; limit=1 pages through every incident once; 400 on a forged cursor or limit=0", async () => {
     await closed();
     // Three more incidents a minute apart, the last two at the same instant (the id orders them), the last left open.
     const clock = new ManualClock(Date.now() + 60_000);
@@ -293,6 +293,9 @@ describe("GET /api/v1/costsim/v2/incidents", () => {
     const onlyOpen = await invoke("GET", INCIDENTS, { key: t.keys.viewer.key, query: { open: "true" } });
     expect(onlyOpen.status).toBe(200);
     expect(onlyOpen.body.data).toEqual(open);
+    const ended = await invoke("GET", INCIDENTS, { key: t.keys.viewer.key, query: { open: "false", limit: "1000" } });
+    expect(ended.status).toBe(200);
+    expect(ended.body.data).toEqual(data.filter((i) => i.resolved_at !== null));
 
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -341,7 +344,7 @@ describe("the canary routes", () => {
     const res = await invoke("POST", RUN, { key: t.keys.admin.key });
     expect(res.status, res.text).toBe(200);
     const r = res.body;
-    expect(r).toMatchObject({ trigger: "api", requested_by: `key:${t.keys.admin.id}` });
+    expect(r).toMatchObject({ trigger: "api", requested_by: "an admin key" });
     expect(r.finished_at).not.toBeNull();
     expect(r.report.datasets.map((d: { name: string }) => d.name).sort()).toEqual([...Costsim.DATASET_NAMES].sort());
     for (const d of r.report.datasets) expect(Object.keys(d.checks).length, d.name).toBeGreaterThan(0);
