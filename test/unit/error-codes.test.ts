@@ -95,7 +95,7 @@ describe("responses every operation declares", () => {
     expect(doc.paths["/api/v1/tenants"].post.responses["409"].description).toContain("tenancy.tenant_exists");
     const health = doc.paths["/health"].get.responses;
     const schema = health["200"].content["application/json"].schema;
-    expect(Object.keys(schema.properties)).toEqual(["status", "checks", "down"]);
+    expect(Object.keys(schema.properties)).toEqual(["status", "checks", "down", "breakers"]);
     expect(Object.keys(schema.properties.checks.properties)).toEqual(["postgres", "redis", "s3", "sqs"]);
     expect(health["503"].content["application/json"].schema).toEqual(schema);
   });
