@@ -16,6 +16,10 @@
  * - **Shadow path** (COSTSIM_V2_SANDBOX): `simulate` answers V1 and hands the plan to the
  *   CostsimShadow queue off the request path; `runShadow` (its consumer) runs V2, compares and
  *   records the comparison (`recordComparison`) and the `costsim_v2_*` metrics.
+ * - **Safety net**: the drift breaker (breaker.ts, breaker-state.ts, evaluate.ts, incidents.ts)
+ *   that disables V2 for every tenant on drift, schema errors or a failed canary and re-enables it
+ *   after DEFAULT_DISABLE_TTL_HOURS past a passing canary; its alerts to Alertmanager (alerts.ts,
+ *   the AlertDelivery queue); the canary (canary.ts); the CostsimSafety cron's minute (safety.ts).
  *
  * The public face is this index of named exports, imported as a namespace
  * (`import * as Costsim from ".../core/costsim/index.ts"`, then `Costsim.simulateV1(...)`).

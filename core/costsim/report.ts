@@ -216,7 +216,7 @@ function promotionOf(a: { v1: Accuracy; v2: Accuracy }): StatusReply["promotion"
 
 /**
  * The V2 sandbox's status for the caller's tenant: on or off, versions, thresholds, the breaker
- * (null until issue 19), its provenance rows by verdict, accuracy against actuals and promotion.
+ * (every tenant's: the drift breaker, breaker.ts), its provenance rows by verdict, accuracy against actuals and promotion.
  *
  * @example
  *   await Costsim.status(); // { sandbox: true, counts: { match: 118, ... }, promotion: { allowed: false, ... } }
