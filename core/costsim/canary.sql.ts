@@ -42,17 +42,20 @@ export const latestCanarySince = `select id, status, finished_at from costsim_ca
   order by finished_at desc, id desc
   limit 1`;
 
-/** $1 from, $2 to: comparisons per packed KL bin (migration 0024's kl_bin) in the window. */
+/**
+ * $1 from, $2 to, $3 V2's version: comparisons of this V2 per packed KL bin (migration 0024's
+ * kl_bin) in the window (a V2 deployed since its last trip is not judged by its predecessor's).
+ */
 export const windowBins = `select kl_bin, CAST(count(*) AS integer) as n from costsim_provenance
-  where compared_at > $1 and compared_at <= $2 and kl_bin is not null
+  where compared_at > $1 and compared_at <= $2 and kl_bin is not null and v2_version = $3
   group by kl_bin`;
 
-/** $1 from, $2 to, $3 drift threshold: the window's comparisons, p95 drift, major drift share. */
+/** $1 from, $2 to, $3 drift threshold, $4 V2's version: the window's comparisons of this V2, p95 drift, over the threshold. */
 export const windowDrift = `select CAST(count(*) AS integer) as samples,
     percentile_cont(0.95) within group (order by drift_score) as p95_drift,
     CAST(count(*) filter (where drift_score > $3) AS integer) as over_threshold
   from costsim_provenance
-  where compared_at > $1 and compared_at <= $2 and drift_score is not null`;
+  where compared_at > $1 and compared_at <= $2 and drift_score is not null and v2_version = $4`;
 
 export interface CanaryRow {
   id: string;

@@ -12,6 +12,9 @@
  * for the run's length. The lease (COSTSIM_CANARY_LEASE_S) ends a dead runner's leadership: the
  * next run marks it 'abandoned'. The others step aside (CanaryRunningError, 409).
  *
+ * The window judges the comparisons recorded by this V2 (its version): provenance keeps both
+ * replies, not the plan, so V2 cannot be run again on them.
+ *
  * Outcomes: `failed` when a dataset fails its thresholds or the window's KL(V1 || V2) of credits
  * is above COSTSIM_CANARY_MAX_KL; `passed` when every dataset passes (the window's check passing,
  * or without enough comparisons: insufficient data for that check, shown as such, which neither
@@ -31,6 +34,7 @@ import { validateAllDatasets } from "./dataset-routes.ts";
 import { CanaryReportNotFoundError, CanaryRunningError } from "./errors.ts";
 import { publicActor } from "./incidents.ts";
 import { costsimMetrics as m } from "./metrics.ts";
+import { V2_VERSION } from "./record.ts";
 import { klBinCounts, klFromCounts, roundOrNull } from "./statistics.ts";
 
 export type CanaryStatus = CanaryRow["status"];
@@ -65,11 +69,12 @@ async function windowCheck(now: Date) {
   const c = config().costsim;
   const from = new Date(now.getTime() - c.canary.windowHours * 3600_000);
   const [{ rows: bins }, { rows: drift }] = await Promise.all([
-    query<{ kl_bin: number; n: number }>(sql.windowBins, [from, now]),
+    query<{ kl_bin: number; n: number }>(sql.windowBins, [from, now, V2_VERSION]),
     query<{ samples: number; p95_drift: number | null; over_threshold: number }>(sql.windowDrift, [
       from,
       now,
       c.driftThreshold,
+      V2_VERSION,
     ]),
   ]);
   const { bins: counts, n: samples } = klBinCounts(bins);
@@ -81,6 +86,7 @@ async function windowCheck(now: Date) {
   return {
     from: from.toISOString(),
     to: now.toISOString(),
+    v2_version: V2_VERSION,
     samples,
     min_samples: c.canary.minSamples,
     outcome: passed === null ? "insufficient_data" : passed ? "pass" : "fail",
