@@ -223,10 +223,11 @@ async function alertmanager(c: Config, say: (m: string) => void, out: (line: str
     );
     return { env: { ALERTMANAGER_URL: am.url }, started: am.state === "started" };
   }
-  const why = am.state === "missing" ? "no Alertmanager on PATH" : `Alertmanager did not start: ${am.reason}`;
-  out(
-    `  alerts    ${why}; costsim alerts wait in costsim_alert_queue until ALERTMANAGER_URL is set (or ${ALERTMANAGER_INSTALL} and start again)`,
-  );
+  const why =
+    am.state === "missing"
+      ? `no Alertmanager on PATH (${ALERTMANAGER_INSTALL})`
+      : `the private Alertmanager did not start: ${am.reason}`;
+  out(`  alerts    ${why}; costsim alerts wait in costsim_alert_queue until ALERTMANAGER_URL is set or it runs`);
   return { env: {}, started: false };
 }
 

@@ -50,7 +50,7 @@ describe("npm start and Alertmanager", () => {
     try {
       const s = await dev.start({ ...noUrl, PATH: bin });
       expect(s.output()).toMatch(
-        /alerts {4}no Alertmanager on PATH; costsim alerts wait in costsim_alert_queue until ALERTMANAGER_URL is set \(or apt-get install prometheus-alertmanager/,
+        /alerts {4}no Alertmanager on PATH \(apt-get install prometheus-alertmanager\); costsim alerts wait in costsim_alert_queue until ALERTMANAGER_URL is set/,
       );
       expect(existsSync(am.dir)).toBe(false);
       await stopClean(s);
