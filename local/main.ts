@@ -4,7 +4,8 @@
  * stand-ins run in-process, the schema is migrated as the owner role, the `dev` tenant seeded with
  * an admin key (kept in the data dir, reused while it works), then every route of functions/routes.ts is
  * served as API Gateway would, every queue polled as Lambda's event source mapping would and
- * every schedule fired as EventBridge Scheduler would. SIGINT / SIGTERM stop it cleanly
+ * every schedule fired as EventBridge Scheduler would. Unless ALERTMANAGER_URL is set, a private
+ * Alertmanager takes the cost simulator's alerts (local/alertmanager.ts). SIGINT / SIGTERM stop it cleanly
  * (a second one exits at once).
  *
  * Lines for humans go to stdout; handlers' structured logs go through core/platform/logger.ts.
@@ -20,6 +21,7 @@ import { closeSqs } from "../core/platform/queue.ts";
 import { closeRedis } from "../core/platform/redis.ts";
 import { closeS3 } from "../core/platform/storage.ts";
 import { queues, routes, schedules } from "../functions/routes.ts";
+import { ALERTMANAGER_INSTALL, ensureLocalAlertmanager } from "./alertmanager.ts";
 import { ensureLocalDatabase } from "./db-roles.ts";
 import { devDefaults } from "./dev-defaults.ts";
 import { ensureBucket, ensureQueues, localCredentials, startS3, startSqs } from "./emulators.ts";
@@ -86,6 +88,9 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
       (s): s is string => Boolean(s),
     );
     if (interrupted()) return 0;
+    const alerts = await alertmanager(c, say, out);
+    if (alerts.started) privateServices.push("Alertmanager");
+    if (interrupted()) return 0;
 
     // 2. S3 and SQS: ours in-process unless endpoints are given.
     const aws = await startAwsStandIns(c, out, cleanups);
@@ -96,6 +101,7 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
     for (const n of dev.notes) out(`  ${n}`);
     setConfig({
       ...dev.env,
+      ...alerts.env,
       S3_ENDPOINT: aws.s3Endpoint,
       S3_BUCKET: c.s3.bucket,
       SQS_ENDPOINT: aws.sqsEndpoint,
@@ -182,8 +188,12 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
       }
     }
     if (privateServices.length) {
+      const many = privateServices.length > 1;
+      const names = many
+        ? `${privateServices.slice(0, -1).join(", ")} and ${privateServices.at(-1)}`
+        : privateServices[0];
       out(
-        `  the private ${privateServices.join(" and ")} under ${config().dataDir}/ keep running (aos dev --stop-services stops them)`,
+        `  the private ${names} under ${config().dataDir}/ ${many ? "keep" : "keeps"} running (aos dev --stop-services stops ${many ? "them" : "it"})`,
       );
     }
     process.off("SIGINT", onSignal);
@@ -193,6 +203,33 @@ export async function runLocal(o: RunLocalOptions = {}): Promise<number> {
 }
 
 type Cleanups = { name: string; fn: () => unknown }[];
+
+/**
+ * Where the cost simulator's alerts go: ALERTMANAGER_URL when set, else a private Alertmanager
+ * (started, or still running from an earlier start) whose URL becomes ALERTMANAGER_URL; none found
+ * or it would not start: they wait in costsim_alert_queue. Never fails the start.
+ */
+async function alertmanager(c: Config, say: (m: string) => void, out: (line: string) => void) {
+  const urls = c.costsim.alerts.alertmanagerUrls;
+  if (urls.length) {
+    out(`  alerts    ${urls.join(", ")} (ALERTMANAGER_URL)`);
+    return { env: {}, started: false };
+  }
+  const am = await ensureLocalAlertmanager(c.dataDir, say);
+  if ("url" in am) {
+    const how = am.state === "started" ? "private Alertmanager" : "private Alertmanager, already running";
+    out(
+      `  alerts    ${am.url} (${how} under ${c.dataDir}/alertmanager/; costsim alerts go there; ALERTMANAGER_URL overrides)`,
+    );
+    return { env: { ALERTMANAGER_URL: am.url }, started: am.state === "started" };
+  }
+  const why =
+    am.state === "missing"
+      ? `no Alertmanager on PATH (${ALERTMANAGER_INSTALL})`
+      : `the private Alertmanager did not start: ${am.reason}`;
+  out(`  alerts    ${why}; costsim alerts wait in costsim_alert_queue until ALERTMANAGER_URL is set or it runs`);
+  return { env: {}, started: false };
+}
 
 /** s3rver and fauxqs on their ports, or the endpoints given; the bucket and queues made sure of. */
 async function startAwsStandIns(c: Config, out: (line: string) => void, cleanups: Cleanups) {

@@ -6,7 +6,7 @@
  * the binaries this machine has -> install them with apt when running as root -> give up with a
  * message that says what to do. Private instances keep running after the process exits (like a
  * database you started yourself; the test suite may be using them too) and are reused next time;
- * `aos dev --stop-services` stops them.
+ * `aos dev --stop-services` stops them, and the private Alertmanager (local/alertmanager.ts) too.
  */
 import { execFile as execFileCb, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { stopLocalAlertmanager } from "./alertmanager.ts";
 
 const execFile = promisify(execFileCb);
 
@@ -246,7 +247,7 @@ export function ensurePrometheusTools(say: Say = () => {}): { promtool: string; 
   return { promtool: "promtool", amtool: "amtool" };
 }
 
-/** Stop the private Postgres and Redis under `dataDir`, if they run. Returns what was stopped. */
+/** Stop the private Postgres, Redis and Alertmanager under `dataDir`, if they run. Returns what was stopped. */
 export async function stopServices(dataDir: string, say: Say = () => {}): Promise<string[]> {
   const stopped: string[] = [];
   const pgData = resolve(dataDir, "postgres", "data");
@@ -269,6 +270,11 @@ export async function stopServices(dataDir: string, say: Say = () => {}): Promis
     } catch {
       // Not running any more; its pid file is stale.
     }
+  }
+  const am = await stopLocalAlertmanager(dataDir);
+  if (am !== undefined) {
+    say(`stopped the private Alertmanager (pid ${am})`);
+    stopped.push("alertmanager");
   }
   return stopped;
 }

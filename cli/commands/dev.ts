@@ -7,11 +7,12 @@ export const commands: CommandSpec[] = [
   {
     name: "dev",
     usage: "dev [--stop-services]",
-    summary: "Run AOS locally: Postgres, Redis, S3 and SQS stand-ins, every route, queue and schedule",
+    summary: "Run AOS locally: Postgres, Redis, S3 and SQS stand-ins, Alertmanager, every route, queue and schedule",
     options: {
       "stop-services": {
         type: "boolean",
-        description: "Stop the private Postgres and Redis that earlier runs started under .aos/, then exit",
+        description:
+          "Stop the private Postgres, Redis and Alertmanager that earlier runs started under .aos/, then exit",
       },
     },
     async run({ values }) {
@@ -19,7 +20,8 @@ export const commands: CommandSpec[] = [
         const { config } = await import("../../core/config.ts");
         const { stopServices } = await import("../../local/services.ts");
         const stopped = await stopServices(config().dataDir, (m) => console.log(m));
-        if (!stopped.length) console.log(`no private Postgres or Redis running under ${config().dataDir}/`);
+        if (!stopped.length)
+          console.log(`no private Postgres, Redis or Alertmanager running under ${config().dataDir}/`);
         return 0;
       }
       const { runLocal } = await import("../../local/main.ts");

@@ -33,11 +33,12 @@
  *
  *   const [a1, a2] = await startAlertmanagerPair(); // an HA pair gossiping silences and nflog
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { findAlertmanagerBinary } from "../../local/alertmanager.ts";
 import { ensurePrometheusTools } from "../../local/services.ts";
 
 /** One alert as `POST /api/v2/alerts` takes it (the body is an array of these). */
@@ -242,12 +243,8 @@ let binary: string | undefined;
 export function alertmanagerBinary(): string {
   if (binary) return binary;
   ensurePrometheusTools(); // installs Debian's prometheus-alertmanager as root when amtool is missing
-  for (const b of ["alertmanager", "prometheus-alertmanager"]) {
-    if (spawnSync(b, ["--version"]).status === 0) {
-      binary = b;
-      return b;
-    }
-  }
+  binary = findAlertmanagerBinary();
+  if (binary) return binary;
   throw new Error(
     "neither `alertmanager` nor `prometheus-alertmanager` is on PATH (apt-get install prometheus-alertmanager)",
   );

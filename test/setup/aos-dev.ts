@@ -2,7 +2,8 @@
  * `npm start` (`node bin/aos.js dev`) as a child process with a database, roles, stage, data dir
  * and free ports of its own, for tests that drive AOS as a user would: `start()` waits for its
  * key and ready lines; `env` is what a CLI command run beside it needs (the same database and
- * Redis, AOS_URL); `cleanup()` kills what is left and drops what it made.
+ * Redis, AOS_URL); `cleanup()` kills what is left (the private Alertmanager `npm start` leaves
+ * running in the data dir included) and drops what it made.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { inject } from "vitest";
 import { RedisClient } from "../../core/platform/redis-client.ts";
+import { stopLocalAlertmanager } from "../../local/alertmanager.ts";
 import { asUser } from "../../local/db-roles.ts";
 
 export interface Started {
@@ -125,6 +127,7 @@ export class AosDev {
     const keys = (await r.call(["KEYS", `aos:${this.stage}:*`])) as string[];
     if (keys.length) await r.call(["DEL", ...keys]);
     await r.quit();
+    await stopLocalAlertmanager(this.dataDir);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
