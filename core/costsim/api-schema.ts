@@ -190,6 +190,8 @@ export const CanaryReport = z.object({
   failures: z.array(z.string()),
   report: z.nullable(z.record(z.string(), z.unknown())),
 });
+/** `POST /api/v1/costsim/canary/run`: no fields (an empty object, or no body). */
+export const CanaryRunBody = z._default(z.strictObject({}), {});
 export const CanaryReportsQuery = z.strictObject({ ...PageQuery.shape });
 export const CanaryReportsPage = page(CanaryReport);
 export const CanaryReportPath = z.object({ id: z.uuid() });
