@@ -8,11 +8,13 @@
  * an SQS worker held ends (its item is then pending again and sent; a claim takes an ended lease
  * over at once). Workflows too: every running run's next step and every queued replay is sent
  * again through the workflows' outboxes (a replay still under the dead run's lease is re-sent by
- * the WorkflowSweep schedule a minute after that lease ends). A deployed AOS never runs this: SQS
+ * the WorkflowSweep schedule a minute after that lease ends), and every costsim alert that waits
+ * for an Alertmanager. A deployed AOS never runs this: SQS
  * keeps its messages.
  */
 import { randomUUID } from "node:crypto";
 import { withContext } from "../core/context.ts";
+import * as Costsim from "../core/costsim/index.ts";
 import * as Jobs from "../core/jobs/index.ts";
 import { log } from "../core/platform/logger.ts";
 import * as StatusHistory from "../core/status-history/index.ts";
@@ -36,9 +38,10 @@ export async function redriveLostMessages(out: (line: string) => void, now = Dat
     const jobs = await asSystem(() => Jobs.redrive());
     const exports = await asSystem(() => StatusHistory.redriveExports());
     const workflows = await asSystem(() => Workflows.redrive());
+    const alerts = await asSystem(() => Costsim.redriveAlerts());
     const freed = jobs.leasesExpired ? `; ${jobs.leasesExpired} ended lease(s) freed` : "";
     out(
-      `  redrive   ${jobs.redriven} job item(s), ${exports.resent} export(s), ${workflows.steps} workflow step(s) and ${workflows.replays} replay(s) sent again (the queue lives in memory)${freed}`,
+      `  redrive   ${jobs.redriven} job item(s), ${exports.resent} export(s), ${workflows.steps} workflow step(s), ${workflows.replays} replay(s) and ${alerts.resent} costsim alert(s) sent again (the queue lives in memory)${freed}`,
     );
     const end = jobs.lastLeaseEnd ? new Date(jobs.lastLeaseEnd).getTime() : undefined;
     if (end !== undefined && end - now() < MAX_WAIT_MS) {

@@ -18,7 +18,14 @@ import { config } from "../config.ts";
 import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
-import { defineOutbox, enqueueAfterCommit, enqueueNow, sweepOutbox } from "../platform/outbox/index.ts";
+import {
+  defineOutbox,
+  enqueueAfterCommit,
+  enqueueNow,
+  redriveOutbox,
+  type SweepOutboxResult,
+  sweepOutbox,
+} from "../platform/outbox/index.ts";
 import { done, type QueueOutcome } from "../platform/queue-outcome.ts";
 import { SYSTEM_TENANT_ID } from "../tenancy/index.ts";
 import type { AlertRow } from "./alerts.sql.ts";
@@ -107,7 +114,10 @@ export async function resolveAlerts(incidentIds: readonly string[]): Promise<Ale
  */
 export async function reassertAlerts(): Promise<number> {
   const now = clock().now();
-  const { rows } = await query<AlertRow>(sql.reassertAlerts, [now, config().costsim.alerts.resendS, leaseEnd(now)]);
+  // Due a few seconds early: the cron that calls this runs every minute, and an alert sent just
+  // after a run would otherwise wait two runs (its endsAt lease is four).
+  const due = Math.max(1, config().costsim.alerts.resendS - 5);
+  const { rows } = await query<AlertRow>(sql.reassertAlerts, [now, due, leaseEnd(now)]);
   // A row that was delivered has no message under way: it gets one now.
   await enqueueNow(
     alertOutbox,
@@ -215,6 +225,11 @@ export async function deliverAlert(msg: AlertMessage): Promise<QueueOutcome> {
   }
   await measureDepth();
   return done();
+}
+
+/** Send every waiting alert's message now (the local runtime's in-memory queue lost them at a restart). */
+export function redriveAlerts(): Promise<SweepOutboxResult> {
+  return redriveOutbox(alertOutbox);
 }
 
 /** The CostsimSafety cron's part: re-assert firing alerts, re-drive lost messages, set the depth. */

@@ -139,7 +139,9 @@ export async function recover(): Promise<Recovery> {
     },
     metadata: () => ({ how: "auto_recovery" }),
   });
-  if (!r.recovered && r.why !== "the breaker is closed") log.info("CostSim V2 stays disabled", { why: r.why });
+  // Said once the TTL is over (a canary missing or failed): before, every minute would say it.
+  if (!r.recovered && r.why !== "the breaker is closed" && !r.why.startsWith("disabled until"))
+    log.info("CostSim V2 stays disabled", { why: r.why });
   return r;
 }
 

@@ -32,7 +32,16 @@
  */
 
 import { recordActual } from "./actuals.ts";
-import { ALERT_NAME, ALERT_QUEUE, alertOf, backoffS, deliverAlert, measureDepth, sweepAlerts } from "./alerts.ts";
+import {
+  ALERT_NAME,
+  ALERT_QUEUE,
+  alertOf,
+  backoffS,
+  deliverAlert,
+  measureDepth,
+  redriveAlerts,
+  sweepAlerts,
+} from "./alerts.ts";
 import { driftBreaker, recover, reset, tripOnCanary } from "./breaker.ts";
 import { BREAKER_KEY, STATE_CACHE_MS, v2Enabled } from "./breaker-state.ts";
 import { getCanaryReport, listCanaryReports, runCanary, scheduledCanary } from "./canary.ts";
@@ -176,6 +185,8 @@ export {
   recordComparison,
   /** The recovery after DEFAULT_DISABLE_TTL_HOURS: one worker of many, only after a passing canary. */
   recover,
+  /** Every waiting alert's message sent again now (the local runtime after a restart). */
+  redriveAlerts,
   /** |a - b| / max(|a|, |b|). */
   relativeDifference,
   /** The CostsimShadowRelay cron's work: the waiting shadow requests sent to CostsimShadow, oldest first. */
