@@ -23,6 +23,7 @@ import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts
 import { createPool, pool, query, setPool } from "../../core/platform/db/index.ts";
 import { flushMetrics, renderMetrics } from "../../core/platform/metrics/index.ts";
 import { withConfig } from "../setup/config-override.ts";
+import { withPostgresAway } from "../setup/postgres-away.ts";
 
 afterEach(() => {
   setClock(systemClock);
@@ -219,20 +220,9 @@ describe("Redis and Postgres", () => {
     const { breaker } = kind();
     const key = shared("redis-fast-path");
     await openBreaker(breaker, key, { reason: "down" });
-    const live = await pool();
-    const dead = await createPool({
-      url: "postgres://postgres@127.0.0.1:1/x",
-      driver: "pg",
-      max: 1,
-      statementTimeoutMs: 1000,
-    });
-    try {
-      setPool(dead);
+    await withPostgresAway(async () => {
       expect(await rejection(breaker.acquire(key))).toBeInstanceOf(BreakerOpenError);
-    } finally {
-      setPool(live);
-      await dead.end();
-    }
+    });
   });
 
   it("reads Postgres when Redis is away, and counts it", async () => {

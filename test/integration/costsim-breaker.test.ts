@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import * as Costsim from "../../core/costsim/index.ts";
 import { CanaryRunningError } from "../../core/costsim/index.ts";
 import { ManualClock, setClock, systemClock } from "../../core/platform/clock.ts";
-import { createPool, pool, query, setPool } from "../../core/platform/db/index.ts";
+import { query } from "../../core/platform/db/index.ts";
 import { setLogSink } from "../../core/platform/logger.ts";
 import { redis } from "../../core/platform/redis.ts";
 import { SYSTEM_TENANT_ID } from "../../core/tenancy/index.ts";
@@ -22,6 +22,7 @@ import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { type Alertmanager, startAlertmanager } from "../setup/alertmanager.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { metricValue } from "../setup/metrics-catalog.ts";
+import { withPostgresAway } from "../setup/postgres-away.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
@@ -402,24 +403,17 @@ describe("the breaker's store failing", () => {
   it("keeps V2 enabled (fail open), counted and logged", async () => {
     const lines: string[] = [];
     const before = await metricValue('aos_breaker_store_errors_total{breaker="costsim",op="peek"}');
-    await withConfig({ LOG_LEVEL: "warn" }, async () => {
-      const live = await pool();
-      const dead = await createPool({
-        url: "postgres://postgres:pw@127.0.0.1:1/x",
-        driver: "pg",
-        max: 1,
-        statementTimeoutMs: 1000,
-      });
-      const prev = setLogSink((l) => lines.push(l));
-      try {
-        setPool(dead);
-        expect(await Costsim.v2Enabled()).toBe(true);
-        expect(await evaluateNext()).toEqual({ evaluated: false });
-      } finally {
-        setLogSink(prev);
-        setPool(live);
-      }
-    });
+    await withConfig({ LOG_LEVEL: "warn" }, () =>
+      withPostgresAway(async () => {
+        const prev = setLogSink((l) => lines.push(l));
+        try {
+          expect(await Costsim.v2Enabled()).toBe(true);
+          expect(await evaluateNext()).toEqual({ evaluated: false });
+        } finally {
+          setLogSink(prev);
+        }
+      }),
+    );
     // Two reads failed: v2Enabled's, and the evaluation's own (which then evaluates nothing).
     expect(await metricValue('aos_breaker_store_errors_total{breaker="costsim",op="peek"}')).toBe(before + 2);
     expect(lines.some((l) => l.includes("fail open"))).toBe(true);

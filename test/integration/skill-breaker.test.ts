@@ -25,6 +25,7 @@ import { CircuitOpenError, UpstreamError } from "../../core/skills/errors.ts";
 import { SYSTEM_TENANT_ID } from "../../core/tenancy/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { withConfig } from "../setup/config-override.ts";
+import { withPostgresAway } from "../setup/postgres-away.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 let a: Tenant;
@@ -323,30 +324,22 @@ describe("store failures", () => {
       succeed: await metric("aos_skill_breaker_store_errors_total", "succeed", "op"),
     });
     const before = await storeErrors();
-    await withConfig({ LOG_LEVEL: "warn" }, async () => {
-      const live = await pool();
-      const dead = await createPool({
-        url: "postgres://postgres:pw@127.0.0.1:1/x",
-        driver: "pg",
-        max: 1,
-        statementTimeoutMs: 1000,
-      });
-      const prevSink = setLogSink((l) => lines.push(l));
-      try {
-        setPool(dead);
-        await as(a, async () => {
-          const permit = await acquire(key);
-          expect(permit).toEqual({ key, probeId: null });
-          await expect(fail(permit, boom(key.target))).resolves.toBeUndefined();
-          await expect(succeed(permit)).resolves.toBeUndefined();
-          await expect(succeed({ key, probeId: randomUUID() })).resolves.toBeUndefined();
-        });
-      } finally {
-        setLogSink(prevSink);
-        setPool(live);
-        await dead.end();
-      }
-    });
+    await withConfig({ LOG_LEVEL: "warn" }, () =>
+      withPostgresAway(async () => {
+        const prevSink = setLogSink((l) => lines.push(l));
+        try {
+          await as(a, async () => {
+            const permit = await acquire(key);
+            expect(permit).toEqual({ key, probeId: null });
+            await expect(fail(permit, boom(key.target))).resolves.toBeUndefined();
+            await expect(succeed(permit)).resolves.toBeUndefined();
+            await expect(succeed({ key, probeId: randomUUID() })).resolves.toBeUndefined();
+          });
+        } finally {
+          setLogSink(prevSink);
+        }
+      }),
+    );
     // By operation, not by target (a target may be a tenant's host): 4 in all.
     expect(await storeErrors()).toEqual({
       acquire: before.acquire + 1,
