@@ -331,7 +331,7 @@ describe("npm start (aos dev)", () => {
     const again = await start(env);
     const ready = Date.now();
     expect(again.output()).toMatch(
-      /redrive\s+\d+ job item\(s\), \d+ export\(s\), 1 workflow step\(s\) and 1 replay\(s\)/,
+      /redrive\s+\d+ job item\(s\), \d+ export\(s\), 1 workflow step\(s\), 1 replay\(s\) and \d+ costsim alert\(s\)/,
     );
     let run = await runState(runId);
     let replay = await replayStatus();
