@@ -174,7 +174,7 @@ export function list(env: string, doc: string, o: SettingOptions = {}): Setting<
   });
 }
 
-/** Comma-separated URLs (each checked, trailing slashes dropped: base URLs that paths are appended to); empty by default. */
+/** Comma-separated http(s) URLs without credentials (each checked, trailing slashes dropped: base URLs that paths are appended to); empty by default. */
 export function urls(env: string, doc: string, o: SettingOptions = {}): Setting<readonly string[]> {
   const schema = z.pipe(
     z.string(),
@@ -185,7 +185,13 @@ export function urls(env: string, doc: string, o: SettingOptions = {}): Setting<
           .map((u) => u.trim().replace(/\/+$/, ""))
           .filter(Boolean),
       ),
-      z.array(z.string().check(z.url({ protocol: /^https?$/ }))),
+      z.array(
+        z.string().check(
+          z.url({ protocol: /^https?$/ }),
+          // fetch refuses them, and a URL is kept in rows and logs: no credentials in it.
+          z.refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), "a URL with credentials (user:password@) is not supported"),
+        ),
+      ),
     ),
   );
   const none: readonly string[] = [];

@@ -87,6 +87,24 @@ describe("settings declarations", () => {
 });
 
 describe("parseConfig", () => {
+  it("reads ALERTMANAGER_URL as http(s) URLs without credentials, trailing slashes dropped", () => {
+    const urls = (v: string) => parseConfig({ ALERTMANAGER_URL: v }).costsim.alerts.alertmanagerUrls;
+    expect(urls(" http://am-a:9093/ , https://am-b:9093")).toEqual(["http://am-a:9093", "https://am-b:9093"]);
+    expect(urls("")).toEqual([]);
+    for (const bad of ["http://u:secret@am:9093", "ftp://am", "am:9093"]) {
+      const e = (() => {
+        try {
+          urls(bad);
+        } catch (err) {
+          return err as Error;
+        }
+      })();
+      expect(e, bad).toBeInstanceOf(ConfigError);
+      expect(e?.message).toContain("ALERTMANAGER_URL");
+      expect(e?.message).not.toContain("secret");
+    }
+  });
+
   it("gives the shape and defaults config() has always had", () => {
     expect(parseConfig({})).toStrictEqual({
       stage: "dev",
