@@ -46,7 +46,7 @@ export const driftKind: BreakerKind = {
 };
 
 /** The kind without transitions of its own: reads only. */
-const reader = defineBreaker(driftKind);
+export const driftReader = defineBreaker(driftKind);
 
 /**
  * Whether V2 may run now: the breaker CLOSED, read from Redis's copy (Postgres without one). A
@@ -54,7 +54,7 @@ const reader = defineBreaker(driftKind);
  * check), logged and counted.
  */
 export async function v2Enabled(): Promise<boolean> {
-  return (await peekBreaker(reader, BREAKER_KEY, { viaCopy: true })) === BreakerStates.closed;
+  return (await peekBreaker(driftReader, BREAKER_KEY, { viaCopy: true })) === BreakerStates.closed;
 }
 
 /** How long a process trusts what it read of the breaker on the hot paths (simulate, the shadow worker). */

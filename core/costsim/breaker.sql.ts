@@ -6,10 +6,6 @@
  * Times are parameters from `clock()`.
  */
 
-/** $1 kind, $2 target: the breaker's row (the platform's table), for its figures. */
-export const breakerRow = `select state, failure_count, opened_at, cooldown_until from circuit_breaker_state
-  where kind = $1 and target = $2 and tenant_id is null`;
-
 /** $1 bucket, $2 now: this bucket's evaluation, unless another worker took it (no row then). */
 export const claimEvaluation = `insert into costsim_cb_evaluations (bucket, started_at)
   values ($1, CAST($2 AS timestamptz))

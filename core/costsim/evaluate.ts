@@ -7,7 +7,7 @@
  * interval it has seen taken) and by the CostsimSafety cron.
  */
 import { config } from "../config.ts";
-import { type BreakerRow, BreakerStates, openBreaker } from "../platform/breaker/index.ts";
+import { BreakerStates, openBreaker, readBreaker } from "../platform/breaker/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
 import { log } from "../platform/logger.ts";
@@ -93,9 +93,9 @@ export async function evaluateDrift(): Promise<Evaluation> {
       outcome = "pass";
       await driftBreaker.succeed({ ...permit, failuresSeen: undefined });
     }
-    const { rows: state } = await query<BreakerRow>(sql.breakerRow, [driftBreaker.kind, BREAKER_KEY.target]);
-    const consecutive = state[0]?.failure_count ?? 0;
-    tripped ||= outcome === "fail" && state[0]?.state === BreakerStates.open;
+    const row = await readBreaker(driftBreaker, BREAKER_KEY);
+    const consecutive = row?.failure_count ?? 0;
+    tripped ||= outcome === "fail" && row?.state === BreakerStates.open;
     await query(sql.finishEvaluation, [id, outcome, figures, consecutive, tripped]);
     m.evaluations.inc({ outcome });
     m.consecutiveFailures.set({}, consecutive);

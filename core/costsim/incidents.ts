@@ -3,13 +3,13 @@
  * open incident and last evaluation (the V2 status, /health, the reset's reply), and the incidents.
  */
 import { config } from "../config.ts";
-import { type BreakerRow, type BreakerState, BreakerStates } from "../platform/breaker/index.ts";
+import { type BreakerState, BreakerStates, readBreaker, stateAt } from "../platform/breaker/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
 import { cursorPart, decodeCursor, type Page, toPage } from "../platform/pagination.ts";
 import type { EvaluationRow, IncidentRow } from "./breaker.sql.ts";
 import * as sql from "./breaker.sql.ts";
-import { BREAKER_KEY, driftKind } from "./breaker-state.ts";
+import { BREAKER_KEY, driftReader } from "./breaker-state.ts";
 
 type Outcome = EvaluationRow["outcome"];
 type Trigger = IncidentRow["trigger"];
@@ -61,15 +61,14 @@ export const incidentView = (i: IncidentRow): IncidentView => ({
 
 /** The breaker as Postgres has it (the durable state), its open incident and last evaluation. */
 export async function breakerStatus(): Promise<BreakerStatus> {
-  const [{ rows }, { rows: open }, { rows: evals }] = await Promise.all([
-    query<BreakerRow>(sql.breakerRow, [driftKind.kind, BREAKER_KEY.target]),
+  const [row, { rows: open }, { rows: evals }] = await Promise.all([
+    readBreaker(driftReader, BREAKER_KEY),
     query<IncidentRow>(sql.openIncident),
     query<EvaluationRow>(sql.lastEvaluation),
   ]);
-  const row = rows[0];
-  let state: BreakerState = row?.state ?? BreakerStates.closed;
-  if (state === BreakerStates.open && row?.cooldown_until && row.cooldown_until <= clock().now())
-    state = BreakerStates.halfOpen;
+  const state: BreakerState = row
+    ? stateAt({ state: row.state, cooldownUntil: row.cooldown_until?.getTime() ?? null }, clock().nowMs())
+    : BreakerStates.closed;
   const last = evals[0];
   return {
     state,

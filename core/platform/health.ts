@@ -13,7 +13,7 @@
 import { performance } from "node:perf_hooks";
 import * as z from "zod/mini";
 import { isAppError } from "../errors.ts";
-import { BreakerStates, summarizeBreakers } from "./breaker/index.ts";
+import { BreakerStates, stateAt, summarizeBreakers } from "./breaker/index.ts";
 import { clock } from "./clock.ts";
 import { query } from "./db/index.ts";
 import { checkSqs } from "./queue.ts";
@@ -136,8 +136,8 @@ async function breakerCounts(timeoutMs: number): Promise<BreakerCount[] | null> 
     const now = clock().nowMs();
     const counts = new Map<string, BreakerCount>();
     for (const row of await summarizeBreakers()) {
-      const cooling = row.state === BreakerStates.open && (row.cooldown_until?.getTime() ?? 0) > now;
-      const state = row.state === BreakerStates.open && !cooling ? "HALF_OPEN" : row.state;
+      const state = stateAt({ state: row.state, cooldownUntil: row.cooldown_until?.getTime() ?? null }, now);
+      const cooling = state === BreakerStates.open;
       const scope = row.tenant_scoped ? "tenant" : "shared";
       const k = `${row.kind}|${scope}|${state}`;
       const c = counts.get(k) ?? {

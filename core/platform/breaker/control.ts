@@ -73,8 +73,8 @@ export async function closeBreaker(
   return result;
 }
 
-/** The state a caller meets now: OPEN while cooling down, HALF_OPEN once a probe may go. */
-function stateAt(s: { state: BreakerState; cooldownUntil: number | null }, nowMs: number): BreakerState {
+/** The state a caller meets now: OPEN while cooling down, HALF_OPEN once a probe may go (or a recovery). */
+export function stateAt(s: { state: BreakerState; cooldownUntil: number | null }, nowMs: number): BreakerState {
   if (s.state === BreakerStates.open && s.cooldownUntil !== null && s.cooldownUntil <= nowMs)
     return BreakerStates.halfOpen;
   return s.state;
@@ -105,6 +105,11 @@ export async function peekBreaker(
     storeFailed("peek", key, e);
     return BreakerStates.closed;
   }
+}
+
+/** The breaker's row as Postgres has it (undefined: it never failed nor was opened). Throws when the store fails. */
+export async function readBreaker(breaker: Breaker, key: BreakerKey): Promise<BreakerRow | undefined> {
+  return (await query<BreakerRow>(sql.get, breaker.internals.params(key))).rows[0];
 }
 
 /** What `recoverBreaker` did: closed it, or why not. */

@@ -21,7 +21,9 @@ export {
   openBreaker,
   peekBreaker,
   type Recovery,
+  readBreaker,
   recoverBreaker,
+  stateAt,
   summarizeBreakers,
 } from "./control.ts";
 export { describeError } from "./describe-error.ts";
