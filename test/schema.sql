@@ -437,6 +437,13 @@ END) STORED,
     CONSTRAINT costsim_provenance_verdict_check CHECK ((verdict = ANY (ARRAY['match'::text, 'minor_drift'::text, 'major_drift'::text, 'mismatch'::text, 'v2_error'::text])))
 );
 
+CREATE TABLE public.costsim_provenance_inputs (
+    provenance_id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    input_gz bytea NOT NULL,
+    recorded_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE public.credit_balances (
     tenant_id uuid NOT NULL,
     balance numeric(18,4) DEFAULT 0 NOT NULL,
@@ -960,6 +967,9 @@ ALTER TABLE ONLY public.costsim_cb_evaluations
 ALTER TABLE ONLY public.costsim_cb_incidents
     ADD CONSTRAINT costsim_cb_incidents_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.costsim_provenance_inputs
+    ADD CONSTRAINT costsim_provenance_inputs_pkey PRIMARY KEY (provenance_id);
+
 ALTER TABLE ONLY public.costsim_provenance
     ADD CONSTRAINT costsim_provenance_pkey PRIMARY KEY (id);
 
@@ -1085,6 +1095,8 @@ CREATE INDEX costsim_cb_incidents_opened_idx ON public.costsim_cb_incidents USIN
 CREATE INDEX costsim_provenance_actuals_idx ON public.costsim_provenance USING btree (tenant_id, created_at) INCLUDE (verdict, cost_rel, cost_delta_float, v2_duration_ms, v1_credits, v2_credits, v1_duration_ms, actual_credits, actual_duration_ms, skills) WHERE ((actual_credits IS NOT NULL) AND (actual_duration_ms IS NOT NULL));
 
 CREATE INDEX costsim_provenance_compared_idx ON public.costsim_provenance USING btree (compared_at) INCLUDE (drift_score, verdict) WHERE (compared_at IS NOT NULL);
+
+CREATE INDEX costsim_provenance_inputs_recorded_idx ON public.costsim_provenance_inputs USING btree (recorded_at);
 
 CREATE INDEX costsim_provenance_plan_idx ON public.costsim_provenance USING btree (tenant_id, plan_hash) WHERE (plan_hash IS NOT NULL);
 
@@ -1215,6 +1227,12 @@ ALTER TABLE ONLY public.circuit_breaker_state
 
 ALTER TABLE ONLY public.costsim_alert_queue
     ADD CONSTRAINT costsim_alert_queue_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.costsim_cb_incidents(id);
+
+ALTER TABLE ONLY public.costsim_provenance_inputs
+    ADD CONSTRAINT costsim_provenance_inputs_provenance_id_fkey FOREIGN KEY (provenance_id) REFERENCES public.costsim_provenance(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.costsim_provenance_inputs
+    ADD CONSTRAINT costsim_provenance_inputs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 ALTER TABLE ONLY public.costsim_provenance
     ADD CONSTRAINT costsim_provenance_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);

@@ -188,7 +188,13 @@ export const CanaryReport = z.object({
   finished_at: z.nullable(z.string()),
   lease_until: z.string(),
   failures: z.array(z.string()),
-  report: z.nullable(z.record(z.string(), z.unknown())),
+  report: z
+    .nullable(z.record(z.string(), z.unknown()))
+    .check(
+      z.describe(
+        "`datasets`: each reference dataset's checks and misses; `recent`: the deployed V1 and V2 run again on the newest recorded shadow inputs (`inputs`, `samples`, `unreadable`, `kl_credits`, `kl_duration_ms`, `p95_drift`, `verdicts`, `v2_errors`, `changed_since_recorded`, `outcome`)",
+      ),
+    ),
 });
 /** `POST /api/v1/costsim/canary/run`: no fields (an empty object, or no body). */
 export const CanaryRunBody = z._default(z.strictObject({}), {});

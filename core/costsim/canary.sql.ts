@@ -1,8 +1,8 @@
 /**
  * The canary's SQL (canary.ts, costsim_canary_reports): the lease row that elects one runner (the
  * unique partial index on status 'running': it holds through Neon's pooler, where session
- * advisory locks do not), the report, and the window's figures of every tenant's comparisons
- * (aggregates that name no tenant). Times are parameters from `clock()`.
+ * advisory locks do not), the report, and the recorded inputs the canary runs V1 and V2 on again
+ * (every tenant's; the report keeps aggregates that name no tenant). Times are parameters from `clock()`.
  */
 
 const columns = `id, status, trigger, requested_by, started_at, lease_until, finished_at, report, failures`;
@@ -43,19 +43,19 @@ export const latestCanarySince = `select id, status, finished_at from costsim_ca
   limit 1`;
 
 /**
- * $1 from, $2 to, $3 V2's version: comparisons of this V2 per packed KL bin (migration 0024's
- * kl_bin) in the window (a V2 deployed since its last trip is not judged by its predecessor's).
+ * $1 from, $2 to, $3 limit: the newest recorded inputs in the window (every tenant's: the canary
+ * judges V2 for all of them and reports aggregates), with the hashes their comparison recorded.
  */
-export const windowBins = `select kl_bin, CAST(count(*) AS integer) as n from costsim_provenance
-  where compared_at > $1 and compared_at <= $2 and kl_bin is not null and v2_version = $3
-  group by kl_bin`;
+export const recentInputs = `select i.input_gz, p.input_hash, p.v2_hash
+  from costsim_provenance_inputs i join costsim_provenance p on p.id = i.provenance_id
+  where i.recorded_at > $1 and i.recorded_at <= $2
+  order by i.recorded_at desc
+  limit $3`;
 
-/** $1 from, $2 to, $3 drift threshold, $4 V2's version: the window's comparisons of this V2, p95 drift, over the threshold. */
-export const windowDrift = `select CAST(count(*) AS integer) as samples,
-    percentile_cont(0.95) within group (order by drift_score) as p95_drift,
-    CAST(count(*) filter (where drift_score > $3) AS integer) as over_threshold
-  from costsim_provenance
-  where compared_at > $1 and compared_at <= $2 and drift_score is not null and v2_version = $4`;
+/** $1 before, $2 batch: inputs older than the canary's window deleted, a batch at a time (the oldest first). */
+export const trimInputs = `delete from costsim_provenance_inputs
+  where provenance_id in (
+    select provenance_id from costsim_provenance_inputs where recorded_at < $1 order by recorded_at limit $2)`;
 
 export interface CanaryRow {
   id: string;

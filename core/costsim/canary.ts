@@ -12,14 +12,15 @@
  * for the run's length. The lease (COSTSIM_CANARY_LEASE_S) ends a dead runner's leadership: the
  * next run marks it 'abandoned'. The others step aside (CanaryRunningError, 409).
  *
- * The window judges the comparisons recorded by this V2 (its version): provenance keeps both
- * replies, not the plan, so V2 cannot be run again on them.
+ * Its look at recent traffic is replay.ts: the deployed V1 and V2 run again on the newest inputs
+ * the shadow recorded (every tenant's), so a V2 deployed since is judged on the plans its
+ * predecessor saw, and a V2 the drift breaker disabled is judged on the inputs that tripped it.
  *
- * Outcomes: `failed` when a dataset fails its thresholds or the window's KL(V1 || V2) of credits
- * is above COSTSIM_CANARY_MAX_KL; `passed` when every dataset passes (the window's check passing,
- * or without enough comparisons: insufficient data for that check, shown as such, which neither
- * fails nor passes it: a disabled V2 makes no comparisons, so the datasets alone must be able to
- * re-enable it); `insufficient_data` when a dataset has too few samples to judge.
+ * Outcomes: `failed` when a dataset fails its thresholds or the replay fails (KL(V1 || V2) of
+ * credits above COSTSIM_CANARY_MAX_KL, or V2 failing on an input); `passed` when every dataset
+ * passes (the replay passing, or without enough inputs: insufficient data for that check, shown
+ * as such, which neither fails nor passes it); `insufficient_data` when a dataset has too few
+ * samples to judge.
  */
 import { config } from "../config.ts";
 import { actorName, useActor } from "../context.ts";
@@ -34,8 +35,7 @@ import { validateAllDatasets } from "./dataset-routes.ts";
 import { CanaryReportNotFoundError, CanaryRunningError } from "./errors.ts";
 import { publicActor } from "./incidents.ts";
 import { costsimMetrics as m } from "./metrics.ts";
-import { V2_VERSION } from "./record.ts";
-import { klBinCounts, klFromCounts, roundOrNull } from "./statistics.ts";
+import { replayFailures, replayRecent } from "./replay.ts";
 
 export type CanaryStatus = CanaryRow["status"];
 
@@ -64,40 +64,6 @@ const view = (r: CanaryRow): CanaryReport => ({
   report: r.report,
 });
 
-/** The window's check: KL of V1's and V2's credits and durations, p95 drift, over every tenant. */
-async function windowCheck(now: Date) {
-  const c = config().costsim;
-  const from = new Date(now.getTime() - c.canary.windowHours * 3600_000);
-  const [{ rows: bins }, { rows: drift }] = await Promise.all([
-    query<{ kl_bin: number; n: number }>(sql.windowBins, [from, now, V2_VERSION]),
-    query<{ samples: number; p95_drift: number | null; over_threshold: number }>(sql.windowDrift, [
-      from,
-      now,
-      c.driftThreshold,
-      V2_VERSION,
-    ]),
-  ]);
-  const { bins: counts, n: samples } = klBinCounts(bins);
-  const d = drift[0];
-  const klCredits = klFromCounts(counts[0] as number[], counts[1] as number[]);
-  const klDuration = klFromCounts(counts[2] as number[], counts[3] as number[]);
-  const enough = samples >= c.canary.minSamples;
-  const passed = enough ? klCredits !== null && klCredits <= c.canary.maxKlDivergence : null;
-  return {
-    from: from.toISOString(),
-    to: now.toISOString(),
-    v2_version: V2_VERSION,
-    samples,
-    min_samples: c.canary.minSamples,
-    outcome: passed === null ? "insufficient_data" : passed ? "pass" : "fail",
-    kl_credits: klCredits,
-    kl_duration_ms: klDuration,
-    max_kl: c.canary.maxKlDivergence,
-    p95_drift: roundOrNull(d?.p95_drift ?? null),
-    over_drift_threshold: d?.over_threshold ?? 0,
-  } as const;
-}
-
 /** The datasets' part: V2 against each, with its checks (the failures name what missed). */
 function datasetsCheck() {
   const { data } = validateAllDatasets("v2");
@@ -116,7 +82,7 @@ function datasetsCheck() {
  * a failure disables V2 (or keeps it disabled another TTL).
  *
  * @example
- *   const r = await Costsim.runCanary({ trigger: "api" }); // { status: "passed", report: { datasets: [...], window: {...} } }
+ *   const r = await Costsim.runCanary({ trigger: "api" }); // { status: "passed", report: { datasets: [...], recent: {...} } }
  */
 export async function runCanary(opts: { trigger: "schedule" | "api" }): Promise<CanaryReport> {
   const c = config().costsim.canary;
@@ -137,7 +103,7 @@ export async function runCanary(opts: { trigger: "schedule" | "api" }): Promise<
     );
   }
   const datasets = datasetsCheck();
-  const window = await windowCheck(now);
+  const recent = await replayRecent(now);
   const failures = [
     ...datasets
       .filter((d) => !d.passed && !d.insufficient_data)
@@ -147,16 +113,14 @@ export async function runCanary(opts: { trigger: "schedule" | "api" }): Promise<
           .map(([k, ch]) => `${k} ${ch.value} (limit ${ch.limit})`);
         return `dataset ${d.name}: ${missed.join(", ") || "failed"}`;
       }),
-    ...(window.outcome === "fail"
-      ? [`KL(V1 || V2) of credits ${window.kl_credits} > ${window.max_kl} over ${window.samples} comparisons`]
-      : []),
+    ...replayFailures(recent),
   ];
   const status: CanaryStatus = failures.length
     ? "failed"
     : datasets.some((d) => d.insufficient_data)
       ? "insufficient_data"
       : "passed";
-  const report = { datasets, window };
+  const report = { datasets, recent };
   const { rows: done } = await query<CanaryRow>(sql.finishRun, [run.id, status, clock().now(), report, failures]);
   const finished = done[0];
   if (!finished) {

@@ -64,6 +64,7 @@ import { breakerStatus, listIncidents } from "./incidents.ts";
 import { planOf } from "./plan.ts";
 import { DEFAULT_SKILL_PRIOR, EXTERNAL_PRIOR, MIN_HISTORY_SAMPLES, priorOf, SKILL_PRIORS } from "./priors.ts";
 import { recordComparison, V1_VERSION, V2_VERSION } from "./record.ts";
+import { replayRecent } from "./replay.ts";
 import { DEFAULT_WINDOW_DAYS, divergenceReport, status } from "./report.ts";
 import { runSafety } from "./safety.ts";
 import { relayRequests, SHADOW_QUEUE, SHADOW_STREAM, SHADOW_STREAM_MAX } from "./shadow-requests.ts";
@@ -87,7 +88,8 @@ export type { Evaluation } from "./evaluate.ts";
 export type { BreakerStatus as BreakerView, IncidentView } from "./incidents.ts";
 export type { PlanOptions } from "./plan.ts";
 export type { SkillPrior } from "./priors.ts";
-export type { ProvenanceOutputs, ProvenanceRecord, Recorded } from "./record.ts";
+export type { ComparisonInput, ProvenanceOutputs, ProvenanceRecord, Recorded } from "./record.ts";
+export type { ReplayCheck } from "./replay.ts";
 export type { SafetyRun } from "./safety.ts";
 export * from "./schema.ts";
 export type { RelayResult } from "./shadow-requests.ts";
@@ -191,6 +193,8 @@ export {
   relativeDifference,
   /** The CostsimShadowRelay cron's work: the waiting shadow requests sent to CostsimShadow, oldest first. */
   relayRequests,
+  /** The canary's replay: the deployed V1 and V2 run again on the newest recorded inputs, judged. */
+  replayRecent,
   /** An admin re-enables V2 now, with a reason. */
   reset,
   /** One canary run (one at a time: CanaryRunningError for the others); a failure disables V2. */

@@ -31,9 +31,12 @@ const compared = `verdict <> ${V.v2Error} and cost_rel is not null and v2_durati
  * plan hash, `$23` when it was compared (after V2 read its history; null for a backfill). A
  * replaced comparison loses the actual outcome of the earlier one (its V2 may have calibrated on
  * that run: no longer a hold-out). The same input simulated at the same time is a redelivery:
- * nothing changes and no row is returned.
+ * nothing changes and no row is returned. `$24`, the input gzipped (or null), is written in the
+ * same statement to costsim_provenance_inputs (migration 0029), replacing the earlier
+ * simulation's: the canary runs V1 and V2 on it again.
  */
 export const upsertProvenance = `
+with p as (
 insert into costsim_provenance as p (
   tenant_id, input_hash, source, plan_ref, skills, v1_version, v2_version, v1_hash, v2_hash,
   v1_credits, v2_credits, v1_duration_ms, v2_duration_ms, v1_p_failure, v2_p_failure,
@@ -54,7 +57,13 @@ on conflict (tenant_id, input_hash) do update set
   actual_credits = null, actual_duration_ms = null, actual_run_id = null, actual_at = null,
   actual_started_at = null
 where p.tenant_id = $1 and p.updated_at < excluded.updated_at
-returning id, simulations, (xmax = 0) as inserted`;
+returning id, simulations, (xmax = 0) as inserted, updated_at
+), input as (
+insert into costsim_provenance_inputs (provenance_id, tenant_id, input_gz, recorded_at)
+select id, $1, CAST($24 AS bytea), updated_at from p where CAST($24 AS bytea) is not null
+on conflict (provenance_id) do update set input_gz = excluded.input_gz, recorded_at = excluded.recorded_at
+)
+select id, simulations, inserted from p`;
 
 /** The tenant's row of input `$2` (after an upsert that changed nothing). */
 export const provenanceByHash = `

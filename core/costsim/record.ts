@@ -4,15 +4,17 @@
  * comparison and counts one more simulation; the same simulation recorded again (a redelivered
  * shadow message, a backfill run twice: the same `at`) changes nothing. An older one arriving
  * after a newer one is dropped. Both replies are kept in `outputs`, or gzipped in `outputs_gz`
- * with COSTSIM_PROVENANCE_COMPRESS.
+ * with COSTSIM_PROVENANCE_COMPRESS. The input itself (plan, options, history), when given, is
+ * kept gzipped beside the row in costsim_provenance_inputs, for the canary's replay (replay.ts).
  */
 import { gzipSync } from "node:zlib";
 import { config } from "../config.ts";
 import { useTenant } from "../context.ts";
 import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
+import type { FeasibilityOptions } from "./estimate.ts";
 import * as sql from "./provenance.sql.ts";
-import type { Comparison } from "./schema.ts";
+import type { Comparison, HistoryInput, Plan } from "./schema.ts";
 
 /** The version written for V1's estimates (its model: cost models and stated priors). */
 export const V1_VERSION = "v1.0";
@@ -24,6 +26,17 @@ export interface ProvenanceOutputs {
   v1: unknown;
   v2: unknown | null;
   v2_error: { code: string; message: string } | null;
+}
+
+/** What V1 and V2 were run on: the canary runs the deployed ones on it again (replay.ts). */
+export interface ComparisonInput {
+  plan: Plan;
+  /** The options the simulate was given: with the plan, what `input_hash` hashes. */
+  given: FeasibilityOptions;
+  /** The options V1 and V2 ran with: the given ones, or the budget and the tenant's available credits then. */
+  options: FeasibilityOptions;
+  /** The history V2 read. */
+  history: HistoryInput;
 }
 
 export interface ProvenanceRecord {
@@ -47,6 +60,8 @@ export interface ProvenanceRecord {
    * comparison and records its outcome on it (recordActual). Null (a backfill): none does.
    */
   compared_at?: Date | null;
+  /** The input, kept gzipped for the canary's replay (none for a record made without one). */
+  input?: ComparisonInput | null;
 }
 
 export interface Recorded {
@@ -95,6 +110,7 @@ export async function recordComparison(rec: ProvenanceRecord): Promise<Recorded>
     rec.at ?? clock().now(),
     rec.plan_hash ?? null,
     rec.compared_at ?? null,
+    rec.input ? gzipSync(JSON.stringify(rec.input)) : null,
   ]);
   const row = rows[0];
   if (row) return { id: row.id, outcome: row.inserted ? "inserted" : "updated", simulations: row.simulations };

@@ -3,10 +3,11 @@
  * no shadow worker has made this interval's, the recovery of a breaker whose TTL is over, the
  * alerts (re-asserted, lost messages re-driven, the queue's depth), the breaker's gauges set from
  * Postgres (a gauge set only at transitions would be missing after a restart), and old
- * evaluations and delivered alerts trimmed. Each part runs whatever the others did: one failing
+ * evaluations, delivered alerts and recorded inputs past the canary's window trimmed. Each part runs whatever the others did: one failing
  * is logged and the rest go on; the run fails (its cron metric) only when a part threw.
  */
 
+import { config } from "../config.ts";
 import { breakerStateValue } from "../platform/breaker/index.ts";
 import { clock } from "../platform/clock.ts";
 import { query } from "../platform/db/index.ts";
@@ -15,6 +16,7 @@ import { trimAlerts } from "./alerts.sql.ts";
 import { sweepAlerts } from "./alerts.ts";
 import { trimEvaluations } from "./breaker.sql.ts";
 import { recover } from "./breaker.ts";
+import { trimInputs } from "./canary.sql.ts";
 import { evaluateDrift } from "./evaluate.ts";
 import { breakerStatus } from "./incidents.ts";
 import { costsimMetrics as m } from "./metrics.ts";
@@ -22,6 +24,8 @@ import { costsimMetrics as m } from "./metrics.ts";
 /** Evaluations are kept a week (the figures behind recent decisions); delivered resolved alerts a month. */
 const EVALUATIONS_KEPT_MS = 7 * 86_400_000;
 const ALERTS_KEPT_MS = 30 * 86_400_000;
+/** Recorded inputs deleted per run at most: 14.4M a day, far above what the shadow records. */
+const INPUTS_TRIMMED_PER_RUN = 10_000;
 
 export interface SafetyRun {
   evaluation: Awaited<ReturnType<typeof evaluateDrift>>;
@@ -60,6 +64,8 @@ export async function runSafety(): Promise<SafetyRun> {
     const now = clock().nowMs();
     await query(trimEvaluations, [new Date(now - EVALUATIONS_KEPT_MS)]);
     await query(trimAlerts, [new Date(now - ALERTS_KEPT_MS)]);
+    // Recorded inputs the canary no longer reads, a bounded batch a minute (a backlog drains).
+    await query(trimInputs, [new Date(now - config().costsim.canary.windowHours * 3600_000), INPUTS_TRIMMED_PER_RUN]);
   });
   const run = { evaluation, recovery, alerts, errors };
   if (errors.length) throw Object.assign(new Error(`CostsimSafety parts failed: ${errors.join(", ")}`), { run });

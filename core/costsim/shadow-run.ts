@@ -99,6 +99,8 @@ export async function runShadow(msg: ShadowMessage, readHistory: HistoryReader):
       at: new Date(msg.at),
       // After V2 read its history: a run that begins later is a hold-out for this comparison.
       compared_at: clock().now(),
+      // What the canary runs the deployed V1 and V2 on again (replay.ts).
+      input: { plan, given, options, history },
     });
     // A redelivery (or an older simulation after a newer one) is not counted again.
     if (recorded.outcome !== "unchanged") count(comparison);

@@ -27,9 +27,10 @@ export const costsim = declareSettings("costsim", {
     },
     canary: {
       enabled: bool("COSTSIM_CANARY_ENABLED", true, "the daily CostsimCanary run (POST /api/v1/costsim/canary/run works either way)"),
-      windowHours: int("COSTSIM_CANARY_WINDOW_HOURS", 24, "the canary judges the shadow comparisons of this many hours beside the reference datasets", { min: 1 }),
-      minSamples: int("COSTSIM_CANARY_MIN_SAMPLES", 50, "fewer comparisons in the canary's window are insufficient data for its provenance check (the datasets still decide)", { min: 1 }),
-      maxKlDivergence: num("COSTSIM_CANARY_MAX_KL", 0.5, "the canary fails when KL(V1 || V2) of the window's credits over fixed bins is above this", { min: 0, max: 100 }),
+      windowHours: int("COSTSIM_CANARY_WINDOW_HOURS", 168, "the canary runs V1 and V2 again on the shadow's inputs recorded in this many hours (the newest first); older inputs are deleted. Longer than DEFAULT_DISABLE_TTL_HOURS, so that a V2 the drift breaker disabled (it records nothing while disabled) is judged on the inputs that tripped it", { min: 1 }),
+      replaySamples: int("COSTSIM_CANARY_REPLAY_SAMPLES", 1000, "at most this many of the newest recorded inputs are run again by a canary", { min: 1, max: 100000 }),
+      minSamples: int("COSTSIM_CANARY_MIN_SAMPLES", 50, "fewer recorded inputs in the canary's window are insufficient data for its replay check (the datasets still decide)", { min: 1 }),
+      maxKlDivergence: num("COSTSIM_CANARY_MAX_KL", 0.5, "the canary fails when KL(V1 || V2) of credits over fixed bins, on the recent inputs it ran again, is above this", { min: 0, max: 100 }),
       leaseS: int("COSTSIM_CANARY_LEASE_S", 600, "a canary run holds the leadership this long; a run that died is taken over after it", { min: 30 }),
     },
   },

@@ -8,8 +8,8 @@
  * disabling V2).
  *
  * The breaker is one for the whole database, so the tests of this file run in order and each
- * brings it to the state it needs (`closed()`); the failing canary, whose comparisons stay in
- * every later canary's window, is last.
+ * brings it to the state it needs (`closed()`); the canary tests that record shadow inputs start
+ * from none (each canary runs every input of its window again).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +22,7 @@ import { query } from "../../core/platform/db/index.ts";
 import { SYSTEM_TENANT_ID } from "../../core/tenancy/index.ts";
 import { invoke } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
+import { withConfig } from "../setup/config-override.ts";
 import { metricValue } from "../setup/metrics-catalog.ts";
 import { takeMessages } from "../setup/sqs-reader.ts";
 
@@ -85,6 +86,61 @@ const alertOf = async (incidentId: string) => {
   expect(rows, `the alert of incident ${incidentId}`).toHaveLength(1);
   return rows[0] as Record<string, any>;
 };
+/**
+ * A plan whose embed step's input is an earlier step's result: V1 prices it from the skill's
+ * prior, V2 from the history. Each is its own input (the step id differs; a kv key is not part of a plan).
+ */
+const embedLater = () => {
+  const get = `get_${tag()}`;
+  return Costsim.planOf({
+    workflow: {
+      steps: [
+        { id: get, skill: "kv_store", args: { op: "get", key: "texts" } },
+        { id: "embed", skill: "voyage_embed", args: { input: { $ref: `steps.${get}.result.value` } } },
+      ],
+    },
+  });
+};
+/** No history: V2 answers with V1's priors (a match). */
+const noHistory: Costsim.HistoryReader = async () => ({});
+/** A history in which voyage_embed was called 500 times with `unitsPerCall` units each. */
+const voyageSeen =
+  (unitsPerCall: number): Costsim.HistoryReader =>
+  async () => ({
+    skill_metrics: [
+      {
+        skill_name: "voyage_embed",
+        calls: 500,
+        failures: 0,
+        duration_p50_ms: 700,
+        duration_p95_ms: 3000,
+        units_per_call: unitsPerCall,
+      },
+    ],
+  });
+/** A history V2 cannot read (calls below 0): it throws HistoryInvalidError. */
+const badHistory: Costsim.HistoryReader = async () => ({
+  skill_metrics: [{ skill_name: "voyage_embed", calls: -1, failures: 0, duration_p50_ms: 1, duration_p95_ms: 2 }],
+});
+/** `n` shadow comparisons of distinct plans for the tenant, through the CostsimShadow consumer's work (inputs kept), a second apart from `at`. */
+async function shadowRuns(tenantId: string, n: number, reader: Costsim.HistoryReader, at = Date.now()) {
+  for (let i = 0; i < n; i++) {
+    const outcome = await Costsim.runShadow(
+      {
+        v: 1,
+        tenantId,
+        plan: embedLater(),
+        options: { availableCredits: 1_000_000 },
+        planRef: "inline",
+        skills: ["kv_store", "voyage_embed"],
+        at: new Date(at - i * 1000).toISOString(),
+      },
+      reader,
+    );
+    expect(outcome.outcome).toBe("done");
+  }
+}
+
 const reportCount = async () =>
   Number((await query<{ n: string }>("select count(*) as n from costsim_canary_reports")).rows[0]?.n);
 
@@ -336,7 +392,7 @@ describe("GET /api/v1/costsim/v2/incidents", () => {
 });
 
 describe("the canary routes", () => {
-  it("POST run (admin): 200 with its report (the five datasets, the window), listed first and read by id; 404 and 400 for other ids", async () => {
+  it("POST run (admin): 200 with its report (the five datasets, the recent inputs run again), listed first and read by id; 404 and 400 for other ids", async () => {
     await closed();
     for (const key of [t.keys.viewer.key, t.keys.agent.key, t.keys.operator.key])
       expect((await invoke("POST", RUN, { key })).status).toBe(403);
@@ -348,8 +404,14 @@ describe("the canary routes", () => {
     expect(r.finished_at).not.toBeNull();
     expect(r.report.datasets.map((d: { name: string }) => d.name).sort()).toEqual([...Costsim.DATASET_NAMES].sort());
     for (const d of r.report.datasets) expect(Object.keys(d.checks).length, d.name).toBeGreaterThan(0);
-    // No comparison in the last day: the window cannot judge, and does not decide.
-    expect(r.report.window).toMatchObject({ samples: 0, min_samples: 50, outcome: "insufficient_data", max_kl: 0.5 });
+    // No input recorded in the last week: the replay cannot judge, and does not decide.
+    expect(r.report.recent).toMatchObject({
+      inputs: 0,
+      samples: 0,
+      min_samples: 50,
+      outcome: "insufficient_data",
+      max_kl: 0.5,
+    });
     // V2 passes the five reference datasets on this code.
     expect(
       r.report.datasets.filter((d: { passed: boolean }) => !d.passed).map((d: { name: string }) => d.name),
@@ -426,46 +488,126 @@ describe("the canary routes", () => {
     expect(fieldsOf(forged)).toEqual(["query.cursor"]);
   });
 
-  it("a failing canary disables V2: the last hour's comparisons far apart (KL of credits), status failed naming the KL, the breaker OPEN with a canary incident", async () => {
+  it("judges the deployed V2 on the recorded inputs, not the replies recorded: tampered figures change nothing, an unreadable input is skipped", async () => {
     await closed();
+    await query("delete from costsim_provenance_inputs");
+    const w = await makeTenantWithKeys();
+    await shadowRuns(w.tenant.id, 55, noHistory);
+    // What the comparisons recorded is made to look far apart, and V2's recorded replies other
+    // than what it answers: the canary runs V1 and V2 again and sees neither.
+    await query(
+      `update costsim_provenance set v2_credits = 9999, v2_hash = 'recorded-by-another-v2', drift_score = 1
+        where tenant_id = $1`,
+      [w.tenant.id],
+    );
+    const corrupt = await query<{ provenance_id: string }>(
+      `update costsim_provenance_inputs set input_gz = $2 where provenance_id =
+         (select provenance_id from costsim_provenance_inputs where tenant_id = $1 limit 1) returning provenance_id`,
+      [w.tenant.id, Buffer.from("not gzip")],
+    );
+    expect(corrupt.rows).toHaveLength(1);
+
+    const res = await invoke("POST", RUN, { key: t.keys.admin.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.report.recent).toMatchObject({
+      inputs: 55,
+      unreadable: 1,
+      samples: 54,
+      min_samples: 50,
+      outcome: "pass",
+      verdicts: { match: 54 },
+      v2_errors: {},
+      changed_since_recorded: 54,
+      over_drift_threshold: 0,
+    });
+    expect(res.body.report.recent.kl_credits).toBeLessThanOrEqual(0.5);
+    expect(res.body).toMatchObject({ status: "passed", failures: [] });
+    expect(await breaker()).toMatchObject({ state: "CLOSED", open_incident: null });
+  });
+
+  it("fails when V2 fails on a recent input (its error codes counted), and reads at most COSTSIM_CANARY_REPLAY_SAMPLES of the newest", async () => {
+    await closed();
+    await query("delete from costsim_provenance_inputs");
     const w = await makeTenantWithKeys();
     const now = Date.now();
-    for (let i = 0; i < 60; i++)
-      await asSystem(
-        () =>
-          Costsim.recordComparison({
-            source: "shadow",
-            skills: ["kv_store"],
-            at: new Date(now - i * 30_000 - 1000),
-            compared_at: new Date(now - i * 30_000),
-            comparison: {
-              input_hash: `far-${tag()}`,
-              history_hash: "h",
-              v1_output_hash: "a",
-              v2_output_hash: "b",
-              verdict: "major_drift",
-              drift_score: 0.99,
-              v1_credits: 1 + (i % 3) * 0.1,
-              v2_credits: 5000 + i,
-              cost_delta: 4999 + i,
-              v1_duration_ms: 200,
-              v2_duration_ms: 200,
-              v2_error: null,
-            },
-          }),
-        w.tenant.id,
-      );
+    // Older: five inputs V2 cannot read the history of. Newer: five it prices.
+    await shadowRuns(w.tenant.id, 5, badHistory, now - 60_000);
+    await shadowRuns(w.tenant.id, 5, noHistory, now);
+    const newest = await withConfig({ COSTSIM_CANARY_MIN_SAMPLES: "5", COSTSIM_CANARY_REPLAY_SAMPLES: "5" }, () =>
+      invoke("POST", RUN, { key: t.keys.admin.key }),
+    );
+    expect(newest.body).toMatchObject({
+      status: "passed",
+      report: { recent: { inputs: 5, max_inputs: 5, outcome: "pass" } },
+    });
+
+    const all = await withConfig({ COSTSIM_CANARY_MIN_SAMPLES: "5" }, () =>
+      invoke("POST", RUN, { key: t.keys.admin.key }),
+    );
+    expect(all.status, all.text).toBe(200);
+    expect(all.body.status).toBe("failed");
+    expect(all.body.report.recent).toMatchObject({
+      inputs: 10,
+      samples: 10,
+      outcome: "fail",
+      verdicts: { match: 5, v2_error: 5 },
+      v2_errors: { "costsim.invalid_history": 5 },
+    });
+    expect(all.body.failures).toEqual(["V2 failed on 5 of 10 recent inputs run again (costsim.invalid_history x5)"]);
+    expect((await breaker()).open_incident).toMatchObject({ trigger: "canary" });
+    await takeMessages("AlertDelivery");
+  });
+
+  it("the CostsimSafety run deletes recorded inputs older than COSTSIM_CANARY_WINDOW_HOURS; the canary reads only the window", async () => {
+    await closed();
+    await query("delete from costsim_provenance_inputs");
+    const w = await makeTenantWithKeys();
+    await shadowRuns(w.tenant.id, 3, noHistory, Date.now() - 169 * HOUR_MS);
+    await shadowRuns(w.tenant.id, 2, noHistory);
+    const count = async () =>
+      Number((await query<{ n: string }>("select count(*) as n from costsim_provenance_inputs")).rows[0]?.n);
+    expect(await count()).toBe(5);
+    const r = await withConfig({ COSTSIM_CANARY_MIN_SAMPLES: "1" }, () =>
+      invoke("POST", RUN, { key: t.keys.admin.key }),
+    );
+    expect(r.body.report.recent).toMatchObject({ inputs: 2, samples: 2 });
+    await Costsim.runSafety();
+    expect(await count()).toBe(2);
+    // Their comparisons stay (the divergence report's); only the inputs go.
+    expect(
+      Number(
+        (await query<{ n: string }>("select count(*) as n from costsim_provenance where tenant_id = $1", [w.tenant.id]))
+          .rows[0]?.n,
+      ),
+    ).toBe(5);
+  });
+
+  it("a failing canary disables V2: recent plans run again with V2's credits far from V1's (KL), status failed naming the KL, the breaker OPEN with a canary incident", async () => {
+    await closed();
+    await query("delete from costsim_provenance_inputs");
+    const w = await makeTenantWithKeys();
+    // The history says each embed call carried 20,000 units: V2 prices the embed step from it
+    // (2,002 credits), V1 from the skill's prior (2).
+    await shadowRuns(w.tenant.id, 60, voyageSeen(20_000));
     const disabledBefore = await metricValue('costsim_cb_disabled_total{trigger="canary"}');
 
     const res = await invoke("POST", RUN, { key: t.keys.admin.key });
     expect(res.status, res.text).toBe(200);
     const r = res.body;
     expect(r.status).toBe("failed");
-    expect(r.report.window).toMatchObject({ samples: 60, outcome: "fail", max_kl: 0.5 });
-    expect(r.report.window.kl_credits).toBeGreaterThan(0.5);
+    expect(r.report.recent).toMatchObject({
+      inputs: 60,
+      samples: 60,
+      unreadable: 0,
+      outcome: "fail",
+      max_kl: 0.5,
+      v2_errors: {},
+      changed_since_recorded: 0,
+    });
+    expect(r.report.recent.kl_credits).toBeGreaterThan(0.5);
     expect(r.failures).toHaveLength(1);
-    expect(r.failures[0]).toMatch(/^KL\(V1 \|\| V2\) of credits [\d.]+ > 0\.5 over 60 comparisons$/);
-    expect(r.failures[0]).toContain(String(r.report.window.kl_credits));
+    expect(r.failures[0]).toMatch(/^KL\(V1 \|\| V2\) of credits [\d.]+ > 0\.5 over 60 recent inputs run again$/);
+    expect(r.failures[0]).toContain(String(r.report.recent.kl_credits));
 
     const b = await breaker();
     expect(b).toMatchObject({
@@ -482,8 +624,13 @@ describe("the canary routes", () => {
     expect(alert).toMatchObject({ state: "firing", labels: { trigger: "canary", incident_id: b.open_incident.id } });
     expect(await takeMessages("AlertDelivery", 1)).toEqual([{ v: 1, tenantId: SYSTEM_TENANT_ID, alertId: alert?.id }]);
     expect(await metricValue('costsim_cb_disabled_total{trigger="canary"}')).toBe(disabledBefore + 1);
-    // The figures are aggregates: the tenant whose comparisons fed them is named nowhere.
+    // The figures are aggregates: the tenant whose plans fed them is named nowhere.
     expect(JSON.stringify([r, b])).not.toContain(w.tenant.id);
     expect(JSON.stringify([r, b])).not.toContain(w.tenant.slug);
+
+    // Disabled, V2 records nothing; the next canary judges the same code on the same inputs (those
+    // that tripped it), fails again and keeps V2 disabled: only a changed V2 (or a reset) ends it.
+    const again = await invoke("POST", RUN, { key: t.keys.admin.key });
+    expect(again.body).toMatchObject({ status: "failed", report: { recent: { samples: 60, outcome: "fail" } } });
   });
 });

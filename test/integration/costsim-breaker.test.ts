@@ -394,7 +394,7 @@ describe("canary leadership", () => {
     const stored = (await query<Record<string, any>>("select * from costsim_canary_reports")).rows;
     expect(stored).toHaveLength(1);
     expect(stored[0]?.status).toBe("passed");
-    expect(Object.keys(stored[0]?.report ?? {})).toEqual(expect.arrayContaining(["datasets", "window"]));
+    expect(Object.keys(stored[0]?.report ?? {})).toEqual(expect.arrayContaining(["datasets", "recent"]));
     expect(await metricValue('aos_costsim_canary_runs_total{outcome="stepped_aside"}')).toBe(before + 4);
   });
 });

@@ -7,6 +7,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { withContext } from "../../core/context.ts";
 import type { Comparison, ComparisonRow, ShadowMessage } from "../../core/costsim/index.ts";
 import * as Costsim from "../../core/costsim/index.ts";
 import { query } from "../../core/platform/db/index.ts";
@@ -165,6 +166,67 @@ describe("the CostsimShadow consumer", () => {
     await Costsim.runShadow({ ...msg, budget: 1000, at: new Date(Date.parse(msg.at) + 1000).toISOString() }, noHistory);
     const [later] = (await rowsOf(w.tenantId)).filter((r) => r.input_hash !== row.input_hash);
     expect(later?.outputs.v1.feasibility).toMatchObject({ feasible: true, basis: "available_credits", limit: 500 });
+  });
+
+  it("keeps each comparison's input (plan, given and used options, history) gzipped beside it; a later simulation replaces it, a redelivery and a record without one leave it", async () => {
+    const w = await jobsTenant(0);
+    const seen =
+      (units: number): Costsim.HistoryReader =>
+      async () => ({
+        skill_metrics: [
+          {
+            skill_name: "voyage_embed",
+            calls: 40,
+            failures: 0,
+            duration_p50_ms: 9,
+            duration_p95_ms: 20,
+            units_per_call: units,
+          },
+        ],
+      });
+    const inputOf = async () => {
+      const { rows } = await query<{ input_gz: Buffer; recorded_at: Date; tenant_id: string; provenance_id: string }>(
+        `select i.* from costsim_provenance_inputs i join costsim_provenance p on p.id = i.provenance_id
+          where p.tenant_id = $1`,
+        [w.tenantId],
+      );
+      expect(rows).toHaveLength(1);
+      const row = rows[0] as (typeof rows)[number];
+      return { ...row, input: JSON.parse(gunzipSync(row.input_gz).toString("utf8")) };
+    };
+    const { options: _o, ...rest } = message(w);
+    const msg: ShadowMessage = { ...rest, budget: 50 };
+    await Costsim.runShadow(msg, seen(7));
+    const first = await inputOf();
+    const [row] = await rowsOf(w.tenantId);
+    expect(first).toMatchObject({ tenant_id: w.tenantId, provenance_id: row?.id });
+    expect(first.recorded_at).toEqual(row?.updated_at);
+    // What was given (what input_hash hashes), what V1 and V2 ran with, and what V2 read.
+    expect(first.input).toEqual({
+      plan: JSON.parse(JSON.stringify(plan)),
+      given: { budget: 50 },
+      options: { budget: 50, availableCredits: 0 },
+      history: await seen(7)({ kind: "workflow", name: null, skills: [] }),
+    });
+    expect(Costsim.hashOf({ plan: first.input.plan, options: first.input.given })).toBe(row?.input_hash);
+
+    await Costsim.runShadow(msg, seen(99)); // redelivered: nothing changes
+    expect((await inputOf()).input.history.skill_metrics[0].units_per_call).toBe(7);
+    const later = new Date(Date.parse(msg.at) + 5000);
+    await Costsim.runShadow({ ...msg, at: later.toISOString() }, seen(99)); // simulated again, another history
+    const second = await inputOf();
+    expect(second.input.history.skill_metrics[0].units_per_call).toBe(99);
+    expect(second.recorded_at).toEqual(later);
+
+    // A comparison recorded without its input (a test's, a backfill's) writes none.
+    const v = await jobsTenant(0);
+    await withContext(
+      { requestId: "r", correlationId: "c", actor: { type: "system", name: "test", tenantId: v.tenantId } },
+      () => Costsim.recordComparison({ source: "shadow", comparison: comparison("no-input", [1, 10], [1, 10]) }),
+    );
+    expect((await query("select 1 from costsim_provenance_inputs where tenant_id = $1", [v.tenantId])).rows).toEqual(
+      [],
+    );
   });
 
   it("records a V2 that throws as v2_error, counts a schema error and acknowledges the message", async () => {

@@ -98,7 +98,7 @@ function namesNoB({ b }: Fixture, text: string): void {
 
 const nonAdminsOf = ({ a }: Fixture) => [a.keys.viewer.key, a.keys.agent.key, a.keys.operator.key];
 
-/** `n` comparisons of B's shadow in the last hour (compared_at set): the canary's window counts them. */
+/** `n` comparisons of B's shadow in the last hour (compared_at set): the drift evaluation's window counts them. */
 async function bCompared({ b }: Fixture, n: number, at = Date.now(), error = false): Promise<void> {
   for (let i = 0; i < n; i++)
     await asSystem(
@@ -124,6 +124,31 @@ async function bCompared({ b }: Fixture, n: number, at = Date.now(), error = fal
           },
         }),
       b.tenant.id,
+    );
+}
+
+/**
+ * `n` shadow comparisons of B's plans (each names B in its workflow's name) through the CostsimShadow consumer's
+ * work, their inputs kept: what the canary runs again.
+ */
+async function bInputs({ b }: Fixture, n: number): Promise<void> {
+  for (let i = 0; i < n; i++)
+    await Costsim.runShadow(
+      {
+        v: 1,
+        tenantId: b.tenant.id,
+        plan: Costsim.planOf({
+          workflow: {
+            name: `b-${b.tenant.slug}-${tag()}`,
+            steps: [{ id: "get", skill: "kv_store", args: { op: "get", key: "k" } }],
+          },
+        }),
+        options: { availableCredits: 100 },
+        planRef: `workflow:b-${b.tenant.slug}@1`,
+        skills: ["kv_store"],
+        at: new Date(Date.now() - i * 1000).toISOString(),
+      },
+      async () => ({}),
     );
 }
 
@@ -156,12 +181,12 @@ async function tripOnBsErrors(t: Fixture): Promise<Record<string, any>> {
   return s.body.breaker.open_incident;
 }
 
-/** A canary run by B's admin over a window where B's comparisons are: its report. */
+/** A canary run by B's admin over a window where B's recorded inputs are: its report. */
 async function bCanary(t: Fixture): Promise<Record<string, any>> {
-  await bCompared(t, 3);
+  await bInputs(t, 3);
   const res = await invoke("POST", RUN, { key: t.b.keys.admin.key });
   expect(res.status, res.text).toBe(200);
-  expect(res.body.report.window.samples).toBeGreaterThanOrEqual(3);
+  expect(res.body.report.recent.samples).toBeGreaterThanOrEqual(3);
   return res.body;
 }
 
@@ -251,9 +276,9 @@ export const costsimCases: Cases = {
     await closeBreaker();
   },
   // As the reset: one canary for every tenant, run by an admin key (the platform's action); its
-  // window counts B's comparisons and names none; B reads the same report.
+  // replay runs B's recorded plans again and names none of them; B reads the same report.
   "POST /api/v1/costsim/canary/run": async (t) => {
-    await bCompared(t, 3);
+    await bInputs(t, 3);
     const count = async () => (await query("select id from costsim_canary_reports")).rows.length;
     const before = await count();
     for (const key of nonAdminsOf(t)) {
@@ -265,7 +290,7 @@ export const costsimCases: Cases = {
     const res = await invoke("POST", RUN, { key: t.a.keys.admin.key });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ status: "passed", requested_by: "an admin key" });
-    expect(res.body.report.window.samples).toBeGreaterThanOrEqual(3);
+    expect(res.body.report.recent.samples).toBeGreaterThanOrEqual(3);
     namesNoB(t, res.text);
     const seenByB = await invoke("GET", `${REPORTS}/${res.body.id}`, { key: t.b.keys.viewer.key });
     expect(seenByB.body).toEqual(res.body);
