@@ -52,7 +52,9 @@ export interface RecordedFigures {
   status: Costsim.StatusReply;
   /** The same hold-out runs judged in memory (historyOf of the same attempts): what the recorded path should agree with. */
   sameRunsInMemory: { v1: { credits: number; ms: number }; v2: { credits: number; ms: number } };
-  seconds: { history: number; holdout: number };
+  /** The canary's replay of the newest recorded inputs after the hold-out runs. */
+  replay: Costsim.ReplayCheck;
+  seconds: { history: number; holdout: number; replay: number };
 }
 
 /** The calibration attempts as workflow_ops rows of `tenantId` (a definition, PARENT_RUNS runs). */
@@ -195,6 +197,11 @@ export async function recordedAccuracy(
   }
   const t2 = performance.now();
   const status = await withContext({ requestId: "rs", correlationId: "rs", actor }, () => Costsim.status());
+  // The canary's replay of the newest recorded inputs (those of these hold-out runs, at most
+  // COSTSIM_CANARY_REPLAY_SAMPLES): read, decompressed, V1 and V2 run again, judged.
+  const t3 = performance.now();
+  const replay = await Costsim.replayRecent(new Date());
+  const t4 = performance.now();
   return {
     tenantId,
     opsWritten,
@@ -206,6 +213,7 @@ export async function recordedAccuracy(
       v1: { credits: median(err.v1c), ms: median(err.v1d) },
       v2: { credits: median(err.v2c), ms: median(err.v2d) },
     },
-    seconds: { history: (t1 - t0) / 1000, holdout: (t2 - t1) / 1000 },
+    replay,
+    seconds: { history: (t1 - t0) / 1000, holdout: (t2 - t1) / 1000, replay: (t4 - t3) / 1000 },
   };
 }

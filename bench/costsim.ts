@@ -293,6 +293,14 @@ async function accuracyReport(url: string, missed: string[]): Promise<void> {
       `    the same ${rec.holdout} runs in memory (a check of the path): cost V1 ${m.v1.credits.toFixed(2)}  V2 ${m.v2.credits.toFixed(2)} credits; duration V1 ${m.v1.ms.toFixed(0)}  V2 ${m.v2.ms.toFixed(0)} ms`,
     );
     say(`    promotion allowed: ${rec.status.promotion.allowed} (${rec.status.promotion.reason})`);
+    const r = rec.replay;
+    say(
+      `    canary replay: ${r.samples} of the newest recorded inputs run again in ${rec.seconds.replay.toFixed(2)} s (${r.unreadable} unreadable): KL credits ${r.kl_credits}, p95 drift ${r.p95_drift}, verdicts ${JSON.stringify(r.verdicts)}, ${r.changed_since_recorded} answered otherwise than recorded -> ${r.outcome}`,
+    );
+    if (r.unreadable > 0 || r.changed_since_recorded > 0)
+      missed.push(
+        `(c) world "${w.name}": the replay read ${r.unreadable} inputs back wrong and ${r.changed_since_recorded} answered otherwise than recorded (the same V2: 0 expected)`,
+      );
     for (const d of rec.defects.slice(0, 5)) say(`    defect: ${d}`);
     if (rec.defects.length > 0)
       missed.push(
