@@ -247,6 +247,19 @@ export function ensurePrometheusTools(say: Say = () => {}): { promtool: string; 
   return { promtool: "promtool", amtool: "amtool" };
 }
 
+/**
+ * Ensure PgBouncer is installed (the tests that go through a transaction-mode pooler, as Neon's
+ * pooled endpoint is, start one): installs Debian's `pgbouncer` with apt when it is missing and
+ * this runs as root; otherwise throws, saying what to install. Returns the binary's path.
+ */
+export function ensurePgbouncer(say: Say = () => {}): string {
+  const bin = "/usr/sbin/pgbouncer";
+  if (!existsSync(bin) && isRoot()) aptInstall(["pgbouncer"], say);
+  if (!existsSync(bin))
+    throw new ServiceError(`${bin} not found. Install it (apt-get install pgbouncer) and run again.`);
+  return bin;
+}
+
 /** Stop the private Postgres, Redis and Alertmanager under `dataDir`, if they run. Returns what was stopped. */
 export async function stopServices(dataDir: string, say: Say = () => {}): Promise<string[]> {
   const stopped: string[] = [];

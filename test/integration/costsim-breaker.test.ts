@@ -20,6 +20,7 @@ import { handler as alertHandler } from "../../functions/queue/costsim-alerts.ts
 import { invoke, lambdaContext, sqsEvent } from "../events/index.ts";
 import { makeTenantWithKeys } from "../factories/tenancy.ts";
 import { type Alertmanager, startAlertmanager } from "../setup/alertmanager.ts";
+import { canariesAtOnce } from "../setup/canary-barrier.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { metricValue } from "../setup/metrics-catalog.ts";
 import { withPostgresAway } from "../setup/postgres-away.ts";
@@ -385,7 +386,9 @@ describe("recovery", () => {
 describe("canary leadership", () => {
   it("five canaries started at once: one runs and stores its report, four step aside", async () => {
     const before = await metricValue('aos_costsim_canary_runs_total{outcome="stepped_aside"}');
-    const runs = await Promise.allSettled(Array.from({ length: 5 }, () => Costsim.runCanary({ trigger: "schedule" })));
+    // All five reach the lease insert before any can win it (canary-barrier.ts): on a loaded
+    // machine a run could otherwise finish before another started, and both would run in turn.
+    const runs = await canariesAtOnce(5, () => Costsim.runCanary({ trigger: "schedule" }));
     const ran = runs.filter((r) => r.status === "fulfilled");
     const aside = runs.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     expect(ran).toHaveLength(1);
