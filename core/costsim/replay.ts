@@ -7,8 +7,8 @@
  * So the canary judges the V2 that is deployed, not the replies recorded: a V2 deployed since the
  * comparisons were made is judged on the plans its predecessor saw, and a V2 disabled by the drift
  * breaker (which records nothing while disabled) is judged, when its TTL is over, on the inputs
- * that tripped it: the same code on the same inputs fails again and V2 stays disabled; a fixed V2
- * passes.
+ * that tripped it: where they fail this check (V2's errors, its credits far from V1's), the same
+ * code fails again and V2 stays disabled; a fixed V2 passes.
  *
  * It fails when KL(V1 || V2) of credits over fixed bins is above COSTSIM_CANARY_MAX_KL, or when V2
  * fails (throws, or answers outside its schema) on any of the inputs; with fewer than
