@@ -3,8 +3,9 @@
  * no shadow worker has made this interval's, the recovery of a breaker whose TTL is over, the
  * alerts (re-asserted, lost messages re-driven, the queue's depth), the breaker's gauges set from
  * Postgres (a gauge set only at transitions would be missing after a restart), and old
- * evaluations, delivered alerts and recorded inputs past the canary's window trimmed. Each part runs whatever the others did: one failing
- * is logged and the rest go on; the run fails (its cron metric) only when a part threw.
+ * evaluations, delivered alerts and recorded inputs past the canary's window trimmed. Each part
+ * runs whatever the others did: one failing is logged and the rest go on; the run fails (its cron
+ * metric) only when a part threw.
  */
 
 import { config } from "../config.ts";
