@@ -23,8 +23,10 @@ afterEach(async () => {
 
 const prefix = () => `${config().redisPrefix}rc-test:`;
 
+// 2 s, as every test file's client (test/setup/per-file.ts): a dozen workers share two cores, and a
+// real Redis can take longer than production's 200 ms to answer. The tests of the deadline set theirs.
 function client(url = config().redisUrl, over: Partial<{ commandTimeoutMs: number; backoffMs: number }> = {}) {
-  const c = new RedisClient(url, { keyPrefix: prefix(), commandTimeoutMs: 500, backoffMs: 0, ...over });
+  const c = new RedisClient(url, { keyPrefix: prefix(), commandTimeoutMs: 2000, backoffMs: 0, ...over });
   clients.push(c);
   return c;
 }
@@ -215,7 +217,10 @@ describe("streams (the agents' wake-ups)", () => {
 
   it("xreadBlock returns an entry added while it waits (with its fields), and none when its block ends (past the command deadline)", async () => {
     const writer = client();
-    const waiter = client(config().redisUrl, { commandTimeoutMs: 100 });
+    // A deadline well under both blocks (5 s, then 400 ms), so the block is what bounds the wait; and
+    // 300 ms of slack past the block, not less: under CI's load Redis's answer to an ended block
+    // once came more than 100 ms late.
+    const waiter = client(config().redisUrl, { commandTimeoutMs: 300 });
     const key = `wake-${Date.now()}-b`;
     const from = await writer.xlastId(key);
     const started = Date.now();
