@@ -160,3 +160,15 @@ where ${window} and actual_credits is not null and actual_duration_ms is not nul
  */
 export const reportSettings = `select set_config('work_mem', '64MB', true), set_config('jit', 'off', true),
   set_config('parallel_tuple_cost', '0', true)`;
+
+/**
+ * `$1` before, `$2` batch: comparisons created before the retention cutoff deleted, a batch at a
+ * time, each tenant's oldest first through its (tenant_id, created_at) index (no index on
+ * created_at alone for every shadow insert to keep up); their recorded inputs go with them (on
+ * delete cascade). The ids as an array, so the rows are found by primary key: with `in (select
+ * ...)` the planner hash-joins a batch against a scan of the whole table (seen at 400,000 rows).
+ */
+export const trimProvenance = `delete from costsim_provenance where id = any(array(
+  select old.id from tenants t cross join lateral (
+    select id from costsim_provenance where tenant_id = t.id and created_at < $1 order by created_at limit $2) old
+  limit $2))`;

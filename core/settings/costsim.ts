@@ -10,6 +10,7 @@ export const costsim = declareSettings("costsim", {
     schemaErrorThreshold: int("COSTSIM_SCHEMA_ERROR_THRESHOLD", 5, "V2 replies failing their schema (costsim_v2_schema_errors_total) tolerated per window before the alert fires (monitoring/rules/costsim.yml)", { min: 0 }),
     provenanceEnabled: bool("COSTSIM_PROVENANCE_ENABLED", true, "the shadow path records each comparison in costsim_provenance (off: only the metrics)"),
     provenanceCompress: bool("COSTSIM_PROVENANCE_COMPRESS", false, "provenance keeps both replies gzipped in outputs_gz instead of as jsonb in outputs"),
+    provenanceRetentionDays: int("COSTSIM_PROVENANCE_RETENTION_DAYS", 90, "comparisons created more than this many days ago are deleted from costsim_provenance (with their recorded inputs) by the CostsimSafety cron, at most 10,000 a minute; the divergence report reads none older", { min: 1 }),
     breaker: {
       windowS: int("COSTSIM_CB_WINDOW_S", 300, "the drift breaker judges the p95 drift score of every tenant's shadow comparisons of this many seconds (the seed's P1: above COSTSIM_DRIFT_THRESHOLD for 5 minutes)", { min: 60 }),
       minSamples: int("COSTSIM_CB_MIN_SAMPLES", 20, "fewer comparisons than this in the window are insufficient data: the evaluation neither passes nor counts as a failure", { min: 1 }),

@@ -28,6 +28,7 @@ import { takeMessages } from "../setup/sqs-reader.ts";
 
 type Tenant = Awaited<ReturnType<typeof makeTenantWithKeys>>;
 const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
 const STATUS = "/api/v1/costsim/v2/status";
 const RESET = "/api/v1/costsim/v2/reset";
 const INCIDENTS = "/api/v1/costsim/v2/incidents";
@@ -580,6 +581,39 @@ describe("the canary routes", () => {
           .rows[0]?.n,
       ),
     ).toBe(5);
+  });
+
+  it("the CostsimSafety run deletes comparisons older than COSTSIM_PROVENANCE_RETENTION_DAYS with their inputs, every tenant's", async () => {
+    await closed();
+    const [a, b] = [await makeTenantWithKeys(), await makeTenantWithKeys()];
+    await shadowRuns(a.tenant.id, 3, noHistory, Date.now() - 31 * DAY_MS);
+    await shadowRuns(b.tenant.id, 2, noHistory, Date.now() - 31 * DAY_MS);
+    await shadowRuns(a.tenant.id, 2, noHistory, Date.now() - 29 * DAY_MS);
+    const rows = async (tenant: string) =>
+      (
+        await query<{ n: string; inputs: string }>(
+          `select count(*) as n, count(i.provenance_id) as inputs
+           from costsim_provenance p left join costsim_provenance_inputs i on i.provenance_id = p.id
+           where p.tenant_id = $1`,
+          [tenant],
+        )
+      ).rows.map((r) => [Number(r.n), Number(r.inputs)])[0];
+    // A window of 800 h keeps every input: only retention deletes here.
+    const safety = (days: string) =>
+      withConfig({ COSTSIM_PROVENANCE_RETENTION_DAYS: days, COSTSIM_CANARY_WINDOW_HOURS: "800" }, () =>
+        Costsim.runSafety(),
+      );
+    expect([await rows(a.tenant.id), await rows(b.tenant.id)]).toEqual([
+      [5, 5],
+      [2, 2],
+    ]);
+    expect((await safety("90")).trimmed).toEqual({ inputs: 0, provenance: 0 });
+    expect((await safety("30")).trimmed).toEqual({ inputs: 0, provenance: 5 });
+    expect([await rows(a.tenant.id), await rows(b.tenant.id)]).toEqual([
+      [2, 2],
+      [0, 0],
+    ]);
+    expect((await safety("30")).trimmed).toEqual({ inputs: 0, provenance: 0 });
   });
 
   it("a failing canary disables V2: recent plans run again with V2's credits far from V1's (KL), status failed naming the KL, the breaker OPEN with a canary incident", async () => {

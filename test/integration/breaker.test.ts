@@ -120,6 +120,19 @@ describe("failures within a window", () => {
     await breaker.fail(await breaker.acquire(key), boom);
     expect(await row(name, key)).toMatchObject({ state: "CLOSED", failure_count: 1 });
   });
+
+  it("names the failures that opened it in its reason, in the singular for one", async () => {
+    for (const [policy, want] of [
+      [{ failureThreshold: 1 }, "1 consecutive failure: Error: persistence failed"],
+      [{ failureThreshold: 2 }, "2 consecutive failures: Error: persistence failed"],
+      [{ failureThreshold: 1, failureWindowS: 30 }, "1 failure in 30 s: Error: persistence failed"],
+    ] as const) {
+      const { breaker, reasons } = kind(policy);
+      const key = shared("reason");
+      for (let i = 0; i < policy.failureThreshold; i++) await breaker.fail(await breaker.acquire(key), boom);
+      expect(reasons).toEqual([want]);
+    }
+  });
 });
 
 describe("opened and closed by the caller", () => {

@@ -177,6 +177,7 @@ describe("parseConfig", () => {
         schemaErrorThreshold: 5,
         provenanceEnabled: true,
         provenanceCompress: false,
+        provenanceRetentionDays: 90,
         breaker: {
           windowS: 300,
           minSamples: 20,

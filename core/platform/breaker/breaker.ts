@@ -229,9 +229,13 @@ export function defineBreaker(kind: BreakerKind): Breaker {
           const { rows: open } = await query<BreakerRow>(sql.open, [row.id, now, secondsFrom(now, policy.cooldownS)]);
           if (open[0]) {
             row = open[0];
+            const n = row.failure_count;
+            const failures = n === 1 ? "failure" : "failures";
             const what =
-              policy.failureWindowS === undefined ? "consecutive failures" : `failures in ${policy.failureWindowS} s`;
-            const reason = `${row.failure_count} ${what}: ${lastError}`;
+              policy.failureWindowS === undefined
+                ? `consecutive ${failures}`
+                : `${failures} in ${policy.failureWindowS} s`;
+            const reason = `${n} ${what}: ${lastError}`;
             await transition({ row, from: BreakerStates.closed, reason, metadata });
             opened = true;
           }
