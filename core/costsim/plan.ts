@@ -15,10 +15,11 @@
  */
 import { safeParse } from "zod/mini";
 import { AppError, type FieldIssue, fieldIssues, ValidationError } from "../errors.ts";
+import { refIssue, refsIn } from "../platform/step-refs.ts";
 import * as Skills from "../skills/index.ts";
 import { PlanInvalidError } from "./errors.ts";
 import { DEFAULT_STEP_MAX_ATTEMPTS, EXTERNAL_TASK } from "./priors.ts";
-import { refIssue, refsIn, resolveInput } from "./refs.ts";
+import { resolveInput } from "./refs.ts";
 import {
   type ArgsState,
   type JobPlanInput,

@@ -8,11 +8,11 @@ import { actorName, useActor, useTenant } from "../context.ts";
 import { AppError, type FieldIssue, ValidationError } from "../errors.ts";
 import { query, withTx } from "../platform/db/index.ts";
 import { decodeCursor, type Page, toPage } from "../platform/pagination.ts";
+import { refIssue, refsIn } from "../platform/step-refs.ts";
 import * as Skills from "../skills/index.ts";
 import * as Tenancy from "../tenancy/index.ts";
 import { hashJson } from "./audit.ts";
 import { WorkflowNotFoundError } from "./errors.ts";
-import { refIssue, refsIn } from "./refs.ts";
 import type { WorkflowListQuery, WorkflowRecord, WorkflowRegister, WorkflowStep } from "./schema.ts";
 import * as sql from "./workflows.sql.ts";
 

@@ -3,8 +3,9 @@
  * definition's steps are cached per process, step-read.ts): which steps' args hold a `$ref`, the
  * hash of each other step's args, and which steps' results a `$ref` names.
  */
+
+import { refsIn } from "../platform/step-refs.ts";
 import { hashJson } from "./audit.ts";
-import { refsIn } from "./refs.ts";
 import type { WorkflowStep } from "./schema.ts";
 
 /** What a definition's steps say once, kept per steps array (a definition's are cached: step-read.ts). */
