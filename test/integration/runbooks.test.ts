@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { pool } from "../../core/platform/db/index.ts";
+import { queues } from "../../functions/routes.ts";
 import { matchRoute } from "../events/index.ts";
 
 const dir = "docs/runbooks";
@@ -57,6 +58,17 @@ describe("runbooks", () => {
     expect(used.length).toBeGreaterThan(10);
     expect(used.filter(({ c }) => !exists(c)).map(({ file, c }) => `${file}: aos ${c.join(" ")}`)).toEqual([]);
     expect(exists(["keys", "rotate"])).toBe(false);
+  });
+
+  it("lists every queue of routes.ts in queues.md with its DLQ's receive count, and no other", () => {
+    const text = pages.find((p) => p.file === "queues.md")?.text ?? "";
+    const byName = (rows: [string, number][]) => rows.sort(([a], [b]) => a.localeCompare(b));
+    const listed = [...text.matchAll(/^\| `([A-Za-z]+)` \| (\d+) \|/gm)].map((m): [string, number] => [
+      m[1] as string,
+      Number(m[2]),
+    ]);
+    expect(listed.length).toBeGreaterThan(0);
+    expect(byName(listed)).toEqual(byName(queues.map((q) => [q.name, q.maxReceiveCount])));
   });
 
   it("calls only API routes that exist", () => {
