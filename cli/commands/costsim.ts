@@ -59,7 +59,7 @@ export const commands: CommandSpec[] = [
     name: "costsim backfill",
     usage: "costsim backfill --tenant T (--dir D | --file F) [--dry-run] [--verify] [--batch N] | --tenant T --verify",
     summary:
-      "Load provenance records (JSON: one record or an array; JSONL: one a line) into the tenant's costsim_provenance as source 'backfill', de-duplicated by input hash within the input and against what is stored; bad records are reported with file:line and the rest still load. --verify alone checks every stored row of the tenant",
+      "Load provenance records (JSON: one record or an array; JSONL: one a line) into the tenant's costsim_provenance as source 'backfill', de-duplicated by input hash within the input and against what is stored; bad records are reported with file:line and the rest still load; records older than COSTSIM_PROVENANCE_RETENTION_DAYS are skipped (retention would delete them). --verify alone checks every stored row of the tenant",
     options: {
       tenant: { type: "string", description: "tenant (slug or id) whose costsim_provenance gets the rows" },
       dir: { type: "string", description: "every *.json and *.jsonl file of this directory, by name" },
@@ -102,6 +102,10 @@ export const commands: CommandSpec[] = [
           console.log(
             `${dryRun ? "dry run: " : ""}files ${s.files}, read ${s.read}, ${dryRun ? "would load" : "loaded"} ${s.loaded}, duplicates ${dup} (in the input ${s.duplicatesInInput}, already stored ${s.duplicatesStored}), bad ${s.bad.length}${dryRun ? " (nothing written)" : ""}`,
           );
+          if (s.tooOld)
+            console.log(
+              `skipped ${s.tooOld} records created before ${s.retentionCutoff} (COSTSIM_PROVENANCE_RETENTION_DAYS): the CostsimSafety schedule would delete them`,
+            );
           if (s.read - s.bad.length === 0) {
             console.log("nothing could be read: no valid record in the input");
             code = 1;

@@ -5,7 +5,8 @@
  * statement each (core/costsim/backfill.sql.ts). A duplicate is counted, not an error; a bad
  * record is reported with its file:line and the rest still load. A batch the database refuses
  * (a value jsonb cannot hold, say) is written again row by row so that only the refused rows
- * are reported bad. `verify` re-reads stored rows and recomputes their hashes.
+ * are reported bad. A record created longer ago than COSTSIM_PROVENANCE_RETENTION_DAYS is counted
+ * and skipped (retention would delete it). `verify` re-reads stored rows and recomputes their hashes.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
 import { config } from "../../core/config.ts";
@@ -40,6 +41,12 @@ export interface BackfillSummary {
   duplicatesInInput: number;
   /** The tenant had their input hash already. */
   duplicatesStored: number;
+  /**
+   * Created before `retentionCutoff` (COSTSIM_PROVENANCE_RETENTION_DAYS ago): not loaded, as the
+   * CostsimSafety cron would delete them within a minute.
+   */
+  tooOld: number;
+  retentionCutoff: string;
   bad: BadRecord[];
   /** Input hashes of every valid record (for verify). */
   hashes: string[];
@@ -130,13 +137,15 @@ async function write(
  *
  * @example
  *   const s = await backfill({ tenantId, file: "old.jsonl", dryRun: false, batch: 500 });
- *   // { read: 1200, loaded: 1150, duplicatesInInput: 20, duplicatesStored: 27, bad: [{ where: "old.jsonl:88", issue: "..." }, ...] }
+ *   // { read: 1200, loaded: 1150, duplicatesInInput: 20, duplicatesStored: 27, tooOld: 0, bad: [{ where: "old.jsonl:88", issue: "..." }, ...] }
  */
 export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   const files = inputFiles(o);
   const total = files.reduce((s, f) => s + f.bytes, 0);
-  const now = new Date().toISOString();
+  const nowMs = Date.now();
+  const now = new Date(nowMs).toISOString();
   const c = config().costsim;
+  const cutoff = new Date(nowMs - c.provenanceRetentionDays * 86_400_000);
   const thresholds = { drift: c.driftThreshold, warning: c.driftWarningThreshold };
   const seen = new Set<string>();
   const s: BackfillSummary = {
@@ -145,6 +154,8 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
     loaded: 0,
     duplicatesInInput: 0,
     duplicatesStored: 0,
+    tooOld: 0,
+    retentionCutoff: cutoff.toISOString(),
     bad: [],
     hashes: [],
   };
@@ -167,6 +178,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
       else {
         const r = toRow(e.value, now, thresholds);
         if (!r.ok) s.bad.push({ where: e.where, issue: r.issue });
+        else if (Date.parse(r.row.created_at) < cutoff.getTime()) s.tooOld++;
         else if (seen.has(r.row.input_hash)) s.duplicatesInInput++;
         else {
           seen.add(r.row.input_hash);

@@ -39,7 +39,11 @@ const rows = async (tenantId: string) =>
     )
   ).rows;
 
-const backfill = (tenant: string, ...args: string[]) => runAos(["costsim", "backfill", "--tenant", tenant, ...args]);
+// The fixtures carry fixed dates (November 2026): a retention of a century keeps them loadable
+// whenever the tests run. The default's skip has its own test.
+const CENTURY = { COSTSIM_PROVENANCE_RETENTION_DAYS: "36500" };
+const backfill = (tenant: string, ...args: string[]) =>
+  runAos(["costsim", "backfill", "--tenant", tenant, ...args], CENTURY);
 
 describe("aos costsim backfill", { timeout: 120_000 }, () => {
   it("loads a good file: every spelling mapped to its row, hashes recomputable, a repeated hash counted once", async () => {
@@ -199,6 +203,38 @@ describe("aos costsim backfill", { timeout: 120_000 }, () => {
     expect(stored.outputs).toBeNull();
     const outputs = JSON.parse(gunzipSync(stored.outputs_gz).toString("utf8"));
     expect(Costsim.hashOf(outputs.v1)).toBe(stored.v1_hash);
+  });
+
+  it("skips records created before COSTSIM_PROVENANCE_RETENTION_DAYS (90) ago, which retention would delete, and says so", async () => {
+    const t = await makeTenant();
+    const dir = mkdtempSync(join(tmpdir(), "aos-backfill-"));
+    const line = (hash: string, daysAgo: number) =>
+      JSON.stringify({
+        input_hash: hash,
+        v1_credits: 2,
+        v1_duration_ms: 90,
+        v2_credits: 2,
+        v2_duration_ms: 80,
+        created_at: new Date(Date.now() - daysAgo * 86_400_000).toISOString(),
+      });
+    writeFileSync(
+      join(dir, "old.jsonl"),
+      [line("old-0001", 91), line("new-0002", 89), line("old-0003", 400)].join("\n"),
+    );
+    const r = await runAos(["costsim", "backfill", "--tenant", t.slug, "--dir", dir]);
+    expect(r.stdout, r.stderr).toMatch(/read 3, loaded 1, duplicates 0 .* bad 0/);
+    expect(r.stdout).toMatch(
+      /skipped 2 records created before \S+ \(COSTSIM_PROVENANCE_RETENTION_DAYS\): the CostsimSafety schedule would delete them/,
+    );
+    expect(r.code).toBe(0);
+    expect((await rows(t.id)).map((x) => x.input_hash)).toEqual(["new-0002"]);
+    // With a longer retention they load.
+    const longer = await runAos(["costsim", "backfill", "--tenant", t.slug, "--dir", dir], {
+      COSTSIM_PROVENANCE_RETENTION_DAYS: "500",
+    });
+    expect(longer.stdout).toMatch(/read 3, loaded 2, duplicates 1 \(in the input 0, already stored 1\)/);
+    expect(longer.stdout).not.toMatch(/skipped/);
+    rmSync(dir, { recursive: true });
   });
 
   it("takes flat actuals, and the Python run_id as the actual run only when it is a UUID", async () => {
