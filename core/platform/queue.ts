@@ -12,6 +12,7 @@
  * @example
  *   afterCommit(() => sendMessages("Events", items.map((i) => ({ type: "item.created", id: i.id }))));
  */
+import { setMaxListeners } from "node:events";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { config } from "../config.ts";
 import { AppError, ValidationError } from "../errors.ts";
@@ -235,6 +236,9 @@ export async function checkSqs(signal?: AbortSignal): Promise<void> {
   const queues = Object.entries(config().sqs.queueUrls);
   if (queues.length === 0) return;
   const { sdk, client } = await sqs();
+  // The SDK adds an abort listener per call in flight to the one signal: more than Node's default
+  // of 10 queues made every health check print a MaxListenersExceededWarning (they are removed).
+  if (signal) setMaxListeners(queues.length + 10, signal);
   const results = await Promise.allSettled(
     queues.map(([, url]) =>
       client.send(new sdk.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }), {

@@ -6,6 +6,7 @@
 import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { config } from "../../core/config.ts";
 import { checkHealth, downChecks, scrub } from "../../core/platform/health.ts";
 import { withConfig } from "../setup/config-override.ts";
 import { closedPort } from "../setup/net.ts";
@@ -42,6 +43,20 @@ describe("checkHealth", () => {
       expect(h.checks[name].latencyMs).toBeGreaterThanOrEqual(0);
     }
     expect(downChecks(h)).toEqual([]);
+  });
+
+  it("checks every queue on one signal without a MaxListenersExceededWarning (one per /health otherwise)", async () => {
+    expect(Object.keys(config().sqs.queueUrls).length).toBeGreaterThan(10);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      for (let i = 0; i < 3; i++) expect((await checkHealth()).status).toBe("ok");
+      await new Promise((r) => setTimeout(r, 50)); // warnings are emitted on a later tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w === "MaxListenersExceededWarning")).toEqual([]);
   });
 
   it("names redis as down when it is pointed at a closed port, and still times the others", async () => {
