@@ -61,7 +61,8 @@ const reaches: Record<string, string> = {
   blackboard: "a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
   failures:
     "Postgres and Redis directly (DATABASE_URL, REDIS_URL), migrated (`aos migrate up`); no running AOS needed. generate also starts loopback HTTP servers of its own",
-  costsim: "Postgres directly (DATABASE_URL), migrated (`aos migrate up`); no running AOS needed",
+  costsim:
+    "backfill: Postgres directly (DATABASE_URL), migrated (`aos migrate up`), no running AOS needed; the others: a running AOS (AOS_URL, AOS_KEY; `npm start` runs one)",
 };
 
 async function allCommands(): Promise<CommandSpec[]> {

@@ -1,4 +1,7 @@
 /**
+ * `aos costsim backfill` (here) and the commands that call a running AOS (costsim-api.ts:
+ * simulate, status, reset, incidents, canary-run, canary-reports, divergence).
+ *
  * `aos costsim backfill`: provenance records of earlier V1/V2 comparisons (JSON or JSONL files)
  * loaded into a tenant's costsim_provenance (`source = 'backfill'`), in-process on the configured
  * DATABASE_URL as the other verbs that write rows directly (`aos failures backfill`, `aos keys`):
@@ -9,6 +12,7 @@ import { existsSync, statSync } from "node:fs";
 import { asSystem } from "../context.ts";
 import { CliFailure, positiveInt, UsageError } from "../failures.ts";
 import type { CommandSpec } from "../main.ts";
+import { commands as apiCommands } from "./costsim-api.ts";
 
 /** Loaded when the command runs, not for `aos --help`. */
 const load = async () => ({
@@ -125,4 +129,5 @@ export const commands: CommandSpec[] = [
       });
     },
   },
+  ...apiCommands,
 ];
