@@ -4,7 +4,7 @@
  */
 import { UsageError } from "../failures.ts";
 import type { CommandSpec } from "../main.ts";
-import { callApi } from "./api.ts";
+import { callApi, qs } from "./api.ts";
 
 type Values = Record<string, string | boolean | undefined>;
 const str = (v: Values, name: string) => (typeof v[name] === "string" ? (v[name] as string) : undefined);
@@ -28,10 +28,6 @@ function json(text: string | undefined, name: string): unknown {
 const body = (o: Record<string, unknown>) =>
   JSON.stringify(Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)));
 const num = (v: Values, name: string) => (str(v, name) === undefined ? undefined : Number(str(v, name)));
-const qs = (o: Record<string, string | undefined>) => {
-  const q = new URLSearchParams(Object.entries(o).filter((e): e is [string, string] => e[1] !== undefined)).toString();
-  return q ? `?${q}` : "";
-};
 const seg = encodeURIComponent;
 
 export const commands: CommandSpec[] = [

@@ -3,6 +3,12 @@ import { CliFailure, UsageError } from "../failures.ts";
 import { AosUnreachableError, requestAos } from "../http.ts";
 import type { CommandSpec } from "../main.ts";
 
+/** `?a=1&b=2` of the given parameters (the undefined ones left out), or "" when none is left. */
+export const qs = (o: Record<string, string | undefined>) => {
+  const q = new URLSearchParams(Object.entries(o).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+  return q ? `?${q}` : "";
+};
+
 /** Call a running AOS (AOS_URL) with AOS_KEY; prints the reply body, exits 1 on a non-2xx. */
 export async function callApi(
   method: string,

@@ -7,15 +7,11 @@
 import { readFileSync } from "node:fs";
 import { CliFailure, positiveInt, UsageError } from "../failures.ts";
 import type { CommandSpec } from "../main.ts";
-import { callApi } from "./api.ts";
+import { callApi, qs } from "./api.ts";
 
 type Values = Record<string, string | boolean | undefined>;
 const str = (v: Values, name: string) => (typeof v[name] === "string" ? (v[name] as string) : undefined);
 const API = "/api/v1/costsim";
-const qs = (o: Record<string, string | undefined>) => {
-  const q = new URLSearchParams(Object.entries(o).filter((e): e is [string, string] => e[1] !== undefined)).toString();
-  return q ? `?${q}` : "";
-};
 const limit = (v: Values) =>
   str(v, "limit") === undefined ? undefined : String(positiveInt(v.limit, "--limit", 50, 1000));
 
