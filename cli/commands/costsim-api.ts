@@ -23,7 +23,11 @@ function jsonOf(text: string, what: string): unknown {
   }
 }
 
-/** The plan of `simulate`: a file holding the plan (`{"workflow": ...}` or `{"job": ...}`), or `-` for stdin. */
+/**
+ * The plan of `simulate`, from a file (or `-` for stdin): the plan itself (`{"workflow": ...}` or
+ * `{"job": ...}`), or a workflow file as `aos workflows register` takes it (`{name, steps}` or a
+ * steps array), priced as its inline steps.
+ */
 function planFrom(path: string): unknown {
   let text: string;
   try {
@@ -33,7 +37,11 @@ function planFrom(path: string): unknown {
       `${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
     );
   }
-  return jsonOf(text, path);
+  const doc = jsonOf(text, path);
+  if (Array.isArray(doc)) return { workflow: { steps: doc } };
+  if (doc && typeof doc === "object" && "steps" in doc && !("workflow" in doc) && !("job" in doc))
+    return { workflow: doc };
+  return doc;
 }
 
 const limitOption = { limit: { type: "string" as const, description: "at most this many (1 to 1000)", default: "50" } };
@@ -43,7 +51,7 @@ export const commands: CommandSpec[] = [
     name: "costsim simulate",
     usage: "costsim simulate <plan.json | -> [--input JSON] [--budget N] [--v2]",
     summary:
-      'What a plan would cost, take and risk, executing nothing: a file (or - for stdin) holding {"workflow": "name" | {"steps": [...]}} or {"job": <spawn body>}; V1 by default, V2 alone with --v2 (operator)',
+      'What a plan would cost, take and risk, executing nothing: a file (or - for stdin) holding {"workflow": {"name": N} | {"steps": [...]}}, {"job": <spawn body>}, or a workflow as `aos workflows register` takes it; V1 by default, V2 alone with --v2 (operator)',
     options: {
       input: { type: "string", description: "the workflow run's input (what input refs read), JSON" },
       budget: { type: "string", description: "a cap in credits: the reply says whether the plan fits it" },

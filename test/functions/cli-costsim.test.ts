@@ -51,6 +51,12 @@ describe("aos costsim (against a running AOS)", () => {
     expect(v1.json).toMatchObject({ version: "v1", kind: "workflow", credits: 2.3 });
     expect(v1.json.steps).toHaveLength(2);
 
+    // A workflow file as `aos workflows register` takes it ({name, steps}, or a steps array) is priced the same.
+    for (const doc of [{ name: "digest", steps }, steps]) {
+      const same = await aos(t.keys.agent.key, "costsim", "simulate", file("wf.json", doc), "--input", '{"key":"k"}');
+      expect(same.json, same.stderr).toMatchObject({ credits: 2.3 });
+    }
+
     const tight = await aos(t.keys.agent.key, "costsim", "simulate", plan, "--input", '{"key":"k"}', "--budget", "1");
     expect(tight.json.feasibility).toMatchObject({ basis: "budget", feasible: false });
 
